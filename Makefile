@@ -1,0 +1,173 @@
+# vhostd - jailed multi-process vhost-user device host.
+#
+#   make            build build/vhostd
+#   make check      unit, integration and end-to-end tests, then the unit
+#                   and integration tests again under ASan+UBSan
+#   make sanitize   build the ASan+UBSan tree (build-san/)
+#   make fuzz       libFuzzer targets (clang)
+#   make bench      benchmarks (not tests)
+#   make lint       clang-tidy, cppcheck, mandoc -Tlint
+#   make compdb     compile_commands.json
+#   make install    PREFIX, DESTDIR honoured
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+DATADIR	?= $(PREFIX)/share
+MANDIR	?= $(DATADIR)/man
+POLICYDIR ?= $(DATADIR)/vhostd/policies
+BUILD	?= build
+SAN	?= 0
+CC	?= cc
+
+PKGS	:= libevent libseccomp libcap-ng
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CRIT_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
+CRIT_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null)
+
+WARN	:= -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wno-unused-parameter
+ifeq ($(SAN),1)
+OPT	:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	   -fno-sanitize-recover=undefined
+SANLD	:= -fsanitize=address,undefined
+else
+OPT	:= -O2 -g -D_FORTIFY_SOURCE=2
+SANLD	:=
+endif
+HARDEN	:= -fstack-protector-strong -fPIE -fstack-clash-protection \
+	   -fcf-protection
+CPPFLAGS += -D_GNU_SOURCE -DPOLICYDIR=\"$(POLICYDIR)\" -Isrc -Isandbox
+CFLAGS	?=
+CFLAGS	+= -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(PKG_CFLAGS)
+LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(SANLD)
+LDLIBS	+= $(PKG_LIBS)
+
+# Library: everything but the entry point and the device registry (which is
+# compiled twice: with and without the test-only devices).
+LIB_SRCS := $(filter-out src/main.c src/devices/device.c, \
+	    $(wildcard src/*.c src/*/*.c sandbox/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB	:= $(BUILD)/libvhostd.a
+
+FE_SRCS	:= $(wildcard tests/frontend/*.c)
+FE_OBJS	:= $(FE_SRCS:%.c=$(BUILD)/%.o)
+FE_LIB	:= $(BUILD)/libvuf.a
+
+TESTDEV_SRCS := $(wildcard tests/devices/*.c)
+TESTDEV_OBJS := $(TESTDEV_SRCS:%.c=$(BUILD)/%.o)
+
+UNIT_SRCS := $(wildcard tests/unit/*_test.c)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+INTEG_SRCS := $(wildcard tests/integration/*_test.c)
+INTEG_BINS := $(INTEG_SRCS:%.c=$(BUILD)/%)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
+
+PROG	:= $(BUILD)/vhostd
+PROG_TEST := $(BUILD)/vhostd-test
+
+all: $(PROG)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/src/devices/device-test.o: src/devices/device.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DVHOSTD_TESTING $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FE_LIB): $(FE_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(PROG): $(BUILD)/src/main.o $(BUILD)/src/devices/device.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(PROG_TEST): $(BUILD)/src/main.o $(BUILD)/src/devices/device-test.o \
+	    $(TESTDEV_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRIT_LIBS)
+
+$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(FE_LIB) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRIT_LIBS)
+
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(FE_LIB) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%.o: CFLAGS += $(CRIT_CFLAGS)
+
+tests: $(PROG) $(PROG_TEST) $(UNIT_BINS) $(INTEG_BINS) $(TOOL_BINS)
+
+# Test runner: scripts/run-tests prints one line per suite and a closing
+# "N passed, N failed, N skipped" line.
+check-unit: tests
+	scripts/run-tests unit $(BUILD) $(UNIT_BINS)
+
+check-integration: tests
+	VHOSTD=$(abspath $(PROG)) VHOSTD_TEST=$(abspath $(PROG_TEST)) \
+	    VHOSTD_POLICYDIR=$(abspath policies/x86_64) \
+	    scripts/run-tests integration $(BUILD) $(INTEG_BINS)
+
+check-e2e: tests
+	VHOSTD=$(abspath $(PROG)) VHOSTD_POLICYDIR=$(abspath policies/x86_64) \
+	    scripts/run-tests e2e $(BUILD) $(wildcard tests/e2e/*.sh)
+
+check-man:
+	scripts/run-tests man $(BUILD) tests/man/check-man.sh
+
+sanitize:
+	$(MAKE) BUILD=build-san SAN=1 tests
+
+check:
+	rm -f build/results.txt build-san/results.txt
+	@st=0; \
+	$(MAKE) -k check-unit check-integration check-e2e check-man || st=1; \
+	$(MAKE) -k BUILD=build-san SAN=1 check-unit check-integration || st=1; \
+	scripts/run-tests summary build build-san || st=1; \
+	exit $$st
+
+fuzz:
+	$(MAKE) -C tests/fuzz BUILD=$(abspath $(BUILD))/fuzz
+
+bench: $(PROG) tests
+	scripts/bench $(BUILD)
+
+compdb:
+	bear -- $(MAKE) -B tests
+
+lint: compdb
+	clang-tidy -p . --quiet $(LIB_SRCS) src/main.c src/devices/device.c
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --inline-suppr -Isrc -Isandbox src sandbox
+	mandoc -Tlint -W warning man/*.[0-9]
+
+install: $(PROG)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(POLICYDIR)
+	install -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/vhostd
+	install -m 0644 policies/x86_64/*.policy $(DESTDIR)$(POLICYDIR)/
+	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/vhostd
+	rm -rf $(DESTDIR)$(POLICYDIR)
+	rm -f $(DESTDIR)$(MANDIR)/man8/vhostd.8 \
+	    $(DESTDIR)$(MANDIR)/man5/vhostd.policy.5
+
+clean:
+	rm -rf build build-san compile_commands.json
+
+.PHONY: all tests check check-unit check-integration check-e2e check-man \
+	sanitize fuzz bench compdb lint install uninstall clean
+.SECONDARY:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

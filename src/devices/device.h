@@ -1,0 +1,58 @@
+/*
+ * device.h - device types behind one small table.
+ *
+ * Parent side (before fork): prepare() validates the device's key=value
+ * options, opens every resource the device needs and appends the fds the
+ * child must keep.  Child side: the state is bound to a vhost-user engine
+ * through ops.  Devices include virtio/, vhost/ and util/ headers only.
+ */
+#ifndef VHOSTD_DEVICES_DEVICE_H
+#define VHOSTD_DEVICES_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/util.h"
+#include "../vhost/vhost.h"
+
+struct device_opt {
+	const char	*key;
+	const char	*value;
+};
+
+struct device_type {
+	const char		*dt_name;	/* "rng", "blk" (--device TYPE) */
+	const char		*dt_caps_type;	/* vhost-user JSON "type" */
+	const char		*dt_description;
+	/* Device keys accepted besides the common ones, NULL-terminated. */
+	const char *const	*dt_keys;
+	/* Extra "features" for --print-capabilities, NULL-terminated. */
+	const char *const	*dt_caps_features;
+	const struct vu_dev_ops	*dt_ops;
+	/*
+	 * Parent, before fork.  On success *statep owns the device state and
+	 * fds; returns 0.  On error writes a message to err and returns
+	 * -errno.  Must not fork or exit.
+	 */
+	int	(*dt_prepare)(const struct device_opt *opts, unsigned int nopts,
+		    struct fdset *keep, void **statep, char *err,
+		    size_t errlen);
+	/* Queues the engine announces for this state. */
+	uint16_t (*dt_num_queues)(void *state);
+	/* Child, after the jail, before the first connection.  Optional.
+	 * 0 or -errno (the child exits). */
+	int	(*dt_child_init)(void *state);
+	/* New connection (after reset of the previous one).  Optional. */
+	void	(*dt_connect)(void *state, struct vu_dev *dev);
+	/* Parent: close fds and free the state. */
+	void	(*dt_release)(void *state);
+};
+
+/* The device type called name, or NULL. */
+const struct device_type *device_type_find(const char *name);
+/* NULL-terminated list of every built-in type. */
+extern const struct device_type *const device_types[];
+
+extern const struct device_type rng_device_type;
+
+#endif /* VHOSTD_DEVICES_DEVICE_H */

@@ -1,0 +1,250 @@
+/*
+ * child.c - a device child: jail, then serve one front-end connection on
+ * the inherited listener with the vhost-user engine in a libevent loop.
+ *
+ * A connection that closes before sending any message (a readiness probe)
+ * does not end the child: it goes back to accepting.  Any other disconnect
+ * ends the child, so no state leaks from one VM connection to the next.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "../listener/listener.h"
+#include "../util/log.h"
+#include "supervisor.h"
+
+#define CHILD_MAX_WATCHES	(VU_MAX_QUEUES * 2 + 8)
+
+struct child_watch {
+	int		 cw_fd;
+	struct event	*cw_ev;
+	void		(*cw_cb)(int, void *);
+	void		*cw_arg;
+};
+
+struct child {
+	struct event_base	*ch_base;
+	const struct device_type *ch_type;
+	void			*ch_state;
+	const char		*ch_name;
+	int			 ch_listen_fd;
+	int			 ch_conn;
+	struct event		*ch_accept_ev;
+	struct event		*ch_conn_ev;
+	struct vu_dev		 ch_dev;
+	bool			 ch_dev_live;
+	unsigned long		 ch_nmsgs;
+	int			 ch_exit;
+	struct child_watch	 ch_watch[CHILD_MAX_WATCHES];
+};
+
+static void
+watch_trampoline(evutil_socket_t fd, short what, void *arg)
+{
+	struct child_watch	*w = arg;
+
+	w->cw_cb((int)fd, w->cw_arg);
+}
+
+static int
+watch_add(void *ctx, int fd, void (*cb)(int, void *), void *arg)
+{
+	struct child	*ch = ctx;
+	unsigned int	 i, slot = CHILD_MAX_WATCHES;
+
+	for (i = 0; i < CHILD_MAX_WATCHES; i++) {
+		if (ch->ch_watch[i].cw_ev != NULL &&
+		    ch->ch_watch[i].cw_fd == fd)
+			return -EEXIST;
+		if (ch->ch_watch[i].cw_ev == NULL && slot == CHILD_MAX_WATCHES)
+			slot = i;
+	}
+	if (slot == CHILD_MAX_WATCHES)
+		return -ENOSPC;
+	ch->ch_watch[slot].cw_fd = fd;
+	ch->ch_watch[slot].cw_cb = cb;
+	ch->ch_watch[slot].cw_arg = arg;
+	ch->ch_watch[slot].cw_ev = event_new(ch->ch_base, fd,
+	    EV_READ | EV_PERSIST, watch_trampoline, &ch->ch_watch[slot]);
+	if (ch->ch_watch[slot].cw_ev == NULL)
+		return -ENOMEM;
+	if (event_add(ch->ch_watch[slot].cw_ev, NULL) == -1) {
+		event_free(ch->ch_watch[slot].cw_ev);
+		ch->ch_watch[slot].cw_ev = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void
+watch_del(void *ctx, int fd)
+{
+	struct child	*ch = ctx;
+	unsigned int	 i;
+
+	for (i = 0; i < CHILD_MAX_WATCHES; i++)
+		if (ch->ch_watch[i].cw_ev != NULL &&
+		    ch->ch_watch[i].cw_fd == fd) {
+			event_free(ch->ch_watch[i].cw_ev);
+			ch->ch_watch[i].cw_ev = NULL;
+			ch->ch_watch[i].cw_fd = -1;
+			return;
+		}
+}
+
+static const struct vu_watch_ops child_watch_ops = {
+	.watch_add = watch_add,
+	.watch_del = watch_del,
+};
+
+static void
+conn_close(struct child *ch)
+{
+	if (ch->ch_conn_ev != NULL) {
+		event_free(ch->ch_conn_ev);
+		ch->ch_conn_ev = NULL;
+	}
+	if (ch->ch_dev_live) {
+		vu_dev_fini(&ch->ch_dev);
+		ch->ch_dev_live = false;
+	}
+	close_reset(&ch->ch_conn);
+}
+
+static void
+conn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child	*ch = arg;
+	int		 rc;
+
+	rc = vu_dev_dispatch(&ch->ch_dev);
+	if (rc == 0) {
+		ch->ch_nmsgs++;
+		return;
+	}
+	if (rc == -ECONNRESET && ch->ch_nmsgs == 0) {
+		/* A probe: connected and hung up.  Serve the next one. */
+		log_debug("connection closed before any message; accepting "
+		    "again");
+		conn_close(ch);
+		event_add(ch->ch_accept_ev, NULL);
+		return;
+	}
+	if (rc == -ECONNRESET) {
+		log_info("front end disconnected after %lu messages",
+		    ch->ch_nmsgs);
+		ch->ch_exit = CHILD_EXIT_OK;
+	} else {
+		log_warnx("dropping the front end: %s", strerror(-rc));
+		ch->ch_exit = CHILD_EXIT_PROTOCOL;
+	}
+	conn_close(ch);
+	event_base_loopbreak(ch->ch_base);
+}
+
+static void
+accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child	*ch = arg;
+	uint16_t	 nq;
+	int		 conn, rc;
+
+	/* Accepted sockets are blocking: the engine reads whole messages. */
+	conn = accept4((int)fd, NULL, NULL, SOCK_CLOEXEC);
+	if (conn == -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	ch->ch_conn = conn;
+	ch->ch_nmsgs = 0;
+	nq = ch->ch_type->dt_num_queues != NULL ?
+	    ch->ch_type->dt_num_queues(ch->ch_state) : 1;
+	rc = vu_dev_init(&ch->ch_dev, conn, nq, ch->ch_type->dt_ops,
+	    ch->ch_state, &child_watch_ops, ch);
+	if (rc < 0) {
+		log_warnx("cannot start the vhost-user engine: %s",
+		    strerror(-rc));
+		close_reset(&ch->ch_conn);
+		return;
+	}
+	ch->ch_dev_live = true;
+	if (ch->ch_type->dt_connect != NULL)
+		ch->ch_type->dt_connect(ch->ch_state, &ch->ch_dev);
+	ch->ch_conn_ev = event_new(ch->ch_base, conn, EV_READ | EV_PERSIST,
+	    conn_cb, ch);
+	if (ch->ch_conn_ev == NULL || event_add(ch->ch_conn_ev, NULL) == -1) {
+		log_warnx("cannot watch the connection");
+		conn_close(ch);
+		return;
+	}
+	/* One front end per child lifetime. */
+	event_del(ch->ch_accept_ev);
+	log_debug("front end connected");
+}
+
+static void
+term_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct child	*ch = arg;
+
+	log_debug("received SIG%s; exiting", sigabbrev_np((int)sig));
+	ch->ch_exit = CHILD_EXIT_OK;
+	event_base_loopbreak(ch->ch_base);
+}
+
+void
+child_main(struct sup_device *sd, const struct sup_options *opt)
+{
+	static struct child	 ch;
+	struct event		*sigev;
+	int			 rc;
+
+	log_setprefix(sd->sd_conf.dc_name);
+	rc = jail_enter(&opt->so_jail, &sd->sd_keep, sd->sd_filter);
+	if (rc != 0)
+		_exit(rc);
+	/* The parent coordinates shutdown; only SIGTERM ends a child. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&ch, 0, sizeof(ch));
+	ch.ch_type = sd->sd_conf.dc_type;
+	ch.ch_state = sd->sd_state;
+	ch.ch_name = sd->sd_conf.dc_name;
+	ch.ch_listen_fd = listener_fd(sd->sd_listener);
+	ch.ch_conn = -1;
+	ch.ch_exit = CHILD_EXIT_FAILURE;
+	if (ch.ch_type->dt_child_init != NULL &&
+	    (rc = ch.ch_type->dt_child_init(ch.ch_state)) < 0) {
+		log_warnx("device initialisation failed: %s", strerror(-rc));
+		_exit(CHILD_EXIT_INIT);
+	}
+	if ((ch.ch_base = event_base_new()) == NULL) {
+		log_warnx("cannot create the event loop");
+		_exit(CHILD_EXIT_FAILURE);
+	}
+	sigev = evsignal_new(ch.ch_base, SIGTERM, term_cb, &ch);
+	ch.ch_accept_ev = event_new(ch.ch_base, ch.ch_listen_fd,
+	    EV_READ | EV_PERSIST, accept_cb, &ch);
+	if (sigev == NULL || evsignal_add(sigev, NULL) == -1 ||
+	    ch.ch_accept_ev == NULL || event_add(ch.ch_accept_ev, NULL) == -1) {
+		log_warnx("cannot set up the event loop");
+		_exit(CHILD_EXIT_FAILURE);
+	}
+	event_base_dispatch(ch.ch_base);
+	conn_close(&ch);
+	/*
+	 * _exit: nothing of the parent's to flush, and sanitizer leak checks
+	 * at exit would need syscalls the seccomp filter forbids.
+	 */
+	_exit(ch.ch_exit);
+}

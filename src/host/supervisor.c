@@ -1,0 +1,463 @@
+/*
+ * supervisor.c - the privileged parent: open every device's resources
+ * before forking, fork one jailed child per device, reap, log, restart by
+ * policy with capped exponential back-off, shut down cleanly.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "../listener/listener.h"
+#include "../util/log.h"
+#include "supervisor.h"
+
+#define BACKOFF_MIN_MS		100
+#define BACKOFF_MAX_MS		10000
+#define STABLE_SECS		10	/* a run this long resets back-off */
+
+void
+sup_options_init(struct sup_options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	jail_config_init(&opt->so_jail);
+	opt->so_seccomp = POLICY_MODE_KILL;
+	opt->so_policy_dir = NULL;
+	opt->so_grace_ms = 5000;
+	opt->so_burst_count = 10;
+	opt->so_burst_secs = 60;
+}
+
+static double
+ts_diff(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(a->tv_sec - b->tv_sec) +
+	    (double)(a->tv_nsec - b->tv_nsec) / 1e9;
+}
+
+static void
+device_release(struct sup_device *sd)
+{
+	if (sd->sd_timer != NULL) {
+		event_free(sd->sd_timer);
+		sd->sd_timer = NULL;
+	}
+	if (sd->sd_state != NULL && sd->sd_conf.dc_type->dt_release != NULL)
+		sd->sd_conf.dc_type->dt_release(sd->sd_state);
+	sd->sd_state = NULL;
+	listener_free(sd->sd_listener);
+	sd->sd_listener = NULL;
+	listener_retained_release(sd->sd_retained);
+	sd->sd_retained = NULL;
+	policy_filter_free(sd->sd_filter);
+	sd->sd_filter = NULL;
+}
+
+static int
+device_open(struct sup_device *sd, const struct sup_options *opt,
+    char *err, size_t errlen)
+{
+	const struct device_type	*dt = sd->sd_conf.dc_type;
+	struct device_conf		*dc = &sd->sd_conf;
+	char				 msg[512], path[4096];
+	int				 rc;
+
+	fdset_init(&sd->sd_keep);
+	if (dc->dc_socket != NULL)
+		rc = listener_new_path(&sd->sd_listener, dc->dc_socket,
+		    dc->dc_mode, dc->dc_gid, &sd->sd_keep, msg, sizeof(msg));
+	else
+		rc = listener_new_fd(&sd->sd_listener, dc->dc_fd,
+		    &sd->sd_keep, msg, sizeof(msg));
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", dc->dc_name, msg);
+		return rc;
+	}
+	sd->sd_retained = listener_take_parent_resources(sd->sd_listener);
+	if ((rc = dt->dt_prepare(dc->dc_opts, dc->dc_nopts, &sd->sd_keep,
+	    &sd->sd_state, msg, sizeof(msg))) < 0) {
+		snprintf(err, errlen, "%s: %s", dc->dc_name, msg);
+		return rc;
+	}
+	if (opt->so_jail.jc_enabled) {
+		snprintf(path, sizeof(path), "%s/%s.policy", opt->so_policy_dir,
+		    dt->dt_name);
+		sd->sd_filter = policy_compile_file(path, opt->so_seccomp, msg,
+		    sizeof(msg));
+		if (sd->sd_filter == NULL) {
+			snprintf(err, errlen, "%s: seccomp policy: %s",
+			    dc->dc_name, msg);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int
+sup_init(struct supervisor *sup, const struct sup_options *opt,
+    struct device_conf *devs, unsigned int ndev, char *err, size_t errlen)
+{
+	unsigned int	i, j;
+	int		rc;
+
+	memset(sup, 0, sizeof(*sup));
+	sup->su_opt = *opt;
+	if (ndev == 0) {
+		snprintf(err, errlen, "no device given (use --device TYPE,"
+		    "socket=PATH)");
+		return -EINVAL;
+	}
+	/* Two devices on one path would unlink each other's socket. */
+	for (i = 0; i < ndev; i++)
+		for (j = i + 1; j < ndev; j++) {
+			if (devs[i].dc_socket != NULL &&
+			    devs[j].dc_socket != NULL &&
+			    strcmp(devs[i].dc_socket, devs[j].dc_socket) == 0) {
+				snprintf(err, errlen, "%s and %s use the same "
+				    "socket %s", devs[i].dc_name,
+				    devs[j].dc_name, devs[i].dc_socket);
+				return -EINVAL;
+			}
+			if (strcmp(devs[i].dc_name, devs[j].dc_name) == 0) {
+				snprintf(err, errlen, "two devices are named "
+				    "'%s'; give each a name=", devs[i].dc_name);
+				return -EINVAL;
+			}
+		}
+	if (opt->so_jail.jc_enabled &&
+	    (rc = jail_probe(&opt->so_jail, err, errlen)) < 0)
+		return rc;
+	if ((sup->su_dev = calloc(ndev, sizeof(*sup->su_dev))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < ndev; i++) {
+		sup->su_dev[i].sd_conf = devs[i];
+		sup->su_dev[i].sd_sup = sup;
+		memset(&devs[i], 0, sizeof(devs[i]));
+		sup->su_ndev++;
+		if ((rc = device_open(&sup->su_dev[i], opt, err, errlen)) < 0) {
+			sup_fini(sup);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void
+sup_fini(struct supervisor *sup)
+{
+	unsigned int	i;
+
+	for (i = 0; i < sup->su_ndev; i++) {
+		device_release(&sup->su_dev[i]);
+		config_device_free(&sup->su_dev[i].sd_conf);
+	}
+	for (i = 0; i < ARRAY_SIZE(sup->su_sig); i++)
+		if (sup->su_sig[i] != NULL)
+			event_free(sup->su_sig[i]);
+	if (sup->su_grace != NULL)
+		event_free(sup->su_grace);
+	if (sup->su_base != NULL)
+		event_base_free(sup->su_base);
+	free(sup->su_dev);
+	memset(sup, 0, sizeof(*sup));
+}
+
+static int
+device_spawn(struct sup_device *sd)
+{
+	struct supervisor	*sup = sd->sd_sup;
+	unsigned long		 flags;
+	pid_t			 pid;
+
+	flags = jail_clone_flags(&sup->su_opt.so_jail);
+	fflush(NULL);
+	pid = (pid_t)syscall(SYS_clone, SIGCHLD | flags, NULL, NULL, NULL,
+	    NULL);
+	if (pid == -1) {
+		log_warn("%s: clone", sd->sd_conf.dc_name);
+		return -errno;
+	}
+	if (pid == 0)
+		child_main(sd, &sup->su_opt);
+	sd->sd_pid = pid;
+	sd->sd_run = SUP_RUNNING;
+	clock_gettime(CLOCK_MONOTONIC, &sd->sd_started);
+	log_info("%s: started child %d on %s", sd->sd_conf.dc_name, (int)pid,
+	    sd->sd_conf.dc_socket != NULL ? sd->sd_conf.dc_socket : "fd");
+	return 0;
+}
+
+static void
+restart_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sup_device	*sd = arg;
+
+	if (sd->sd_sup->su_stopping || sd->sd_run != SUP_BACKOFF)
+		return;
+	if (device_spawn(sd) < 0)
+		sd->sd_run = SUP_FAILED;
+}
+
+static bool
+any_alive(const struct supervisor *sup)
+{
+	unsigned int	i;
+
+	for (i = 0; i < sup->su_ndev; i++)
+		if (sup->su_dev[i].sd_run == SUP_RUNNING ||
+		    sup->su_dev[i].sd_run == SUP_BACKOFF)
+			return true;
+	return false;
+}
+
+static void
+describe_status(int status, char *buf, size_t len)
+{
+	const char	*step;
+
+	if (WIFEXITED(status)) {
+		step = jail_exit_step(WEXITSTATUS(status));
+		if (step != NULL)
+			snprintf(buf, len, "exited with status %d (jail step "
+			    "'%s' failed)", WEXITSTATUS(status), step);
+		else
+			snprintf(buf, len, "exited with status %d",
+			    WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status)) {
+		snprintf(buf, len, "killed by signal SIG%s%s",
+		    sigabbrev_np(WTERMSIG(status)) != NULL ?
+		    sigabbrev_np(WTERMSIG(status)) : "?",
+		    WTERMSIG(status) == SIGSYS ?
+		    " (seccomp: forbidden system call; run with --seccomp=log "
+		    "to name it)" : "");
+	} else
+		snprintf(buf, len, "changed state 0x%x", status);
+}
+
+/* Record a failure; true when the burst limit is reached. */
+static bool
+burst_exceeded(struct sup_device *sd, const struct timespec *now)
+{
+	const struct sup_options	*opt = &sd->sd_sup->su_opt;
+	unsigned int			 i, n = 0;
+
+	if (sd->sd_nburst == ARRAY_SIZE(sd->sd_burst)) {
+		memmove(&sd->sd_burst[0], &sd->sd_burst[1],
+		    sizeof(sd->sd_burst[0]) * (ARRAY_SIZE(sd->sd_burst) - 1));
+		sd->sd_nburst--;
+	}
+	sd->sd_burst[sd->sd_nburst++] = *now;
+	for (i = 0; i < sd->sd_nburst; i++)
+		if (ts_diff(now, &sd->sd_burst[i]) <= opt->so_burst_secs)
+			n++;
+	return opt->so_burst_count > 0 && n >= opt->so_burst_count;
+}
+
+static void
+device_exited(struct sup_device *sd, int status)
+{
+	struct supervisor	*sup = sd->sd_sup;
+	struct timespec		 now;
+	struct timeval		 tv;
+	char			 desc[256];
+	double			 uptime;
+	bool			 failed, restart;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	uptime = ts_diff(&now, &sd->sd_started);
+	describe_status(status, desc, sizeof(desc));
+	failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (sup->su_stopping && WIFSIGNALED(status) &&
+	    (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGKILL))
+		failed = false;
+	(failed && !sup->su_stopping ? log_warnx : log_info)(
+	    "%s: child %d %s after %.1fs (restarts %u)", sd->sd_conf.dc_name,
+	    (int)sd->sd_pid, desc, uptime, sd->sd_restarts);
+	sd->sd_pid = 0;
+	sd->sd_last_status = status;
+	if (sup->su_stopping) {
+		sd->sd_run = SUP_DONE;
+		return;
+	}
+	switch (sd->sd_conf.dc_restart) {
+	case RESTART_NEVER:
+		restart = false;
+		break;
+	case RESTART_ON_FAILURE:
+		restart = failed;
+		break;
+	case RESTART_ALWAYS:
+	default:
+		restart = true;
+		break;
+	}
+	if (!restart) {
+		sd->sd_run = SUP_DONE;
+		if (failed)
+			sup->su_failed = true;
+		log_info("%s: not restarting (restart=%s); removing its socket",
+		    sd->sd_conf.dc_name,
+		    config_restart_name(sd->sd_conf.dc_restart));
+		device_release(sd);
+		return;
+	}
+	if (failed) {
+		if (burst_exceeded(sd, &now)) {
+			log_warnx("%s: %u failures within %us; giving up on "
+			    "this device (fix the cause, then restart vhostd)",
+			    sd->sd_conf.dc_name, sup->su_opt.so_burst_count,
+			    sup->su_opt.so_burst_secs);
+			sd->sd_run = SUP_FAILED;
+			sup->su_failed = true;
+			device_release(sd);
+			return;
+		}
+		if (uptime >= STABLE_SECS || sd->sd_backoff_ms == 0)
+			sd->sd_backoff_ms = BACKOFF_MIN_MS;
+		else
+			sd->sd_backoff_ms = MIN(sd->sd_backoff_ms * 2,
+			    BACKOFF_MAX_MS);
+	} else
+		sd->sd_backoff_ms = 0;
+	sd->sd_restarts++;
+	sd->sd_run = SUP_BACKOFF;
+	if (sd->sd_backoff_ms == 0) {
+		restart_cb(-1, 0, sd);
+		return;
+	}
+	log_info("%s: restarting in %u ms", sd->sd_conf.dc_name,
+	    sd->sd_backoff_ms);
+	if (sd->sd_timer == NULL)
+		sd->sd_timer = evtimer_new(sup->su_base, restart_cb, sd);
+	tv.tv_sec = sd->sd_backoff_ms / 1000;
+	tv.tv_usec = (sd->sd_backoff_ms % 1000) * 1000;
+	if (sd->sd_timer == NULL || evtimer_add(sd->sd_timer, &tv) == -1) {
+		log_warnx("%s: cannot schedule restart", sd->sd_conf.dc_name);
+		sd->sd_run = SUP_FAILED;
+		sup->su_failed = true;
+	}
+}
+
+static void
+sigchld_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct supervisor	*sup = arg;
+	unsigned int		 i;
+	pid_t			 pid;
+	int			 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < sup->su_ndev; i++)
+			if (sup->su_dev[i].sd_pid == pid)
+				break;
+		if (i == sup->su_ndev) {
+			log_debug("%s: reaped unknown pid %d", __func__,
+			    (int)pid);
+			continue;
+		}
+		device_exited(&sup->su_dev[i], status);
+	}
+	if (!any_alive(sup))
+		event_base_loopbreak(sup->su_base);
+}
+
+static void
+grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct supervisor	*sup = arg;
+	unsigned int		 i;
+
+	for (i = 0; i < sup->su_ndev; i++)
+		if (sup->su_dev[i].sd_run == SUP_RUNNING) {
+			log_warnx("%s: child %d still running after %u ms; "
+			    "killing it", sup->su_dev[i].sd_conf.dc_name,
+			    (int)sup->su_dev[i].sd_pid, sup->su_opt.so_grace_ms);
+			kill(sup->su_dev[i].sd_pid, SIGKILL);
+		}
+}
+
+static void
+sigterm_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct supervisor	*sup = arg;
+	struct timeval		 tv;
+	unsigned int		 i;
+
+	if (sup->su_stopping)
+		return;
+	log_info("received SIG%s; stopping %u device(s)",
+	    sigabbrev_np((int)sig), sup->su_ndev);
+	sup->su_stopping = true;
+	for (i = 0; i < sup->su_ndev; i++) {
+		struct sup_device *sd = &sup->su_dev[i];
+
+		if (sd->sd_timer != NULL)
+			evtimer_del(sd->sd_timer);
+		if (sd->sd_run == SUP_RUNNING)
+			kill(sd->sd_pid, SIGTERM);
+		else if (sd->sd_run == SUP_BACKOFF)
+			sd->sd_run = SUP_DONE;
+	}
+	if (!any_alive(sup)) {
+		event_base_loopbreak(sup->su_base);
+		return;
+	}
+	tv.tv_sec = sup->su_opt.so_grace_ms / 1000;
+	tv.tv_usec = (sup->su_opt.so_grace_ms % 1000) * 1000;
+	sup->su_grace = evtimer_new(sup->su_base, grace_cb, sup);
+	if (sup->su_grace == NULL || evtimer_add(sup->su_grace, &tv) == -1)
+		grace_cb(-1, 0, sup);
+}
+
+static void
+sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("received SIGHUP; nothing to reload without a "
+	    "configuration file");
+}
+
+int
+sup_run(struct supervisor *sup)
+{
+	static const int	 sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+	event_callback_fn	 cbs[] = { sigchld_cb, sigterm_cb, sigterm_cb,
+				    sighup_cb };
+	unsigned int		 i;
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((sup->su_base = event_base_new()) == NULL) {
+		log_warnx("%s: cannot create the event loop", __func__);
+		return 1;
+	}
+	for (i = 0; i < ARRAY_SIZE(sigs); i++) {
+		sup->su_sig[i] = evsignal_new(sup->su_base, sigs[i], cbs[i],
+		    sup);
+		if (sup->su_sig[i] == NULL ||
+		    evsignal_add(sup->su_sig[i], NULL) == -1) {
+			log_warnx("%s: cannot watch signal %d", __func__,
+			    sigs[i]);
+			return 1;
+		}
+	}
+	for (i = 0; i < sup->su_ndev; i++)
+		if (device_spawn(&sup->su_dev[i]) < 0) {
+			sup->su_dev[i].sd_run = SUP_FAILED;
+			sup->su_failed = true;
+		}
+	if (any_alive(sup))
+		event_base_dispatch(sup->su_base);
+	if (sup->su_stopping) {
+		log_info("stopped");
+		return 0;
+	}
+	return sup->su_failed ? 1 : 0;
+}

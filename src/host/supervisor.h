@@ -1,0 +1,96 @@
+/*
+ * supervisor.h - the privileged parent: device table, spawn, reap, restart
+ * with back-off, shutdown.  Only src/host forks and waits.
+ */
+#ifndef VHOSTD_HOST_SUPERVISOR_H
+#define VHOSTD_HOST_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "../config.h"
+#include "jail.h"
+#include "policy.h"
+
+struct event;
+struct event_base;
+struct listener;
+struct listener_retained;
+
+enum sup_state {
+	SUP_STOPPED,	/* not started yet */
+	SUP_RUNNING,	/* a child serves the listener */
+	SUP_BACKOFF,	/* waiting to restart */
+	SUP_FAILED,	/* burst limit hit: given up */
+	SUP_DONE	/* exited, not restarted */
+};
+
+struct sup_device {
+	struct device_conf	 sd_conf;
+	void			*sd_state;	/* device type state */
+	struct listener		*sd_listener;
+	struct listener_retained *sd_retained;
+	struct fdset		 sd_keep;
+	struct policy_filter	*sd_filter;
+	struct supervisor	*sd_sup;
+	enum sup_state		 sd_run;
+	pid_t			 sd_pid;
+	unsigned int		 sd_restarts;
+	struct timespec		 sd_started;	/* CLOCK_MONOTONIC */
+	unsigned int		 sd_backoff_ms;
+	struct timespec		 sd_burst[16];	/* recent failure times */
+	unsigned int		 sd_nburst;
+	int			 sd_last_status;	/* wait status */
+	struct event		*sd_timer;
+};
+
+struct sup_options {
+	struct jail_config	 so_jail;
+	enum policy_mode	 so_seccomp;
+	const char		*so_policy_dir;
+	unsigned int		 so_grace_ms;	/* SIGTERM -> SIGKILL */
+	unsigned int		 so_burst_count;	/* failures ... */
+	unsigned int		 so_burst_secs;	/* ... within this window */
+};
+
+struct supervisor {
+	struct sup_options	 su_opt;
+	struct event_base	*su_base;
+	struct sup_device	*su_dev;
+	unsigned int		 su_ndev;
+	bool			 su_stopping;
+	bool			 su_failed;	/* some device failed */
+	struct event		*su_sig[4];
+	struct event		*su_grace;
+};
+
+/* Defaults for options (jail defaults, kill mode, 5 s grace). */
+void	sup_options_init(struct sup_options *opt);
+
+/*
+ * Take ownership of the parsed devices, open every listener and device
+ * resource and compile every policy.  On error writes a message to err and
+ * returns -errno; nothing is left behind (sockets created are removed).
+ */
+int	sup_init(struct supervisor *sup, const struct sup_options *opt,
+	    struct device_conf *devs, unsigned int ndev, char *err,
+	    size_t errlen);
+
+/* Fork every device child and run the loop until shutdown.  Exit status. */
+int	sup_run(struct supervisor *sup);
+
+/* Release everything (sockets unlinked if still ours). */
+void	sup_fini(struct supervisor *sup);
+
+/* Child side (child.c): never returns. */
+__attribute__((noreturn)) void child_main(struct sup_device *sd,
+	    const struct sup_options *opt);
+
+/* Exit codes of a device child (besides jail_enter's JAIL_EXIT_*). */
+#define CHILD_EXIT_OK		0	/* front end disconnected */
+#define CHILD_EXIT_FAILURE	1	/* internal error */
+#define CHILD_EXIT_PROTOCOL	2	/* front end broke the protocol */
+#define CHILD_EXIT_INIT		3	/* device init failed */
+
+#endif /* VHOSTD_HOST_SUPERVISOR_H */

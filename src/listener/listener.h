@@ -1,0 +1,64 @@
+/*
+ * listener.h - the vhost-user listening socket of one device (the seed's
+ * VhostUserListener) and the resources the parent keeps for it.
+ *
+ * This is the only code that unlinks socket paths.
+ */
+#ifndef VHOSTD_LISTENER_H
+#define VHOSTD_LISTENER_H
+
+#include <sys/types.h>
+
+#include "../util/util.h"
+
+struct listener;
+struct listener_retained;
+
+/*
+ * Bind and listen on a unix socket at path, mode (e.g. 0600) and, when gid
+ * is not (gid_t)-1, that group.  A stale socket at path (nothing answers a
+ * connect) is replaced; a live one, or a path that is not a socket, is an
+ * error naming the path.  Appends the listening fd to keep.  On error
+ * writes a message to err and returns -errno.
+ */
+int	listener_new_path(struct listener **out, const char *path, mode_t mode,
+	    gid_t gid, struct fdset *keep, char *err, size_t errlen);
+
+/*
+ * Adopt an inherited descriptor that must already be a listening unix
+ * stream socket (QEMU backend-program conventions, --fd; systemd socket
+ * activation).  Takes ownership of fd.  Appends it to keep.
+ */
+int	listener_new_fd(struct listener **out, int fd, struct fdset *keep,
+	    char *err, size_t errlen);
+
+/* The listening descriptor (owned by the listener). */
+int	listener_fd(const struct listener *l);
+/* Path it is bound to, or NULL for an inherited fd. */
+const char *listener_path(const struct listener *l);
+
+/*
+ * The retained resources the parent keeps for a device (the seed's
+ * take_parent_process_resources): releasing them unlinks the socket file,
+ * but only if the path still names the inode this listener created.  The
+ * listener keeps its fd; the returned object is independent of it.  NULL
+ * when there is nothing to keep (inherited fd) or on allocation failure.
+ */
+struct listener_retained *listener_take_parent_resources(struct listener *l);
+
+/* Unlink the socket file if it is still ours; free r.  NULL is a no-op. */
+void	listener_retained_release(struct listener_retained *r);
+
+/* Close the listening fd and free l (does not unlink).  NULL is a no-op. */
+void	listener_free(struct listener *l);
+
+/*
+ * systemd socket activation (sd_listen_fds(3), plain protocol): when
+ * LISTEN_PID names this process, return the number of passed fds (they
+ * start at 3) and store LISTEN_FDNAMES split at ':' into names (up to max,
+ * NULL where absent; the strings point into a static copy).  Unsets the
+ * variables.  0 when not socket-activated.
+ */
+int	listener_systemd_fds(const char **names, int max);
+
+#endif /* VHOSTD_LISTENER_H */

@@ -1,0 +1,141 @@
+/*
+ * log.c - stderr or syslog logging with an optional per-process prefix.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int	log_dest = LOG_TO_STDERR;
+static int	log_verbose;
+static char	log_prefix[64];
+
+void
+log_init(int verbose, int dest, const char *ident)
+{
+	log_verbose = verbose;
+	log_dest = dest;
+	if (dest == LOG_TO_SYSLOG)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_setprefix(const char *prefix)
+{
+	if (prefix == NULL)
+		log_prefix[0] = '\0';
+	else
+		snprintf(log_prefix, sizeof(log_prefix), "%s: ", prefix);
+}
+
+int
+log_getverbose(void)
+{
+	return log_verbose;
+}
+
+void
+log_setverbose(int verbose)
+{
+	log_verbose = verbose;
+}
+
+void
+vlog(int pri, const char *fmt, va_list ap)
+{
+	char	buf[1024];
+	int	saved_errno = errno;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (log_dest == LOG_TO_SYSLOG)
+		syslog(pri, "%s%s", log_prefix, buf);
+	else
+		/* One write per line so lines from several processes do not mix. */
+		dprintf(STDERR_FILENO, "%s%s\n", log_prefix, buf);
+	errno = saved_errno;
+}
+
+static void
+vlog_errno(int pri, int err, const char *fmt, va_list ap)
+{
+	char	buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (log_dest == LOG_TO_SYSLOG)
+		syslog(pri, "%s%s: %s", log_prefix, buf, strerror(err));
+	else
+		dprintf(STDERR_FILENO, "%s%s: %s\n", log_prefix, buf,
+		    strerror(err));
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved_errno = errno;
+
+	va_start(ap, fmt);
+	vlog_errno(LOG_WARNING, saved_errno, fmt, ap);
+	va_end(ap);
+	errno = saved_errno;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (log_verbose < 1)
+		return;
+	va_start(ap, fmt);
+	vlog(LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved_errno = errno;
+
+	va_start(ap, fmt);
+	vlog_errno(LOG_CRIT, saved_errno, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,42 @@
+/*
+ * util.h - small helpers shared by every module.
+ */
+#ifndef VHOSTD_UTIL_H
+#define VHOSTD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b)	((a) < (b) ? (a) : (b))
+#define MAX(a, b)	((a) > (b) ? (a) : (b))
+
+/* Close *fd if it is open and set it to -1.  Keeps errno. */
+void	close_reset(int *fd);
+
+/* Set or clear O_NONBLOCK / FD_CLOEXEC on fd.  0 or -errno. */
+int	fd_set_nonblock(int fd, int on);
+int	fd_set_cloexec(int fd, int on);
+
+/*
+ * A set of descriptors a child must keep (the seed's keep_rds).  Components
+ * append to it before fork; the child closes every other descriptor.
+ */
+#define FDSET_MAX	32
+
+struct fdset {
+	int		fs_fds[FDSET_MAX];
+	unsigned int	fs_n;
+};
+
+void	fdset_init(struct fdset *set);
+/* Append fd (no-op if present).  0, or -ENOSPC when full. */
+int	fdset_add(struct fdset *set, int fd);
+int	fdset_has(const struct fdset *set, int fd);
+/* Close every descriptor >= 3 that is not in set (close_range).  0/-errno. */
+int	fdset_close_others(const struct fdset *set);
+
+/* Parse a decimal unsigned number with bounds.  0 or -EINVAL/-ERANGE. */
+int	parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+#endif /* VHOSTD_UTIL_H */

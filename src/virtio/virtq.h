@@ -1,0 +1,136 @@
+/*
+ * virtq.h - split virtqueue, device side (virtio 1.x, 2.7).
+ *
+ * Every descriptor is copied out of guest memory once and the copy is
+ * checked: head < size, next < table size, chains no longer than the table
+ * (loop), addr + len without wrap and inside mapped memory, no readable
+ * descriptor after a writable one, no indirect inside indirect, no zero
+ * length indirect table.  A malformed chain marks the queue broken (logged
+ * once); a broken queue returns -EIO from every later pop.
+ */
+#ifndef VHOSTD_VIRTIO_VIRTQ_H
+#define VHOSTD_VIRTIO_VIRTQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "../vhost/mem.h"
+
+#define VIRTQ_DESC_F_NEXT	1
+#define VIRTQ_DESC_F_WRITE	2
+#define VIRTQ_DESC_F_INDIRECT	4
+#define VIRTQ_AVAIL_F_NO_INTERRUPT	1
+#define VIRTQ_USED_F_NO_NOTIFY		1
+
+/* Most segments (iovecs) one element may have, after region splits. */
+#define VIRTQ_MAX_SEGS	1024
+
+struct virtq_desc {
+	uint64_t	addr;
+	uint32_t	len;
+	uint16_t	flags;
+	uint16_t	next;
+} __attribute__((packed));
+
+struct virtq_avail {
+	uint16_t	flags;
+	uint16_t	idx;
+	uint16_t	ring[];		/* then uint16_t used_event */
+} __attribute__((packed));
+
+struct virtq_used_elem {
+	uint32_t	id;
+	uint32_t	len;
+} __attribute__((packed));
+
+struct virtq_used {
+	uint16_t		flags;
+	uint16_t		idx;
+	struct virtq_used_elem	ring[];	/* then uint16_t avail_event */
+} __attribute__((packed));
+
+/*
+ * One request: out[] are the driver-written (device-readable) segments,
+ * in[] the device-writable ones; both point into iov[].
+ */
+struct virtq_elem {
+	uint16_t	 head;		/* id to return in the used ring */
+	unsigned int	 out_num;
+	unsigned int	 in_num;
+	size_t		 out_len;	/* total readable bytes */
+	size_t		 in_len;	/* total writable bytes */
+	struct iovec	*out;		/* == iov */
+	struct iovec	*in;		/* == iov + out_num */
+	struct iovec	 iov[VIRTQ_MAX_SEGS];
+};
+
+struct virtq {
+	const struct vu_mem	*vq_mem;
+	struct virtq_desc	*vq_desc;
+	struct virtq_avail	*vq_avail;
+	struct virtq_used	*vq_used;
+	uint16_t		 vq_num;	/* ring size, power of two */
+	uint16_t		 vq_last_avail;	/* next avail entry to pop */
+	uint16_t		 vq_used_idx;	/* shadow of used->idx */
+	uint16_t		 vq_signalled_used;
+	bool			 vq_signalled_used_valid;
+	bool			 vq_event_idx;	/* VIRTIO_RING_F_EVENT_IDX */
+	bool			 vq_indirect;	/* VIRTIO_RING_F_INDIRECT_DESC */
+	bool			 vq_broken;
+	int			 vq_warned;	/* rate limit for logs */
+};
+
+/* Bytes each ring part needs for num entries (event fields included). */
+size_t	virtq_desc_size(uint16_t num);
+size_t	virtq_avail_size(uint16_t num);
+size_t	virtq_used_size(uint16_t num);
+
+/*
+ * Attach a queue to rings already translated to host pointers (the caller
+ * checked each covers virtq_*_size(num) bytes).  num must be a power of two
+ * <= 32768 (-EINVAL otherwise).  last_avail is where popping starts (from
+ * SET_VRING_BASE); the used index is read from the ring.  features is the
+ * negotiated virtio feature set (EVENT_IDX, INDIRECT_DESC).  0 or -errno.
+ */
+int	virtq_init(struct virtq *vq, const struct vu_mem *mem, uint16_t num,
+	    struct virtq_desc *desc, struct virtq_avail *avail,
+	    struct virtq_used *used, uint16_t last_avail, uint64_t features);
+
+/*
+ * Take the next available chain.  1: *elem filled; 0: queue empty;
+ * -EIO: the queue is (now) broken.  With EVENT_IDX, publishes avail_event.
+ */
+int	virtq_pop(struct virtq *vq, struct virtq_elem *elem);
+
+/* Give back elem's head with len bytes written.  Not visible until flush. */
+void	virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
+
+/* Publish pushed entries (used->idx, with a release barrier). */
+void	virtq_flush(struct virtq *vq);
+
+/*
+ * After virtq_flush(): whether the driver wants an interrupt for what was
+ * published since the last notification (EVENT_IDX used_event or the
+ * NO_INTERRUPT flag).  Updates the signalled-used bookkeeping.
+ */
+bool	virtq_should_notify(struct virtq *vq);
+
+/* Whether the driver has made chains available that were not popped. */
+bool	virtq_has_avail(struct virtq *vq);
+
+/*
+ * Ask the driver not to kick (busy polling) or to kick again.  Enabling
+ * returns true if chains arrived meanwhile (the caller must pop again).
+ */
+void	virtq_disable_notify(struct virtq *vq);
+bool	virtq_enable_notify(struct virtq *vq);
+
+/* Copy helpers over an iovec array; return bytes copied. */
+size_t	iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
+	    const void *buf, size_t len);
+size_t	iov_to_buf(const struct iovec *iov, unsigned int n, size_t off,
+	    void *buf, size_t len);
+
+#endif /* VHOSTD_VIRTIO_VIRTQ_H */
