@@ -4,6 +4,7 @@
  *   vhostd [options] --device TYPE,socket=PATH[,key=value...] ...
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -28,6 +29,7 @@ enum {
 	OPT_USER,
 	OPT_GRACE,
 	OPT_JAIL_DISABLE,
+	OPT_READY_FD,
 	OPT_VERSION
 };
 
@@ -42,6 +44,7 @@ static const struct option long_opts[] = {
 	{ "user",		required_argument,	NULL, OPT_USER },
 	{ "grace",		required_argument,	NULL, OPT_GRACE },
 	{ "jail-disable",	required_argument,	NULL, OPT_JAIL_DISABLE },
+	{ "ready-fd",		required_argument,	NULL, OPT_READY_FD },
 	{ "version",		no_argument,		NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -53,6 +56,8 @@ usage(FILE *f)
 
 	fprintf(f,
 "usage: vhostd [options] --device TYPE,socket=PATH[,key=value...] ...\n"
+"       vhostd TYPE --socket-path=PATH | --fd=N [--print-capabilities] [options]\n"
+"       vhostd-TYPE (same as vhostd TYPE)\n"
 "\n"
 "Serve virtio devices over vhost-user sockets, one jailed child per device.\n"
 "\n"
@@ -76,6 +81,8 @@ usage(FILE *f)
 "      --jail-disable=LIST  relax single jail features: userns, pidns, netns,\n"
 "                         ipcns, utsns, cgroupns, mntns\n"
 "      --grace=SECONDS    wait before SIGKILL at shutdown (default 5)\n"
+"      --ready-fd=N       write READY=1 to fd N and close it once every\n"
+"                         socket accepts (also: systemd Type=notify)\n"
 "  -h, --help             this text\n"
 "      --version          print the version\n"
 "\n"
@@ -117,8 +124,155 @@ default_policy_dir(void)
 	return POLICYDIR;
 }
 
+static int	host_main(int argc, char *argv[]);
+
+/*
+ * vhost-user.rst "Backend program conventions": --print-capabilities.
+ */
+static void
+print_capabilities(const struct device_type *dt)
+{
+	unsigned int	i;
+
+	printf("{\n  \"type\": \"%s\",\n  \"features\": [", dt->dt_caps_type);
+	for (i = 0; dt->dt_caps_features != NULL &&
+	    dt->dt_caps_features[i] != NULL; i++)
+		printf("%s\n    \"%s\"", i ? "," : "", dt->dt_caps_features[i]);
+	printf("%s]\n}\n", i ? "\n  " : "");
+}
+
+static const char *
+alias_key(const struct device_type *dt, const char *opt)
+{
+	unsigned int	i;
+
+	for (i = 0; dt->dt_cli_aliases != NULL &&
+	    dt->dt_cli_aliases[i] != NULL; i += 2)
+		if (strcmp(dt->dt_cli_aliases[i], opt) == 0)
+			return dt->dt_cli_aliases[i + 1];
+	for (i = 0; dt->dt_keys != NULL && dt->dt_keys[i] != NULL; i++)
+		if (strcmp(dt->dt_keys[i], opt) == 0)
+			return dt->dt_keys[i];
+	return NULL;
+}
+
+static int
+spec_append(char *spec, size_t len, const char *key, const char *val)
+{
+	size_t	used = strlen(spec);
+
+	if (strchr(val, ',') != NULL) {
+		fprintf(stderr, "vhostd: --%s=%s: commas are not supported in "
+		    "values\n", key, val);
+		return -1;
+	}
+	if ((size_t)snprintf(spec + used, len - used, ",%s=%s", key, val) >=
+	    len - used) {
+		fprintf(stderr, "vhostd: arguments too long\n");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One process per device, launched by a VM manager: "vhostd-TYPE ARGS" or
+ * "vhostd TYPE ARGS".  Translates the conventions' options into one
+ * --device and runs the host with the remaining options, so both paths
+ * share one code path.  Defaults to restart=never: the process ends with
+ * its front end, as VM managers expect.
+ */
+static int
+backend_main(const struct device_type *dt, int argc, char *argv[])
+{
+	static char	 spec[4096];
+	char		**nargv;
+	char		*name, *val, *eq;
+	const char	*key;
+	int		 i, nargc = 0, have_listen = 0, have_restart = 0;
+
+	if ((nargv = calloc((size_t)argc + 4, sizeof(*nargv))) == NULL)
+		fatalx("out of memory");
+	nargv[nargc++] = argv[0];
+	snprintf(spec, sizeof(spec), "%s", dt->dt_name);
+	for (i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) != 0 || argv[i][2] == '\0') {
+			nargv[nargc++] = argv[i];	/* -v, -h, ... */
+			continue;
+		}
+		name = argv[i] + 2;
+		val = NULL;
+		if ((eq = strchr(name, '=')) != NULL) {
+			*eq = '\0';
+			val = eq + 1;
+		}
+		if (strcmp(name, "print-capabilities") == 0) {
+			print_capabilities(dt);
+			exit(0);
+		}
+		if (strcmp(name, "socket-path") == 0 ||
+		    strcmp(name, "fd") == 0 || strcmp(name, "restart") == 0) {
+			if (val == NULL && i + 1 < argc)
+				val = argv[++i];
+			if (val == NULL)
+				fatalx("--%s needs a value", name);
+			if (spec_append(spec, sizeof(spec),
+			    strcmp(name, "socket-path") == 0 ? "socket" : name,
+			    val) < 0)
+				exit(2);
+			if (strcmp(name, "restart") == 0)
+				have_restart = 1;
+			else
+				have_listen++;
+			continue;
+		}
+		if ((key = alias_key(dt, name)) != NULL) {
+			if (spec_append(spec, sizeof(spec), key,
+			    val != NULL ? val : "on") < 0)
+				exit(2);
+			continue;
+		}
+		if (eq != NULL)
+			*eq = '=';
+		nargv[nargc++] = argv[i];	/* a host option */
+	}
+	if (have_listen != 1) {
+		fprintf(stderr, "vhostd-%s: give exactly one of "
+		    "--socket-path=PATH or --fd=FDNUM\n", dt->dt_name);
+		return 2;
+	}
+	if (!have_restart && spec_append(spec, sizeof(spec), "restart",
+	    "never") < 0)
+		return 2;
+	nargv[nargc++] = "--device";
+	nargv[nargc++] = spec;
+	nargv[nargc] = NULL;
+	return host_main(nargc, nargv);
+}
+
 int
 main(int argc, char *argv[])
+{
+	const struct device_type	*dt;
+	const char			*prog;
+
+	prog = strrchr(argv[0], '/') != NULL ? strrchr(argv[0], '/') + 1 :
+	    argv[0];
+	if (strncmp(prog, "vhostd-", 7) == 0) {
+		if ((dt = device_type_find(prog + 7)) == NULL) {
+			fprintf(stderr, "vhostd: no device type '%s' (from the "
+			    "program name %s)\n", prog + 7, prog);
+			return 2;
+		}
+		return backend_main(dt, argc, argv);
+	}
+	if (argc > 1 && argv[1][0] != '-' &&
+	    (dt = device_type_find(argv[1])) != NULL)
+		return backend_main(dt, argc - 1, argv + 1);
+	return host_main(argc, argv);
+}
+
+static int
+host_main(int argc, char *argv[])
 {
 	static struct device_conf devs[MAX_DEVICES];
 	struct sup_options	 opt;
@@ -185,6 +339,14 @@ main(int argc, char *argv[])
 				fatalx("--grace=%s: expected seconds (0-3600)",
 				    optarg);
 			opt.so_grace_ms = (unsigned int)v * 1000;
+			break;
+		case OPT_READY_FD:
+			if (parse_u64(optarg, 0, 65535, &v) < 0 ||
+			    fcntl((int)v, F_GETFD) == -1)
+				fatalx("--ready-fd=%s: not an open descriptor",
+				    optarg);
+			opt.so_ready_fd = (int)v;
+			fd_set_cloexec((int)v, 1);
 			break;
 		case OPT_VERSION:
 			printf("vhostd %s\n", VHOSTD_VERSION);

@@ -28,6 +28,12 @@ struct device_type {
 	const char *const	*dt_keys;
 	/* Extra "features" for --print-capabilities, NULL-terminated. */
 	const char *const	*dt_caps_features;
+	/*
+	 * Backend-program options (QEMU vhost-user.rst conventions) mapped
+	 * to device keys: pairs { "blk-file", "path", ..., NULL }.  A flag
+	 * without a value sets the key to "on".
+	 */
+	const char *const	*dt_cli_aliases;
 	const struct vu_dev_ops	*dt_ops;
 	/*
 	 * Parent, before fork.  On success *statep owns the device state and

@@ -17,6 +17,7 @@
 
 #include "../listener/listener.h"
 #include "../util/log.h"
+#include "notify.h"
 #include "supervisor.h"
 
 #define BACKOFF_MIN_MS		100
@@ -33,6 +34,7 @@ sup_options_init(struct sup_options *opt)
 	opt->so_grace_ms = 5000;
 	opt->so_burst_count = 10;
 	opt->so_burst_secs = 60;
+	opt->so_ready_fd = -1;
 }
 
 static double
@@ -165,6 +167,8 @@ sup_fini(struct supervisor *sup)
 			event_free(sup->su_sig[i]);
 	if (sup->su_grace != NULL)
 		event_free(sup->su_grace);
+	if (sup->su_watchdog != NULL)
+		event_free(sup->su_watchdog);
 	if (sup->su_base != NULL)
 		event_base_free(sup->su_base);
 	free(sup->su_dev);
@@ -260,6 +264,33 @@ burst_exceeded(struct sup_device *sd, const struct timespec *now)
 		if (ts_diff(now, &sd->sd_burst[i]) <= opt->so_burst_secs)
 			n++;
 	return opt->so_burst_count > 0 && n >= opt->so_burst_count;
+}
+
+/* Tell systemd how the devices are doing (STATUS=). */
+static void
+notify_status(const struct supervisor *sup)
+{
+	unsigned int	i, run = 0, wait = 0, bad = 0;
+	char		buf[160];
+
+	for (i = 0; i < sup->su_ndev; i++) {
+		switch (sup->su_dev[i].sd_run) {
+		case SUP_RUNNING:
+			run++;
+			break;
+		case SUP_BACKOFF:
+			wait++;
+			break;
+		case SUP_FAILED:
+			bad++;
+			break;
+		default:
+			break;
+		}
+	}
+	snprintf(buf, sizeof(buf), "STATUS=%u device(s): %u running, %u "
+	    "restarting, %u failed", sup->su_ndev, run, wait, bad);
+	notify_send(buf);
 }
 
 static void
@@ -365,6 +396,8 @@ sigchld_cb(evutil_socket_t sig, short what, void *arg)
 			continue;
 		}
 		device_exited(&sup->su_dev[i], status);
+		if (!sup->su_stopping)
+			notify_status(sup);
 	}
 	if (!any_alive(sup))
 		event_base_loopbreak(sup->su_base);
@@ -397,6 +430,7 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("received SIG%s; stopping %u device(s)",
 	    sigabbrev_np((int)sig), sup->su_ndev);
 	sup->su_stopping = true;
+	notify_send("STOPPING=1\nSTATUS=stopping");
 	for (i = 0; i < sup->su_ndev; i++) {
 		struct sup_device *sd = &sup->su_dev[i];
 
@@ -423,6 +457,46 @@ sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	log_info("received SIGHUP; nothing to reload without a "
 	    "configuration file");
+}
+
+static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	notify_send("WATCHDOG=1");
+}
+
+/*
+ * Every listener accepts connections from the moment sup_init() returned
+ * (the backlog holds them until the child accepts): tell the managers.
+ */
+static void
+announce_ready(struct supervisor *sup)
+{
+	struct timeval	tv;
+	uint64_t	usec;
+	char		buf[64];
+	int		rc;
+
+	snprintf(buf, sizeof(buf), "READY=1\nMAINPID=%d", (int)getpid());
+	if ((rc = notify_send(buf)) < 0)
+		log_warnx("sd_notify: %s", strerror(-rc));
+	notify_status(sup);
+	if (sup->su_opt.so_ready_fd >= 0) {
+		if ((rc = notify_ready_fd(sup->su_opt.so_ready_fd)) < 0)
+			log_warnx("--ready-fd=%d: %s", sup->su_opt.so_ready_fd,
+			    strerror(-rc));
+		sup->su_opt.so_ready_fd = -1;
+	}
+	if ((usec = notify_watchdog_usec()) == 0)
+		return;
+	usec /= 2;	/* ping at half the interval, as sd_watchdog_enabled(3) */
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	sup->su_watchdog = event_new(sup->su_base, -1, EV_PERSIST, watchdog_cb,
+	    sup);
+	if (sup->su_watchdog == NULL || event_add(sup->su_watchdog, &tv) == -1)
+		log_warnx("cannot arm the systemd watchdog timer");
+	notify_send("WATCHDOG=1");
 }
 
 int
@@ -453,8 +527,10 @@ sup_run(struct supervisor *sup)
 			sup->su_dev[i].sd_run = SUP_FAILED;
 			sup->su_failed = true;
 		}
-	if (any_alive(sup))
+	if (any_alive(sup)) {
+		announce_ready(sup);
 		event_base_dispatch(sup->su_base);
+	}
 	if (sup->su_stopping) {
 		log_info("stopped");
 		return 0;

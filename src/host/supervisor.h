@@ -52,6 +52,7 @@ struct sup_options {
 	unsigned int		 so_grace_ms;	/* SIGTERM -> SIGKILL */
 	unsigned int		 so_burst_count;	/* failures ... */
 	unsigned int		 so_burst_secs;	/* ... within this window */
+	int			 so_ready_fd;	/* --ready-fd, or -1 */
 };
 
 struct supervisor {
@@ -63,6 +64,7 @@ struct supervisor {
 	bool			 su_failed;	/* some device failed */
 	struct event		*su_sig[4];
 	struct event		*su_grace;
+	struct event		*su_watchdog;
 };
 
 /* Defaults for options (jail defaults, kill mode, 5 s grace). */
