@@ -149,16 +149,40 @@ lint: compdb
 	    --inline-suppr -Isrc -Isandbox src sandbox
 	mandoc -Tlint -W warning man/*.[0-9]
 
+# Device types with a backend-program personality (vhostd-TYPE) and a
+# libvirt description file.
+PERSONAS := $(patsubst data/vhost-user/50-vhostd-%.json,%,\
+	    $(wildcard data/vhost-user/50-vhostd-*.json))
+VHOSTUSERDIR ?= $(DATADIR)/qemu/vhost-user
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+
 install: $(PROG)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(POLICYDIR)
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(POLICYDIR) \
+	    $(DESTDIR)$(VHOSTUSERDIR) $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/vhostd
+	for t in $(PERSONAS); do \
+		ln -sf vhostd $(DESTDIR)$(BINDIR)/vhostd-$$t; \
+		sed 's|@BINDIR@|$(BINDIR)|g' data/vhost-user/50-vhostd-$$t.json \
+		    > $(DESTDIR)$(VHOSTUSERDIR)/50-vhostd-$$t.json; \
+	done
 	install -m 0644 policies/x86_64/*.policy $(DESTDIR)$(POLICYDIR)/
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	for u in data/systemd/*; do \
+		sed 's|@BINDIR@|$(BINDIR)|g' $$u > \
+		    $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/vhostd
+	for t in $(PERSONAS); do \
+		rm -f $(DESTDIR)$(BINDIR)/vhostd-$$t \
+		    $(DESTDIR)$(VHOSTUSERDIR)/50-vhostd-$$t.json; \
+	done
+	for u in data/systemd/*; do \
+		rm -f $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
+	done
 	rm -rf $(DESTDIR)$(POLICYDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man8/vhostd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/vhostd.policy.5
