@@ -129,7 +129,10 @@ config_parse_device(const char *spec, enum restart_policy restart_default,
 	dc->dc_restart = restart_default;
 	dc->dc_mode = 0600;
 	dc->dc_gid = (gid_t)-1;
-	if ((dc->dc_spec = strdup(spec)) == NULL) {
+	if ((dc->dc_spec = strdup(spec)) == NULL ||
+	    (dc->dc_orig = strdup(spec)) == NULL) {
+		free(dc->dc_spec);
+		dc->dc_spec = NULL;
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -188,6 +191,7 @@ void
 config_device_free(struct device_conf *dc)
 {
 	free(dc->dc_spec);
+	free(dc->dc_orig);
 	memset(dc, 0, sizeof(*dc));
 	dc->dc_fd = -1;
 }

@@ -19,6 +19,7 @@ enum restart_policy {
 
 struct device_conf {
 	char			*dc_spec;	/* owned copy; strings point in */
+	char			*dc_orig;	/* the spec as given (reload) */
 	const struct device_type *dc_type;
 	const char		*dc_name;	/* name=, default TYPE[-N] */
 	const char		*dc_socket;	/* socket=PATH */

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conffile.h"
 #include "config.h"
 #include "host/supervisor.h"
 #include "util/log.h"
@@ -35,6 +36,8 @@ enum {
 
 static const struct option long_opts[] = {
 	{ "device",		required_argument,	NULL, 'd' },
+	{ "config",		required_argument,	NULL, 'c' },
+	{ "check",		no_argument,		NULL, 'n' },
 	{ "verbose",		no_argument,		NULL, 'v' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "log",		required_argument,	NULL, OPT_LOG },
@@ -71,6 +74,9 @@ usage(FILE *f)
 "\n"
 "Options:\n"
 "  -d, --device SPEC      add a device (repeatable)\n"
+"  -c, --config FILE      read devices and options from FILE (vhostd.conf(5));\n"
+"                         SIGHUP re-reads it\n"
+"  -n, --check            check the configuration and policies, then exit\n"
 "  -v, --verbose          more logging (repeatable)\n"
 "      --log=DEST         stderr (default) or syslog\n"
 "      --no-sandbox       run children without the jail (debugging only)\n"
@@ -125,6 +131,50 @@ default_policy_dir(void)
 }
 
 static int	host_main(int argc, char *argv[]);
+
+/*
+ * -n: everything start-up would check, without creating sockets or
+ * starting children: device keys and resources, and every policy.
+ */
+static int
+check_config(const struct sup_options *opt, struct device_conf *devs,
+    unsigned int ndev)
+{
+	const struct device_type	*dt;
+	struct policy_filter		*pf;
+	struct fdset			 keep;
+	char				 err[1024], path[4096];
+	void				*state;
+	unsigned int			 i;
+	int				 bad = 0;
+
+	for (i = 0; i < ndev; i++) {
+		dt = devs[i].dc_type;
+		fdset_init(&keep);
+		if (dt->dt_prepare(devs[i].dc_opts, devs[i].dc_nopts, &keep,
+		    &state, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: %s\n", devs[i].dc_name, err);
+			bad = 1;
+		} else if (dt->dt_release != NULL)
+			dt->dt_release(state);
+		if (!opt->so_jail.jc_enabled)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s.policy", opt->so_policy_dir,
+		    dt->dt_name);
+		if ((pf = policy_compile_file(path, opt->so_seccomp, err,
+		    sizeof(err))) == NULL) {
+			fprintf(stderr, "%s: seccomp policy: %s\n",
+			    devs[i].dc_name, err);
+			bad = 1;
+		}
+		policy_filter_free(pf);
+	}
+	for (i = 0; i < ndev; i++)
+		config_device_free(&devs[i]);
+	if (!bad)
+		printf("configuration OK: %u device(s)\n", ndev);
+	return bad;
+}
 
 /*
  * vhost-user.rst "Backend program conventions": --print-capabilities.
@@ -280,14 +330,24 @@ host_main(int argc, char *argv[])
 	unsigned int		 ndev = 0, i;
 	char			 err[1024];
 	const char		*user = NULL, *disable = NULL;
+	const char		*conf_path = NULL, *seccomp = NULL;
+	int			 check_only = 0;
+	static struct conffile	 cf;
 	int			 ch, verbose = 0, logdest = LOG_TO_STDERR;
 	int			 no_sandbox = 0, rc;
 	uint64_t		 v;
 
 	log_init(0, LOG_TO_STDERR, "vhostd");
 	sup_options_init(&opt);
-	while ((ch = getopt_long(argc, argv, "d:vh", long_opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:d:nvh", long_opts, NULL)) !=
+	    -1) {
 		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
 		case 'd':
 			if (ndev == MAX_DEVICES)
 				fatalx("too many devices (max %d)", MAX_DEVICES);
@@ -315,15 +375,7 @@ host_main(int argc, char *argv[])
 			no_sandbox = 1;
 			break;
 		case OPT_SECCOMP:
-			if (strcmp(optarg, "kill") == 0)
-				opt.so_seccomp = POLICY_MODE_KILL;
-			else if (strcmp(optarg, "trap") == 0)
-				opt.so_seccomp = POLICY_MODE_TRAP;
-			else if (strcmp(optarg, "log") == 0)
-				opt.so_seccomp = POLICY_MODE_LOG;
-			else
-				fatalx("--seccomp=%s: expected kill, trap or "
-				    "log", optarg);
+			seccomp = optarg;
 			break;
 		case OPT_POLICY_DIR:
 			opt.so_policy_dir = optarg;
@@ -362,8 +414,48 @@ host_main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
+	if (conf_path != NULL) {
+		if (ndev > 0)
+			fatalx("-c and --device cannot be combined: put the "
+			    "devices in %s", conf_path);
+		if (conffile_load(conf_path, &cf, err, sizeof(err)) < 0)
+			fatalx("%s", err);
+		/* The command line wins over the file. */
+		if (user == NULL)
+			user = cf.cf_user;
+		if (seccomp == NULL)
+			seccomp = cf.cf_seccomp;
+		if (disable == NULL)
+			disable = cf.cf_jail_disable;
+		if (opt.so_policy_dir == NULL)
+			opt.so_policy_dir = cf.cf_policy_dir;
+		if (cf.cf_grace >= 0)
+			opt.so_grace_ms = (unsigned int)cf.cf_grace * 1000;
+		if (verbose == 0 && cf.cf_verbose > 0)
+			verbose = cf.cf_verbose;
+		if (!no_sandbox && cf.cf_no_sandbox == 1)
+			no_sandbox = 1;
+		if (cf.cf_log != NULL && strcmp(cf.cf_log, "syslog") == 0)
+			logdest = LOG_TO_SYSLOG;
+		else if (cf.cf_log != NULL && strcmp(cf.cf_log, "stderr") != 0)
+			fatalx("%s: log = %s: expected stderr or syslog",
+			    conf_path, cf.cf_log);
+		for (i = 0; i < cf.cf_ndev; i++) {
+			devs[ndev++] = cf.cf_dev[i];
+			memset(&cf.cf_dev[i], 0, sizeof(cf.cf_dev[i]));
+		}
+		cf.cf_ndev = 0;
+	}
 	log_init(verbose, logdest, "vhostd");
-	if (ndev == 0) {
+	if (seccomp == NULL || strcmp(seccomp, "kill") == 0)
+		opt.so_seccomp = POLICY_MODE_KILL;
+	else if (strcmp(seccomp, "trap") == 0)
+		opt.so_seccomp = POLICY_MODE_TRAP;
+	else if (strcmp(seccomp, "log") == 0)
+		opt.so_seccomp = POLICY_MODE_LOG;
+	else
+		fatalx("seccomp mode '%s': expected kill, trap or log", seccomp);
+	if (ndev == 0 && conf_path == NULL) {
 		usage(stderr);
 		return 2;
 	}
@@ -382,12 +474,15 @@ host_main(int argc, char *argv[])
 	}
 	if (opt.so_policy_dir == NULL)
 		opt.so_policy_dir = default_policy_dir();
+	if (check_only)
+		return check_config(&opt, devs, ndev);
 
 	if (sup_init(&sup, &opt, devs, ndev, err, sizeof(err)) < 0) {
 		for (i = 0; i < ndev; i++)
 			config_device_free(&devs[i]);
 		fatalx("%s", err);
 	}
+	sup.su_conffile = conf_path;
 	rc = sup_run(&sup);
 	sup_fini(&sup);
 	return rc;

@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "../conffile.h"
 #include "../listener/listener.h"
 #include "../util/log.h"
 #include "notify.h"
@@ -102,23 +103,15 @@ device_open(struct sup_device *sd, const struct sup_options *opt,
 	return 0;
 }
 
-int
-sup_init(struct supervisor *sup, const struct sup_options *opt,
-    struct device_conf *devs, unsigned int ndev, char *err, size_t errlen)
+static int
+check_devices(struct device_conf *devs, unsigned int ndev, char *err,
+    size_t errlen)
 {
 	unsigned int	i, j;
-	int		rc;
 
-	memset(sup, 0, sizeof(*sup));
-	sup->su_opt = *opt;
-	if (ndev == 0) {
-		snprintf(err, errlen, "no device given (use --device TYPE,"
-		    "socket=PATH)");
-		return -EINVAL;
-	}
-	/* Two devices on one path would unlink each other's socket. */
 	for (i = 0; i < ndev; i++)
 		for (j = i + 1; j < ndev; j++) {
+			/* Two devices on one path would unlink each other's. */
 			if (devs[i].dc_socket != NULL &&
 			    devs[j].dc_socket != NULL &&
 			    strcmp(devs[i].dc_socket, devs[j].dc_socket) == 0) {
@@ -133,23 +126,87 @@ sup_init(struct supervisor *sup, const struct sup_options *opt,
 				return -EINVAL;
 			}
 		}
+	return 0;
+}
+
+/* Add a device (taking its configuration) and open its resources. */
+static struct sup_device *
+device_add(struct supervisor *sup, struct device_conf *dc, char *err,
+    size_t errlen)
+{
+	struct sup_device	**nd, *sd;
+
+	if (sup->su_ndev == sup->su_cap) {
+		nd = reallocarray(sup->su_dev, sup->su_cap + 8, sizeof(*nd));
+		if (nd == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		sup->su_dev = nd;
+		sup->su_cap += 8;
+	}
+	if ((sd = calloc(1, sizeof(*sd))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	sd->sd_conf = *dc;
+	memset(dc, 0, sizeof(*dc));
+	sd->sd_sup = sup;
+	if (device_open(sd, &sup->su_opt, err, errlen) < 0) {
+		device_release(sd);
+		config_device_free(&sd->sd_conf);
+		free(sd);
+		return NULL;
+	}
+	sup->su_dev[sup->su_ndev++] = sd;
+	return sd;
+}
+
+static void
+device_free(struct supervisor *sup, struct sup_device *sd)
+{
+	unsigned int	i;
+
+	for (i = 0; i < sup->su_ndev; i++)
+		if (sup->su_dev[i] == sd) {
+			memmove(&sup->su_dev[i], &sup->su_dev[i + 1],
+			    (sup->su_ndev - i - 1) * sizeof(sup->su_dev[0]));
+			sup->su_ndev--;
+			break;
+		}
+	device_release(sd);
+	config_device_free(&sd->sd_conf);
+	if (sd->sd_replacement != NULL) {
+		config_device_free(sd->sd_replacement);
+		free(sd->sd_replacement);
+	}
+	free(sd);
+}
+
+int
+sup_init(struct supervisor *sup, const struct sup_options *opt,
+    struct device_conf *devs, unsigned int ndev, char *err, size_t errlen)
+{
+	unsigned int	i;
+	int		rc;
+
+	memset(sup, 0, sizeof(*sup));
+	sup->su_opt = *opt;
+	if (ndev == 0) {
+		snprintf(err, errlen, "no device given (use --device TYPE,"
+		    "socket=PATH)");
+		return -EINVAL;
+	}
+	if ((rc = check_devices(devs, ndev, err, errlen)) < 0)
+		return rc;
 	if (opt->so_jail.jc_enabled &&
 	    (rc = jail_probe(&opt->so_jail, err, errlen)) < 0)
 		return rc;
-	if ((sup->su_dev = calloc(ndev, sizeof(*sup->su_dev))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	for (i = 0; i < ndev; i++) {
-		sup->su_dev[i].sd_conf = devs[i];
-		sup->su_dev[i].sd_sup = sup;
-		memset(&devs[i], 0, sizeof(devs[i]));
-		sup->su_ndev++;
-		if ((rc = device_open(&sup->su_dev[i], opt, err, errlen)) < 0) {
+	for (i = 0; i < ndev; i++)
+		if (device_add(sup, &devs[i], err, errlen) == NULL) {
 			sup_fini(sup);
-			return rc;
+			return -EINVAL;
 		}
-	}
 	return 0;
 }
 
@@ -158,10 +215,8 @@ sup_fini(struct supervisor *sup)
 {
 	unsigned int	i;
 
-	for (i = 0; i < sup->su_ndev; i++) {
-		device_release(&sup->su_dev[i]);
-		config_device_free(&sup->su_dev[i].sd_conf);
-	}
+	while (sup->su_ndev > 0)
+		device_free(sup, sup->su_dev[sup->su_ndev - 1]);
 	for (i = 0; i < ARRAY_SIZE(sup->su_sig); i++)
 		if (sup->su_sig[i] != NULL)
 			event_free(sup->su_sig[i]);
@@ -173,6 +228,72 @@ sup_fini(struct supervisor *sup)
 		event_base_free(sup->su_base);
 	free(sup->su_dev);
 	memset(sup, 0, sizeof(*sup));
+}
+
+static int	device_spawn(struct sup_device *sd);
+static void	device_retire(struct supervisor *sup, struct sup_device *sd);
+
+int
+sup_reload(struct supervisor *sup, struct device_conf *devs,
+    unsigned int ndev)
+{
+	struct sup_device	*sd, *nsd;
+	char			 err[1024];
+	unsigned int		 i, j, changes = 0;
+	bool			 seen[CONFFILE_MAX_DEVICES] = { false };
+	int			 rc = 0;
+
+	if (ndev > CONFFILE_MAX_DEVICES)
+		return -E2BIG;
+	if (check_devices(devs, ndev, err, sizeof(err)) < 0) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		return -EINVAL;
+	}
+	for (i = 0; i < sup->su_ndev; ) {
+		sd = sup->su_dev[i];
+		for (j = 0; j < ndev; j++)
+			if (!seen[j] &&
+			    strcmp(devs[j].dc_name, sd->sd_conf.dc_name) == 0)
+				break;
+		if (j < ndev && strcmp(devs[j].dc_orig,
+		    sd->sd_conf.dc_orig) == 0) {
+			seen[j] = true;		/* unchanged */
+			i++;
+			continue;
+		}
+		changes++;
+		if (j < ndev) {
+			seen[j] = true;
+			if ((sd->sd_replacement = malloc(sizeof(*sd->sd_replacement))) == NULL) {
+				log_warnx("reload: out of memory");
+				i++;
+				continue;
+			}
+			*sd->sd_replacement = devs[j];
+			memset(&devs[j], 0, sizeof(devs[j]));
+		}
+		sd->sd_removing = true;
+		if (sd->sd_run == SUP_RUNNING) {
+			kill(sd->sd_pid, SIGTERM);
+			i++;
+		} else
+			device_retire(sup, sd);	/* sd is gone from [i] */
+	}
+	for (j = 0; j < ndev; j++) {
+		if (seen[j])
+			continue;
+		changes++;
+		if ((nsd = device_add(sup, &devs[j], err, sizeof(err))) ==
+		    NULL) {
+			log_warnx("reload: %s", err);
+			rc = -EINVAL;
+			continue;
+		}
+		log_info("%s: added by reload", nsd->sd_conf.dc_name);
+		if (device_spawn(nsd) < 0)
+			nsd->sd_run = SUP_FAILED;
+	}
+	return rc < 0 ? rc : (int)changes;
 }
 
 static int
@@ -217,8 +338,8 @@ any_alive(const struct supervisor *sup)
 	unsigned int	i;
 
 	for (i = 0; i < sup->su_ndev; i++)
-		if (sup->su_dev[i].sd_run == SUP_RUNNING ||
-		    sup->su_dev[i].sd_run == SUP_BACKOFF)
+		if (sup->su_dev[i]->sd_run == SUP_RUNNING ||
+		    sup->su_dev[i]->sd_run == SUP_BACKOFF)
 			return true;
 	return false;
 }
@@ -266,6 +387,31 @@ burst_exceeded(struct sup_device *sd, const struct timespec *now)
 	return opt->so_burst_count > 0 && n >= opt->so_burst_count;
 }
 
+/*
+ * A device the configuration no longer has (or has changed) is stopped:
+ * free it, and start its replacement if there is one.
+ */
+static void
+device_retire(struct supervisor *sup, struct sup_device *sd)
+{
+	struct device_conf	*repl = sd->sd_replacement;
+	struct sup_device	*nsd;
+	char			 err[1024];
+
+	sd->sd_replacement = NULL;
+	log_info("%s: %s", sd->sd_conf.dc_name, repl != NULL ?
+	    "configuration changed; replacing it" :
+	    "removed from the configuration; its socket is removed");
+	device_free(sup, sd);
+	if (repl == NULL)
+		return;
+	if ((nsd = device_add(sup, repl, err, sizeof(err))) == NULL)
+		log_warnx("reload: %s", err);
+	else if (device_spawn(nsd) < 0)
+		nsd->sd_run = SUP_FAILED;
+	free(repl);
+}
+
 /* Tell systemd how the devices are doing (STATUS=). */
 static void
 notify_status(const struct supervisor *sup)
@@ -274,7 +420,7 @@ notify_status(const struct supervisor *sup)
 	char		buf[160];
 
 	for (i = 0; i < sup->su_ndev; i++) {
-		switch (sup->su_dev[i].sd_run) {
+		switch (sup->su_dev[i]->sd_run) {
 		case SUP_RUNNING:
 			run++;
 			break;
@@ -317,6 +463,10 @@ device_exited(struct sup_device *sd, int status)
 	sd->sd_last_status = status;
 	if (sup->su_stopping) {
 		sd->sd_run = SUP_DONE;
+		return;
+	}
+	if (sd->sd_removing) {
+		device_retire(sup, sd);
 		return;
 	}
 	switch (sd->sd_conf.dc_restart) {
@@ -388,18 +538,19 @@ sigchld_cb(evutil_socket_t sig, short what, void *arg)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < sup->su_ndev; i++)
-			if (sup->su_dev[i].sd_pid == pid)
+			if (sup->su_dev[i]->sd_pid == pid)
 				break;
 		if (i == sup->su_ndev) {
 			log_debug("%s: reaped unknown pid %d", __func__,
 			    (int)pid);
 			continue;
 		}
-		device_exited(&sup->su_dev[i], status);
+		device_exited(sup->su_dev[i], status);
 		if (!sup->su_stopping)
 			notify_status(sup);
 	}
-	if (!any_alive(sup))
+	/* A service with a configuration file waits for SIGHUP instead. */
+	if (!any_alive(sup) && (sup->su_stopping || sup->su_conffile == NULL))
 		event_base_loopbreak(sup->su_base);
 }
 
@@ -410,11 +561,11 @@ grace_cb(evutil_socket_t fd, short what, void *arg)
 	unsigned int		 i;
 
 	for (i = 0; i < sup->su_ndev; i++)
-		if (sup->su_dev[i].sd_run == SUP_RUNNING) {
+		if (sup->su_dev[i]->sd_run == SUP_RUNNING) {
 			log_warnx("%s: child %d still running after %u ms; "
-			    "killing it", sup->su_dev[i].sd_conf.dc_name,
-			    (int)sup->su_dev[i].sd_pid, sup->su_opt.so_grace_ms);
-			kill(sup->su_dev[i].sd_pid, SIGKILL);
+			    "killing it", sup->su_dev[i]->sd_conf.dc_name,
+			    (int)sup->su_dev[i]->sd_pid, sup->su_opt.so_grace_ms);
+			kill(sup->su_dev[i]->sd_pid, SIGKILL);
 		}
 }
 
@@ -432,7 +583,7 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	sup->su_stopping = true;
 	notify_send("STOPPING=1\nSTATUS=stopping");
 	for (i = 0; i < sup->su_ndev; i++) {
-		struct sup_device *sd = &sup->su_dev[i];
+		struct sup_device *sd = sup->su_dev[i];
 
 		if (sd->sd_timer != NULL)
 			evtimer_del(sd->sd_timer);
@@ -455,8 +606,29 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 static void
 sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
-	log_info("received SIGHUP; nothing to reload without a "
-	    "configuration file");
+	struct supervisor	*sup = arg;
+	struct conffile		 cf;
+	char			 err[1024];
+	int			 rc;
+
+	if (sup->su_stopping)
+		return;
+	if (sup->su_conffile == NULL) {
+		log_info("received SIGHUP; nothing to reload without a "
+		    "configuration file (-c)");
+		return;
+	}
+	log_info("received SIGHUP; reloading %s", sup->su_conffile);
+	if (conffile_load(sup->su_conffile, &cf, err, sizeof(err)) < 0) {
+		log_warnx("reload failed: %s; keeping the running "
+		    "configuration", err);
+		return;
+	}
+	rc = sup_reload(sup, cf.cf_dev, cf.cf_ndev);
+	if (rc >= 0)
+		log_info("reload: %d device(s) added, removed or changed", rc);
+	conffile_free(&cf);
+	notify_status(sup);
 }
 
 static void
@@ -523,11 +695,11 @@ sup_run(struct supervisor *sup)
 		}
 	}
 	for (i = 0; i < sup->su_ndev; i++)
-		if (device_spawn(&sup->su_dev[i]) < 0) {
-			sup->su_dev[i].sd_run = SUP_FAILED;
+		if (device_spawn(sup->su_dev[i]) < 0) {
+			sup->su_dev[i]->sd_run = SUP_FAILED;
 			sup->su_failed = true;
 		}
-	if (any_alive(sup)) {
+	if (any_alive(sup) || sup->su_conffile != NULL) {
 		announce_ready(sup);
 		event_base_dispatch(sup->su_base);
 	}

@@ -43,6 +43,8 @@ struct sup_device {
 	unsigned int		 sd_nburst;
 	int			 sd_last_status;	/* wait status */
 	struct event		*sd_timer;
+	bool			 sd_removing;	/* reload dropped it */
+	struct device_conf	*sd_replacement; /* reload changed it */
 };
 
 struct sup_options {
@@ -58,8 +60,10 @@ struct sup_options {
 struct supervisor {
 	struct sup_options	 su_opt;
 	struct event_base	*su_base;
-	struct sup_device	*su_dev;
+	struct sup_device	**su_dev;	/* stable pointers */
 	unsigned int		 su_ndev;
+	unsigned int		 su_cap;
+	const char		*su_conffile;	/* -c FILE, for SIGHUP */
 	bool			 su_stopping;
 	bool			 su_failed;	/* some device failed */
 	struct event		*su_sig[4];
@@ -78,6 +82,16 @@ void	sup_options_init(struct sup_options *opt);
 int	sup_init(struct supervisor *sup, const struct sup_options *opt,
 	    struct device_conf *devs, unsigned int ndev, char *err,
 	    size_t errlen);
+
+/*
+ * Apply a re-read configuration: devices added are opened and started,
+ * devices removed are stopped and their sockets removed, changed ones are
+ * replaced once their child exited, unchanged ones are left alone.  Takes
+ * the device configurations out of devs.  Returns how many devices
+ * changed, or -errno (logged) for devices that could not be added.
+ */
+int	sup_reload(struct supervisor *sup, struct device_conf *devs,
+	    unsigned int ndev);
 
 /* Fork every device child and run the loop until shutdown.  Exit status. */
 int	sup_run(struct supervisor *sup);
