@@ -185,7 +185,8 @@ uninstall:
 	done
 	rm -rf $(DESTDIR)$(POLICYDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man8/vhostd.8 \
-	    $(DESTDIR)$(MANDIR)/man5/vhostd.policy.5
+	    $(DESTDIR)$(MANDIR)/man5/vhostd.policy.5 \
+	    $(DESTDIR)$(MANDIR)/man5/vhostd.conf.5
 
 clean:
 	rm -rf build build-san compile_commands.json
