@@ -207,7 +207,10 @@ child_main(struct sup_device *sd, const struct sup_options *opt)
 	struct event		*sigev;
 	int			 rc;
 
-	log_setprefix(sd->sd_conf.dc_name);
+	/* stderr is the pipe the parent logs from (childlog.c). */
+	if (dup2(sd->sd_logfd, STDERR_FILENO) == -1)
+		_exit(CHILD_EXIT_FAILURE);
+	log_setchild();
 	rc = jail_enter(&opt->so_jail, &sd->sd_keep, sd->sd_filter);
 	if (rc != 0)
 		_exit(rc);

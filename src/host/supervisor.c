@@ -4,6 +4,7 @@
  * policy with capped exponential back-off, shut down cleanly.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "../conffile.h"
 #include "../listener/listener.h"
 #include "../util/log.h"
+#include "childlog.h"
 #include "notify.h"
 #include "supervisor.h"
 
@@ -48,6 +50,8 @@ ts_diff(const struct timespec *a, const struct timespec *b)
 static void
 device_release(struct sup_device *sd)
 {
+	childlog_free(sd->sd_log);
+	sd->sd_log = NULL;
 	if (sd->sd_timer != NULL) {
 		event_free(sd->sd_timer);
 		sd->sd_timer = NULL;
@@ -303,16 +307,30 @@ device_spawn(struct sup_device *sd)
 	unsigned long		 flags;
 	pid_t			 pid;
 
+	int			 logp[2];
+
 	flags = jail_clone_flags(&sup->su_opt.so_jail);
+	if (pipe2(logp, O_CLOEXEC) == -1) {
+		log_warn("%s: pipe", sd->sd_conf.dc_name);
+		return -errno;
+	}
 	fflush(NULL);
 	pid = (pid_t)syscall(SYS_clone, SIGCHLD | flags, NULL, NULL, NULL,
 	    NULL);
 	if (pid == -1) {
 		log_warn("%s: clone", sd->sd_conf.dc_name);
+		close(logp[0]);
+		close(logp[1]);
 		return -errno;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		sd->sd_logfd = logp[1];
 		child_main(sd, &sup->su_opt);
+	}
+	close(logp[1]);
+	childlog_free(sd->sd_log);
+	sd->sd_log = childlog_new(sup->su_base, sd->sd_conf.dc_name, pid,
+	    logp[0]);
 	sd->sd_pid = pid;
 	sd->sd_run = SUP_RUNNING;
 	clock_gettime(CLOCK_MONOTONIC, &sd->sd_started);
@@ -449,6 +467,9 @@ device_exited(struct sup_device *sd, int status)
 	double			 uptime;
 	bool			 failed, restart;
 
+	/* Log what the child said before saying that it is gone. */
+	childlog_free(sd->sd_log);
+	sd->sd_log = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	uptime = ts_diff(&now, &sd->sd_started);
 	describe_status(status, desc, sizeof(desc));

@@ -44,6 +44,8 @@ struct sup_device {
 	int			 sd_last_status;	/* wait status */
 	struct event		*sd_timer;
 	bool			 sd_removing;	/* reload dropped it */
+	struct childlog		*sd_log;	/* child's stderr */
+	int			 sd_logfd;	/* write end, child side */
 	struct device_conf	*sd_replacement; /* reload changed it */
 };
 

@@ -14,6 +14,27 @@
 static int	log_dest = LOG_TO_STDERR;
 static int	log_verbose;
 static char	log_prefix[64];
+static int	log_child;
+
+void
+log_setchild(void)
+{
+	if (log_dest == LOG_TO_SYSLOG)
+		closelog();
+	log_dest = LOG_TO_STDERR;
+	log_child = 1;
+	log_prefix[0] = '\0';
+}
+
+/* The "<N>" marker the parent's childlog.c reads, or "". */
+static const char *
+pri_marker(int pri, char *buf, size_t len)
+{
+	if (!log_child)
+		return "";
+	snprintf(buf, len, "<%d>", pri & 7);
+	return buf;
+}
 
 void
 log_init(int verbose, int dest, const char *ident)
@@ -48,7 +69,7 @@ log_setverbose(int verbose)
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
-	char	buf[1024];
+	char	buf[1024], mark[8];
 	int	saved_errno = errno;
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -56,20 +77,22 @@ vlog(int pri, const char *fmt, va_list ap)
 		syslog(pri, "%s%s", log_prefix, buf);
 	else
 		/* One write per line so lines from several processes do not mix. */
-		dprintf(STDERR_FILENO, "%s%s\n", log_prefix, buf);
+		dprintf(STDERR_FILENO, "%s%s%s\n",
+		    pri_marker(pri, mark, sizeof(mark)), log_prefix, buf);
 	errno = saved_errno;
 }
 
 static void
 vlog_errno(int pri, int err, const char *fmt, va_list ap)
 {
-	char	buf[1024];
+	char	buf[1024], mark[8];
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (log_dest == LOG_TO_SYSLOG)
 		syslog(pri, "%s%s: %s", log_prefix, buf, strerror(err));
 	else
-		dprintf(STDERR_FILENO, "%s%s: %s\n", log_prefix, buf,
+		dprintf(STDERR_FILENO, "%s%s%s: %s\n",
+		    pri_marker(pri, mark, sizeof(mark)), log_prefix, buf,
 		    strerror(err));
 }
 

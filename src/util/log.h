@@ -17,6 +17,12 @@
 void	log_init(int verbose, int dest, const char *ident);
 /* Prefix every later line with "prefix: " (the child sets its device name). */
 void	log_setprefix(const char *prefix);
+/*
+ * In a device child: log to stderr (a pipe the parent reads) with a
+ * "<priority>" marker on each line and no prefix; the parent adds the
+ * device name and pid.
+ */
+void	log_setchild(void);
 int	log_getverbose(void);
 void	log_setverbose(int verbose);
 

@@ -1,0 +1,169 @@
+/*
+ * childlog.c - read, sanitise and log a child's stderr.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "../util/log.h"
+#include "../util/util.h"
+#include "childlog.h"
+
+struct childlog {
+	char		 cl_name[64];
+	pid_t		 cl_pid;
+	int		 cl_fd;
+	struct event	*cl_ev;
+	char		 cl_line[CHILDLOG_LINE_MAX + 1];
+	size_t		 cl_len;
+	int		 cl_overlong;	/* current line was cut */
+	time_t		 cl_window;	/* second of the rate window */
+	unsigned int	 cl_count;	/* lines in that second */
+	unsigned long	 cl_dropped;
+};
+
+static void
+emit(struct childlog *cl)
+{
+	char		 out[CHILDLOG_LINE_MAX * 4 + 1];
+	const char	*p = cl->cl_line;
+	size_t		 i, o = 0, n = cl->cl_len;
+	int		 pri = LOG_INFO;
+	time_t		 now = time(NULL);
+
+	if (now != cl->cl_window) {
+		if (cl->cl_dropped > 0)
+			log_warnx("%s[%d]: %lu log lines suppressed (more "
+			    "than %d per second)", cl->cl_name, (int)cl->cl_pid,
+			    cl->cl_dropped, CHILDLOG_RATE);
+		cl->cl_window = now;
+		cl->cl_count = 0;
+		cl->cl_dropped = 0;
+	}
+	if (++cl->cl_count > CHILDLOG_RATE) {
+		cl->cl_dropped++;
+		return;
+	}
+	if (n >= 3 && p[0] == '<' && p[1] >= '0' && p[1] <= '7' &&
+	    p[2] == '>') {
+		pri = p[1] - '0';
+		p += 3;
+		n -= 3;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char	c = (unsigned char)p[i];
+
+		if (c >= 0x20 && c < 0x7f)
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, sizeof(out) - o,
+			    "\\x%02x", c);
+	}
+	out[o] = '\0';
+	/* Lower priorities (numbers) are more severe. */
+	if (pri <= LOG_WARNING)
+		log_warnx("%s[%d]: %s%s", cl->cl_name, (int)cl->cl_pid, out,
+		    cl->cl_overlong ? " [cut]" : "");
+	else if (pri == LOG_DEBUG)
+		log_debug("%s[%d]: %s", cl->cl_name, (int)cl->cl_pid, out);
+	else
+		log_info("%s[%d]: %s%s", cl->cl_name, (int)cl->cl_pid, out,
+		    cl->cl_overlong ? " [cut]" : "");
+}
+
+static void
+feed(struct childlog *cl, const char *buf, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			emit(cl);
+			cl->cl_len = 0;
+			cl->cl_overlong = 0;
+		} else if (cl->cl_len < CHILDLOG_LINE_MAX)
+			cl->cl_line[cl->cl_len++] = buf[i];
+		else
+			cl->cl_overlong = 1;
+	}
+}
+
+/* Read what is there; -1 at EOF or error, 0 when it would block. */
+static int
+drain(struct childlog *cl)
+{
+	char	buf[4096];
+	ssize_t	n;
+	int	rounds;
+
+	/* Bounded, so a chatty child cannot starve the parent's loop. */
+	for (rounds = 0; rounds < 16; rounds++) {
+		n = read(cl->cl_fd, buf, sizeof(buf));
+		if (n > 0) {
+			feed(cl, buf, (size_t)n);
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct childlog	*cl = arg;
+
+	if (drain(cl) < 0) {
+		event_del(cl->cl_ev);
+		if (cl->cl_len > 0) {
+			emit(cl);
+			cl->cl_len = 0;
+		}
+	}
+}
+
+struct childlog *
+childlog_new(struct event_base *base, const char *name, pid_t pid, int fd)
+{
+	struct childlog	*cl;
+
+	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+		close_reset(&fd);
+		return NULL;
+	}
+	snprintf(cl->cl_name, sizeof(cl->cl_name), "%s", name);
+	cl->cl_pid = pid;
+	cl->cl_fd = fd;
+	fd_set_nonblock(fd, 1);
+	cl->cl_ev = event_new(base, fd, EV_READ | EV_PERSIST, read_cb, cl);
+	if (cl->cl_ev == NULL || event_add(cl->cl_ev, NULL) == -1) {
+		childlog_free(cl);
+		return NULL;
+	}
+	return cl;
+}
+
+void
+childlog_free(struct childlog *cl)
+{
+	if (cl == NULL)
+		return;
+	if (cl->cl_fd >= 0) {
+		/* The child is gone: whatever it wrote is in the pipe. */
+		(void)drain(cl);
+		if (cl->cl_len > 0)
+			emit(cl);
+	}
+	if (cl->cl_ev != NULL)
+		event_free(cl->cl_ev);
+	close_reset(&cl->cl_fd);
+	free(cl);
+}

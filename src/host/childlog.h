@@ -1,0 +1,28 @@
+/*
+ * childlog.h - a device child's stderr, read by the parent through a pipe
+ * and logged line by line with the device's name.
+ *
+ * The child is untrusted: lines are cut at CHILDLOG_LINE_MAX bytes,
+ * non-printable bytes are escaped, and at most CHILDLOG_RATE lines per
+ * second are logged (the rest are counted and reported).  A line may start
+ * with "<N>" (syslog priority 0-7, as sd-daemon(3)); others are logged at
+ * LOG_INFO.
+ */
+#ifndef VHOSTD_HOST_CHILDLOG_H
+#define VHOSTD_HOST_CHILDLOG_H
+
+#include <sys/types.h>
+
+struct event_base;
+struct childlog;
+
+#define CHILDLOG_LINE_MAX	512
+#define CHILDLOG_RATE		50
+
+/* Watch fd (takes ownership).  NULL on failure (fd closed). */
+struct childlog	*childlog_new(struct event_base *base, const char *name,
+		    pid_t pid, int fd);
+/* Log what the pipe still holds, then close and free.  NULL is a no-op. */
+void		 childlog_free(struct childlog *cl);
+
+#endif /* VHOSTD_HOST_CHILDLOG_H */
