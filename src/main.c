@@ -16,6 +16,7 @@
 
 #include "conffile.h"
 #include "config.h"
+#include "host/ctl.h"
 #include "host/supervisor.h"
 #include "util/log.h"
 
@@ -31,6 +32,7 @@ enum {
 	OPT_GRACE,
 	OPT_JAIL_DISABLE,
 	OPT_READY_FD,
+	OPT_CONTROL,
 	OPT_VERSION
 };
 
@@ -48,6 +50,7 @@ static const struct option long_opts[] = {
 	{ "grace",		required_argument,	NULL, OPT_GRACE },
 	{ "jail-disable",	required_argument,	NULL, OPT_JAIL_DISABLE },
 	{ "ready-fd",		required_argument,	NULL, OPT_READY_FD },
+	{ "control",		required_argument,	NULL, OPT_CONTROL },
 	{ "version",		no_argument,		NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -61,6 +64,7 @@ usage(FILE *f)
 "usage: vhostd [options] --device TYPE,socket=PATH[,key=value...] ...\n"
 "       vhostd TYPE --socket-path=PATH | --fd=N [--print-capabilities] [options]\n"
 "       vhostd-TYPE (same as vhostd TYPE)\n"
+"       vhostd ctl [--control=PATH] status [--json]\n"
 "\n"
 "Serve virtio devices over vhost-user sockets, one jailed child per device.\n"
 "\n"
@@ -87,6 +91,7 @@ usage(FILE *f)
 "      --jail-disable=LIST  relax single jail features: userns, pidns, netns,\n"
 "                         ipcns, utsns, cgroupns, mntns\n"
 "      --grace=SECONDS    wait before SIGKILL at shutdown (default 5)\n"
+"      --control=PATH     serve the control socket (vhostd ctl) at PATH\n"
 "      --ready-fd=N       write READY=1 to fd N and close it once every\n"
 "                         socket accepts (also: systemd Type=notify)\n"
 "  -h, --help             this text\n"
@@ -299,6 +304,36 @@ backend_main(const struct device_type *dt, int argc, char *argv[])
 	return host_main(nargc, nargv);
 }
 
+/* vhostd ctl [--control=PATH] status [--json] */
+static int
+ctl_main(int argc, char *argv[])
+{
+	const char	*path = CTL_DEFAULT_PATH, *cmd = NULL;
+	int		 i, json = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--control=", 10) == 0)
+			path = argv[i] + 10;
+		else if (strcmp(argv[i], "--control") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "status") == 0 && cmd == NULL)
+			cmd = "status";
+		else {
+			fprintf(stderr, "usage: vhostd ctl [--control=PATH] "
+			    "status [--json]\n");
+			return 2;
+		}
+	}
+	if (cmd == NULL) {
+		fprintf(stderr, "usage: vhostd ctl [--control=PATH] status "
+		    "[--json]\n");
+		return 2;
+	}
+	return ctl_client(path, json ? "status-json" : cmd, stdout);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -315,6 +350,8 @@ main(int argc, char *argv[])
 		}
 		return backend_main(dt, argc, argv);
 	}
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return ctl_main(argc - 1, argv + 1);
 	if (argc > 1 && argv[1][0] != '-' &&
 	    (dt = device_type_find(argv[1])) != NULL)
 		return backend_main(dt, argc - 1, argv + 1);
@@ -332,6 +369,7 @@ host_main(int argc, char *argv[])
 	const char		*user = NULL, *disable = NULL;
 	const char		*conf_path = NULL, *seccomp = NULL;
 	int			 check_only = 0;
+	const char		*control = NULL;
 	static struct conffile	 cf;
 	int			 ch, verbose = 0, logdest = LOG_TO_STDERR;
 	int			 no_sandbox = 0, rc;
@@ -391,6 +429,9 @@ host_main(int argc, char *argv[])
 				fatalx("--grace=%s: expected seconds (0-3600)",
 				    optarg);
 			opt.so_grace_ms = (unsigned int)v * 1000;
+			break;
+		case OPT_CONTROL:
+			control = optarg;
 			break;
 		case OPT_READY_FD:
 			if (parse_u64(optarg, 0, 65535, &v) < 0 ||
@@ -483,6 +524,7 @@ host_main(int argc, char *argv[])
 		fatalx("%s", err);
 	}
 	sup.su_conffile = conf_path;
+	sup.su_ctl_path = control;
 	rc = sup_run(&sup);
 	sup_fini(&sup);
 	return rc;

@@ -132,6 +132,7 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		/* A probe: connected and hung up.  Serve the next one. */
 		log_debug("connection closed before any message; accepting "
 		    "again");
+		dprintf(STDERR_FILENO, "@state listening\n");
 		conn_close(ch);
 		event_add(ch->ch_accept_ev, NULL);
 		return;
@@ -187,6 +188,7 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* One front end per child lifetime. */
 	event_del(ch->ch_accept_ev);
+	dprintf(STDERR_FILENO, "@state connected\n");
 	log_debug("front end connected");
 }
 

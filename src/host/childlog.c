@@ -26,7 +26,32 @@ struct childlog {
 	time_t		 cl_window;	/* second of the rate window */
 	unsigned int	 cl_count;	/* lines in that second */
 	unsigned long	 cl_dropped;
+	void		(*cl_state_cb)(void *, const char *);
+	void		*cl_arg;
 };
+
+/* "@state WORD": hand WORD over if it is a plain short word. */
+static int
+state_record(struct childlog *cl)
+{
+	char	word[16];
+	size_t	i, n;
+
+	if (cl->cl_len < 8 || memcmp(cl->cl_line, "@state ", 7) != 0)
+		return 0;
+	n = cl->cl_len - 7;
+	if (n >= sizeof(word))
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (cl->cl_line[7 + i] < 'a' || cl->cl_line[7 + i] > 'z')
+			return 0;
+		word[i] = cl->cl_line[7 + i];
+	}
+	word[n] = '\0';
+	if (cl->cl_state_cb != NULL)
+		cl->cl_state_cb(cl->cl_arg, word);
+	return 1;
+}
 
 static void
 emit(struct childlog *cl)
@@ -84,7 +109,8 @@ feed(struct childlog *cl, const char *buf, size_t n)
 
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\n') {
-			emit(cl);
+			if (!state_record(cl))
+				emit(cl);
 			cl->cl_len = 0;
 			cl->cl_overlong = 0;
 		} else if (cl->cl_len < CHILDLOG_LINE_MAX)
@@ -131,7 +157,8 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct childlog *
-childlog_new(struct event_base *base, const char *name, pid_t pid, int fd)
+childlog_new(struct event_base *base, const char *name, pid_t pid, int fd,
+    void (*state_cb)(void *, const char *), void *arg)
 {
 	struct childlog	*cl;
 
@@ -142,6 +169,8 @@ childlog_new(struct event_base *base, const char *name, pid_t pid, int fd)
 	snprintf(cl->cl_name, sizeof(cl->cl_name), "%s", name);
 	cl->cl_pid = pid;
 	cl->cl_fd = fd;
+	cl->cl_state_cb = state_cb;
+	cl->cl_arg = arg;
 	fd_set_nonblock(fd, 1);
 	cl->cl_ev = event_new(base, fd, EV_READ | EV_PERSIST, read_cb, cl);
 	if (cl->cl_ev == NULL || event_add(cl->cl_ev, NULL) == -1) {

@@ -20,6 +20,7 @@
 #include "../listener/listener.h"
 #include "../util/log.h"
 #include "childlog.h"
+#include "ctl.h"
 #include "notify.h"
 #include "supervisor.h"
 
@@ -221,6 +222,7 @@ sup_fini(struct supervisor *sup)
 
 	while (sup->su_ndev > 0)
 		device_free(sup, sup->su_dev[sup->su_ndev - 1]);
+	ctl_close(sup);
 	for (i = 0; i < ARRAY_SIZE(sup->su_sig); i++)
 		if (sup->su_sig[i] != NULL)
 			event_free(sup->su_sig[i]);
@@ -236,6 +238,14 @@ sup_fini(struct supervisor *sup)
 
 static int	device_spawn(struct sup_device *sd);
 static void	device_retire(struct supervisor *sup, struct sup_device *sd);
+
+static void
+conn_state_cb(void *arg, const char *state)
+{
+	struct sup_device	*sd = arg;
+
+	snprintf(sd->sd_conn, sizeof(sd->sd_conn), "%s", state);
+}
 
 int
 sup_reload(struct supervisor *sup, struct device_conf *devs,
@@ -329,8 +339,9 @@ device_spawn(struct sup_device *sd)
 	}
 	close(logp[1]);
 	childlog_free(sd->sd_log);
+	snprintf(sd->sd_conn, sizeof(sd->sd_conn), "listening");
 	sd->sd_log = childlog_new(sup->su_base, sd->sd_conf.dc_name, pid,
-	    logp[0]);
+	    logp[0], conn_state_cb, sd);
 	sd->sd_pid = pid;
 	sd->sd_run = SUP_RUNNING;
 	clock_gettime(CLOCK_MONOTONIC, &sd->sd_started);
@@ -482,6 +493,7 @@ device_exited(struct sup_device *sd, int status)
 	    (int)sd->sd_pid, desc, uptime, sd->sd_restarts);
 	sd->sd_pid = 0;
 	sd->sd_last_status = status;
+	snprintf(sd->sd_conn, sizeof(sd->sd_conn), "none");
 	if (sup->su_stopping) {
 		sd->sd_run = SUP_DONE;
 		return;
@@ -712,6 +724,14 @@ sup_run(struct supervisor *sup)
 		    evsignal_add(sup->su_sig[i], NULL) == -1) {
 			log_warnx("%s: cannot watch signal %d", __func__,
 			    sigs[i]);
+			return 1;
+		}
+	}
+	if (sup->su_ctl_path != NULL) {
+		char	err[512];
+
+		if (ctl_listen(sup, sup->su_ctl_path, err, sizeof(err)) < 0) {
+			log_warnx("control socket: %s", err);
 			return 1;
 		}
 	}

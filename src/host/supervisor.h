@@ -46,6 +46,7 @@ struct sup_device {
 	bool			 sd_removing;	/* reload dropped it */
 	struct childlog		*sd_log;	/* child's stderr */
 	int			 sd_logfd;	/* write end, child side */
+	char			 sd_conn[16];	/* child's "@state" report */
 	struct device_conf	*sd_replacement; /* reload changed it */
 };
 
@@ -71,6 +72,10 @@ struct supervisor {
 	struct event		*su_sig[4];
 	struct event		*su_grace;
 	struct event		*su_watchdog;
+	const char		*su_ctl_path;	/* --control */
+	struct listener		*su_ctl;
+	struct listener_retained *su_ctl_retained;
+	struct event		*su_ctl_ev;
 };
 
 /* Defaults for options (jail defaults, kill mode, 5 s grace). */
