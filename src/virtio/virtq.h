@@ -80,6 +80,7 @@ struct virtq {
 	bool			 vq_indirect;	/* VIRTIO_RING_F_INDIRECT_DESC */
 	bool			 vq_broken;
 	int			 vq_warned;	/* rate limit for logs */
+	bool			 vq_notify_on_empty; /* VIRTIO_F_NOTIFY_ON_EMPTY */
 };
 
 /* Bytes each ring part needs for num entries (event fields included). */

@@ -1,0 +1,153 @@
+/*
+ * jail.h - the jail a device child enters right after clone(2).
+ *
+ * The parent fills a struct jail_config (jail_config_init, then the
+ * command line), checks once that the host supports it (jail_probe),
+ * clones each child with jail_clone_flags() and has the child call
+ * jail_enter() first thing.  jail_enter runs the steps of DESIGN.md "The
+ * jail, in order", one small function each; a step that fails logs
+ * "jail: STEP: reason" and jail_enter returns JAIL_EXIT_BASE + step, which
+ * the child passes to _exit() and the parent turns back into the step name
+ * with jail_exit_step().  The sandbox fails closed.
+ *
+ * Only this module knows about namespaces, capabilities and securebits.
+ */
+#ifndef VHOSTD_SANDBOX_JAIL_H
+#define VHOSTD_SANDBOX_JAIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "../src/util/util.h"
+
+struct policy_filter;
+
+/* Jail features the operator can relax one by one (--jail-disable). */
+#define JAIL_F_USERNS		0x0001	/* "userns" */
+#define JAIL_F_PIDNS		0x0002	/* "pidns" */
+#define JAIL_F_NETNS		0x0004	/* "netns" */
+#define JAIL_F_IPCNS		0x0008	/* "ipcns" */
+#define JAIL_F_UTSNS		0x0010	/* "utsns" */
+#define JAIL_F_CGROUPNS		0x0020	/* "cgroupns" */
+#define JAIL_F_MNTNS		0x0040	/* "mntns": mount ns, tmpfs root,
+					   pivot_root */
+#define JAIL_F_ALL		0x007f
+
+/*
+ * RLIMIT_NOFILE default.  A device child holds 0-2, its kept descriptors
+ * (at most FDSET_MAX), the event loop's own (epoll, signal pipe: ~4), one
+ * connection, up to 3 per ring (kick, call, err: 48 for VU_MAX_QUEUES) and
+ * up to VHOST_USER_MAX_FDS (8) that arrive with one message (memory region
+ * fds are mapped and closed at once, so the 509 slots never coexist as
+ * fds).  128 covers that; jail_enter raises the limit to the highest kept
+ * descriptor + JAIL_NOFILE_HEADROOM when the kept descriptors are numbered
+ * higher, because new descriptors must be numbered below the limit.
+ */
+#define JAIL_NOFILE_DEFAULT	128
+#define JAIL_NOFILE_HEADROOM	80
+
+struct jail_config {
+	bool		jc_enabled;	/* false: --no-sandbox */
+	bool		jc_userns;	/* create a user namespace */
+	unsigned int	jc_disabled;	/* JAIL_F_* the operator relaxed */
+	uid_t		jc_uid;		/* the child's uid (inside the userns) */
+	gid_t		jc_gid;
+	rlim_t		jc_nofile;	/* RLIMIT_NOFILE for the child */
+	uid_t		jc_outer_uid;	/* euid/egid of the parent: the ids the */
+	gid_t		jc_outer_gid;	/* child has outside its user ns */
+	int		jc_parent_pidfd; /* pidfd of the parent, or -1 */
+};
+
+/*
+ * Defaults: enabled; every namespace; a user namespace only when not
+ * running as root; uid/gid of user "vhostd" if it exists, else "nobody"
+ * (else 65534), resolved here, in the parent; RLIMIT_NOFILE
+ * JAIL_NOFILE_DEFAULT.  Also opens a pidfd of the calling process (the
+ * parent of every child), CLOEXEC, that jail_enter uses to notice a parent
+ * that died before PR_SET_PDEATHSIG took effect even inside a new pid
+ * namespace; the descriptor lives as long as the process (one per process:
+ * later calls reuse it).  Cannot fail.
+ */
+void	jail_config_init(struct jail_config *jc);
+
+/*
+ * --user: USER or UID, optionally ":GROUP" or ":GID".  Without a group the
+ * user's primary group (a bare number: gid = uid).  0, or -EINVAL with a
+ * message in err.
+ */
+int	jail_config_set_user(struct jail_config *jc, const char *user,
+	    char *err, size_t errlen);
+
+/*
+ * --jail-disable: a comma-separated list of userns pidns netns ipcns utsns
+ * cgroupns mntns.  Sets the JAIL_F_* bits (userns also clears jc_userns).
+ * 0, or -EINVAL with a message naming the bad word (nothing changed).
+ */
+int	jail_config_disable(struct jail_config *jc, const char *features,
+	    char *err, size_t errlen);
+
+/*
+ * The CLONE_NEW* flags the supervisor passes to clone(2) for a child, so
+ * that the namespaces exist from the start and the child is pid 1 of its
+ * pid namespace (CLONE_NEWUSER comes with them when jc_userns, which is
+ * what lets an unprivileged parent create the others).  0 when disabled.
+ */
+unsigned long	jail_clone_flags(const struct jail_config *jc);
+
+/*
+ * Parent, at start-up: check that every requested namespace and the whole
+ * jail work on this host, by cloning probe children: one per namespace
+ * type, then one that runs jail_enter() (no seccomp) to the end.  0, or
+ * -errno with a message that names the missing feature and the option that
+ * relaxes only that one (e.g. "... pass --jail-disable=userns").  Reaps its
+ * children; must run before any thread is started.
+ */
+int	jail_probe(const struct jail_config *jc, char *err, size_t errlen);
+
+/*
+ * Child, first thing after clone(SIGCHLD | jail_clone_flags(jc)): run the
+ * jail steps in order (see JAIL_EXIT_*).  keep: descriptors to keep
+ * besides 0-2 (not owned).  filter: precompiled seccomp filter, loaded
+ * last; NULL for none.  Returns 0 when jailed, or, after logging
+ * "jail: STEP: reason", JAIL_EXIT_BASE + step for the caller to pass to
+ * _exit() (the process is then half-jailed: do nothing else).
+ * When !jc_enabled: logs that the sandbox is disabled, sets PDEATHSIG,
+ * closes the other descriptors and returns 0.
+ */
+int	jail_enter(const struct jail_config *jc, const struct fdset *keep,
+	    const struct policy_filter *filter);
+
+/*
+ * Exit codes of jail_enter, in step order.  Each step that fails ends the
+ * child with one of these (through the caller's _exit).
+ */
+#define JAIL_EXIT_BASE		160
+enum jail_step {
+	JAIL_STEP_PARENT = 1,	/* 161 PR_SET_PDEATHSIG, parent still alive,
+				   setsid (re-armed after step 10: the
+				   kernel clears it on credential changes) */
+	JAIL_STEP_SIGNALS,	/* 162 default handlers, empty mask */
+	JAIL_STEP_FDS,		/* 163 close fds not kept; 0,1 -> /dev/null */
+	JAIL_STEP_USERNS,	/* 164 uid/gid maps of the new user ns */
+	JAIL_STEP_NAMESPACES,	/* 165 pid ns check, mounts made private */
+	JAIL_STEP_ROOT,		/* 166 read-only tmpfs root, pivot_root,
+				   detach old root, chdir / */
+	JAIL_STEP_RLIMITS,	/* 167 CORE 0, NOFILE, NPROC 0, MEMLOCK 0 */
+	JAIL_STEP_IDS,		/* 168 setgroups, setresgid, setresuid */
+	JAIL_STEP_CAPS,		/* 169 securebits locked, every cap dropped
+				   (bounding, ambient) */
+	JAIL_STEP_NNP,		/* 170 PR_SET_NO_NEW_PRIVS, not dumpable */
+	JAIL_STEP_SECCOMP,	/* 171 policy_filter_load */
+	JAIL_STEP_MAX = JAIL_STEP_SECCOMP
+};
+#define JAIL_EXIT(step)		(JAIL_EXIT_BASE + (step))
+
+/*
+ * Parent: the name of the jail step an exit code (WEXITSTATUS) of a child
+ * stands for ("pdeathsig", ..., "seccomp"), or NULL if it is none.
+ */
+const char	*jail_exit_step(int status);
+
+#endif /* VHOSTD_SANDBOX_JAIL_H */

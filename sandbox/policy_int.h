@@ -1,0 +1,87 @@
+/*
+ * policy_int.h - internals shared by the policy parser (policy.c), the
+ * compiler (policy_compile.c) and the constant table (policy_consts.c).
+ * Not for use outside sandbox/policy*.c.
+ */
+#ifndef VHOSTD_SANDBOX_POLICY_INT_H
+#define VHOSTD_SANDBOX_POLICY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+/* A place in a policy file; pl_file points into pol_db's file list. */
+struct pol_loc {
+	const char	*pl_file;
+	unsigned int	 pl_line;
+	unsigned int	 pl_col;
+};
+
+enum pol_op {
+	POL_EQ, POL_NE, POL_LT, POL_LE, POL_GT, POL_GE,
+	POL_AND,	/* (arg & value) != 0 */
+	POL_IN		/* (arg & ~value) == 0 */
+};
+
+/* "argN OP value" */
+struct pol_atom {
+	unsigned int	 pa_arg;
+	enum pol_op	 pa_op;
+	uint64_t	 pa_val;
+	struct pol_loc	 pa_loc;
+};
+
+/* AND of atoms. */
+struct pol_clause {
+	struct pol_atom	*pc_atoms;
+	size_t		 pc_n;
+};
+
+/*
+ * Everything the policy says about one syscall, merged over all lines:
+ * allowed unconditionally (ps_allow), or when one of the clauses holds;
+ * otherwise ERRNO(ps_errno) if ps_fallback, else the default action.
+ */
+struct pol_sys {
+	int		 ps_nr;
+	char		*ps_name;
+	bool		 ps_allow;
+	struct pol_loc	 ps_allow_loc;
+	bool		 ps_ret_uncond;	/* a "return E" line */
+	bool		 ps_fallback;
+	int		 ps_errno;
+	struct pol_loc	 ps_ret_loc;	/* where ps_errno came from */
+	struct pol_clause *ps_clauses;
+	size_t		 ps_nclauses;
+};
+
+struct pol_db {
+	struct pol_sys	*pd_sys;
+	size_t		 pd_n;
+	size_t		 pd_cap;
+	char		**pd_files;	/* owned names used by pol_loc */
+	size_t		 pd_nfiles;
+};
+
+/* Write "file:line:column: message" into err. */
+void	pol_err(char *err, size_t errlen, const struct pol_loc *loc,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Parse f (named name) into db.  0, or -1 with err set. */
+int	pol_parse(struct pol_db *db, FILE *f, const char *name, char *err,
+	    size_t errlen);
+void	pol_db_free(struct pol_db *db);
+/* The entry for nr, created if absent (NULL when out of memory). */
+struct pol_sys *pol_db_sys(struct pol_db *db, int nr, const char *name);
+
+/* Compile db into a filter; NULL with err set. */
+struct policy_filter *pol_compile(struct pol_db *db, enum policy_mode mode,
+	    char *err, size_t errlen);
+
+/* Named constants (O_*, PROT_*, ...) and errno names (E*).  0 or -1. */
+int	pol_const_lookup(const char *name, uint64_t *val);
+int	pol_errno_lookup(const char *name, int *val);
+
+#endif /* VHOSTD_SANDBOX_POLICY_INT_H */

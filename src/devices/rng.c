@@ -1,0 +1,147 @@
+/*
+ * rng.c - virtio-rng (virtio 1.x, 5.4): one request queue; the driver
+ * posts device-writable buffers and the device fills them with random
+ * bytes from getrandom(2), which needs no descriptor and no file system.
+ *
+ * Each request is filled up to RNG_MAX_REQ bytes (the driver accepts short
+ * answers).  A chain without writable segments is a guest error that
+ * does not hurt anyone: it is answered with 0 bytes and logged once.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "../util/log.h"
+#include "../util/util.h"
+#include "../virtio/virtq.h"
+#include "device.h"
+
+/* Most bytes written for one request. */
+#define RNG_MAX_REQ	(64 * 1024)
+
+struct rng_state {
+	struct virtq_elem	rs_elem;	/* too big for the stack */
+	int			rs_warned_ro;	/* chain without writable part */
+	int			rs_warned_rand;	/* getrandom failure */
+};
+
+/*
+ * Fill the writable segments of elem with up to RNG_MAX_REQ random bytes.
+ * Returns the bytes written.
+ */
+static uint32_t
+rng_fill(struct rng_state *rs, const struct virtq_elem *elem)
+{
+	unsigned int	 i;
+	size_t		 want, done = 0;
+	ssize_t		 n;
+	uint8_t		*p;
+
+	if (elem->in_num == 0) {
+		log_warnx_once(rs->rs_warned_ro, "rng: request %u has no "
+		    "writable buffer; answered with 0 bytes",
+		    (unsigned int)elem->head);
+		return 0;
+	}
+	for (i = 0; i < elem->in_num && done < RNG_MAX_REQ; i++) {
+		p = elem->in[i].iov_base;
+		want = MIN(elem->in[i].iov_len, RNG_MAX_REQ - done);
+		while (want > 0) {
+			n = getrandom(p, want, 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				log_warnx_once(rs->rs_warned_rand,
+				    "rng: getrandom failed: %s",
+				    n < 0 ? strerror(errno) : "no data");
+				return (uint32_t)done;
+			}
+			p += n;
+			want -= (size_t)n;
+			done += (size_t)n;
+		}
+	}
+	return (uint32_t)done;
+}
+
+/* Answer every available request, then signal the driver once. */
+static void
+rng_queue_handler(struct vu_dev *dev, unsigned int qidx)
+{
+	struct rng_state	*rs = vu_dev_priv(dev);
+	struct virtq		*vq;
+	unsigned int		 n = 0;
+	uint32_t		 len;
+	int			 rc;
+
+	if (rs == NULL || (vq = vu_queue(dev, qidx)) == NULL)
+		return;
+	while ((rc = virtq_pop(vq, &rs->rs_elem)) == 1) {
+		len = rng_fill(rs, &rs->rs_elem);
+		virtq_push(vq, rs->rs_elem.head, len);
+		n++;
+	}
+	if (n > 0)
+		vu_queue_notify(dev, qidx);
+	if (rc < 0)
+		vu_dev_set_broken(dev, "rng: malformed descriptor chain");
+}
+
+static uint64_t
+rng_get_features(struct vu_dev *dev)
+{
+	return 0;
+}
+
+static const struct vu_dev_ops rng_ops = {
+	.get_features = rng_get_features,
+	.queue_handler = rng_queue_handler,
+};
+
+/* Parent: no options, no descriptors; just the state. */
+static int
+rng_prepare(const struct device_opt *opts, unsigned int nopts,
+    struct fdset *keep, void **statep, char *err, size_t errlen)
+{
+	struct rng_state	*rs;
+
+	if (nopts > 0) {
+		snprintf(err, errlen, "unknown key '%s'", opts[0].key);
+		return -EINVAL;
+	}
+	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	*statep = rs;
+	return 0;
+}
+
+static uint16_t
+rng_num_queues(void *state)
+{
+	return 1;
+}
+
+static void
+rng_release(void *state)
+{
+	free(state);
+}
+
+static const char *const rng_keys[] = { NULL };
+static const char *const rng_caps_features[] = { NULL };
+
+const struct device_type rng_device_type = {
+	.dt_name = "rng",
+	.dt_caps_type = "rng",
+	.dt_description = "virtio entropy source",
+	.dt_keys = rng_keys,
+	.dt_caps_features = rng_caps_features,
+	.dt_ops = &rng_ops,
+	.dt_prepare = rng_prepare,
+	.dt_num_queues = rng_num_queues,
+	.dt_release = rng_release,
+};

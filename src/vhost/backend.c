@@ -1,0 +1,545 @@
+/*
+ * backend.c - vhost-user back-end engine: message validation, dispatch,
+ * features, memory table, config space and device status.  The per-ring
+ * requests live in vring.c.
+ *
+ * Every message is checked before use: payload size exactly as the request
+ * type defines it, descriptor count exactly as expected, ring index below
+ * the number of queues.  A violation is logged (a few times per
+ * connection), the descriptors are closed, and -EINVAL tells the caller to
+ * drop the connection.  The message owns its descriptors; a handler that
+ * keeps one sets its slot to -1, and dispatch closes the rest.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../util/log.h"
+#include "../util/util.h"
+#include "vring.h"
+
+/* Warnings about one connection before they are suppressed. */
+#define VU_WARN_MAX	8
+
+/* Virtio bits the engine cannot honour whatever the device says. */
+#define VU_FEATURES_NEVER \
+	((1ull << VIRTIO_F_RING_PACKED) | (1ull << VIRTIO_F_ACCESS_PLATFORM))
+
+void
+vu_warn(struct vu_dev *dev, const char *fmt, ...)
+{
+	char	buf[512];
+	va_list	ap;
+
+	if (dev->vd_warned >= VU_WARN_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (++dev->vd_warned == VU_WARN_MAX)
+		log_warnx("%s (further warnings suppressed)", buf);
+	else
+		log_warnx("%s", buf);
+}
+
+static uint64_t
+be_features(struct vu_dev *dev)
+{
+	uint64_t	f = 0;
+
+	if (dev->vd_ops->get_features != NULL)
+		f = dev->vd_ops->get_features(dev) & ~VU_FEATURES_NEVER;
+	return f | (1ull << VIRTIO_F_VERSION_1) |
+	    (1ull << VHOST_USER_F_PROTOCOL_FEATURES) |
+	    (1ull << VIRTIO_RING_F_EVENT_IDX) |
+	    (1ull << VIRTIO_RING_F_INDIRECT_DESC);
+}
+
+static uint64_t
+be_protocol_features(const struct vu_dev *dev)
+{
+	uint64_t	f;
+
+	f = (1ull << VHOST_USER_PROTOCOL_F_MQ) |
+	    (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+	    (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |
+	    (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) |
+	    (1ull << VHOST_USER_PROTOCOL_F_STATUS);
+	if (dev->vd_ops->get_config != NULL)
+		f |= 1ull << VHOST_USER_PROTOCOL_F_CONFIG;
+	return f;
+}
+
+int
+vu_dev_init(struct vu_dev *dev, int sock, uint16_t nqueues,
+    const struct vu_dev_ops *ops, void *priv,
+    const struct vu_watch_ops *watch, void *watch_ctx)
+{
+	struct vu_vring	*vr;
+	unsigned int	 i;
+
+	if (sock < 0 || nqueues == 0 || nqueues > VU_MAX_QUEUES ||
+	    ops == NULL || ops->queue_handler == NULL || watch == NULL ||
+	    watch->watch_add == NULL || watch->watch_del == NULL)
+		return -EINVAL;
+	memset(dev, 0, sizeof(*dev));
+	dev->vd_sock = sock;
+	dev->vd_ops = ops;
+	dev->vd_priv = priv;
+	dev->vd_watch = watch;
+	dev->vd_watch_ctx = watch_ctx;
+	dev->vd_nqueues = nqueues;
+	vu_mem_init(&dev->vd_mem);
+	for (i = 0; i < VU_MAX_QUEUES; i++) {
+		vr = &dev->vd_vring[i];
+		vr->vr_kick_fd = -1;
+		vr->vr_call_fd = -1;
+		vr->vr_err_fd = -1;
+		vr->vr_dev = dev;
+	}
+	return 0;
+}
+
+void
+vu_dev_fini(struct vu_dev *dev)
+{
+	unsigned int	i;
+
+	for (i = 0; i < dev->vd_nqueues; i++)
+		vu_vring_fini(dev, i);
+	vu_mem_clear(&dev->vd_mem);
+}
+
+void *
+vu_dev_priv(const struct vu_dev *dev)
+{
+	return dev->vd_priv;
+}
+
+bool
+vu_has_feature(const struct vu_dev *dev, unsigned int bit)
+{
+	return bit < 64 && (dev->vd_features & (1ull << bit)) != 0;
+}
+
+bool
+vu_has_protocol_feature(const struct vu_dev *dev, unsigned int bit)
+{
+	return bit < 64 && (dev->vd_protocol_features & (1ull << bit)) != 0;
+}
+
+int
+vu_dev_watch(struct vu_dev *dev, int fd, void (*cb)(int fd, void *arg),
+    void *arg)
+{
+	return dev->vd_watch->watch_add(dev->vd_watch_ctx, fd, cb, arg);
+}
+
+void
+vu_dev_unwatch(struct vu_dev *dev, int fd)
+{
+	dev->vd_watch->watch_del(dev->vd_watch_ctx, fd);
+}
+
+void
+vu_dev_set_broken(struct vu_dev *dev, const char *why)
+{
+	unsigned int	i;
+
+	if (!dev->vd_broken)
+		log_warnx("device needs reset: %s", why);
+	dev->vd_broken = true;
+	dev->vd_status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	for (i = 0; i < dev->vd_nqueues; i++)
+		vu_vring_stop(dev, i);
+}
+
+/* RESET_OWNER, RESET_DEVICE: rings back to their initial state. */
+static void
+be_reset(struct vu_dev *dev)
+{
+	unsigned int	i;
+
+	for (i = 0; i < dev->vd_nqueues; i++)
+		vu_vring_reset(dev, i);
+	dev->vd_status = 0;
+	dev->vd_broken = false;
+	if (dev->vd_ops->reset != NULL)
+		dev->vd_ops->reset(dev);
+}
+
+/*
+ * Expected payload size and descriptor count of a known request; checks
+ * the ring index.  0, or -EINVAL after a warning.
+ */
+static int
+be_check(struct vu_dev *dev, const struct vhost_user_msg *msg,
+    unsigned int nfds)
+{
+	const struct vhost_user_memory	*mt = &msg->payload.memory;
+	const struct vhost_user_config	*cf = &msg->payload.config;
+	const char	*name = vhost_user_request_name(msg->hdr.request);
+	uint32_t	 size = msg->hdr.size, want = 0;
+	uint64_t	 idx = 0;
+	unsigned int	 minfds = 0, maxfds = 0;
+	bool		 has_idx = false;
+
+	switch (msg->hdr.request) {
+	case VHOST_USER_GET_FEATURES:
+	case VHOST_USER_SET_OWNER:
+	case VHOST_USER_RESET_OWNER:
+	case VHOST_USER_GET_PROTOCOL_FEATURES:
+	case VHOST_USER_GET_QUEUE_NUM:
+	case VHOST_USER_RESET_DEVICE:
+	case VHOST_USER_GET_MAX_MEM_SLOTS:
+	case VHOST_USER_GET_STATUS:
+		want = 0;
+		break;
+	case VHOST_USER_SET_FEATURES:
+	case VHOST_USER_SET_PROTOCOL_FEATURES:
+	case VHOST_USER_SET_STATUS:
+		want = sizeof(msg->payload.u64);
+		break;
+	case VHOST_USER_SET_VRING_NUM:
+	case VHOST_USER_SET_VRING_BASE:
+	case VHOST_USER_GET_VRING_BASE:
+	case VHOST_USER_SET_VRING_ENABLE:
+		want = sizeof(msg->payload.state);
+		has_idx = true;
+		idx = msg->payload.state.index;
+		break;
+	case VHOST_USER_SET_VRING_ADDR:
+		want = sizeof(msg->payload.addr);
+		has_idx = true;
+		idx = msg->payload.addr.index;
+		break;
+	case VHOST_USER_SET_VRING_KICK:
+	case VHOST_USER_SET_VRING_CALL:
+	case VHOST_USER_SET_VRING_ERR:
+		want = sizeof(msg->payload.u64);
+		if (size != want)
+			break;
+		if (msg->payload.u64 & ~(uint64_t)(VHOST_USER_VRING_IDX_MASK |
+		    VHOST_USER_VRING_NOFD_MASK)) {
+			vu_warn(dev, "%s: reserved bits set in 0x%llx", name,
+			    (unsigned long long)msg->payload.u64);
+			return -EINVAL;
+		}
+		has_idx = true;
+		idx = msg->payload.u64 & VHOST_USER_VRING_IDX_MASK;
+		if (msg->payload.u64 & VHOST_USER_VRING_NOFD_MASK)
+			minfds = maxfds = 0;
+		else
+			minfds = maxfds = 1;
+		break;
+	case VHOST_USER_SET_MEM_TABLE:
+		if (size < offsetof(struct vhost_user_memory, regions)) {
+			want = offsetof(struct vhost_user_memory, regions);
+			break;
+		}
+		if (mt->nregions < 1 ||
+		    mt->nregions > VHOST_USER_MEMORY_MAX_NREGIONS) {
+			vu_warn(dev, "%s: invalid region count %u", name,
+			    mt->nregions);
+			return -EINVAL;
+		}
+		want = offsetof(struct vhost_user_memory, regions) +
+		    mt->nregions * sizeof(mt->regions[0]);
+		minfds = maxfds = mt->nregions;
+		break;
+	case VHOST_USER_ADD_MEM_REG:
+		want = sizeof(msg->payload.mem_reg);
+		minfds = maxfds = 1;
+		break;
+	case VHOST_USER_REM_MEM_REG:
+		/* QEMU sends the region's fd along; it is not needed. */
+		want = sizeof(msg->payload.mem_reg);
+		maxfds = 1;
+		break;
+	case VHOST_USER_GET_CONFIG:
+	case VHOST_USER_SET_CONFIG:
+		if (size < VHOST_USER_CONFIG_HDR_SIZE) {
+			want = VHOST_USER_CONFIG_HDR_SIZE;
+			break;
+		}
+		if ((uint64_t)cf->offset + cf->size >
+		    VHOST_USER_MAX_CONFIG_SIZE) {
+			vu_warn(dev, "%s: offset %u size %u outside the "
+			    "config space", name, cf->offset, cf->size);
+			return -EINVAL;
+		}
+		want = VHOST_USER_CONFIG_HDR_SIZE + cf->size;
+		break;
+	default:
+		return 0;
+	}
+	if (size != want) {
+		vu_warn(dev, "%s: payload of %u bytes, expected %u", name,
+		    size, want);
+		return -EINVAL;
+	}
+	if (nfds < minfds || nfds > maxfds) {
+		vu_warn(dev, "%s: %u descriptors, expected %u", name, nfds,
+		    minfds);
+		return -EINVAL;
+	}
+	if (has_idx && idx >= dev->vd_nqueues) {
+		vu_warn(dev, "%s: ring index %llu out of range (%u queues)",
+		    name, (unsigned long long)idx, dev->vd_nqueues);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+be_reply_u64(struct vhost_user_msg *msg, uint64_t v)
+{
+	msg->payload.u64 = v;
+	msg->hdr.size = sizeof(msg->payload.u64);
+	return VU_HANDLED_REPLY;
+}
+
+static int
+be_set_features(struct vu_dev *dev, uint64_t features)
+{
+	uint64_t	offered = be_features(dev);
+	int		rc;
+
+	if (features & ~offered) {
+		vu_warn(dev, "SET_FEATURES: bits 0x%llx were never offered "
+		    "(offered 0x%llx)",
+		    (unsigned long long)(features & ~offered),
+		    (unsigned long long)offered);
+		return -EINVAL;
+	}
+	if (dev->vd_ops->set_features != NULL &&
+	    (rc = dev->vd_ops->set_features(dev, features)) != 0) {
+		vu_warn(dev, "SET_FEATURES: device refused 0x%llx",
+		    (unsigned long long)features);
+		return rc < 0 ? rc : -EINVAL;
+	}
+	dev->vd_features = features;
+	/* A new negotiation is the driver starting afresh. */
+	dev->vd_broken = false;
+	dev->vd_status &= (uint8_t)~VIRTIO_CONFIG_S_NEEDS_RESET;
+	return 0;
+}
+
+static int
+be_set_mem_table(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds)
+{
+	const struct vhost_user_memory	*m = &msg->payload.memory;
+	unsigned int			 i;
+	int				 fd, rc;
+
+	vu_mem_clear(&dev->vd_mem);
+	for (i = 0; i < m->nregions; i++) {
+		fd = fds[i];
+		fds[i] = -1;
+		if ((rc = vu_mem_add(&dev->vd_mem, &m->regions[i], fd)) != 0) {
+			vu_warn(dev, "SET_MEM_TABLE: region %u rejected", i);
+			vu_vring_remap(dev);
+			return rc;
+		}
+	}
+	vu_vring_remap(dev);
+	return 0;
+}
+
+static int
+be_config(struct vu_dev *dev, struct vhost_user_msg *msg)
+{
+	struct vhost_user_config	*c = &msg->payload.config;
+	const struct vu_dev_ops		*ops = dev->vd_ops;
+	int				 rc;
+
+	if (ops->get_config == NULL) {
+		vu_warn(dev, "%s: config space was never offered",
+		    vhost_user_request_name(msg->hdr.request));
+		return -EINVAL;
+	}
+	if (msg->hdr.request == VHOST_USER_GET_CONFIG) {
+		memset(c->region, 0, c->size);
+		rc = ops->get_config(dev, c->region, c->offset, c->size);
+		/* A zero-sized reply tells the front end it failed. */
+		msg->hdr.size = rc == 0 ? VHOST_USER_CONFIG_HDR_SIZE + c->size :
+		    0;
+		return VU_HANDLED_REPLY;
+	}
+	if (ops->set_config == NULL) {
+		vu_warn(dev, "SET_CONFIG: config space is read-only");
+		return VU_HANDLED_FAIL;
+	}
+	rc = ops->set_config(dev, c->region, c->offset, c->size, c->flags);
+	return rc == 0 ? 0 : VU_HANDLED_FAIL;
+}
+
+static int
+be_set_status(struct vu_dev *dev, uint64_t status)
+{
+	unsigned int	i;
+
+	if (status > UINT8_MAX) {
+		vu_warn(dev, "SET_STATUS: invalid status 0x%llx",
+		    (unsigned long long)status);
+		return -EINVAL;
+	}
+	if (status == 0) {
+		/*
+		 * Device reset.  QEMU sends it before GET_VRING_BASE, so the
+		 * rings are stopped but keep the index GET_VRING_BASE answers.
+		 */
+		for (i = 0; i < dev->vd_nqueues; i++)
+			vu_vring_stop(dev, i);
+		dev->vd_broken = false;
+		dev->vd_status = 0;
+		if (dev->vd_ops->reset != NULL)
+			dev->vd_ops->reset(dev);
+		return 0;
+	}
+	dev->vd_status = (uint8_t)status;
+	if (dev->vd_broken)
+		dev->vd_status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	return 0;
+}
+
+/* Handle a validated message.  0, VU_HANDLED_* or -errno. */
+static int
+be_handle(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+    unsigned int nfds)
+{
+	const struct vhost_user_mem_region *reg = &msg->payload.mem_reg.region;
+	uint64_t			 f;
+	int				 rc;
+
+	if (vu_vring_is_request(msg->hdr.request))
+		return vu_vring_handle(dev, msg, fds, nfds);
+
+	switch (msg->hdr.request) {
+	case VHOST_USER_GET_FEATURES:
+		return be_reply_u64(msg, be_features(dev));
+	case VHOST_USER_SET_FEATURES:
+		return be_set_features(dev, msg->payload.u64);
+	case VHOST_USER_GET_PROTOCOL_FEATURES:
+		return be_reply_u64(msg, be_protocol_features(dev));
+	case VHOST_USER_SET_PROTOCOL_FEATURES:
+		f = msg->payload.u64 & ~be_protocol_features(dev);
+		if (f != 0) {
+			vu_warn(dev, "SET_PROTOCOL_FEATURES: bits 0x%llx were "
+			    "never offered", (unsigned long long)f);
+			return -EINVAL;
+		}
+		dev->vd_protocol_features = msg->payload.u64;
+		return 0;
+	case VHOST_USER_SET_OWNER:
+		dev->vd_owner = true;
+		return 0;
+	case VHOST_USER_RESET_OWNER:
+	case VHOST_USER_RESET_DEVICE:
+		be_reset(dev);
+		return 0;
+	case VHOST_USER_SET_MEM_TABLE:
+		return be_set_mem_table(dev, msg, fds);
+	case VHOST_USER_GET_MAX_MEM_SLOTS:
+		return be_reply_u64(msg, VHOST_USER_MAX_MEM_SLOTS);
+	case VHOST_USER_ADD_MEM_REG:
+		rc = vu_mem_add(&dev->vd_mem, reg, fds[0]);
+		fds[0] = -1;
+		if (rc != 0) {
+			vu_warn(dev, "ADD_MEM_REG: region rejected");
+			return rc;
+		}
+		vu_vring_remap(dev);
+		return 0;
+	case VHOST_USER_REM_MEM_REG:
+		if (vu_mem_remove(&dev->vd_mem, reg) != 0) {
+			vu_warn(dev, "REM_MEM_REG: no region at gpa 0x%llx "
+			    "size 0x%llx",
+			    (unsigned long long)reg->guest_phys_addr,
+			    (unsigned long long)reg->memory_size);
+			return VU_HANDLED_FAIL;
+		}
+		vu_vring_remap(dev);
+		return 0;
+	case VHOST_USER_GET_QUEUE_NUM:
+		return be_reply_u64(msg, dev->vd_nqueues);
+	case VHOST_USER_GET_CONFIG:
+	case VHOST_USER_SET_CONFIG:
+		return be_config(dev, msg);
+	case VHOST_USER_SET_STATUS:
+		return be_set_status(dev, msg->payload.u64);
+	case VHOST_USER_GET_STATUS:
+		return be_reply_u64(msg, dev->vd_status);
+	default:
+		vu_warn(dev, "%s (%u): request not supported",
+		    vhost_user_request_name(msg->hdr.request),
+		    msg->hdr.request);
+		return -EOPNOTSUPP;
+	}
+}
+
+static int
+be_send_reply(struct vu_dev *dev, struct vhost_user_msg *msg)
+{
+	int	rc;
+
+	msg->hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
+	if ((rc = vu_msg_send(dev->vd_sock, msg, NULL, 0)) != 0)
+		log_warnx("%s: %s: cannot send the reply: %s", __func__,
+		    vhost_user_request_name(msg->hdr.request), strerror(-rc));
+	return rc;
+}
+
+/*
+ * vu_dev_dispatch: one request.  Mandatory replies are always sent; with
+ * REPLY_ACK negotiated a need_reply request without a reply of its own gets
+ * a u64 status (0 success).  An unsupported request asked to reply is
+ * refused with a failure status; otherwise it ends the connection.
+ */
+int
+vu_dev_dispatch(struct vu_dev *dev)
+{
+	struct vhost_user_msg	msg;
+	int			fds[VHOST_USER_MAX_FDS];
+	unsigned int		nfds, i;
+	bool			need_reply, ack;
+	int			rc, src;
+
+	rc = vu_msg_recv(dev->vd_sock, &msg, fds, &nfds);
+	if (rc == -EAGAIN)
+		return 0;
+	if (rc != 0) {
+		if (rc != -ECONNRESET)
+			vu_warn(dev, "%s: bad message: %s", __func__,
+			    strerror(-rc));
+		return rc;
+	}
+	log_debug("%s: %s (%u) flags 0x%x size %u fds %u", __func__,
+	    vhost_user_request_name(msg.hdr.request), msg.hdr.request,
+	    msg.hdr.flags, msg.hdr.size, nfds);
+	need_reply = (msg.hdr.flags & VHOST_USER_NEED_REPLY_MASK) != 0;
+
+	if (msg.hdr.flags & VHOST_USER_REPLY_MASK) {
+		vu_warn(dev, "%s: %s has the reply flag set", __func__,
+		    vhost_user_request_name(msg.hdr.request));
+		rc = -EINVAL;
+	} else if ((rc = be_check(dev, &msg, nfds)) == 0)
+		rc = be_handle(dev, &msg, fds, nfds);
+	for (i = 0; i < nfds; i++)
+		close_reset(&fds[i]);
+
+	if (rc == VU_HANDLED_REPLY)
+		return be_send_reply(dev, &msg);
+	/* Computed after the request: SET_PROTOCOL_FEATURES may enable it. */
+	ack = need_reply &&
+	    vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_REPLY_ACK);
+	if (rc == -EOPNOTSUPP && ack)
+		rc = VU_HANDLED_FAIL;
+	if (ack) {
+		be_reply_u64(&msg, rc == 0 ? 0 : 1);
+		if ((src = be_send_reply(dev, &msg)) != 0 && rc >= 0)
+			return src;
+	}
+	return rc < 0 ? rc : 0;
+}

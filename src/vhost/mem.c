@@ -1,0 +1,223 @@
+/*
+ * mem.c - guest memory table.
+ *
+ * Regions are kept sorted by guest physical address and never overlap, so
+ * a gpa lookup is a binary search.  Front-end virtual addresses (used only
+ * for ring set-up) are looked up linearly.  Every lookup checks that the
+ * whole requested range lies inside one region, with wrap-around checks.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include "../util/log.h"
+#include "../util/util.h"
+#include "mem.h"
+
+void
+vu_mem_init(struct vu_mem *mem)
+{
+	memset(mem, 0, sizeof(*mem));
+}
+
+/* [a, a + alen) and [b, b + blen) intersect; lengths > 0, no wrap. */
+static int
+mem_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* Index of the first region whose gpa is > gpa (0..nregions). */
+static unsigned int
+mem_upper_bound(const struct vu_mem *mem, uint64_t gpa)
+{
+	unsigned int	lo = 0, hi = mem->mm_nregions, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (mem->mm_regions[mid].mr_gpa <= gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The region containing gpa, or NULL. */
+static const struct vu_mem_region *
+mem_find_gpa(const struct vu_mem *mem, uint64_t gpa)
+{
+	const struct vu_mem_region	*r;
+	unsigned int			 i;
+
+	i = mem_upper_bound(mem, gpa);
+	if (i == 0)
+		return NULL;
+	r = &mem->mm_regions[i - 1];
+	if (gpa - r->mr_gpa >= r->mr_size)
+		return NULL;
+	return r;
+}
+
+/*
+ * vu_mem_add: validate, mmap MAP_SHARED at the page below mr_offset, and
+ * insert in gpa order.  fd is closed in every case.
+ */
+int
+vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
+    int fd)
+{
+	struct vu_mem_region	*nr;
+	uint64_t		 pagesz, delta, maplen;
+	unsigned int		 i, pos;
+	void			*map;
+	int			 rc = 0;
+
+	pagesz = (uint64_t)sysconf(_SC_PAGESIZE);
+	if (fd < 0 || r->memory_size == 0 ||
+	    r->guest_phys_addr + r->memory_size < r->guest_phys_addr ||
+	    r->userspace_addr + r->memory_size < r->userspace_addr ||
+	    r->mmap_offset + r->memory_size < r->mmap_offset ||
+	    r->memory_size > SIZE_MAX - pagesz) {
+		log_warnx("%s: invalid region gpa 0x%llx size 0x%llx "
+		    "uva 0x%llx offset 0x%llx", __func__,
+		    (unsigned long long)r->guest_phys_addr,
+		    (unsigned long long)r->memory_size,
+		    (unsigned long long)r->userspace_addr,
+		    (unsigned long long)r->mmap_offset);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (mem->mm_nregions >= VHOST_USER_MAX_MEM_SLOTS) {
+		log_warnx("%s: memory table full (%u regions)", __func__,
+		    mem->mm_nregions);
+		rc = -ENOSPC;
+		goto out;
+	}
+	for (i = 0; i < mem->mm_nregions; i++) {
+		if (mem_ranges_overlap(mem->mm_regions[i].mr_gpa,
+		    mem->mm_regions[i].mr_size, r->guest_phys_addr,
+		    r->memory_size)) {
+			log_warnx("%s: region gpa 0x%llx size 0x%llx overlaps "
+			    "another", __func__,
+			    (unsigned long long)r->guest_phys_addr,
+			    (unsigned long long)r->memory_size);
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+
+	delta = r->mmap_offset & (pagesz - 1);
+	maplen = r->memory_size + delta;
+	map = mmap(NULL, (size_t)maplen, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_NORESERVE, fd, (off_t)(r->mmap_offset - delta));
+	if (map == MAP_FAILED) {
+		rc = -errno;
+		log_warn("%s: mmap of 0x%llx bytes at offset 0x%llx", __func__,
+		    (unsigned long long)maplen,
+		    (unsigned long long)(r->mmap_offset - delta));
+		goto out;
+	}
+
+	pos = mem_upper_bound(mem, r->guest_phys_addr);
+	memmove(&mem->mm_regions[pos + 1], &mem->mm_regions[pos],
+	    (mem->mm_nregions - pos) * sizeof(mem->mm_regions[0]));
+	nr = &mem->mm_regions[pos];
+	nr->mr_gpa = r->guest_phys_addr;
+	nr->mr_size = r->memory_size;
+	nr->mr_uva = r->userspace_addr;
+	nr->mr_offset = r->mmap_offset;
+	nr->mr_map = map;
+	nr->mr_maplen = (size_t)maplen;
+	nr->mr_host = (uint8_t *)map + delta;
+	mem->mm_nregions++;
+ out:
+	close_reset(&fd);
+	return rc;
+}
+
+int
+vu_mem_remove(struct vu_mem *mem, const struct vhost_user_mem_region *r)
+{
+	struct vu_mem_region	*mr;
+	unsigned int		 i;
+
+	for (i = 0; i < mem->mm_nregions; i++) {
+		mr = &mem->mm_regions[i];
+		if (mr->mr_gpa != r->guest_phys_addr ||
+		    mr->mr_size != r->memory_size ||
+		    mr->mr_uva != r->userspace_addr)
+			continue;
+		munmap(mr->mr_map, mr->mr_maplen);
+		memmove(&mem->mm_regions[i], &mem->mm_regions[i + 1],
+		    (mem->mm_nregions - i - 1) * sizeof(mem->mm_regions[0]));
+		mem->mm_nregions--;
+		memset(&mem->mm_regions[mem->mm_nregions], 0,
+		    sizeof(mem->mm_regions[0]));
+		return 0;
+	}
+	return -ENOENT;
+}
+
+void
+vu_mem_clear(struct vu_mem *mem)
+{
+	unsigned int	i;
+
+	for (i = 0; i < mem->mm_nregions; i++)
+		munmap(mem->mm_regions[i].mr_map, mem->mm_regions[i].mr_maplen);
+	vu_mem_init(mem);
+}
+
+void *
+vu_mem_gpa_span(const struct vu_mem *mem, uint64_t gpa, uint64_t len,
+    uint64_t *avail)
+{
+	const struct vu_mem_region	*r;
+	uint64_t			 off;
+
+	*avail = 0;
+	if ((r = mem_find_gpa(mem, gpa)) == NULL)
+		return NULL;
+	off = gpa - r->mr_gpa;
+	*avail = MIN(len, r->mr_size - off);
+	return r->mr_host + off;
+}
+
+void *
+vu_mem_gpa(const struct vu_mem *mem, uint64_t gpa, uint64_t len)
+{
+	const struct vu_mem_region	*r;
+	uint64_t			 off;
+
+	if (len == 0)
+		len = 1;
+	if ((r = mem_find_gpa(mem, gpa)) == NULL)
+		return NULL;
+	off = gpa - r->mr_gpa;
+	if (len > r->mr_size - off)
+		return NULL;
+	return r->mr_host + off;
+}
+
+void *
+vu_mem_uva(const struct vu_mem *mem, uint64_t uva, uint64_t len)
+{
+	const struct vu_mem_region	*r;
+	unsigned int			 i;
+	uint64_t			 off;
+
+	if (len == 0)
+		len = 1;
+	for (i = 0; i < mem->mm_nregions; i++) {
+		r = &mem->mm_regions[i];
+		if (uva < r->mr_uva || uva - r->mr_uva >= r->mr_size)
+			continue;
+		off = uva - r->mr_uva;
+		if (len > r->mr_size - off)
+			return NULL;
+		return r->mr_host + off;
+	}
+	return NULL;
+}

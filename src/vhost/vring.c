@@ -1,0 +1,416 @@
+/*
+ * vring.c - vhost-user ring life cycle (spec "Ring states") and the queue
+ * API devices use.
+ *
+ * A ring is started by SET_VRING_KICK and stopped by GET_VRING_BASE (or a
+ * reset, or a broken device).  Without VHOST_USER_F_PROTOCOL_FEATURES
+ * negotiated a ring is enabled when it starts; with it only
+ * SET_VRING_ENABLE enables it.  Ready = started and enabled; every ready
+ * transition is reported through ops->queue_state, and a ring that becomes
+ * ready with buffers already available is processed at once.
+ *
+ * Only a started ring holds host pointers (in vr_vq); set-up values stay in
+ * vr_num, vr_base and vr_addr and are translated when the ring starts.  A
+ * started ring whose memory was removed has NULL pointers and is not ready
+ * until its memory comes back.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+
+#include "../util/log.h"
+#include "../util/util.h"
+#include "vring.h"
+
+/* Started, enabled, and its memory mapped (see vu_vring_remap). */
+static bool
+vring_ready(const struct vu_vring *vr)
+{
+	return vr->vr_started && vr->vr_enabled && vr->vr_vq.vq_desc != NULL;
+}
+
+/* Report a ready transition (was -> now) and process pending buffers. */
+static void
+vring_update(struct vu_dev *dev, unsigned int idx, bool was)
+{
+	struct vu_vring	*vr = &dev->vd_vring[idx];
+	bool		 now = vring_ready(vr);
+
+	if (now == was)
+		return;
+	log_debug("%s: ring %u %s", __func__, idx, now ? "ready" : "stopped");
+	if (dev->vd_ops->queue_state != NULL)
+		dev->vd_ops->queue_state(dev, idx, now);
+	if (now && vring_ready(vr) && virtq_has_avail(&vr->vr_vq))
+		dev->vd_ops->queue_handler(dev, idx);
+}
+
+/*
+ * Translate the ring addresses for a ring of num entries.  0, or -EFAULT
+ * when a part is not inside one mapped region.
+ */
+static int
+vring_translate(const struct vu_dev *dev, const struct vu_vring *vr,
+    uint16_t num, struct virtq_desc **desc, struct virtq_avail **avail,
+    struct virtq_used **used)
+{
+	const struct vhost_user_vring_addr *a = &vr->vr_addr;
+
+	*desc = vu_mem_uva(&dev->vd_mem, a->desc_user_addr,
+	    virtq_desc_size(num));
+	*avail = vu_mem_uva(&dev->vd_mem, a->avail_user_addr,
+	    virtq_avail_size(num));
+	*used = vu_mem_uva(&dev->vd_mem, a->used_user_addr,
+	    virtq_used_size(num));
+	if (*desc == NULL || *avail == NULL || *used == NULL)
+		return -EFAULT;
+	return 0;
+}
+
+/* Start ring idx from its set-up values.  0 or -errno (logged). */
+static int
+vring_start(struct vu_dev *dev, unsigned int idx)
+{
+	struct vu_vring		*vr = &dev->vd_vring[idx];
+	struct virtq_desc	*desc;
+	struct virtq_avail	*avail;
+	struct virtq_used	*used;
+	bool			 was = vring_ready(vr);
+	int			 rc;
+
+	if (vr->vr_num == 0 || !vr->vr_addr_set) {
+		vu_warn(dev, "%s: ring %u kicked before its size and addresses "
+		    "were set", __func__, idx);
+		return -EINVAL;
+	}
+	if (vring_translate(dev, vr, vr->vr_num, &desc, &avail, &used) != 0) {
+		vu_warn(dev, "%s: ring %u addresses are not in guest memory",
+		    __func__, idx);
+		return -EINVAL;
+	}
+	rc = virtq_init(&vr->vr_vq, &dev->vd_mem, vr->vr_num, desc, avail,
+	    used, vr->vr_base, dev->vd_features);
+	if (rc != 0) {
+		vu_warn(dev, "%s: ring %u: cannot initialise the queue",
+		    __func__, idx);
+		return rc;
+	}
+	vr->vr_started = true;
+	if (!vu_has_feature(dev, VHOST_USER_F_PROTOCOL_FEATURES))
+		vr->vr_enabled = true;
+	vring_update(dev, idx, was);
+	return 0;
+}
+
+static void
+vring_unwatch_kick(struct vu_dev *dev, struct vu_vring *vr)
+{
+	if (vr->vr_kick_fd >= 0)
+		dev->vd_watch->watch_del(dev->vd_watch_ctx, vr->vr_kick_fd);
+	close_reset(&vr->vr_kick_fd);
+}
+
+void
+vu_vring_stop(struct vu_dev *dev, unsigned int idx)
+{
+	struct vu_vring	*vr = &dev->vd_vring[idx];
+	bool		 was = vring_ready(vr);
+
+	vring_unwatch_kick(dev, vr);
+	if (!vr->vr_started)
+		return;
+	vr->vr_base = vr->vr_vq.vq_last_avail;
+	vr->vr_started = false;
+	vring_update(dev, idx, was);
+}
+
+void
+vu_vring_reset(struct vu_dev *dev, unsigned int idx)
+{
+	struct vu_vring	*vr = &dev->vd_vring[idx];
+	bool		 was;
+
+	vu_vring_stop(dev, idx);
+	was = vring_ready(vr);
+	vr->vr_enabled = false;
+	vring_update(dev, idx, was);
+	close_reset(&vr->vr_call_fd);
+	close_reset(&vr->vr_err_fd);
+	memset(&vr->vr_vq, 0, sizeof(vr->vr_vq));
+	memset(&vr->vr_addr, 0, sizeof(vr->vr_addr));
+	vr->vr_addr_set = false;
+	vr->vr_num = 0;
+	vr->vr_base = 0;
+}
+
+void
+vu_vring_fini(struct vu_dev *dev, unsigned int idx)
+{
+	struct vu_vring	*vr = &dev->vd_vring[idx];
+
+	vu_vring_stop(dev, idx);
+	close_reset(&vr->vr_call_fd);
+	close_reset(&vr->vr_err_fd);
+}
+
+/*
+ * vu_vring_remap: after a memory table change.  A started ring whose
+ * memory is gone is paused (no host pointers, not ready) rather than
+ * failed: QEMU may remove a region and add it again (libvhost-user does
+ * the same).  It resumes when a later change maps its memory again.
+ */
+void
+vu_vring_remap(struct vu_dev *dev)
+{
+	struct vu_vring		*vr;
+	struct virtq_desc	*desc;
+	struct virtq_avail	*avail;
+	struct virtq_used	*used;
+	unsigned int		 i;
+	bool			 was;
+
+	for (i = 0; i < dev->vd_nqueues; i++) {
+		vr = &dev->vd_vring[i];
+		if (!vr->vr_started)
+			continue;
+		was = vring_ready(vr);
+		if (vring_translate(dev, vr, vr->vr_vq.vq_num, &desc, &avail,
+		    &used) != 0) {
+			if (vr->vr_vq.vq_desc != NULL)
+				vu_warn(dev, "%s: ring %u: memory unmapped, "
+				    "paused until it is mapped again",
+				    __func__, i);
+			desc = NULL;
+			avail = NULL;
+			used = NULL;
+		}
+		vr->vr_vq.vq_desc = desc;
+		vr->vr_vq.vq_avail = avail;
+		vr->vr_vq.vq_used = used;
+		vring_update(dev, i, was);
+	}
+}
+
+/* Kick eventfd readable: consume it, run the queue if ready. */
+static void
+vring_kick_cb(int fd, void *arg)
+{
+	struct vu_vring	*vr = arg;
+	struct vu_dev	*dev = vr->vr_dev;
+	unsigned int	 idx = (unsigned int)(vr - dev->vd_vring);
+	uint64_t	 v;
+	ssize_t		 n;
+
+	do {
+		n = read(fd, &v, sizeof(v));
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && errno != EAGAIN)
+		log_warn("%s: ring %u: read kick", __func__, idx);
+	if (vring_ready(vr))
+		dev->vd_ops->queue_handler(dev, idx);
+}
+
+static int
+vring_set_kick(struct vu_dev *dev, unsigned int idx, int *fds,
+    unsigned int nfds)
+{
+	struct vu_vring	*vr = &dev->vd_vring[idx];
+	int		 rc;
+
+	vring_unwatch_kick(dev, vr);
+	if (nfds == 1) {
+		vr->vr_kick_fd = fds[0];
+		fds[0] = -1;
+		if ((rc = fd_set_nonblock(vr->vr_kick_fd, 1)) != 0) {
+			vu_warn(dev, "%s: ring %u: kick fd is not usable",
+			    __func__, idx);
+			close_reset(&vr->vr_kick_fd);
+			return rc;
+		}
+	}
+	if (!vr->vr_started && (rc = vring_start(dev, idx)) != 0) {
+		close_reset(&vr->vr_kick_fd);
+		return rc;
+	}
+	if (vr->vr_kick_fd >= 0) {
+		rc = dev->vd_watch->watch_add(dev->vd_watch_ctx,
+		    vr->vr_kick_fd, vring_kick_cb, vr);
+		if (rc != 0) {
+			log_warnx("%s: ring %u: cannot watch the kick fd",
+			    __func__, idx);
+			close_reset(&vr->vr_kick_fd);
+			return rc;
+		}
+	} else if (vring_ready(vr)) {
+		/* No fd: the front end polls nothing for us; run once. */
+		dev->vd_ops->queue_handler(dev, idx);
+	}
+	return 0;
+}
+
+static int
+vring_set_addr(struct vu_dev *dev, const struct vhost_user_vring_addr *a)
+{
+	struct vu_vring		*vr = &dev->vd_vring[a->index];
+	struct virtq_desc	*desc;
+	struct virtq_avail	*avail;
+	struct virtq_used	*used;
+	uint16_t		 num;
+	bool			 was;
+
+	if (a->flags & (1u << VHOST_VRING_F_LOG)) {
+		vu_warn(dev, "%s: ring %u: dirty logging requested but never "
+		    "offered", __func__, a->index);
+		return -EINVAL;
+	}
+	vr->vr_addr = *a;
+	vr->vr_addr_set = true;
+	num = vr->vr_started ? vr->vr_vq.vq_num : vr->vr_num;
+	/* Memory not mapped yet (or size unknown): checked at start. */
+	if (dev->vd_mem.mm_nregions == 0 || num == 0)
+		return 0;
+	if (vring_translate(dev, vr, num, &desc, &avail, &used) != 0) {
+		vu_warn(dev, "%s: ring %u addresses are not in guest memory",
+		    __func__, a->index);
+		return -EINVAL;
+	}
+	if (vr->vr_started) {
+		was = vring_ready(vr);
+		vr->vr_vq.vq_desc = desc;
+		vr->vr_vq.vq_avail = avail;
+		vr->vr_vq.vq_used = used;
+		vring_update(dev, a->index, was);
+	}
+	return 0;
+}
+
+int
+vu_vring_is_request(uint32_t req)
+{
+	switch (req) {
+	case VHOST_USER_SET_VRING_NUM:
+	case VHOST_USER_SET_VRING_ADDR:
+	case VHOST_USER_SET_VRING_BASE:
+	case VHOST_USER_GET_VRING_BASE:
+	case VHOST_USER_SET_VRING_KICK:
+	case VHOST_USER_SET_VRING_CALL:
+	case VHOST_USER_SET_VRING_ERR:
+	case VHOST_USER_SET_VRING_ENABLE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+vu_vring_handle(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+    unsigned int nfds)
+{
+	struct vhost_user_vring_state	*st = &msg->payload.state;
+	struct vu_vring			*vr;
+	unsigned int			 idx;
+	bool				 was;
+
+	switch (msg->hdr.request) {
+	case VHOST_USER_SET_VRING_NUM:
+		if (st->num == 0 || st->num > VIRTQ_MAX_SIZE ||
+		    (st->num & (st->num - 1)) != 0) {
+			vu_warn(dev, "%s: ring %u: invalid size %u", __func__,
+			    st->index, st->num);
+			return -EINVAL;
+		}
+		dev->vd_vring[st->index].vr_num = (uint16_t)st->num;
+		return 0;
+	case VHOST_USER_SET_VRING_ADDR:
+		return vring_set_addr(dev, &msg->payload.addr);
+	case VHOST_USER_SET_VRING_BASE:
+		if (st->num > UINT16_MAX) {
+			vu_warn(dev, "%s: ring %u: invalid base 0x%x", __func__,
+			    st->index, st->num);
+			return -EINVAL;
+		}
+		dev->vd_vring[st->index].vr_base = (uint16_t)st->num;
+		return 0;
+	case VHOST_USER_GET_VRING_BASE:
+		idx = st->index;
+		vu_vring_stop(dev, idx);
+		st->num = dev->vd_vring[idx].vr_base;
+		msg->hdr.size = sizeof(*st);
+		return VU_HANDLED_REPLY;
+	case VHOST_USER_SET_VRING_KICK:
+		idx = (unsigned int)(msg->payload.u64 &
+		    VHOST_USER_VRING_IDX_MASK);
+		return vring_set_kick(dev, idx, fds, nfds);
+	case VHOST_USER_SET_VRING_CALL:
+	case VHOST_USER_SET_VRING_ERR:
+		idx = (unsigned int)(msg->payload.u64 &
+		    VHOST_USER_VRING_IDX_MASK);
+		vr = &dev->vd_vring[idx];
+		if (msg->hdr.request == VHOST_USER_SET_VRING_CALL) {
+			close_reset(&vr->vr_call_fd);
+			if (nfds == 1) {
+				vr->vr_call_fd = fds[0];
+				fds[0] = -1;
+			}
+		} else {
+			close_reset(&vr->vr_err_fd);
+			if (nfds == 1) {
+				vr->vr_err_fd = fds[0];
+				fds[0] = -1;
+			}
+		}
+		return 0;
+	case VHOST_USER_SET_VRING_ENABLE:
+		if (st->num > 1) {
+			vu_warn(dev, "%s: ring %u: invalid enable value %u",
+			    __func__, st->index, st->num);
+			return -EINVAL;
+		}
+		vr = &dev->vd_vring[st->index];
+		was = vring_ready(vr);
+		vr->vr_enabled = st->num == 1;
+		vring_update(dev, st->index, was);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+struct virtq *
+vu_queue(struct vu_dev *dev, unsigned int qidx)
+{
+	if (qidx >= dev->vd_nqueues)
+		return NULL;
+	return &dev->vd_vring[qidx].vr_vq;
+}
+
+bool
+vu_queue_ready(const struct vu_dev *dev, unsigned int qidx)
+{
+	if (qidx >= dev->vd_nqueues)
+		return false;
+	return vring_ready(&dev->vd_vring[qidx]);
+}
+
+/*
+ * vu_queue_notify: publish the used ring and signal the call eventfd when
+ * the driver asked for it.  Does nothing for a stopped ring: after
+ * GET_VRING_BASE the ring belongs to the front end again.
+ */
+void
+vu_queue_notify(struct vu_dev *dev, unsigned int qidx)
+{
+	struct vu_vring	*vr;
+
+	if (qidx >= dev->vd_nqueues)
+		return;
+	vr = &dev->vd_vring[qidx];
+	if (!vr->vr_started || vr->vr_vq.vq_used == NULL)
+		return;
+	virtq_flush(&vr->vr_vq);
+	if (!virtq_should_notify(&vr->vr_vq) || vr->vr_call_fd < 0)
+		return;
+	if (eventfd_write(vr->vr_call_fd, 1) != 0 && errno != EAGAIN)
+		log_warn("%s: ring %u: signal call fd", __func__, qidx);
+}

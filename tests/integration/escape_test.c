@@ -1,0 +1,283 @@
+/*
+ * escape_test.c - the escape suite: vhostd-test runs the test-only
+ * "escape" device (tests/devices/escape.c), a device that tries to get out
+ * of its jail once it is jailed and filtered.
+ *
+ * Two layers, tested separately:
+ * - the jail alone: every jail-layer attempt runs under
+ *   tests/data/escape-policy/escape.policy, which is the real rng policy
+ *   plus the system calls those attempts make, so only the jail can stop
+ *   them; the device must report "N attempts, 0 succeeded", the target
+ *   file must be unchanged and the victim sockets untouched;
+ * - the filter: single attempts under tests/data/escape-policy-kill/
+ *   (the real rng policy and nothing else) must end the child with SIGSYS.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RUN_TIMEOUT_MS	20000
+#define TARGET_TEXT	"disk image of another device\n"
+
+struct run {
+	int	ru_status;
+	char	ru_err[65536];	/* vhostd's stderr */
+	size_t	ru_len;
+};
+
+static char	tmpdir[] = "/tmp/vhostd-escape-XXXXXX";
+
+static const char *
+env(const char *name)
+{
+	const char	*v = getenv(name);
+
+	if (v == NULL || *v == '\0')
+		cr_skip_test("%s is not set (run through make check)", name);
+	return v;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Run argv with stderr captured; wait for the exit (or kill at timeout). */
+static void
+run(char *const argv[], struct run *r)
+{
+	struct pollfd	pfd;
+	long		deadline = now_ms() + RUN_TIMEOUT_MS, left;
+	ssize_t		n;
+	pid_t		pid;
+	int		p[2], rc;
+
+	memset(r, 0, sizeof(*r));
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	fflush(NULL);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		dup2(p[1], STDERR_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		left = deadline - now_ms();
+		rc = poll(&pfd, 1, left > 0 ? (int)left : 0);
+		if (rc == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			close(p[0]);
+			cr_assert_fail("vhostd did not exit in time; stderr:\n%.*s",
+			    (int)r->ru_len, r->ru_err);
+		}
+		if (rc == -1 && errno == EINTR)
+			continue;
+		cr_assert_eq(rc, 1);
+		n = read(p[0], r->ru_err + r->ru_len,
+		    sizeof(r->ru_err) - 1 - r->ru_len);
+		if (n <= 0)
+			break;
+		r->ru_len += (size_t)n;
+		if (r->ru_len == sizeof(r->ru_err) - 1)
+			break;
+	}
+	close(p[0]);
+	r->ru_err[r->ru_len] = '\0';
+	cr_assert_eq(waitpid(pid, &r->ru_status, 0), pid);
+}
+
+static int
+listen_unix(const char *path, bool abstract)
+{
+	struct sockaddr_un	sun;
+	socklen_t		len;
+	int			fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	cr_assert_lt(strlen(path) + 1, sizeof(sun.sun_path));
+	memcpy(sun.sun_path + (abstract ? 1 : 0), path, strlen(path));
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path) + (abstract ? 1 : 0));
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sun, len), 0, "bind %s: %s",
+	    path, strerror(errno));
+	cr_assert_eq(listen(fd, 4), 0);
+	return fd;
+}
+
+static void
+untouched(int fd, const char *what)
+{
+	int	c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+	cr_assert_eq(c, -1, "the escape device connected to %s", what);
+	cr_assert_eq(errno, EAGAIN);
+}
+
+static void
+setup(void)
+{
+	cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void
+teardown(void)
+{
+	char	cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+}
+
+TestSuite(escape, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(escape, the_jail_alone_holds)
+{
+	char		 policydir[4096], target[256], victim[256], sock[256];
+	char		 abstract[64], spec[2048], *argv[6], *p;
+	const char	*prog = env("VHOSTD_TEST");
+	struct stat	 before, after;
+	struct run	*r;
+	unsigned int	 n = 0, got = 1;
+	int		 fd, vfd, afd;
+	char		 buf[128];
+
+	snprintf(policydir, sizeof(policydir),
+	    "%s/../../tests/data/escape-policy", env("VHOSTD_POLICYDIR"));
+	snprintf(target, sizeof(target), "%s/other-disk.img", tmpdir);
+	snprintf(victim, sizeof(victim), "%s/other-device.sock", tmpdir);
+	snprintf(sock, sizeof(sock), "%s/escape.sock", tmpdir);
+	snprintf(abstract, sizeof(abstract), "vhostd-escape-%d", (int)getpid());
+	fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, TARGET_TEXT, strlen(TARGET_TEXT)),
+	    (ssize_t)strlen(TARGET_TEXT));
+	close(fd);
+	chmod(target, 0666);		/* writable by anybody, on purpose */
+	cr_assert_eq(stat(target, &before), 0);
+	vfd = listen_unix(victim, false);
+	chmod(victim, 0777);
+	afd = listen_unix(abstract, true);
+
+	snprintf(spec, sizeof(spec), "escape,socket=%s,restart=never,"
+	    "target=%s,victim=%s,abstract=%s", sock, target, victim, abstract);
+	argv[0] = (char *)prog;
+	argv[1] = (char *)"--policy-dir";
+	argv[2] = policydir;
+	argv[3] = (char *)"--device";
+	argv[4] = spec;
+	argv[5] = NULL;
+	cr_assert_not_null(r = malloc(sizeof(*r)));
+	run(argv, r);
+
+	p = strstr(r->ru_err, "escape: ");
+	while (p != NULL && sscanf(p, "escape: %u attempts, %u succeeded",
+	    &n, &got) != 2)
+		p = strstr(p + 1, "escape: ");
+	cr_assert_not_null(p, "no report from the escape device; stderr:\n%s",
+	    r->ru_err);
+	cr_assert_geq(n, 20, "only %u attempts", n);
+	cr_assert_eq(got, 0, "escapes succeeded:\n%s", r->ru_err);
+	cr_assert_null(strstr(r->ru_err, "SUCCEEDED"), "%s", r->ru_err);
+	cr_assert(WIFEXITED(r->ru_status) && WEXITSTATUS(r->ru_status) == 0,
+	    "vhostd status 0x%x:\n%s", (unsigned int)r->ru_status, r->ru_err);
+
+	cr_assert_eq(stat(target, &after), 0, "the target is gone");
+	cr_assert_eq(after.st_size, before.st_size);
+	cr_assert_eq(after.st_ino, before.st_ino);
+	cr_assert_eq(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+	cr_assert_eq(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+	fd = open(target, O_RDONLY | O_CLOEXEC);
+	cr_assert_eq(read(fd, buf, sizeof(buf)), (ssize_t)strlen(TARGET_TEXT));
+	cr_assert_eq(memcmp(buf, TARGET_TEXT, strlen(TARGET_TEXT)), 0);
+	close(fd);
+	untouched(vfd, "the victim socket");
+	untouched(afd, "the abstract victim socket");
+	close(vfd);
+	close(afd);
+	free(r);
+}
+
+/*
+ * Single attempts under the real policy: the filter must kill the child
+ * (or, if the policy lets the call through, the jail must stop it).
+ * Filter-layer attempts have nothing but the filter: SIGSYS is required.
+ */
+static void
+one_attempt(const char *name, bool need_sigsys)
+{
+	char		 policydir[4096], sock[256], spec[1024], *argv[6];
+	struct run	*r;
+
+	snprintf(policydir, sizeof(policydir),
+	    "%s/../../tests/data/escape-policy-kill", env("VHOSTD_POLICYDIR"));
+	snprintf(sock, sizeof(sock), "%s/escape-%s.sock", tmpdir, name);
+	snprintf(spec, sizeof(spec), "escape,socket=%s,restart=never,"
+	    "attempt=%s", sock, name);
+	argv[0] = (char *)env("VHOSTD_TEST");
+	argv[1] = (char *)"--policy-dir";
+	argv[2] = policydir;
+	argv[3] = (char *)"--device";
+	argv[4] = spec;
+	argv[5] = NULL;
+	cr_assert_not_null(r = malloc(sizeof(*r)));
+	run(argv, r);
+	cr_assert_not_null(strstr(r->ru_err, "escape: trying "),
+	    "%s: the device never ran its attempt:\n%s", name, r->ru_err);
+	cr_assert_null(strstr(r->ru_err, "SUCCEEDED"), "%s", r->ru_err);
+	if (need_sigsys || strstr(r->ru_err, "1 attempts, 0 succeeded") ==
+	    NULL)
+		cr_assert_not_null(strstr(r->ru_err, "SIGSYS"),
+		    "%s: not killed by the filter:\n%s", name, r->ru_err);
+	free(r);
+}
+
+Test(escape, the_filter_kills_what_the_kernel_allows)
+{
+	static const char *const names[] = {
+		"ptrace-traceme", "keyctl", "bpf", "perf-event-open",
+		"io-uring-setup", "netlink-socket", "inet-socket",
+		"userfaultfd",
+	};
+	unsigned int	i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		one_attempt(names[i], true);
+}
+
+Test(escape, the_filter_also_covers_jail_attempts)
+{
+	static const char *const names[] = {
+		"exec-shell", "fork", "mount", "open-host-file",
+		"nested-namespace", "ptrace-attach", "init-module",
+		"capset", "setuid-root",
+	};
+	unsigned int	i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		one_attempt(names[i], false);
+}

@@ -1,0 +1,276 @@
+/*
+ * rng_test.c - virtio-rng: the queue handler driven through a real vu_dev
+ * whose ring is set up by hand over a memfd-backed guest memory: random
+ * fill of writable segments, the 64 KiB cap, read-only chains, one signal
+ * per batch, malformed chains breaking the device; and the device type.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "devices/device.h"
+#include "vhost/vhost.h"
+#include "virtio/virtq.h"
+
+#define GUEST_SIZE	(1024 * 1024)
+#define QNUM		8
+#define DESC_GPA	0x1000
+#define AVAIL_GPA	0x2000
+#define USED_GPA	0x3000
+#define BUF_GPA		0x10000
+
+static struct vu_dev	 dev;
+static uint8_t		*guest;
+static void		*state;
+static int		 sv[2] = { -1, -1 };
+
+static int
+watch_add(void *ctx, int fd, void (*cb)(int, void *), void *arg)
+{
+	return 0;
+}
+
+static void
+watch_del(void *ctx, int fd)
+{
+}
+
+static const struct vu_watch_ops watch_ops = { watch_add, watch_del };
+
+static void
+setup(void)
+{
+	struct vhost_user_mem_region	 r = { 0, GUEST_SIZE, 0x7f00000000, 0 };
+	struct vu_vring			*vr;
+	char				 err[128];
+	struct fdset			 keep;
+	int				 fd;
+
+	fdset_init(&keep);
+	cr_assert_eq(rng_device_type.dt_prepare(NULL, 0, &keep, &state, err,
+	    sizeof(err)), 0);
+	cr_assert_eq(keep.fs_n, 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+	    0);
+	cr_assert_eq(vu_dev_init(&dev, sv[0], 1, rng_device_type.dt_ops,
+	    state, &watch_ops, NULL), 0);
+
+	fd = memfd_create("rng_test", MFD_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, GUEST_SIZE), 0);
+	guest = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 0);
+	cr_assert_neq(guest, MAP_FAILED);
+	cr_assert_eq(vu_mem_add(&dev.vd_mem, &r, fd), 0);
+
+	vr = &dev.vd_vring[0];
+	cr_assert_eq(virtq_init(&vr->vr_vq, &dev.vd_mem, QNUM,
+	    (struct virtq_desc *)(guest + DESC_GPA),
+	    (struct virtq_avail *)(guest + AVAIL_GPA),
+	    (struct virtq_used *)(guest + USED_GPA), 0, 0), 0);
+	vr->vr_num = QNUM;
+	vr->vr_started = true;
+	vr->vr_enabled = true;
+	vr->vr_call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	cr_assert_geq(vr->vr_call_fd, 0);
+}
+
+static void
+teardown(void)
+{
+	vu_dev_fini(&dev);
+	munmap(guest, GUEST_SIZE);
+	rng_device_type.dt_release(state);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TestSuite(rng, .init = setup, .fini = teardown);
+
+static struct virtq_desc *
+gdesc(void)
+{
+	return (struct virtq_desc *)(guest + DESC_GPA);
+}
+
+static struct virtq_avail *
+gavail(void)
+{
+	return (struct virtq_avail *)(guest + AVAIL_GPA);
+}
+
+static struct virtq_used *
+gused(void)
+{
+	return (struct virtq_used *)(guest + USED_GPA);
+}
+
+static void
+set_desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
+    uint16_t next)
+{
+	gdesc()[i].addr = addr;
+	gdesc()[i].len = len;
+	gdesc()[i].flags = flags;
+	gdesc()[i].next = next;
+}
+
+static void
+post(uint16_t head)
+{
+	gavail()->ring[gavail()->idx % QNUM] = head;
+	gavail()->idx++;
+}
+
+static void
+kick(void)
+{
+	rng_device_type.dt_ops->queue_handler(&dev, 0);
+}
+
+/* How many times the call eventfd was signalled since the last look. */
+static uint64_t
+signals(void)
+{
+	eventfd_t	v = 0;
+
+	if (eventfd_read(dev.vd_vring[0].vr_call_fd, &v) != 0) {
+		cr_assert_eq(errno, EAGAIN);
+		return 0;
+	}
+	return v;
+}
+
+static int
+all_bytes(const uint8_t *p, size_t len, uint8_t v)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != v)
+			return 0;
+	return 1;
+}
+
+Test(rng, type_table)
+{
+	const struct device_opt	opt = { "path", "/dev/null" };
+	struct fdset		keep;
+	char			err[128] = "";
+	void			*st = NULL;
+
+	cr_assert_str_eq(rng_device_type.dt_name, "rng");
+	cr_assert_str_eq(rng_device_type.dt_caps_type, "rng");
+	cr_assert_str_eq(rng_device_type.dt_description,
+	    "virtio entropy source");
+	cr_assert_null(rng_device_type.dt_keys[0]);
+	cr_assert_null(rng_device_type.dt_caps_features[0]);
+	cr_assert_eq(rng_device_type.dt_num_queues(state), 1);
+	cr_assert_eq(rng_device_type.dt_ops->get_features(&dev), 0);
+	cr_assert_eq(device_type_find("rng"), &rng_device_type);
+	fdset_init(&keep);
+	cr_assert_eq(rng_device_type.dt_prepare(&opt, 1, &keep, &st, err,
+	    sizeof(err)), -EINVAL);
+	cr_assert_null(st);
+	cr_assert_neq(strstr(err, "path"), NULL);
+}
+
+Test(rng, fills_writable_buffer)
+{
+	set_desc(0, BUF_GPA, 4096, VIRTQ_DESC_F_WRITE, 0);
+	post(0);
+	kick();
+	cr_assert_eq(gused()->idx, 1);
+	cr_assert_eq(gused()->ring[0].id, 0);
+	cr_assert_eq(gused()->ring[0].len, 4096);
+	cr_assert_not(all_bytes(guest + BUF_GPA, 4096, 0));
+	cr_assert_not(all_bytes(guest + BUF_GPA + 2048, 2048, 0),
+	    "the whole buffer must be filled");
+	cr_assert_eq(signals(), 1);
+}
+
+Test(rng, batch_signals_once)
+{
+	uint16_t	i;
+
+	for (i = 0; i < 5; i++) {
+		set_desc(i, BUF_GPA + i * 0x100, 64, VIRTQ_DESC_F_WRITE, 0);
+		post(i);
+	}
+	kick();
+	cr_assert_eq(gused()->idx, 5);
+	for (i = 0; i < 5; i++) {
+		cr_assert_eq(gused()->ring[i].id, i);
+		cr_assert_eq(gused()->ring[i].len, 64);
+	}
+	cr_assert_eq(signals(), 1);
+	/* A kick with nothing available signals nothing. */
+	kick();
+	cr_assert_eq(signals(), 0);
+	cr_assert_eq(gused()->idx, 5);
+}
+
+Test(rng, request_capped_at_64k)
+{
+	memset(guest + BUF_GPA, 0x5a, 100 * 1024);
+	set_desc(0, BUF_GPA, 50 * 1024, VIRTQ_DESC_F_WRITE |
+	    VIRTQ_DESC_F_NEXT, 1);
+	set_desc(1, BUF_GPA + 50 * 1024, 50 * 1024, VIRTQ_DESC_F_WRITE, 0);
+	post(0);
+	kick();
+	cr_assert_eq(gused()->idx, 1);
+	cr_assert_eq(gused()->ring[0].len, 64 * 1024);
+	cr_assert(all_bytes(guest + BUF_GPA + 64 * 1024, 36 * 1024, 0x5a),
+	    "nothing written past 64 KiB");
+	cr_assert_not(all_bytes(guest + BUF_GPA + 60 * 1024, 4096, 0x5a));
+}
+
+Test(rng, readable_part_untouched)
+{
+	memset(guest + BUF_GPA, 0x5a, 48);
+	set_desc(0, BUF_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(1, BUF_GPA + 16, 32, VIRTQ_DESC_F_WRITE, 0);
+	post(0);
+	kick();
+	cr_assert_eq(gused()->ring[0].len, 32);
+	cr_assert(all_bytes(guest + BUF_GPA, 16, 0x5a));
+	cr_assert_not(all_bytes(guest + BUF_GPA + 16, 32, 0x5a));
+}
+
+Test(rng, read_only_chain_gets_zero_bytes)
+{
+	memset(guest + BUF_GPA, 0x5a, 64);
+	set_desc(0, BUF_GPA, 64, 0, 0);
+	post(0);
+	set_desc(1, BUF_GPA + 0x1000, 8, VIRTQ_DESC_F_WRITE, 0);
+	post(1);
+	kick();
+	cr_assert_eq(gused()->idx, 2);
+	cr_assert_eq(gused()->ring[0].id, 0);
+	cr_assert_eq(gused()->ring[0].len, 0);
+	cr_assert_eq(gused()->ring[1].len, 8);
+	cr_assert(all_bytes(guest + BUF_GPA, 64, 0x5a));
+	cr_assert_not(dev.vd_broken);
+	cr_assert_eq(signals(), 1);
+}
+
+Test(rng, malformed_chain_breaks_device)
+{
+	set_desc(0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+	post(0);
+	set_desc(1, BUF_GPA, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	post(1);
+	kick();
+	/* The good request before it is still answered and signalled. */
+	cr_assert_eq(gused()->idx, 1);
+	cr_assert_eq(signals(), 1);
+	cr_assert(dev.vd_broken);
+	cr_assert(dev.vd_status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cr_assert_not(vu_queue_ready(&dev, 0));
+}
