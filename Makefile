@@ -103,6 +103,7 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(FE_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%.o: CFLAGS += $(CRIT_CFLAGS)
+$(BUILD)/tests/%.o: CPPFLAGS += -Itests/frontend
 
 tests: $(PROG) $(PROG_TEST) $(UNIT_BINS) $(INTEG_BINS) $(TOOL_BINS)
 

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -193,11 +194,14 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-term_cb(evutil_socket_t sig, short what, void *arg)
+term_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct child	*ch = arg;
+	struct child			*ch = arg;
+	struct signalfd_siginfo		 si;
 
-	log_debug("received SIG%s; exiting", sigabbrev_np((int)sig));
+	if (read((int)fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return;
+	log_debug("received SIG%s; exiting", sigabbrev_np((int)si.ssi_signo));
 	ch->ch_exit = CHILD_EXIT_OK;
 	event_base_loopbreak(ch->ch_base);
 }
@@ -207,7 +211,8 @@ child_main(struct sup_device *sd, const struct sup_options *opt)
 {
 	static struct child	 ch;
 	struct event		*sigev;
-	int			 rc;
+	sigset_t		 set;
+	int			 rc, sfd;
 
 	/* stderr is the pipe the parent logs from (childlog.c). */
 	if (dup2(sd->sd_logfd, STDERR_FILENO) == -1)
@@ -237,10 +242,21 @@ child_main(struct sup_device *sd, const struct sup_options *opt)
 		log_warnx("cannot create the event loop");
 		_exit(CHILD_EXIT_FAILURE);
 	}
-	sigev = evsignal_new(ch.ch_base, SIGTERM, term_cb, &ch);
+	/*
+	 * SIGTERM through a signalfd, not evsignal: the parent's event base,
+	 * copied by fork, still owns libevent's process-wide signal state.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
+	    (sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
+		log_warn("signalfd");
+		_exit(CHILD_EXIT_FAILURE);
+	}
+	sigev = event_new(ch.ch_base, sfd, EV_READ | EV_PERSIST, term_cb, &ch);
 	ch.ch_accept_ev = event_new(ch.ch_base, ch.ch_listen_fd,
 	    EV_READ | EV_PERSIST, accept_cb, &ch);
-	if (sigev == NULL || evsignal_add(sigev, NULL) == -1 ||
+	if (sigev == NULL || event_add(sigev, NULL) == -1 ||
 	    ch.ch_accept_ev == NULL || event_add(ch.ch_accept_ev, NULL) == -1) {
 		log_warnx("cannot set up the event loop");
 		_exit(CHILD_EXIT_FAILURE);

@@ -24,11 +24,14 @@
 int
 vuf_fail(struct vuf *f, int rc, const char *fmt, ...)
 {
+	char	buf[sizeof(f->f_err)];
 	va_list	ap;
 
+	/* Through a copy: callers may prefix the previous message. */
 	va_start(ap, fmt);
-	vsnprintf(f->f_err, sizeof(f->f_err), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	memcpy(f->f_err, buf, sizeof(buf));
 	return rc;
 }
 
