@@ -65,7 +65,7 @@ TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 PROG	:= $(BUILD)/vhostd
-PROG_TEST := $(BUILD)/vhostd-test
+PROG_TEST := $(BUILD)/vhostd_test
 
 all: $(PROG)
 

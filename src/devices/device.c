@@ -2,7 +2,7 @@
  * device.c - the table of device types.
  *
  * Compiled twice: as is for vhostd, and with VHOSTD_TESTING for
- * vhostd-test, which adds test-only devices (tests/devices/).
+ * vhostd_test, which adds test-only devices (tests/devices/).
  */
 #include <string.h>
 

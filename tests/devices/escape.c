@@ -1,5 +1,5 @@
 /*
- * escape.c - a test-only device (vhostd-test) that behaves like a device a
+ * escape.c - a test-only device (vhostd_test) that behaves like a device a
  * hostile guest has taken over: once jailed, before serving anything, it
  * tries what such a device would try to get out, and reports.
  *

@@ -1,5 +1,5 @@
 /*
- * escape_test.c - the escape suite: vhostd-test runs the test-only
+ * escape_test.c - the escape suite: vhostd_test runs the test-only
  * "escape" device (tests/devices/escape.c), a device that tries to get out
  * of its jail once it is jailed and filtered.
  *
