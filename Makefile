@@ -96,7 +96,7 @@ $(PROG_TEST): $(BUILD)/src/main.o $(BUILD)/src/devices/device-test.o \
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRIT_LIBS)
 
-$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(FE_LIB) $(LIB)
+$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRIT_LIBS)
 
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(FE_LIB) $(LIB)

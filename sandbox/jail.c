@@ -505,8 +505,9 @@ int
 jail_enter(const struct jail_config *jc, const struct fdset *keep,
     const struct policy_filter *filter)
 {
-	pid_t	ppid = getppid();
-	int	rc;
+	struct fdset	kept;
+	pid_t		ppid = getppid();
+	int		rc;
 
 	if (!jc->jc_enabled) {
 		log_warnx("jail: SANDBOX DISABLED (--no-sandbox): this child "
@@ -517,17 +518,28 @@ jail_enter(const struct jail_config *jc, const struct fdset *keep,
 			return rc;
 		return 0;
 	}
+	/*
+	 * The parent's pidfd survives the fd step: in a pid namespace
+	 * getppid() is 0 whatever happens, so only the pidfd tells whether
+	 * the parent died while the credential change had cleared the
+	 * parent-death signal.  Closed once the signal is armed for good.
+	 */
+	kept = *keep;
+	if (jc->jc_parent_pidfd >= 0 &&
+	    fdset_add(&kept, jc->jc_parent_pidfd) < 0)
+		return jail_fail(JAIL_STEP_FDS, EMFILE, "keep the parent pidfd");
 	if ((rc = step_parent(jc, ppid, true)) != 0 ||
 	    (rc = step_signals()) != 0 ||
-	    (rc = step_fds(keep, true)) != 0 ||
+	    (rc = step_fds(&kept, true)) != 0 ||
 	    (rc = step_userns(jc)) != 0 ||
 	    (rc = step_namespaces(jc)) != 0 ||
 	    (rc = step_root(jc)) != 0 ||
 	    (rc = step_rlimits(jc, keep)) != 0 ||
 	    (rc = step_ids(jc)) != 0 ||
 	    (rc = step_caps()) != 0 ||
-	    (rc = step_nnp(jc, ppid)) != 0 ||
-	    (rc = step_seccomp(filter)) != 0)
+	    (rc = step_nnp(jc, ppid)) != 0)
 		return rc;
-	return 0;
+	if (jc->jc_parent_pidfd >= 0 && !fdset_has(keep, jc->jc_parent_pidfd))
+		close(jc->jc_parent_pidfd);
+	return step_seccomp(filter);
 }

@@ -131,6 +131,14 @@ global_option(struct conffile *cf, const char *key, const char *val,
 		slot = &cf->cf_jail_disable;
 	else if (strcmp(key, "log") == 0)
 		slot = &cf->cf_log;
+	else if (strcmp(key, "restart-limit") == 0) {
+		if (config_parse_restart_limit(val, NULL, NULL) < 0) {
+			snprintf(err, errlen, "%s:%d: restart-limit = %s: "
+			    "expected N/SECONDS, e.g. 10/60", name, line, val);
+			return -EINVAL;
+		}
+		slot = &cf->cf_restart_limit;
+	}
 	else if (strcmp(key, "grace") == 0 || strcmp(key, "verbose") == 0) {
 		if (parse_u64(val, 0, 3600, &v) < 0) {
 			snprintf(err, errlen, "%s:%d: %s = %s: expected a "
@@ -307,5 +315,6 @@ conffile_free(struct conffile *cf)
 	free(cf->cf_policy_dir);
 	free(cf->cf_jail_disable);
 	free(cf->cf_log);
+	free(cf->cf_restart_limit);
 	memset(cf, 0, sizeof(*cf));
 }

@@ -26,6 +26,7 @@ struct conffile {
 	char			*cf_policy_dir;
 	char			*cf_jail_disable;
 	char			*cf_log;
+	char			*cf_restart_limit;	/* N/SECONDS */
 	int			 cf_grace;
 	int			 cf_verbose;
 	int			 cf_no_sandbox;

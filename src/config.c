@@ -174,9 +174,11 @@ config_parse_device(const char *spec, enum restart_policy restart_default,
 		snprintf(err, errlen, "empty device specification");
 		goto fail;
 	}
-	if ((dc->dc_socket == NULL) == (dc->dc_fd < 0)) {
-		snprintf(err, errlen, "%s: give exactly one of socket=PATH "
-		    "or fd=N", dc->dc_type->dt_name);
+	/* Neither: a socket-activated fd named after the device. */
+	if (dc->dc_socket != NULL && dc->dc_fd >= 0) {
+		snprintf(err, errlen, "%s: 'socket' and 'fd' both given; "
+		    "give only one of socket=PATH or fd=N",
+		    dc->dc_type->dt_name);
 		goto fail;
 	}
 	if (dc->dc_name == NULL)
@@ -194,4 +196,29 @@ config_device_free(struct device_conf *dc)
 	free(dc->dc_orig);
 	memset(dc, 0, sizeof(*dc));
 	dc->dc_fd = -1;
+}
+
+int
+config_parse_restart_limit(const char *s, unsigned int *count,
+    unsigned int *secs)
+{
+	char		 buf[64], *slash;
+	uint64_t	 n, t = 1;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash = '\0';
+	if (parse_u64(buf, 0, 1000, &n) < 0)
+		return -EINVAL;
+	if (slash != NULL && parse_u64(slash + 1, 1, 86400, &t) < 0)
+		return -EINVAL;
+	if (slash == NULL && n != 0)
+		return -EINVAL;
+	if (count != NULL)
+		*count = (unsigned int)n;
+	if (secs != NULL)
+		*secs = (unsigned int)t;
+	return 0;
 }

@@ -43,4 +43,12 @@ void	config_device_free(struct device_conf *dc);
 
 const char *config_restart_name(enum restart_policy r);
 
+/*
+ * "N/SECONDS" (restart-limit): give up on a device after N failures within
+ * SECONDS; "0" disables the limit.  Either pointer may be NULL.  0 or
+ * -EINVAL.
+ */
+int	config_parse_restart_limit(const char *s, unsigned int *count,
+	    unsigned int *secs);
+
 #endif /* VHOSTD_CONFIG_H */

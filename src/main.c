@@ -30,6 +30,7 @@ enum {
 	OPT_POLICY_DIR,
 	OPT_USER,
 	OPT_GRACE,
+	OPT_RESTART_LIMIT,
 	OPT_JAIL_DISABLE,
 	OPT_READY_FD,
 	OPT_CONTROL,
@@ -48,6 +49,7 @@ static const struct option long_opts[] = {
 	{ "policy-dir",		required_argument,	NULL, OPT_POLICY_DIR },
 	{ "user",		required_argument,	NULL, OPT_USER },
 	{ "grace",		required_argument,	NULL, OPT_GRACE },
+	{ "restart-limit",	required_argument,	NULL, OPT_RESTART_LIMIT },
 	{ "jail-disable",	required_argument,	NULL, OPT_JAIL_DISABLE },
 	{ "ready-fd",		required_argument,	NULL, OPT_READY_FD },
 	{ "control",		required_argument,	NULL, OPT_CONTROL },
@@ -91,6 +93,8 @@ usage(FILE *f)
 "      --jail-disable=LIST  relax single jail features: userns, pidns, netns,\n"
 "                         ipcns, utsns, cgroupns, mntns\n"
 "      --grace=SECONDS    wait before SIGKILL at shutdown (default 5)\n"
+"      --restart-limit=N/SECONDS  give up on a device after N failures\n"
+"                         within SECONDS (default 10/60; 0: never)\n"
 "      --control=PATH     serve the control socket (vhostd ctl) at PATH\n"
 "      --ready-fd=N       write READY=1 to fd N and close it once every\n"
 "                         socket accepts (also: systemd Type=notify)\n"
@@ -372,7 +376,7 @@ host_main(int argc, char *argv[])
 	const char		*control = NULL;
 	static struct conffile	 cf;
 	int			 ch, verbose = 0, logdest = LOG_TO_STDERR;
-	int			 no_sandbox = 0, rc;
+	int			 no_sandbox = 0, limit_set = 0, rc;
 	uint64_t		 v;
 
 	log_init(0, LOG_TO_STDERR, "vhostd");
@@ -430,6 +434,13 @@ host_main(int argc, char *argv[])
 				    optarg);
 			opt.so_grace_ms = (unsigned int)v * 1000;
 			break;
+		case OPT_RESTART_LIMIT:
+			if (config_parse_restart_limit(optarg,
+			    &opt.so_burst_count, &opt.so_burst_secs) < 0)
+				fatalx("--restart-limit=%s: expected N/SECONDS, "
+				    "e.g. 10/60, or 0", optarg);
+			limit_set = 1;
+			break;
 		case OPT_CONTROL:
 			control = optarg;
 			break;
@@ -472,6 +483,9 @@ host_main(int argc, char *argv[])
 			opt.so_policy_dir = cf.cf_policy_dir;
 		if (cf.cf_grace >= 0)
 			opt.so_grace_ms = (unsigned int)cf.cf_grace * 1000;
+		if (!limit_set && cf.cf_restart_limit != NULL)
+			(void)config_parse_restart_limit(cf.cf_restart_limit,
+			    &opt.so_burst_count, &opt.so_burst_secs);
 		if (verbose == 0 && cf.cf_verbose > 0)
 			verbose = cf.cf_verbose;
 		if (!no_sandbox && cf.cf_no_sandbox == 1)

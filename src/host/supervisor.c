@@ -68,6 +68,36 @@ device_release(struct sup_device *sd)
 	sd->sd_filter = NULL;
 }
 
+/* systemd socket activation: the passed fds and their names. */
+#define SUP_MAX_ACTIVATED	64
+static struct {
+	int		 n;
+	const char	*names[SUP_MAX_ACTIVATED];
+	bool		 used[SUP_MAX_ACTIVATED];
+} activated;
+
+/*
+ * The socket-activated fd for the device called name: the one whose
+ * LISTEN_FDNAMES entry (FileDescriptorName=) is name, else the only one
+ * passed.  -1 if none.
+ */
+static int
+activated_fd(const char *name)
+{
+	int	i;
+
+	for (i = 0; i < activated.n && i < SUP_MAX_ACTIVATED; i++)
+		if (!activated.used[i] && activated.names[i] != NULL &&
+		    strcmp(activated.names[i], name) == 0)
+			break;
+	if (i == activated.n && activated.n == 1 && !activated.used[0])
+		i = 0;
+	if (i >= activated.n || i >= SUP_MAX_ACTIVATED)
+		return -1;
+	activated.used[i] = true;
+	return 3 + i;
+}
+
 static int
 device_open(struct sup_device *sd, const struct sup_options *opt,
     char *err, size_t errlen)
@@ -75,15 +105,24 @@ device_open(struct sup_device *sd, const struct sup_options *opt,
 	const struct device_type	*dt = sd->sd_conf.dc_type;
 	struct device_conf		*dc = &sd->sd_conf;
 	char				 msg[512], path[4096];
-	int				 rc;
+	int				 rc, fd;
 
 	fdset_init(&sd->sd_keep);
 	if (dc->dc_socket != NULL)
 		rc = listener_new_path(&sd->sd_listener, dc->dc_socket,
 		    dc->dc_mode, dc->dc_gid, &sd->sd_keep, msg, sizeof(msg));
-	else
+	else if (dc->dc_fd >= 0)
 		rc = listener_new_fd(&sd->sd_listener, dc->dc_fd,
 		    &sd->sd_keep, msg, sizeof(msg));
+	else if ((fd = activated_fd(dc->dc_name)) >= 0)
+		rc = listener_new_fd(&sd->sd_listener, fd, &sd->sd_keep, msg,
+		    sizeof(msg));
+	else {
+		snprintf(err, errlen, "%s: no socket=PATH or fd=N, and no "
+		    "socket-activated fd named '%s' (LISTEN_FDNAMES)",
+		    dc->dc_name, dc->dc_name);
+		return -EINVAL;
+	}
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", dc->dc_name, msg);
 		return rc;
@@ -204,6 +243,7 @@ sup_init(struct supervisor *sup, const struct sup_options *opt,
 	}
 	if ((rc = check_devices(devs, ndev, err, errlen)) < 0)
 		return rc;
+	activated.n = listener_systemd_fds(activated.names, SUP_MAX_ACTIVATED);
 	if (opt->so_jail.jc_enabled &&
 	    (rc = jail_probe(&opt->so_jail, err, errlen)) < 0)
 		return rc;

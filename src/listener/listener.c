@@ -293,7 +293,7 @@ listener_systemd_fds(const char **names, int max)
 {
 	static char	 namebuf[4096];
 	const char	*pid_s, *fds_s, *names_s;
-	char		*p, *save = NULL;
+	char		*p, *rest;
 	uint64_t	 pid, n;
 	int		 i;
 
@@ -312,9 +312,10 @@ listener_systemd_fds(const char **names, int max)
 	}
 	if ((names_s = getenv("LISTEN_FDNAMES")) != NULL) {
 		snprintf(namebuf, sizeof(namebuf), "%s", names_s);
-		for (i = 0, p = strtok_r(namebuf, ":", &save);
-		    p != NULL && i < max; p = strtok_r(NULL, ":", &save))
-			names[i++] = p;
+		/* strsep, not strtok: an empty name keeps its place. */
+		rest = namebuf;
+		for (i = 0; (p = strsep(&rest, ":")) != NULL && i < max; i++)
+			names[i] = *p != '\0' ? p : NULL;
 	}
 	for (i = 0; i < (int)n; i++)
 		fd_set_cloexec(3 + i, 1);

@@ -71,7 +71,8 @@ Test(conffile, errors_name_file_and_line)
 	expect("[a]\ntype = floppy\nsocket = /x\n",
 	    "t.conf:2: [a] unknown device type 'floppy'");
 	expect("\n[a]\nsocket = /x\n", "t.conf:2: [a] has no type = line");
-	expect("[a]\ntype = rng\n", "t.conf:1: [a] rng: give exactly one of");
+	expect("[a]\ntype = rng\nsocket = /x\nfd = 5\n",
+	    "t.conf:4: [a] rng: 'socket' and 'fd' both given");
 	expect("[a]\ntype = rng\nsocket = /x\nrestart = maybe\n",
 	    "t.conf:4: [a] restart=maybe");
 	expect("bogus = 1\n", "t.conf:1: unknown global option 'bogus'");
