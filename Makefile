@@ -86,6 +86,13 @@ $(FE_LIB): $(FE_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+# The policy directory is compiled in: rebuild main.o when it changes
+# (make install PREFIX=/usr after a default build).
+$(BUILD)/policydir: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(POLICYDIR)' | cmp -s - $@ || echo '$(POLICYDIR)' > $@
+$(BUILD)/src/main.o: $(BUILD)/policydir
+
 $(PROG): $(BUILD)/src/main.o $(BUILD)/src/devices/device.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -124,13 +131,17 @@ check-e2e: tests
 check-man:
 	scripts/run-tests man $(BUILD) tests/man/check-man.sh
 
+check-install:
+	scripts/run-tests install $(BUILD) tests/install/check-install.sh
+
 sanitize:
 	$(MAKE) BUILD=build-san SAN=1 tests
 
 check:
 	rm -f build/results.txt build-san/results.txt
 	@st=0; \
-	$(MAKE) -k check-unit check-integration check-e2e check-man || st=1; \
+	$(MAKE) -k check-unit check-integration check-e2e check-man \
+	    check-install || st=1; \
 	$(MAKE) -k BUILD=build-san SAN=1 check-unit check-integration || st=1; \
 	scripts/run-tests summary build build-san || st=1; \
 	exit $$st
@@ -193,6 +204,7 @@ clean:
 	rm -rf build build-san compile_commands.json
 
 .PHONY: all tests check check-unit check-integration check-e2e check-man \
+	check-install FORCE \
 	sanitize fuzz bench compdb lint install uninstall clean
 .SECONDARY:
 

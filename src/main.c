@@ -126,8 +126,6 @@ default_policy_dir(void)
 	char		exe[PATH_MAX];
 	ssize_t		n;
 
-	if (is_dir(POLICYDIR))
-		return POLICYDIR;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';

@@ -300,11 +300,20 @@ vproc_run(char *const argv[], char *out, size_t outlen, char *errbuf,
 		return -1;
 	}
 	close(pfd[1]);
-	/* Small outputs only: read stdout to the end, then wait. */
-	while (outlen > 0 && n + 1 < outlen &&
-	    (r = read(pfd[0], out + n, outlen - n - 1)) > 0)
-		n += (size_t)r;
-	if (outlen > 0)
+	/* Read stdout to the end (what does not fit is dropped). */
+	for (;;) {
+		char	sink[4096];
+
+		if (out != NULL && n + 1 < outlen)
+			r = read(pfd[0], out + n, outlen - n - 1);
+		else
+			r = read(pfd[0], sink, sizeof(sink));
+		if (r <= 0)
+			break;
+		if (out != NULL && n + 1 < outlen)
+			n += (size_t)r;
+	}
+	if (out != NULL && outlen > 0)
 		out[n] = '\0';
 	close(pfd[0]);
 	if (vproc_wait_exit(&p, timeout_ms, &st) < 0)
