@@ -29,7 +29,7 @@ WARN	:= -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wno-unused-parameter
 ifeq ($(SAN),1)
 OPT	:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-	   -fno-sanitize-recover=undefined
+	   -fno-sanitize-recover=undefined -DVHOSTD_SANITIZE
 SANLD	:= -fsanitize=address,undefined
 else
 OPT	:= -O2 -g -D_FORTIFY_SOURCE=2
@@ -126,7 +126,8 @@ check-integration: tests
 
 check-e2e: tests
 	VHOSTD=$(abspath $(PROG)) VHOSTD_POLICYDIR=$(abspath policies/x86_64) \
-	    scripts/run-tests e2e $(BUILD) $(wildcard tests/e2e/*.sh)
+	    scripts/run-tests e2e $(BUILD) \
+	    $(filter-out tests/e2e/lib.sh,$(wildcard tests/e2e/*.sh))
 
 check-man:
 	scripts/run-tests man $(BUILD) tests/man/check-man.sh

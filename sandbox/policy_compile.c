@@ -75,6 +75,28 @@ struct pol_gen {
 
 static const struct policy_filter *pol_log_filter;
 
+#ifdef VHOSTD_SANITIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+static const int san_syscalls[] = {
+	SCMP_SYS(sigaltstack), SCMP_SYS(gettid), SCMP_SYS(sched_yield),
+	SCMP_SYS(prctl), SCMP_SYS(getrlimit), SCMP_SYS(prlimit64),
+	SCMP_SYS(readlink), SCMP_SYS(openat), SCMP_SYS(mprotect),
+	SCMP_SYS(munmap), SCMP_SYS(madvise), SCMP_SYS(mmap),
+	SCMP_SYS(write), SCMP_SYS(futex), SCMP_SYS(sched_getaffinity),
+};
+
+static bool
+db_has(const struct pol_db *db, int nr)
+{
+	size_t	i;
+
+	for (i = 0; i < db->pd_n; i++)
+		if (db->pd_sys[i].ps_nr == nr)
+			return true;
+	return false;
+}
+#endif
+
 static void
 cmp_set(struct pol_cmp *m, const struct pol_atom *a, enum scmp_compare op,
     uint64_t x, uint64_t y)
@@ -499,6 +521,20 @@ pol_compile(struct pol_db *db, enum policy_mode mode, char *err,
 		    s->ps_fallback))
 			log_exit = !uncond;
 	}
+#ifdef VHOSTD_SANITIZE
+	/*
+	 * Sanitizer builds only (make SAN=1): the ASan/UBSan runtime's own
+	 * calls, so that a sanitized child is judged on what its code does.
+	 */
+	for (i = 0; i < ARRAY_SIZE(san_syscalls); i++)
+		if (!db_has(db, san_syscalls[i]) && (rc =
+		    seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW,
+		    san_syscalls[i], 0)) < 0 && rc != -EEXIST) {
+			pol_err(err, errlen, &loc, "sanitizer allowance: %s",
+			    strerror(-rc));
+			goto out;
+		}
+#endif
 	if (mode == POLICY_MODE_LOG) {
 		/* The reporter's write(2, ...) and _exit. */
 		if (log_write && (rc = seccomp_rule_add_exact(ctx,
