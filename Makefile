@@ -19,7 +19,7 @@ BUILD	?= build
 SAN	?= 0
 CC	?= cc
 
-PKGS	:= libevent libseccomp libcap-ng
+PKGS	:= libevent libseccomp libcap-ng liburing
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CRIT_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)

@@ -60,5 +60,6 @@ const struct device_type *device_type_find(const char *name);
 extern const struct device_type *const device_types[];
 
 extern const struct device_type rng_device_type;
+extern const struct device_type blk_device_type;
 
 #endif /* VHOSTD_DEVICES_DEVICE_H */

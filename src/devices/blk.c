@@ -1,0 +1,548 @@
+/*
+ * blk.c - virtio-blk (virtio 1.x, 5.2) over a raw image file or a block
+ * device: options, the parent's side (open, probe), config space and
+ * features.  Requests are in blk_req.c, queues and io_uring in blk_io.c.
+ *
+ * The parent opens the image in dt_prepare, before fork, and works out
+ * everything the child must know: capacity, block sizes, and whether
+ * discard and write-zeroes work on this backing (probed with fallocate
+ * beyond the end of a file, or BLKDISCARD on a block device, without
+ * changing a byte the guest can see).  The child gets descriptors only.
+ *
+ * Keys: path= (required), read-only=on|off, direct=on|off (O_DIRECT),
+ * queues=1..16, serial= (at most 20 bytes, GET_ID), logical-block-size=
+ * 512|4096, poll-us=N (busy-poll window after a batch), discard=on|off
+ * (default: on when the backing supports it; on fails if it does not).
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "../util/log.h"
+#include "../util/util.h"
+#include "blk.h"
+#include "device.h"
+
+/* struct virtio_blk_config (virtio 1.x 5.2.4), little endian. */
+struct blk_config {
+	uint64_t	capacity;
+	uint32_t	size_max;
+	uint32_t	seg_max;
+	uint16_t	cylinders;
+	uint8_t		heads;
+	uint8_t		sectors;
+	uint32_t	blk_size;
+	uint8_t		physical_block_exp;
+	uint8_t		alignment_offset;
+	uint16_t	min_io_size;
+	uint32_t	opt_io_size;
+	uint8_t		writeback;
+	uint8_t		unused0;
+	uint16_t	num_queues;
+	uint32_t	max_discard_sectors;
+	uint32_t	max_discard_seg;
+	uint32_t	discard_sector_alignment;
+	uint32_t	max_write_zeroes_sectors;
+	uint32_t	max_write_zeroes_seg;
+	uint8_t		write_zeroes_may_unmap;
+	uint8_t		unused1[3];
+	uint32_t	max_secure_erase_sectors;
+	uint32_t	max_secure_erase_seg;
+	uint32_t	secure_erase_sector_alignment;
+} __attribute__((packed));
+
+_Static_assert(offsetof(struct blk_config, blk_size) == 20, "blk_size");
+_Static_assert(offsetof(struct blk_config, writeback) == 32, "writeback");
+_Static_assert(offsetof(struct blk_config, num_queues) == 34, "num_queues");
+_Static_assert(offsetof(struct blk_config, write_zeroes_may_unmap) == 56,
+    "write_zeroes_may_unmap");
+_Static_assert(sizeof(struct blk_config) == 72, "virtio_blk_config");
+
+/* Options as parsed, before anything is opened. */
+struct blk_opts {
+	const char	*bo_path;
+	int		 bo_ro;		/* 0/1 */
+	int		 bo_direct;
+	int		 bo_discard;	/* -1: when supported */
+	uint64_t	 bo_queues;
+	uint64_t	 bo_lbs;	/* 0: the device's or 512 */
+	uint64_t	 bo_poll_us;
+	const char	*bo_serial;
+};
+
+static int
+blk_parse_bool(const char *key, const char *val, int *out, char *err,
+    size_t errlen)
+{
+	if (strcmp(val, "on") == 0)
+		*out = 1;
+	else if (strcmp(val, "off") == 0)
+		*out = 0;
+	else {
+		snprintf(err, errlen, "%s=%s: expected on or off", key, val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+blk_parse_opts(const struct device_opt *opts, unsigned int nopts,
+    struct blk_opts *bo, char *err, size_t errlen)
+{
+	const char	*k, *v;
+	unsigned int	 i;
+	int		 rc = 0;
+
+	memset(bo, 0, sizeof(*bo));
+	bo->bo_discard = -1;
+	bo->bo_queues = 1;
+	for (i = 0; i < nopts && rc == 0; i++) {
+		k = opts[i].key;
+		v = opts[i].value;
+		if (strcmp(k, "path") == 0) {
+			if (*v == '\0') {
+				snprintf(err, errlen, "path= needs a file or "
+				    "block device");
+				return -EINVAL;
+			}
+			bo->bo_path = v;
+		} else if (strcmp(k, "read-only") == 0)
+			rc = blk_parse_bool(k, v, &bo->bo_ro, err, errlen);
+		else if (strcmp(k, "direct") == 0)
+			rc = blk_parse_bool(k, v, &bo->bo_direct, err, errlen);
+		else if (strcmp(k, "discard") == 0)
+			rc = blk_parse_bool(k, v, &bo->bo_discard, err, errlen);
+		else if (strcmp(k, "queues") == 0) {
+			if (parse_u64(v, 1, VU_MAX_QUEUES, &bo->bo_queues)) {
+				snprintf(err, errlen, "queues=%s: expected 1 "
+				    "to %d", v, VU_MAX_QUEUES);
+				return -EINVAL;
+			}
+		} else if (strcmp(k, "logical-block-size") == 0) {
+			if (parse_u64(v, 512, 4096, &bo->bo_lbs) ||
+			    (bo->bo_lbs != 512 && bo->bo_lbs != 4096)) {
+				snprintf(err, errlen, "logical-block-size=%s: "
+				    "expected 512 or 4096", v);
+				return -EINVAL;
+			}
+		} else if (strcmp(k, "poll-us") == 0) {
+			if (parse_u64(v, 0, BLK_POLL_US_MAX, &bo->bo_poll_us)) {
+				snprintf(err, errlen, "poll-us=%s: expected 0 "
+				    "to %u microseconds", v, BLK_POLL_US_MAX);
+				return -EINVAL;
+			}
+		} else if (strcmp(k, "serial") == 0) {
+			if (strlen(v) > VIRTIO_BLK_ID_BYTES) {
+				snprintf(err, errlen, "serial=%s: at most %d "
+				    "bytes", v, VIRTIO_BLK_ID_BYTES);
+				return -EINVAL;
+			}
+			bo->bo_serial = v;
+		} else {
+			snprintf(err, errlen, "unknown key '%s'", k);
+			return -EINVAL;
+		}
+	}
+	if (rc == 0 && bo->bo_path == NULL) {
+		snprintf(err, errlen, "path= is required (the image file or "
+		    "block device)");
+		return -EINVAL;
+	}
+	return rc;
+}
+
+/*
+ * Open the image (and, with O_DIRECT, a second buffered descriptor of the
+ * same file for guest buffers O_DIRECT cannot take).  0 or -errno.
+ */
+static int
+blk_open(struct blk_state *bs, const struct blk_opts *bo, struct stat *st,
+    char *err, size_t errlen)
+{
+	struct stat	st2;
+	int		flags, e;
+
+	flags = (bo->bo_ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY;
+	bs->bs_fd = open(bo->bo_path, flags | (bo->bo_direct ? O_DIRECT : 0));
+	if (bs->bs_fd == -1 || fstat(bs->bs_fd, st) == -1) {
+		e = errno > 0 ? errno : EIO;
+		snprintf(err, errlen, "%s: %s%s", bo->bo_path, strerror(e),
+		    e == EINVAL && bo->bo_direct ? " (direct=on: the "
+		    "file system may not support O_DIRECT)" : "");
+		return -e;
+	}
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file or a block "
+		    "device", bo->bo_path);
+		return -EINVAL;
+	}
+	bs->bs_blkdev = S_ISBLK(st->st_mode);
+	if (!bo->bo_direct)
+		return 0;
+	if ((bs->bs_fd_buffered = open(bo->bo_path, flags)) == -1 ||
+	    fstat(bs->bs_fd_buffered, &st2) == -1) {
+		e = errno > 0 ? errno : EIO;
+		snprintf(err, errlen, "%s: %s", bo->bo_path, strerror(e));
+		return -e;
+	}
+	if (st2.st_dev != st->st_dev || st2.st_ino != st->st_ino ||
+	    st2.st_rdev != st->st_rdev) {
+		snprintf(err, errlen, "%s: changed while it was opened",
+		    bo->bo_path);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static uint32_t
+blk_pow2_or(uint64_t v, uint32_t dflt)
+{
+	if (v == 0 || v > (1u << 20) || (v & (v - 1)) != 0)
+		return dflt;
+	return (uint32_t)v;
+}
+
+/* Size and block geometry.  0 or -errno. */
+static int
+blk_geometry(struct blk_state *bs, const struct blk_opts *bo,
+    const struct stat *st, char *err, size_t errlen)
+{
+	struct statx	stx;
+	uint64_t	size, bytes;
+	unsigned int	u;
+	int		i, e;
+
+	bs->bs_dio_mem = bs->bs_dio_off = 4096;
+	if (bs->bs_blkdev) {
+		if (ioctl(bs->bs_fd, BLKGETSIZE64, &size) == -1 ||
+		    ioctl(bs->bs_fd, BLKSSZGET, &i) == -1) {
+			e = errno > 0 ? errno : EIO;
+			snprintf(err, errlen, "%s: block device size: %s",
+			    bo->bo_path, strerror(e));
+			return -e;
+		}
+		bs->bs_dio_mem = bs->bs_dio_off = blk_pow2_or((uint64_t)i,
+		    4096);
+		bs->bs_lbs = bo->bo_lbs != 0 ? (uint32_t)bo->bo_lbs :
+		    MAX(bs->bs_dio_off, BLK_SECTOR);
+		if (bs->bs_lbs < bs->bs_dio_off) {
+			snprintf(err, errlen, "%s: logical-block-size=%u is "
+			    "smaller than the device's %u", bo->bo_path,
+			    bs->bs_lbs, bs->bs_dio_off);
+			return -EINVAL;
+		}
+		bs->bs_pbs = ioctl(bs->bs_fd, BLKPBSZGET, &u) == 0 ?
+		    blk_pow2_or(u, bs->bs_lbs) : bs->bs_lbs;
+		bs->bs_min_io = ioctl(bs->bs_fd, BLKIOMIN, &u) == 0 ? u : 0;
+		bs->bs_opt_io = ioctl(bs->bs_fd, BLKIOOPT, &u) == 0 ? u : 0;
+	} else {
+		size = (uint64_t)st->st_size;
+		bs->bs_lbs = bo->bo_lbs != 0 ? (uint32_t)bo->bo_lbs :
+		    BLK_SECTOR;
+		/* Guests that align to 4 KiB spare the page cache. */
+		bs->bs_pbs = MAX(bs->bs_lbs, 4096u);
+		bs->bs_min_io = bs->bs_pbs;
+		bs->bs_opt_io = 0;
+		if (statx(bs->bs_fd, "", AT_EMPTY_PATH, STATX_DIOALIGN,
+		    &stx) == 0 && (stx.stx_mask & STATX_DIOALIGN) &&
+		    stx.stx_dio_offset_align != 0) {
+			bs->bs_dio_mem = blk_pow2_or(stx.stx_dio_mem_align,
+			    4096);
+			bs->bs_dio_off = blk_pow2_or(stx.stx_dio_offset_align,
+			    4096);
+		}
+	}
+	if (bs->bs_pbs < bs->bs_lbs)
+		bs->bs_pbs = bs->bs_lbs;
+	bytes = size & ~(uint64_t)(bs->bs_lbs - 1);
+	if (bytes == 0) {
+		snprintf(err, errlen, "%s: %llu bytes, smaller than one block "
+		    "of %u", bo->bo_path, (unsigned long long)size,
+		    bs->bs_lbs);
+		return -EINVAL;
+	}
+	bs->bs_capacity = bytes / BLK_SECTOR;
+	return 0;
+}
+
+/*
+ * Whether discard and write-zeroes work, without changing what the guest
+ * sees.  A file: fallocate on the block just past the end of the file,
+ * with FALLOC_FL_KEEP_SIZE (ZERO_RANGE is punched out again).  A block
+ * device: BLKDISCARD of an empty range fails with EINVAL when the device
+ * can discard (EOPNOTSUPP when not); write-zeroes always works (the kernel
+ * writes zeroes when the device has no command for it).  Also whether
+ * buffered reads can be tried without blocking (RWF_NOWAIT; not tmpfs).
+ */
+static void
+blk_probe(struct blk_state *bs, const struct stat *st)
+{
+	uint64_t	range[2] = { 0, 0 };
+	uint8_t		buf[512];
+	struct iovec	iov = { buf, sizeof(buf) };
+	off_t		off;
+
+	bs->bs_nowait_read = preadv2(bs->bs_direct ? bs->bs_fd_buffered :
+	    bs->bs_fd, &iov, 1, 0, RWF_NOWAIT) >= 0 || errno == EAGAIN;
+	if (bs->bs_ro)
+		return;
+	if (bs->bs_blkdev) {
+		bs->bs_punch = ioctl(bs->bs_fd, BLKDISCARD, range) == -1 &&
+		    errno == EINVAL;
+		bs->bs_zero_range = true;
+		return;
+	}
+	/* A 4 KiB block 64 KiB or more past the end. */
+	off = (st->st_size + 65535) / 65536 * 65536 + 65536;
+	bs->bs_punch = fallocate(bs->bs_fd, FALLOC_FL_PUNCH_HOLE |
+	    FALLOC_FL_KEEP_SIZE, off, 4096) == 0;
+	if (bs->bs_punch && fallocate(bs->bs_fd, FALLOC_FL_ZERO_RANGE |
+	    FALLOC_FL_KEEP_SIZE, off, 4096) == 0) {
+		bs->bs_zero_range = true;
+		(void)fallocate(bs->bs_fd, FALLOC_FL_PUNCH_HOLE |
+		    FALLOC_FL_KEEP_SIZE, off, 4096);
+	}
+}
+
+static void
+blk_state_free(struct blk_state *bs)
+{
+	if (bs == NULL)
+		return;
+	blk_io_free(bs);
+	close_reset(&bs->bs_fd);
+	close_reset(&bs->bs_fd_buffered);
+	free(bs);
+}
+
+static int
+blk_prepare(const struct device_opt *opts, unsigned int nopts,
+    struct fdset *keep, void **statep, char *err, size_t errlen)
+{
+	struct blk_state	*bs;
+	struct blk_opts		 bo;
+	struct stat		 st;
+	int			 rc;
+
+	*statep = NULL;
+	memset(&st, 0, sizeof(st));
+	if ((rc = blk_parse_opts(opts, nopts, &bo, err, errlen)) != 0)
+		return rc;
+	if ((bs = calloc(1, sizeof(*bs))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	bs->bs_fd = bs->bs_fd_buffered = -1;
+	bs->bs_ro = bo.bo_ro;
+	bs->bs_direct = bo.bo_direct;
+	bs->bs_nqueues = (uint16_t)bo.bo_queues;
+	bs->bs_poll_us = (uint32_t)bo.bo_poll_us;
+	bs->bs_writeback = true;
+	if (bo.bo_serial != NULL)
+		memcpy(bs->bs_serial, bo.bo_serial, strlen(bo.bo_serial));
+	if ((rc = blk_open(bs, &bo, &st, err, errlen)) != 0 ||
+	    (rc = blk_geometry(bs, &bo, &st, err, errlen)) != 0)
+		goto fail;
+	blk_probe(bs, &st);
+	bs->bs_discard = bs->bs_punch && bo.bo_discard != 0;
+	if (bo.bo_discard == 1 && !bs->bs_discard) {
+		snprintf(err, errlen, "%s: discard=on, but %s", bo.bo_path,
+		    bs->bs_ro ? "the disk is read-only" :
+		    "the file system or device cannot discard");
+		rc = -EOPNOTSUPP;
+		goto fail;
+	}
+	bs->bs_wzeroes = !bs->bs_ro && (bs->bs_zero_range || bs->bs_punch);
+	/* Block devices zero with BLKDEV_ZERO_NOUNMAP (blk_req.c). */
+	bs->bs_may_unmap = bs->bs_wzeroes && bs->bs_discard && !bs->bs_blkdev;
+	if ((rc = fdset_add(keep, bs->bs_fd)) != 0 ||
+	    (bs->bs_fd_buffered >= 0 &&
+	    (rc = fdset_add(keep, bs->bs_fd_buffered)) != 0)) {
+		snprintf(err, errlen, "too many descriptors to keep");
+		goto fail;
+	}
+	*statep = bs;
+	return 0;
+fail:
+	blk_state_free(bs);
+	return rc;
+}
+
+static uint16_t
+blk_num_queues(void *state)
+{
+	return ((struct blk_state *)state)->bs_nqueues;
+}
+
+static int
+blk_child_init(void *state)
+{
+	return blk_io_child_init(state);
+}
+
+static void
+blk_release(void *state)
+{
+	blk_state_free(state);
+}
+
+static uint64_t
+blk_get_features(struct vu_dev *dev)
+{
+	struct blk_state	*bs = vu_dev_priv(dev);
+	uint64_t		 f;
+
+	f = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
+	    (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_TOPOLOGY) |
+	    (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_CONFIG_WCE) |
+	    (1ull << VIRTIO_BLK_F_MQ);
+	if (bs->bs_ro)
+		f |= 1ull << VIRTIO_BLK_F_RO;
+	if (bs->bs_discard)
+		f |= 1ull << VIRTIO_BLK_F_DISCARD;
+	if (bs->bs_wzeroes)
+		f |= 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
+	return f;
+}
+
+/*
+ * Writes must reach stable storage before they complete when the driver
+ * cannot flush, or when it switched the cache to write-through (5.2.5.1,
+ * CONFIG_WCE).
+ */
+static void
+blk_update_dsync(struct blk_state *bs, uint64_t features)
+{
+	bool	flush = (features & (1ull << VIRTIO_BLK_F_FLUSH)) != 0;
+	bool	wce = (features & (1ull << VIRTIO_BLK_F_CONFIG_WCE)) != 0;
+
+	bs->bs_dsync = !flush || (wce && !bs->bs_writeback);
+}
+
+static int
+blk_set_features(struct vu_dev *dev, uint64_t features)
+{
+	blk_update_dsync(vu_dev_priv(dev), features);
+	return 0;
+}
+
+static void
+blk_fill_config(const struct blk_state *bs, struct blk_config *c)
+{
+	unsigned int	exp = 0;
+
+	memset(c, 0, sizeof(*c));
+	while ((bs->bs_lbs << (exp + 1)) <= bs->bs_pbs && exp < 15)
+		exp++;
+	c->capacity = htole64(bs->bs_capacity);
+	c->size_max = htole32(BLK_SIZE_MAX);
+	c->seg_max = htole32(BLK_SEG_MAX);
+	c->blk_size = htole32(bs->bs_lbs);
+	c->physical_block_exp = (uint8_t)exp;
+	c->min_io_size = htole16((uint16_t)MIN(bs->bs_min_io / bs->bs_lbs,
+	    UINT16_MAX));
+	c->opt_io_size = htole32(bs->bs_opt_io / bs->bs_lbs);
+	c->writeback = bs->bs_writeback;
+	c->num_queues = htole16(bs->bs_nqueues);
+	if (bs->bs_discard) {
+		c->max_discard_sectors = htole32(BLK_DWZ_SECTORS_MAX);
+		c->max_discard_seg = htole32(BLK_DWZ_SEG_MAX);
+		c->discard_sector_alignment = htole32(bs->bs_lbs /
+		    BLK_SECTOR);
+	}
+	if (bs->bs_wzeroes) {
+		c->max_write_zeroes_sectors = htole32(BLK_DWZ_SECTORS_MAX);
+		c->max_write_zeroes_seg = htole32(BLK_DWZ_SEG_MAX);
+		c->write_zeroes_may_unmap = bs->bs_may_unmap;
+	}
+}
+
+/* Bytes past the structure read as zeroes (newer fields not offered). */
+static int
+blk_get_config(struct vu_dev *dev, uint8_t *buf, uint32_t offset,
+    uint32_t len)
+{
+	struct blk_config	c;
+
+	blk_fill_config(vu_dev_priv(dev), &c);
+	memset(buf, 0, len);
+	if (offset < sizeof(c))
+		memcpy(buf, (uint8_t *)&c + offset,
+		    MIN(len, sizeof(c) - offset));
+	return 0;
+}
+
+/* Only the writeback byte is writable, and only with CONFIG_WCE. */
+static int
+blk_set_config(struct vu_dev *dev, const uint8_t *buf, uint32_t offset,
+    uint32_t len, uint32_t flags)
+{
+	struct blk_state	*bs = vu_dev_priv(dev);
+
+	if (offset != offsetof(struct blk_config, writeback) || len != 1 ||
+	    !vu_has_feature(dev, VIRTIO_BLK_F_CONFIG_WCE) || buf[0] > 1) {
+		log_warnx_once(bs->bs_warned_bad, "blk: SET_CONFIG of %u "
+		    "bytes at %u refused: only writeback (offset 32, 1 byte, "
+		    "with CONFIG_WCE) is writable", len, offset);
+		return -EINVAL;
+	}
+	bs->bs_writeback = buf[0] == 1;
+	blk_update_dsync(bs, dev->vd_features);
+	return 0;
+}
+
+static void
+blk_reset(struct vu_dev *dev)
+{
+	struct blk_state	*bs = vu_dev_priv(dev);
+
+	bs->bs_writeback = true;
+	blk_update_dsync(bs, dev->vd_features);
+}
+
+static const struct vu_dev_ops blk_ops = {
+	.get_features = blk_get_features,
+	.set_features = blk_set_features,
+	.get_config = blk_get_config,
+	.set_config = blk_set_config,
+	.queue_handler = blk_io_queue_handler,
+	.queue_state = blk_io_queue_state,
+	.reset = blk_reset,
+};
+
+static const char *const blk_keys[] = {
+	"path", "read-only", "direct", "queues", "serial",
+	"logical-block-size", "poll-us", "discard", NULL
+};
+static const char *const blk_caps_features[] = {
+	"read-only", "blk-file", NULL
+};
+/* vhost-user.rst, "Backend program conventions", block devices. */
+static const char *const blk_cli_aliases[] = {
+	"blk-file", "path",
+	"read-only", "read-only",
+	NULL
+};
+
+const struct device_type blk_device_type = {
+	.dt_name = "blk",
+	.dt_caps_type = "block",
+	.dt_description = "virtio block device",
+	.dt_keys = blk_keys,
+	.dt_caps_features = blk_caps_features,
+	.dt_cli_aliases = blk_cli_aliases,
+	.dt_ops = &blk_ops,
+	.dt_prepare = blk_prepare,
+	.dt_num_queues = blk_num_queues,
+	.dt_child_init = blk_child_init,
+	.dt_release = blk_release,
+};

@@ -1,0 +1,205 @@
+/*
+ * blk.h - virtio-blk internals, shared by the three files of the device:
+ *
+ *   blk.c      options, the image opened and probed by the parent, config
+ *              space, features, the device type;
+ *   blk_req.c  one guest request: copy the header out once, validate it,
+ *              turn it into I/O operations, write the status back;
+ *   blk_io.c   one io_uring per queue: batch submission, completions on
+ *              an eventfd, polling, draining, the synchronous fallback.
+ *
+ * Not an interface for other modules: device.h has the device type.
+ */
+#ifndef VHOSTD_DEVICES_BLK_H
+#define VHOSTD_DEVICES_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <liburing.h>
+
+#include "../vhost/vhost.h"
+#include "../virtio/virtq.h"
+
+/* virtio 1.x 5.2.3: feature bits. */
+#define VIRTIO_BLK_F_SIZE_MAX		1
+#define VIRTIO_BLK_F_SEG_MAX		2
+#define VIRTIO_BLK_F_RO			5
+#define VIRTIO_BLK_F_BLK_SIZE		6
+#define VIRTIO_BLK_F_FLUSH		9
+#define VIRTIO_BLK_F_TOPOLOGY		10
+#define VIRTIO_BLK_F_CONFIG_WCE		11
+#define VIRTIO_BLK_F_MQ			12
+#define VIRTIO_BLK_F_DISCARD		13
+#define VIRTIO_BLK_F_WRITE_ZEROES	14
+
+/* 5.2.6: request types, status values, write-zeroes flags. */
+#define VIRTIO_BLK_T_IN			0
+#define VIRTIO_BLK_T_OUT		1
+#define VIRTIO_BLK_T_FLUSH		4
+#define VIRTIO_BLK_T_GET_ID		8
+#define VIRTIO_BLK_T_DISCARD		11
+#define VIRTIO_BLK_T_WRITE_ZEROES	13
+#define VIRTIO_BLK_S_OK			0
+#define VIRTIO_BLK_S_IOERR		1
+#define VIRTIO_BLK_S_UNSUPP		2
+#define VIRTIO_BLK_WZ_F_UNMAP		1
+#define VIRTIO_BLK_ID_BYTES		20
+
+/* Request header (16 bytes, little endian), first in the readable part. */
+struct virtio_blk_outhdr {
+	uint32_t	type;
+	uint32_t	ioprio;
+	uint64_t	sector;
+} __attribute__((packed));
+
+/* One range of a DISCARD or WRITE_ZEROES request (16 bytes). */
+struct virtio_blk_dwz {
+	uint64_t	sector;
+	uint32_t	num_sectors;
+	uint32_t	flags;
+} __attribute__((packed));
+
+/*
+ * Sizes and limits: seg_max data segments per request (BLK_MAX_IOV
+ * iovecs after splits at memory region borders), size_max bytes per
+ * segment, max_discard_seg / max_write_zeroes_seg ranges of at most
+ * BLK_DWZ_SECTORS_MAX sectors (2 GiB) each; BLK_DEPTH requests in flight
+ * per queue; SQ entries per ring; io_uring kernel workers per child.
+ */
+#define BLK_SECTOR		512u
+#define BLK_SEG_MAX		128u
+#define BLK_MAX_IOV		(BLK_SEG_MAX + 8)
+#define BLK_SIZE_MAX		(1u << 20)
+#define BLK_DWZ_SEG_MAX		16u
+#define BLK_DWZ_SECTORS_MAX	(1u << 22)
+#define BLK_MAX_OPS		(2 * BLK_DWZ_SEG_MAX)
+#define BLK_DEPTH		256u
+#define BLK_RING_ENTRIES	256u
+#define BLK_IOWQ_MAX		8u
+#define BLK_POLL_US_MAX		1000000u
+
+/* One system call's worth of work for a request. */
+enum blk_op_kind {
+	BLK_OP_READ,		/* preadv, IORING_OP_READV */
+	BLK_OP_WRITE,		/* pwritev2, IORING_OP_WRITEV */
+	BLK_OP_FLUSH,		/* fdatasync, IORING_OP_FSYNC */
+	BLK_OP_FALLOC,		/* fallocate, IORING_OP_FALLOCATE */
+	BLK_OP_DISCARD,		/* ioctl BLKDISCARD, always inline */
+};
+
+struct blk_req;
+
+struct blk_op {
+	struct blk_req	*o_req;
+	uint8_t		 o_kind;	/* enum blk_op_kind */
+	bool		 o_link;	/* the next op waits for it */
+	bool		 o_dsync;	/* WRITE: RWF_DSYNC */
+	bool		 o_inline;	/* synchronous, not in the ring */
+	int		 o_fd;
+	int		 o_fidx;	/* fixed file: 0 o_fd, 1 buffered */
+	int		 o_mode;	/* FALLOC mode */
+	uint64_t	 o_off;		/* bytes */
+	uint64_t	 o_len;		/* bytes; READ/WRITE: result */
+};
+
+/*
+ * A request taken from the ring.  Everything the device needs from the
+ * guest's chain is copied here once: the header, the data iovecs (host
+ * addresses, already checked by virtq_pop) and the discard ranges.
+ */
+struct blk_req {
+	struct blk_req	*r_next;	/* free list */
+	uint16_t	 r_head;
+	uint8_t		 r_status;	/* status unless an op fails */
+	uint8_t		*r_status_ptr;	/* the status byte in guest memory */
+	uint32_t	 r_wlen;	/* used length on success */
+	int		 r_err;		/* first op failure (-errno) or 0 */
+	unsigned int	 r_nops;
+	unsigned int	 r_pending;	/* ops not completed */
+	unsigned int	 r_niov;
+	struct iovec	 r_iov[BLK_MAX_IOV];
+	struct blk_op	 r_ops[BLK_MAX_OPS];
+};
+
+struct blk_queue;
+
+struct blk_state {
+	/* Parent: options and the image. */
+	int			 bs_fd;		/* the image */
+	int			 bs_fd_buffered; /* direct=on: for unaligned
+						    guest buffers, else -1 */
+	bool			 bs_ro;
+	bool			 bs_direct;
+	bool			 bs_blkdev;
+	bool			 bs_discard;	/* DISCARD offered */
+	bool			 bs_wzeroes;	/* WRITE_ZEROES offered */
+	bool			 bs_zero_range;	/* FALLOC_FL_ZERO_RANGE works */
+	bool			 bs_punch;	/* FALLOC_FL_PUNCH_HOLE works */
+	bool			 bs_may_unmap;	/* write_zeroes_may_unmap */
+	bool			 bs_nowait_read; /* buffered RWF_NOWAIT reads */
+	uint64_t		 bs_capacity;	/* 512-byte sectors */
+	uint32_t		 bs_lbs;	/* logical block size */
+	uint32_t		 bs_pbs;	/* physical block size */
+	uint32_t		 bs_min_io;	/* bytes */
+	uint32_t		 bs_opt_io;	/* bytes */
+	uint32_t		 bs_dio_mem;	/* O_DIRECT buffer alignment */
+	uint32_t		 bs_dio_off;	/* O_DIRECT offset alignment */
+	uint16_t		 bs_nqueues;
+	uint32_t		 bs_poll_us;
+	char			 bs_serial[VIRTIO_BLK_ID_BYTES];
+
+	/* Child. */
+	bool			 bs_writeback;	/* config writeback field */
+	bool			 bs_dsync;	/* writes are write-through */
+	bool			 bs_no_uring;	/* inline I/O from now on */
+	bool			 bs_uring_warned;
+	int			 bs_warned_bad;
+	int			 bs_warned_io;
+	int			 bs_warned_mem;
+	struct blk_queue	*bs_queues[VU_MAX_QUEUES];
+	struct virtq_elem	 bs_elem;	/* scratch for virtq_pop */
+};
+
+/* blk_req.c */
+
+/* What blk_req_parse made of a chain. */
+enum blk_parse {
+	BLK_REQ_DONE,	/* answered at once: r_status, r_wlen are final */
+	BLK_REQ_IO,	/* r_ops[0 .. r_nops) to run */
+	BLK_REQ_BAD,	/* framing error: no status byte can be written */
+};
+
+/*
+ * Turn the popped chain elem into r (fills every field but r_next).
+ * On BLK_REQ_BAD *why says what was wrong.
+ */
+enum blk_parse	blk_req_parse(struct blk_state *bs, struct blk_req *r,
+		    const struct virtq_elem *elem, const char **why);
+
+/*
+ * Synchronous execution of one op: the result io_uring would give (bytes
+ * or 0, or -errno).
+ */
+int	blk_op_sync(const struct blk_req *r, const struct blk_op *op);
+
+/*
+ * Fold the result of one op into its request: short transfers and
+ * errors become r_err.  Returns true when it was the last pending op.
+ */
+bool	blk_op_done(struct blk_state *bs, struct blk_op *op, int res);
+
+/* Write the status byte; returns the used length for the ring. */
+uint32_t	blk_req_status(struct blk_state *bs, struct blk_req *r);
+
+/* blk_io.c */
+
+void	blk_io_queue_handler(struct vu_dev *dev, unsigned int qidx);
+void	blk_io_queue_state(struct vu_dev *dev, unsigned int qidx, bool ready);
+/* Child start: decide between io_uring and synchronous I/O.  0/-errno. */
+int	blk_io_child_init(struct blk_state *bs);
+/* Wait for everything in flight, free every queue (rings, eventfds). */
+void	blk_io_free(struct blk_state *bs);
+
+#endif /* VHOSTD_DEVICES_BLK_H */

@@ -1,0 +1,600 @@
+/*
+ * blk_io.c - virtio-blk queues: one io_uring per queue, created in the
+ * child on first use (a ring does not survive fork usefully, and the
+ * parent never needs one).
+ *
+ * A kick pops every available chain (up to BLK_DEPTH requests in flight),
+ * turns each into operations and submits what goes through the ring with
+ * one io_uring_submit: readv/writev straight on the guest's buffers, fsync
+ * for FLUSH, fallocate for discard and write-zeroes.  Completions signal
+ * an eventfd (io_uring_register_eventfd) that the event loop watches
+ * through vu_dev_watch; one wake-up reaps every CQE and signals the driver
+ * once.  Chains left in the ring for lack of room are popped as soon as
+ * completions free some.  Queues share nothing but the image descriptors.
+ *
+ * Inline operations (o_inline, chosen in blk_req.c) run right away in this
+ * process: page-cache writes and reads the kernel cannot try without
+ * blocking (tmpfs), where a kernel worker would only add a hand-off, and
+ * BLKDISCARD, which has no io_uring operation.  Everything runs inline
+ * without a ring (io_uring_setup refused: RLIMIT_MEMLOCK, sysctl
+ * kernel.io_uring_disabled) and without kernel workers: RLIMIT_NPROC 0 at
+ * start, or io-wq cancelling an operation (-ECANCELED) because it could
+ * not start a worker, after which the operation is run again inline.
+ *
+ * A ring that stops (GET_VRING_BASE, reset, disconnect, broken device)
+ * first waits for everything in flight and publishes it, so the front end
+ * gets the ring back with no request lost and no later write into it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+
+#include "../util/log.h"
+#include "../util/util.h"
+#include "blk.h"
+
+struct blk_queue {
+	struct blk_state	*bq_bs;
+	struct vu_dev		*bq_dev;
+	unsigned int		 bq_idx;
+	bool			 bq_uring;	/* ring works; else inline */
+	bool			 bq_fixed;	/* image fds registered */
+	bool			 bq_watched;	/* bq_efd in the loop */
+	bool			 bq_starved;	/* chains left: no room */
+	int			 bq_efd;	/* completion eventfd */
+	unsigned int		 bq_cq_entries;
+	unsigned int		 bq_inflight;	/* SQEs not reaped */
+	unsigned int		 bq_unsubmitted; /* SQEs not submitted */
+	unsigned int		 bq_used;	/* pushed, not signalled */
+	struct io_uring		 bq_ring;
+	struct blk_req		*bq_free;
+	unsigned int		 bq_nfree;
+	struct blk_req		 bq_reqs[BLK_DEPTH];
+};
+
+static void	blk_queue_run(struct blk_queue *bq);
+
+int
+blk_io_child_init(struct blk_state *bs)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur == 0) {
+		bs->bs_no_uring = true;
+		log_info("blk: RLIMIT_NPROC is 0, so io_uring could start no "
+		    "kernel worker: serving I/O synchronously (slower)");
+	}
+	return 0;
+}
+
+static void
+blk_queue_uring_warn(struct blk_queue *bq, const char *what, int rc)
+{
+	struct blk_state	*bs = bq->bq_bs;
+	const char		*hint = "";
+
+	if (rc == -ENOMEM)
+		hint = " (RLIMIT_MEMLOCK too low for the ring?)";
+	else if (rc == -EPERM)
+		hint = " (sysctl kernel.io_uring_disabled?)";
+	else if (rc == -ENOSYS)
+		hint = " (kernel without io_uring)";
+	if (!bs->bs_uring_warned)
+		log_warnx("blk: queue %u: %s: %s%s; serving it synchronously",
+		    bq->bq_idx, what, strerror(-rc), hint);
+	bs->bs_uring_warned = true;
+}
+
+static void
+blk_queue_uring_close(struct blk_queue *bq)
+{
+	if (!bq->bq_uring)
+		return;
+	io_uring_queue_exit(&bq->bq_ring);
+	close_reset(&bq->bq_efd);
+	bq->bq_uring = false;
+	bq->bq_fixed = false;
+}
+
+/* Set up the ring, its eventfd, the worker cap and the fixed files. */
+static void
+blk_queue_uring(struct blk_queue *bq)
+{
+	struct blk_state	*bs = bq->bq_bs;
+	struct io_uring_params	 p;
+	unsigned int		 workers[2] = { BLK_IOWQ_MAX, 0 };
+	int			 fds[2], rc;
+
+	memset(&p, 0, sizeof(p));
+	/* No IPI for completions (the eventfd wakes us); keep submitting
+	 * past a bad SQE (it gets its own CQE). */
+	p.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+	    IORING_SETUP_SUBMIT_ALL;
+	rc = io_uring_queue_init_params(BLK_RING_ENTRIES, &bq->bq_ring, &p);
+	if (rc == -EINVAL) {
+		memset(&p, 0, sizeof(p));
+		rc = io_uring_queue_init_params(BLK_RING_ENTRIES,
+		    &bq->bq_ring, &p);
+	}
+	if (rc < 0) {
+		blk_queue_uring_warn(bq, "io_uring_setup", rc);
+		return;
+	}
+	bq->bq_uring = true;
+	bq->bq_cq_entries = p.cq_entries;
+	if ((bq->bq_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
+		blk_queue_uring_warn(bq, "eventfd", -errno);
+		blk_queue_uring_close(bq);
+		return;
+	}
+	/*
+	 * Every CQE signals it (not EVENTFD_ASYNC, which signals only CQEs
+	 * posted by io-wq workers: an O_DIRECT completion from an interrupt
+	 * or a cancelled request would then never wake the loop).
+	 */
+	if ((rc = io_uring_register_eventfd(&bq->bq_ring, bq->bq_efd)) < 0) {
+		blk_queue_uring_warn(bq, "io_uring_register_eventfd", rc);
+		blk_queue_uring_close(bq);
+		return;
+	}
+	/* Bounded regular-file work; unbounded left as it is (0). */
+	(void)io_uring_register_iowq_max_workers(&bq->bq_ring, workers);
+	fds[0] = bs->bs_fd;
+	fds[1] = bs->bs_fd_buffered >= 0 ? bs->bs_fd_buffered : bs->bs_fd;
+	bq->bq_fixed = io_uring_register_files(&bq->bq_ring, fds, 2) == 0;
+}
+
+static struct blk_queue *
+blk_queue_open(struct blk_state *bs, unsigned int qidx)
+{
+	struct blk_queue	*bq;
+	unsigned int		 i;
+
+	if ((bq = calloc(1, sizeof(*bq))) == NULL) {
+		log_warnx("blk: queue %u: out of memory", qidx);
+		return NULL;
+	}
+	bq->bq_bs = bs;
+	bq->bq_idx = qidx;
+	bq->bq_efd = -1;
+	for (i = BLK_DEPTH; i-- > 0;) {
+		bq->bq_reqs[i].r_next = bq->bq_free;
+		bq->bq_free = &bq->bq_reqs[i];
+	}
+	bq->bq_nfree = BLK_DEPTH;
+	if (!bs->bs_no_uring)
+		blk_queue_uring(bq);
+	bs->bs_queues[qidx] = bq;
+	return bq;
+}
+
+static void	blk_queue_complete_cb(int fd, void *arg);
+
+/* The queue of ring qidx, opened and watched on first use. */
+static struct blk_queue *
+blk_queue_get(struct vu_dev *dev, unsigned int qidx)
+{
+	struct blk_state	*bs = vu_dev_priv(dev);
+	struct blk_queue	*bq;
+	int			 rc;
+
+	if (bs == NULL || qidx >= bs->bs_nqueues)
+		return NULL;
+	if ((bq = bs->bs_queues[qidx]) == NULL &&
+	    (bq = blk_queue_open(bs, qidx)) == NULL)
+		return NULL;
+	bq->bq_dev = dev;
+	if (bq->bq_uring && !bq->bq_watched) {
+		rc = vu_dev_watch(dev, bq->bq_efd, blk_queue_complete_cb, bq);
+		if (rc == 0)
+			bq->bq_watched = true;
+		else if (bq->bq_inflight == 0) {
+			blk_queue_uring_warn(bq, "watching the completion "
+			    "eventfd", rc);
+			blk_queue_uring_close(bq);
+		}
+	}
+	return bq;
+}
+
+static bool
+blk_queue_room(const struct blk_queue *bq)
+{
+	if (bq->bq_nfree == 0)
+		return false;
+	return !bq->bq_uring ||
+	    bq->bq_inflight + BLK_MAX_OPS <= bq->bq_cq_entries;
+}
+
+static void
+blk_req_put(struct blk_queue *bq, struct blk_req *r)
+{
+	r->r_next = bq->bq_free;
+	bq->bq_free = r;
+	bq->bq_nfree++;
+}
+
+/* Status byte and used element; the signal comes with the batch. */
+static void
+blk_req_complete(struct blk_queue *bq, struct blk_req *r)
+{
+	struct blk_state	*bs = bq->bq_bs;
+	struct virtq		*vq = vu_queue(bq->bq_dev, bq->bq_idx);
+
+	if (vq == NULL || vq->vq_used == NULL) {
+		/* Guest memory went away under the request. */
+		log_warnx_once(bs->bs_warned_mem, "blk: queue %u: request "
+		    "finished after its ring was unmapped; dropped",
+		    bq->bq_idx);
+	} else {
+		virtq_push(vq, r->r_head, blk_req_status(bs, r));
+		bq->bq_used++;
+	}
+	blk_req_put(bq, r);
+}
+
+/* One CQE: a result, or a cancelled op to run inline. */
+static void
+blk_queue_cqe(struct blk_queue *bq, struct blk_op *op, int res)
+{
+	struct blk_state	*bs = bq->bq_bs;
+	struct blk_req		*r = op->o_req;
+
+	bq->bq_inflight--;
+	/* The op linked behind one that failed: the request failed. */
+	if (res == -ECANCELED && op != r->r_ops && op[-1].o_link &&
+	    r->r_err != 0)
+		res = 0;
+	else if (res == -ECANCELED || res == -EAGAIN) {
+		/*
+		 * io-wq cancels what it queued when it cannot start a worker
+		 * (RLIMIT_NPROC), after ~50 ms of retries.  Not worth paying
+		 * again: from now on every queue runs its I/O inline.
+		 */
+		if (res == -ECANCELED && !bs->bs_no_uring) {
+			log_warnx("blk: queue %u: io_uring could not start a "
+			    "kernel worker (RLIMIT_NPROC too low in the "
+			    "jail?); serving I/O synchronously from now on",
+			    bq->bq_idx);
+			bs->bs_no_uring = true;
+		}
+		res = blk_op_sync(r, op);
+	}
+	if (blk_op_done(bs, op, res))
+		blk_req_complete(bq, r);
+}
+
+/* Reap every CQE there is.  Returns how many. */
+static unsigned int
+blk_queue_reap(struct blk_queue *bq)
+{
+	struct io_uring_cqe	*cqe;
+	unsigned int		 head, n = 0;
+
+	if (!bq->bq_uring)
+		return 0;
+	io_uring_for_each_cqe(&bq->bq_ring, head, cqe) {
+		blk_queue_cqe(bq, io_uring_cqe_get_data(cqe), cqe->res);
+		n++;
+	}
+	io_uring_cq_advance(&bq->bq_ring, n);
+	return n;
+}
+
+static void
+blk_queue_submit(struct blk_queue *bq)
+{
+	int	rc, tries = 0;
+
+	while (bq->bq_uring && bq->bq_unsubmitted > 0) {
+		rc = io_uring_submit(&bq->bq_ring);
+		if (rc > 0) {
+			bq->bq_unsubmitted -= MIN((unsigned int)rc,
+			    bq->bq_unsubmitted);
+			continue;
+		}
+		if (++tries < 4 && (rc == -EINTR || rc == -EAGAIN ||
+		    rc == -EBUSY)) {
+			blk_queue_reap(bq);
+			continue;
+		}
+		log_warnx("blk: queue %u: io_uring_submit: %s; %u operations "
+		    "wait for the next batch", bq->bq_idx,
+		    strerror(rc < 0 ? -rc : EAGAIN), bq->bq_unsubmitted);
+		return;
+	}
+}
+
+static void
+blk_op_prep(struct blk_queue *bq, struct io_uring_sqe *sqe,
+    struct blk_op *op)
+{
+	struct blk_req	*r = op->o_req;
+	int		 fd = bq->bq_fixed ? op->o_fidx : op->o_fd;
+
+	switch (op->o_kind) {
+	case BLK_OP_READ:
+		io_uring_prep_readv(sqe, fd, r->r_iov, r->r_niov, op->o_off);
+		break;
+	case BLK_OP_WRITE:
+		io_uring_prep_writev(sqe, fd, r->r_iov, r->r_niov, op->o_off);
+		sqe->rw_flags = op->o_dsync ? RWF_DSYNC : 0;
+		break;
+	case BLK_OP_FLUSH:
+		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+		break;
+	case BLK_OP_FALLOC:
+		io_uring_prep_fallocate(sqe, fd, op->o_mode, op->o_off,
+		    op->o_len);
+		break;
+	}
+	if (bq->bq_fixed)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	if (op->o_link)
+		sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data(sqe, op);
+}
+
+/* Queue the request's ops as SQEs, or run them inline. */
+static void
+blk_req_issue(struct blk_queue *bq, struct blk_req *r)
+{
+	struct io_uring_sqe	*sqe;
+	unsigned int		 i;
+
+	r->r_pending = r->r_nops;
+	/* A link must not be cut by a submission in the middle. */
+	if (bq->bq_uring && io_uring_sq_space_left(&bq->bq_ring) < r->r_nops)
+		blk_queue_submit(bq);
+	if (!bq->bq_uring || r->r_ops[0].o_inline || bq->bq_bs->bs_no_uring ||
+	    io_uring_sq_space_left(&bq->bq_ring) < r->r_nops) {
+		for (i = 0; i < r->r_nops; i++)
+			blk_op_done(bq->bq_bs, &r->r_ops[i],
+			    blk_op_sync(r, &r->r_ops[i]));
+		blk_req_complete(bq, r);
+		return;
+	}
+	for (i = 0; i < r->r_nops; i++) {
+		sqe = io_uring_get_sqe(&bq->bq_ring);
+		blk_op_prep(bq, sqe, &r->r_ops[i]);
+		bq->bq_unsubmitted++;
+		bq->bq_inflight++;
+	}
+}
+
+static void
+blk_queue_notify(struct blk_queue *bq)
+{
+	if (bq->bq_used == 0)
+		return;
+	bq->bq_used = 0;
+	vu_queue_notify(bq->bq_dev, bq->bq_idx);
+}
+
+/* Pop, check and issue every chain there is room for; submit; signal. */
+static void
+blk_queue_run(struct blk_queue *bq)
+{
+	struct blk_state	*bs = bq->bq_bs;
+	struct virtq		*vq = vu_queue(bq->bq_dev, bq->bq_idx);
+	struct blk_req		*r;
+	const char		*why = NULL;
+	char			 msg[128];
+	int			 rc;
+
+again:
+	bq->bq_starved = false;
+	while (vq != NULL && vq->vq_desc != NULL && why == NULL) {
+		if (!blk_queue_room(bq)) {
+			bq->bq_starved = virtq_has_avail(vq);
+			break;
+		}
+		if ((rc = virtq_pop(vq, &bs->bs_elem)) == 0)
+			break;
+		if (rc < 0) {
+			why = "malformed descriptor chain";
+			break;
+		}
+		r = bq->bq_free;
+		bq->bq_free = r->r_next;
+		bq->bq_nfree--;
+		switch (blk_req_parse(bs, r, &bs->bs_elem, &why)) {
+		case BLK_REQ_IO:
+			blk_req_issue(bq, r);
+			break;
+		case BLK_REQ_DONE:
+			blk_req_complete(bq, r);
+			break;
+		case BLK_REQ_BAD:
+			virtq_push(vq, r->r_head, 0);
+			bq->bq_used++;
+			blk_req_put(bq, r);
+			break;
+		}
+	}
+	blk_queue_submit(bq);
+	/* What finished inline frees room for the chains left behind. */
+	if (blk_queue_reap(bq) > 0 && bq->bq_starved && why == NULL &&
+	    blk_queue_room(bq))
+		goto again;
+	blk_queue_notify(bq);
+	if (why != NULL) {
+		snprintf(msg, sizeof(msg), "blk: queue %u: %s", bq->bq_idx,
+		    why);
+		vu_dev_set_broken(bq->bq_dev, msg);
+	}
+}
+
+static uint64_t
+blk_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * poll-us: spin on the avail ring and the CQ for up to bs_poll_us of
+ * quiet (at most 16 windows in all, so other queues and the front end's
+ * messages still get their turn), then go back to the event loop.
+ */
+static void
+blk_queue_poll(struct blk_queue *bq)
+{
+	struct virtq	*vq = vu_queue(bq->bq_dev, bq->bq_idx);
+	uint64_t	 win = bq->bq_bs->bs_poll_us, begin, last, now;
+	bool		 busy;
+
+	if (win == 0 || vq == NULL || !vu_queue_ready(bq->bq_dev, bq->bq_idx))
+		return;
+	virtq_disable_notify(vq);
+	begin = last = blk_now_us();
+	for (;;) {
+		if (bq->bq_uring && bq->bq_inflight > 0 &&
+		    (IO_URING_READ_ONCE(*bq->bq_ring.sq.kflags) &
+		    IORING_SQ_TASKRUN))
+			io_uring_get_events(&bq->bq_ring);
+		busy = blk_queue_reap(bq) > 0;
+		if (busy || (blk_queue_room(bq) && virtq_has_avail(vq))) {
+			blk_queue_run(bq);
+			busy = true;
+		}
+		if (!vu_queue_ready(bq->bq_dev, bq->bq_idx))
+			return;
+		now = blk_now_us();
+		if (busy)
+			last = now;
+		else if (now - last >= win)
+			break;
+		if (now - begin >= 16 * win)
+			break;
+		__builtin_ia32_pause();
+	}
+	if (virtq_enable_notify(vq))
+		blk_queue_run(bq);
+}
+
+static void
+blk_queue_complete_cb(int fd, void *arg)
+{
+	struct blk_queue	*bq = arg;
+	eventfd_t		 v;
+
+	(void)eventfd_read(fd, &v);
+	blk_queue_reap(bq);
+	if (bq->bq_starved && vu_queue_ready(bq->bq_dev, bq->bq_idx))
+		blk_queue_run(bq);
+	else
+		blk_queue_notify(bq);
+	blk_queue_poll(bq);
+}
+
+void
+blk_io_queue_handler(struct vu_dev *dev, unsigned int qidx)
+{
+	struct blk_queue	*bq;
+
+	if ((bq = blk_queue_get(dev, qidx)) == NULL)
+		return;
+	blk_queue_run(bq);
+	blk_queue_poll(bq);
+}
+
+/*
+ * Wait for every SQE in flight.  complete: fold them into their requests
+ * and publish them; else only forget them (the state is being freed).
+ */
+static void
+blk_queue_wait(struct blk_queue *bq, bool complete)
+{
+	struct io_uring_cqe	*cqe;
+	int			 rc;
+
+	blk_queue_submit(bq);
+	while (bq->bq_uring && bq->bq_inflight > 0) {
+		rc = io_uring_wait_cqe(&bq->bq_ring, &cqe);
+		if (rc == -EINTR)
+			continue;
+		if (rc < 0) {
+			log_warnx("blk: queue %u: waiting for %u operations: "
+			    "%s", bq->bq_idx, bq->bq_inflight, strerror(-rc));
+			return;
+		}
+		if (complete) {
+			blk_queue_reap(bq);
+			continue;
+		}
+		io_uring_cqe_seen(&bq->bq_ring, cqe);
+		bq->bq_inflight--;
+	}
+}
+
+/*
+ * The ring stopped (or lost its memory): finish what is in flight and
+ * publish it before the engine answers the front end.  vu_queue_notify
+ * skips a stopped ring, so the used index and the call are done here.
+ */
+static void
+blk_queue_drain(struct blk_queue *bq)
+{
+	struct vu_dev	*dev = bq->bq_dev;
+	struct virtq	*vq = vu_queue(dev, bq->bq_idx);
+	int		 callfd;
+
+	blk_queue_wait(bq, true);
+	bq->bq_starved = false;
+	if (bq->bq_used == 0 || vq == NULL || vq->vq_used == NULL) {
+		bq->bq_used = 0;
+		return;
+	}
+	bq->bq_used = 0;
+	virtq_flush(vq);
+	callfd = dev->vd_vring[bq->bq_idx].vr_call_fd;
+	if (virtq_should_notify(vq) && callfd >= 0)
+		(void)eventfd_write(callfd, 1);
+}
+
+void
+blk_io_queue_state(struct vu_dev *dev, unsigned int qidx, bool ready)
+{
+	struct blk_state	*bs = vu_dev_priv(dev);
+	struct blk_queue	*bq;
+
+	if (ready) {
+		(void)blk_queue_get(dev, qidx);
+		return;
+	}
+	if (bs == NULL || qidx >= bs->bs_nqueues ||
+	    (bq = bs->bs_queues[qidx]) == NULL)
+		return;
+	bq->bq_dev = dev;
+	blk_queue_drain(bq);
+	if (bq->bq_watched) {
+		vu_dev_unwatch(dev, bq->bq_efd);
+		bq->bq_watched = false;
+	}
+}
+
+void
+blk_io_free(struct blk_state *bs)
+{
+	struct blk_queue	*bq;
+	unsigned int		 i;
+
+	for (i = 0; i < VU_MAX_QUEUES; i++) {
+		if ((bq = bs->bs_queues[i]) == NULL)
+			continue;
+		blk_queue_wait(bq, false);
+		if (bq->bq_watched)
+			vu_dev_unwatch(bq->bq_dev, bq->bq_efd);
+		blk_queue_uring_close(bq);
+		free(bq);
+		bs->bs_queues[i] = NULL;
+	}
+}
