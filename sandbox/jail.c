@@ -344,8 +344,23 @@ set_rlimit(int resource, const char *name, rlim_t value)
 }
 
 /*
+ * value, lowered to the current hard limit: raising one needs
+ * CAP_SYS_RESOURCE, which containers often withhold.
+ */
+static rlim_t
+below_hard(int resource, rlim_t value)
+{
+	struct rlimit	cur;
+
+	if (getrlimit(resource, &cur) == 0 && cur.rlim_max < value)
+		return cur.rlim_max;
+	return value;
+}
+
+/*
  * Step 7: no core dumps, no locked memory, no new processes (RLIMIT_NPROC
- * counts every process of the uid, so 0 forbids fork and threads), and a
+ * counts every process of the uid, so 0 forbids fork and threads) unless
+ * the device type asks for them (jc_memlock, jc_nproc: io_uring), and a
  * tight descriptor limit: jc_nofile, raised to the highest kept descriptor
  * + JAIL_NOFILE_HEADROOM (new descriptors are numbered below the limit),
  * but never above the current hard limit.  RLIMIT_FSIZE stays: a block
@@ -354,7 +369,6 @@ set_rlimit(int resource, const char *name, rlim_t value)
 static int
 step_rlimits(const struct jail_config *jc, const struct fdset *keep)
 {
-	struct rlimit	cur;
 	rlim_t		nofile = jc->jc_nofile;
 	unsigned int	i;
 	int		rc;
@@ -363,12 +377,13 @@ step_rlimits(const struct jail_config *jc, const struct fdset *keep)
 		if ((rlim_t)keep->fs_fds[i] + 1 + JAIL_NOFILE_HEADROOM > nofile)
 			nofile = (rlim_t)keep->fs_fds[i] + 1 +
 			    JAIL_NOFILE_HEADROOM;
-	if (getrlimit(RLIMIT_NOFILE, &cur) == 0 && cur.rlim_max < nofile)
-		nofile = cur.rlim_max;
 	if ((rc = set_rlimit(RLIMIT_CORE, "RLIMIT_CORE", 0)) != 0 ||
-	    (rc = set_rlimit(RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", 0)) != 0 ||
-	    (rc = set_rlimit(RLIMIT_NOFILE, "RLIMIT_NOFILE", nofile)) != 0 ||
-	    (rc = set_rlimit(RLIMIT_NPROC, "RLIMIT_NPROC", 0)) != 0)
+	    (rc = set_rlimit(RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK",
+	    below_hard(RLIMIT_MEMLOCK, jc->jc_memlock))) != 0 ||
+	    (rc = set_rlimit(RLIMIT_NOFILE, "RLIMIT_NOFILE",
+	    below_hard(RLIMIT_NOFILE, nofile))) != 0 ||
+	    (rc = set_rlimit(RLIMIT_NPROC, "RLIMIT_NPROC",
+	    below_hard(RLIMIT_NPROC, jc->jc_nproc))) != 0)
 		return rc;
 	return 0;
 }

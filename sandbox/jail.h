@@ -55,6 +55,8 @@ struct jail_config {
 	uid_t		jc_uid;		/* the child's uid (inside the userns) */
 	gid_t		jc_gid;
 	rlim_t		jc_nofile;	/* RLIMIT_NOFILE for the child */
+	rlim_t		jc_nproc;	/* RLIMIT_NPROC (default 0) */
+	rlim_t		jc_memlock;	/* RLIMIT_MEMLOCK (default 0) */
 	uid_t		jc_outer_uid;	/* euid/egid of the parent: the ids the */
 	gid_t		jc_outer_gid;	/* child has outside its user ns */
 	int		jc_parent_pidfd; /* pidfd of the parent, or -1 */

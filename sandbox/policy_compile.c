@@ -1,28 +1,40 @@
 /*
- * policy_compile.c - a parsed policy (struct pol_db) to BPF with libseccomp,
- * exported in the parent; the child-side loader and the LOG-mode reporter.
+ * policy_compile.c - a parsed policy (struct pol_db) to a seccomp BPF
+ * program, built in the parent; the child-side loader and the LOG-mode
+ * reporter.
  *
- * Each syscall becomes libseccomp rules: one ALLOW rule per conjunction of
- * comparisons (libseccomp ORs the rules of a syscall and ANDs the
- * comparisons of a rule).  "&" with several bits and the negation of "in"
- * expand to one alternative per bit.  A "; return ERRNO" fallback becomes
- * ERRNO rules for the exact negation of the allow expression, so the two
- * never overlap.  libseccomp accepts one comparison per argument in a rule:
- * comparisons that can be merged (equal ones, == against anything, two
- * masks) are merged, anything else is an error that names the argument.
+ * The program is generated here rather than through libseccomp's rule
+ * API: libseccomp 2.5 builds wrong filters for an OR of rules that compare
+ * different arguments (too permissive as well as too strict), drops or
+ * loops on rules with different actions for one system call, and takes one
+ * comparison per argument in a rule.  libseccomp still names the system
+ * calls.  The program:
+ *
+ *	arch != native			-> KILL_PROCESS
+ *	nr is x32 (x86_64)		-> KILL_PROCESS
+ *	nr == N, for each N listed	-> the block of N
+ *	otherwise			-> the default action
+ *	block of N: each clause (an AND of comparisons) in turn, a false
+ *	    comparison going on to the next clause, a true clause to ALLOW;
+ *	    after the last clause ERRNO (for "return E") or the default.
+ *
+ * Every comparison tests the 64-bit argument as two 32-bit words, the high
+ * word first; policy_test.c runs each operator through the kernel.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <ucontext.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
@@ -31,9 +43,34 @@
 #include "policy_int.h"
 
 #define POL_NR_MAX	1024	/* syscall numbers with a name slot */
-#define POL_MAX_RULES	1024	/* libseccomp rules per syscall */
 #define POL_MAX_INSNS	BPF_MAXINSNS
-#define MAX_ATOMS(a, b)	((a) > (b) ? (a) : (b))
+#define POL_MAX_CONJ	32	/* comparisons per clause (jump range) */
+#define POL_MAX_FIX	((size_t)3 * POL_MAX_CONJ)
+
+#if defined(__x86_64__)
+#define POL_ARCH	AUDIT_ARCH_X86_64
+#define POL_X32_BIT	0x40000000U	/* __X32_SYSCALL_BIT */
+#elif defined(__aarch64__)
+#define POL_ARCH	AUDIT_ARCH_AARCH64
+#else
+#error "policy_compile.c: no seccomp architecture for this target"
+#endif
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LO(i)	((uint32_t)offsetof(struct seccomp_data, args[i]))
+#define ARG_HI(i)	(ARG_LO(i) + 4)
+#else
+#define ARG_HI(i)	((uint32_t)offsetof(struct seccomp_data, args[i]))
+#define ARG_LO(i)	(ARG_HI(i) + 4)
+#endif
+
+#define LD_W		(BPF_LD | BPF_W | BPF_ABS)
+#define JEQ		(BPF_JMP | BPF_JEQ | BPF_K)
+#define JGT		(BPF_JMP | BPF_JGT | BPF_K)
+#define JGE		(BPF_JMP | BPF_JGE | BPF_K)
+#define JSET		(BPF_JMP | BPF_JSET | BPF_K)
+#define JA		(BPF_JMP | BPF_JA)
+#define RET		(BPF_RET | BPF_K)
 
 struct policy_filter {
 	struct sock_fprog	 pf_prog;
@@ -42,47 +79,47 @@ struct policy_filter {
 	uint32_t		 pf_name_off[POL_NR_MAX];  /* offset + 1 */
 };
 
-/* One libseccomp comparison, with the atom it came from. */
-struct pol_cmp {
-	unsigned int		 pm_arg;
-	enum scmp_compare	 pm_op;
-	uint64_t		 pm_a;	/* datum, or the mask for MASKED_EQ */
-	uint64_t		 pm_b;	/* datum for MASKED_EQ */
-	const struct pol_loc	*pm_loc;
+/* Where a conditional jump of a comparison goes. */
+enum pol_to {
+	TO_NEXT,	/* the next instruction */
+	TO_PASS,	/* past this comparison: it holds */
+	TO_FAIL		/* the next clause: this one does not hold */
 };
 
-/* An OR of comparisons; always: true whatever the arguments. */
-struct pol_lit {
-	struct pol_cmp	pl_alt[64];
-	unsigned int	pl_n;
-	bool		pl_always;
+/* A jump waiting for its target: instruction at, its jt or its jf. */
+struct pol_fix {
+	size_t		fx_at;
+	bool		fx_jt;
 };
 
-/* A product expansion in progress for one syscall. */
-struct pol_gen {
-	scmp_filter_ctx		 pg_ctx;
-	const struct pol_sys	*pg_sys;
-	uint32_t		 pg_action;
-	bool			 pg_negated;
-	struct pol_lit		*pg_lits;	/* one factor per level */
-	size_t			 pg_nlits;
-	struct pol_cmp		*pg_pick;
-	unsigned int		 pg_nrules;
-	bool			 pg_uncond;	/* a rule with no comparison */
-	char			*pg_err;
-	size_t			 pg_errlen;
+/* A BPF program being generated. */
+struct pol_bpf {
+	struct sock_filter	*pb_insn;
+	size_t			 pb_len;
+	size_t			 pb_cap;
+	/* jumps of the current comparison, of the current clause */
+	struct pol_fix		 pb_pass[4];
+	size_t			 pb_npass;
+	struct pol_fix		 pb_fail[POL_MAX_FIX];
+	size_t			 pb_nfail;
+	bool			 pb_nomem;
+	bool			 pb_range;	/* a jump out of range */
 };
 
 static const struct policy_filter *pol_log_filter;
 
-#ifdef VHOSTD_SANITIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-static const int san_syscalls[] = {
-	SCMP_SYS(sigaltstack), SCMP_SYS(gettid), SCMP_SYS(sched_yield),
-	SCMP_SYS(prctl), SCMP_SYS(getrlimit), SCMP_SYS(prlimit64),
-	SCMP_SYS(readlink), SCMP_SYS(openat), SCMP_SYS(mprotect),
-	SCMP_SYS(munmap), SCMP_SYS(madvise), SCMP_SYS(mmap),
-	SCMP_SYS(write), SCMP_SYS(futex), SCMP_SYS(sched_getaffinity),
+
+#ifdef VHOSTD_SANITIZE
+#define SAN(x)	{ SYS_##x, #x }
+static const struct {
+	int		 ss_nr;
+	const char	*ss_name;
+} san_syscalls[] = {
+	SAN(sigaltstack), SAN(gettid), SAN(sched_yield), SAN(prctl),
+	SAN(getrlimit), SAN(prlimit64), SAN(readlink), SAN(openat),
+	SAN(mprotect), SAN(munmap), SAN(madvise), SAN(mmap), SAN(write),
+	SAN(futex), SAN(sched_getaffinity),
 };
 
 static bool
@@ -97,283 +134,253 @@ db_has(const struct pol_db *db, int nr)
 }
 #endif
 
-static void
-cmp_set(struct pol_cmp *m, const struct pol_atom *a, enum scmp_compare op,
-    uint64_t x, uint64_t y)
+/* Append one instruction; its jumps are raw offsets. */
+static size_t
+bpf_raw(struct pol_bpf *b, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
 {
-	m->pm_arg = a->pa_arg;
-	m->pm_op = op;
-	m->pm_a = x;
-	m->pm_b = y;
-	m->pm_loc = &a->pa_loc;
+	struct sock_filter	*p;
+	size_t			 ncap;
+
+	if (b->pb_len == b->pb_cap) {
+		ncap = b->pb_cap ? b->pb_cap * 2 : 256;
+		if (ncap > (size_t)4 * POL_MAX_INSNS ||
+		    (p = reallocarray(b->pb_insn, ncap, sizeof(*p))) == NULL) {
+			b->pb_nomem = true;
+			return b->pb_len;
+		}
+		b->pb_insn = p;
+		b->pb_cap = ncap;
+	}
+	p = &b->pb_insn[b->pb_len];
+	p->code = code;
+	p->jt = jt;
+	p->jf = jf;
+	p->k = k;
+	return b->pb_len++;
 }
 
-/* The atom, or its negation, as an OR of libseccomp comparisons. */
 static void
-atom_lit(const struct pol_atom *a, bool neg, struct pol_lit *l)
+bpf_target(struct pol_bpf *b, size_t at, bool jt, enum pol_to to)
 {
-	static const enum scmp_compare pos[] = {
-		[POL_EQ] = SCMP_CMP_EQ, [POL_NE] = SCMP_CMP_NE,
-		[POL_LT] = SCMP_CMP_LT, [POL_LE] = SCMP_CMP_LE,
-		[POL_GT] = SCMP_CMP_GT, [POL_GE] = SCMP_CMP_GE,
-	};
-	static const enum scmp_compare inv[] = {
-		[POL_EQ] = SCMP_CMP_NE, [POL_NE] = SCMP_CMP_EQ,
-		[POL_LT] = SCMP_CMP_GE, [POL_LE] = SCMP_CMP_GT,
-		[POL_GT] = SCMP_CMP_LE, [POL_GE] = SCMP_CMP_LT,
-	};
-	uint64_t	bits, mask;
-	unsigned int	b;
+	struct pol_fix	*fx;
 
-	l->pl_n = 0;
-	l->pl_always = false;
+	if (to == TO_NEXT)
+		return;
+	if (to == TO_PASS) {
+		fx = &b->pb_pass[b->pb_npass++];
+	} else {
+		if (b->pb_nfail == POL_MAX_FIX) {
+			b->pb_range = true;
+			return;
+		}
+		fx = &b->pb_fail[b->pb_nfail++];
+	}
+	fx->fx_at = at;
+	fx->fx_jt = jt;
+}
+
+/* A conditional jump on k to t (true) or f (false). */
+static void
+bpf_jump(struct pol_bpf *b, uint16_t code, uint32_t k, enum pol_to t,
+    enum pol_to f)
+{
+	size_t	at;
+
+	at = bpf_raw(b, code, 0, 0, k);
+	if (b->pb_nomem)
+		return;
+	bpf_target(b, at, true, t);
+	bpf_target(b, at, false, f);
+}
+
+/* Point the pending jumps fx[0..n) at the next instruction. */
+static void
+bpf_land(struct pol_bpf *b, struct pol_fix *fx, size_t *n)
+{
+	size_t	i, off;
+
+	for (i = 0; i < *n && !b->pb_nomem; i++) {
+		off = b->pb_len - fx[i].fx_at - 1;
+		if (off > 255) {
+			b->pb_range = true;
+			continue;
+		}
+		if (fx[i].fx_jt)
+			b->pb_insn[fx[i].fx_at].jt = (uint8_t)off;
+		else
+			b->pb_insn[fx[i].fx_at].jf = (uint8_t)off;
+	}
+	*n = 0;
+}
+
+/* One comparison: falls through (TO_PASS) when it holds. */
+static void
+bpf_atom(struct pol_bpf *b, const struct pol_atom *a)
+{
+	uint32_t	lo = ARG_LO(a->pa_arg), hi = ARG_HI(a->pa_arg);
+	uint64_t	v = a->pa_op == POL_IN ? ~a->pa_val : a->pa_val;
+	uint32_t	vlo = (uint32_t)v, vhi = (uint32_t)(v >> 32);
+	bool		up;
+
 	switch (a->pa_op) {
+	case POL_EQ:
+		bpf_raw(b, LD_W, 0, 0, hi);
+		bpf_jump(b, JEQ, vhi, TO_NEXT, TO_FAIL);
+		bpf_raw(b, LD_W, 0, 0, lo);
+		bpf_jump(b, JEQ, vlo, TO_PASS, TO_FAIL);
+		break;
+	case POL_NE:
+		bpf_raw(b, LD_W, 0, 0, hi);
+		bpf_jump(b, JEQ, vhi, TO_NEXT, TO_PASS);
+		bpf_raw(b, LD_W, 0, 0, lo);
+		bpf_jump(b, JEQ, vlo, TO_FAIL, TO_PASS);
+		break;
+	case POL_GT:
+	case POL_GE:
+	case POL_LT:
+	case POL_LE:
+		/* x > v: hi > vhi, or hi == vhi and lo > vlo (>= for GE) */
+		up = a->pa_op == POL_GT || a->pa_op == POL_GE;
+		bpf_raw(b, LD_W, 0, 0, hi);
+		bpf_jump(b, JGT, vhi, up ? TO_PASS : TO_FAIL, TO_NEXT);
+		bpf_jump(b, JEQ, vhi, TO_NEXT, up ? TO_FAIL : TO_PASS);
+		bpf_raw(b, LD_W, 0, 0, lo);
+		bpf_jump(b, a->pa_op == POL_GT || a->pa_op == POL_LE ? JGT :
+		    JGE, vlo, up ? TO_PASS : TO_FAIL, up ? TO_FAIL : TO_PASS);
+		break;
 	case POL_AND:
+		/* some bit of v set */
+		if (vhi != 0) {
+			bpf_raw(b, LD_W, 0, 0, hi);
+			bpf_jump(b, JSET, vhi, TO_PASS, TO_NEXT);
+		}
+		bpf_raw(b, LD_W, 0, 0, lo);
+		bpf_jump(b, JSET, vlo, TO_PASS, TO_FAIL);
+		break;
 	case POL_IN:
-		/* Both are "(arg & mask) == 0", or its negation. */
-		mask = a->pa_op == POL_AND ? a->pa_val : ~a->pa_val;
-		if (neg == (a->pa_op == POL_IN)) {
-			/* (arg & mask) != 0: any bit of mask set. */
-			for (b = 0, bits = mask; b < 64; b++)
-				if (bits & ((uint64_t)1 << b))
-					cmp_set(&l->pl_alt[l->pl_n++], a,
-					    SCMP_CMP_MASKED_EQ,
-					    (uint64_t)1 << b, (uint64_t)1 << b);
-		} else if (mask == 0) {
-			l->pl_always = true;
-		} else {
-			cmp_set(&l->pl_alt[l->pl_n++], a, SCMP_CMP_MASKED_EQ,
-			    mask, 0);
+		/* no bit of v = ~mask set */
+		if (vhi != 0) {
+			bpf_raw(b, LD_W, 0, 0, hi);
+			bpf_jump(b, JSET, vhi, TO_FAIL, TO_NEXT);
 		}
-		break;
-	default:
-		cmp_set(&l->pl_alt[l->pl_n++], a,
-		    neg ? inv[a->pa_op] : pos[a->pa_op], a->pa_val, 0);
+		bpf_raw(b, LD_W, 0, 0, lo);
+		bpf_jump(b, JSET, vlo, TO_FAIL, TO_PASS);
 		break;
 	}
+	bpf_land(b, b->pb_pass, &b->pb_npass);
 }
 
-static bool
-cmp_holds(const struct pol_cmp *m, uint64_t x)
-{
-	switch (m->pm_op) {
-	case SCMP_CMP_EQ:
-		return x == m->pm_a;
-	case SCMP_CMP_NE:
-		return x != m->pm_a;
-	case SCMP_CMP_LT:
-		return x < m->pm_a;
-	case SCMP_CMP_LE:
-		return x <= m->pm_a;
-	case SCMP_CMP_GT:
-		return x > m->pm_a;
-	case SCMP_CMP_GE:
-		return x >= m->pm_a;
-	case SCMP_CMP_MASKED_EQ:
-		return (x & m->pm_a) == m->pm_b;
-	default:
-		return false;
-	}
-}
-
-/*
- * Merge comparisons of one rule that test the same argument.  Returns 1
- * (rule kept, *n updated), 0 (the rule can never match) or -1 (cannot be
- * expressed; err set).
- */
+/* The block of one system call. */
 static int
-rule_normalize(struct pol_gen *g, struct pol_cmp *r, size_t *n)
+bpf_sys(struct pol_bpf *b, const struct pol_sys *s, uint32_t def, char *err,
+    size_t errlen)
 {
-	struct pol_cmp	*x, *y;
-	size_t		 i, j;
+	const struct pol_clause	*cl;
+	size_t			 i, j;
 
-	for (i = 0; i < *n; i++)
-		for (j = i + 1; j < *n; j++) {
-			x = &r[i];
-			y = &r[j];
-			if (x->pm_arg != y->pm_arg)
-				continue;
-			if (y->pm_op == SCMP_CMP_EQ) {
-				struct pol_cmp	t = *x;
-
-				*x = *y;
-				*y = t;
-			}
-			if (x->pm_op == SCMP_CMP_EQ) {
-				if (!cmp_holds(y, x->pm_a))
-					return 0;
-			} else if (x->pm_op == y->pm_op &&
-			    x->pm_a == y->pm_a && x->pm_b == y->pm_b) {
-				/* the same comparison twice */
-			} else if (x->pm_op == SCMP_CMP_MASKED_EQ &&
-			    y->pm_op == SCMP_CMP_MASKED_EQ) {
-				if ((x->pm_b & y->pm_a) != (y->pm_b & x->pm_a))
-					return 0;
-				x->pm_a |= y->pm_a;
-				x->pm_b |= y->pm_b;
-			} else {
-				pol_err(g->pg_err, g->pg_errlen, y->pm_loc,
-				    "'%s': arg%u is compared twice in one "
-				    "rule%s; libseccomp accepts one comparison "
-				    "per argument in a rule",
-				    g->pg_sys->ps_name, y->pm_arg,
-				    g->pg_negated ? " of the negation needed "
-				    "by '; return'" : "");
-				return -1;
-			}
-			memmove(&r[j], &r[j + 1], (*n - j - 1) * sizeof(*r));
-			(*n)--;
-			j = i;
-		}
-	return 1;
-}
-
-static int
-rule_add(struct pol_gen *g)
-{
-	struct scmp_arg_cmp	 args[64];
-	struct pol_cmp		 r[64];
-	size_t			 n = g->pg_nlits, i;
-	int			 rc;
-
-	memcpy(r, g->pg_pick, n * sizeof(*r));
-	if ((rc = rule_normalize(g, r, &n)) <= 0)
-		return rc;
-	if (n == 0) {
-		g->pg_uncond = true;
+	if (s->ps_allow) {
+		bpf_raw(b, RET, 0, 0, SECCOMP_RET_ALLOW);
 		return 0;
 	}
-	if (++g->pg_nrules > POL_MAX_RULES) {
-		pol_err(g->pg_err, g->pg_errlen, r[0].pm_loc, "'%s': the "
-		    "expression expands to more than %d libseccomp rules",
-		    g->pg_sys->ps_name, POL_MAX_RULES);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		args[i].arg = r[i].pm_arg;
-		args[i].op = r[i].pm_op;
-		args[i].datum_a = r[i].pm_a;
-		args[i].datum_b = r[i].pm_b;
-	}
-	rc = seccomp_rule_add_exact_array(g->pg_ctx, g->pg_action,
-	    g->pg_sys->ps_nr, (unsigned int)n, args);
-	if (rc < 0 && rc != -EEXIST) {
-		pol_err(g->pg_err, g->pg_errlen, r[0].pm_loc, "'%s': libseccomp "
-		    "rejects the rule: %s", g->pg_sys->ps_name, strerror(-rc));
-		return -1;
-	}
-	return 0;
-}
-
-/* Pick one alternative of each factor from level on; add each product. */
-static int
-expand(struct pol_gen *g, size_t level)
-{
-	const struct pol_lit	*l;
-	unsigned int		 i;
-
-	if (level == g->pg_nlits)
-		return rule_add(g);
-	l = &g->pg_lits[level];
-	for (i = 0; i < l->pl_n; i++) {
-		g->pg_pick[level] = l->pl_alt[i];
-		if (expand(g, level + 1) < 0)
+	for (i = 0; i < s->ps_nclauses; i++) {
+		cl = &s->ps_clauses[i];
+		if (cl->pc_n > POL_MAX_CONJ) {
+			pol_err(err, errlen, &cl->pc_atoms[POL_MAX_CONJ].pa_loc,
+			    "'%s': more than %d comparisons joined by '&&'",
+			    s->ps_name, POL_MAX_CONJ);
 			return -1;
+		}
+		for (j = 0; j < cl->pc_n; j++)
+			bpf_atom(b, &cl->pc_atoms[j]);
+		bpf_raw(b, RET, 0, 0, SECCOMP_RET_ALLOW);
+		bpf_land(b, b->pb_fail, &b->pb_nfail);
+	}
+	bpf_raw(b, RET, 0, 0, s->ps_fallback ? SECCOMP_RET_ERRNO |
+	    ((uint32_t)s->ps_errno & SECCOMP_RET_DATA) : def);
+	if (b->pb_range) {
+		pol_err(err, errlen, &s->ps_clauses[0].pc_atoms[0].pa_loc,
+		    "'%s': a jump in the compiled filter is out of range",
+		    s->ps_name);
+		return -1;
 	}
 	return 0;
 }
 
-/*
- * Add the rules of one syscall with conditions: the clauses as ALLOW and,
- * with a fallback, their negation as ERRNO.  Sets *uncond when the
- * expression turns out to hold for every argument.
- */
+/* Allow nr unconditionally (added to db). */
 static int
-add_conditional(scmp_filter_ctx ctx, const struct pol_sys *s, bool *uncond,
+db_allow(struct pol_db *db, int nr, const char *name)
+{
+	struct pol_sys	*s;
+
+	if ((s = pol_db_sys(db, nr, name)) == NULL)
+		return -1;
+	s->ps_allow = true;
+	return 0;
+}
+
+/* LOG mode: the reporter's write(2, ...) and exit_group (added to db). */
+static int
+db_log_allowances(struct pol_db *db)
+{
+	static const struct pol_loc	 loc = { "policy", 0, 0 };
+	struct pol_clause		*cl;
+	struct pol_atom			*a;
+	struct pol_sys			*s;
+
+	if (db_allow(db, SYS_exit_group, "exit_group") < 0 ||
+	    (s = pol_db_sys(db, SYS_write, "write")) == NULL)
+		return -1;
+	if (s->ps_allow)
+		return 0;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return -1;
+	if ((cl = reallocarray(s->ps_clauses, s->ps_nclauses + 1,
+	    sizeof(*cl))) == NULL) {
+		free(a);
+		return -1;
+	}
+	s->ps_clauses = cl;
+	a->pa_arg = 0;
+	a->pa_op = POL_EQ;
+	a->pa_val = 2;
+	a->pa_loc = loc;
+	cl[s->ps_nclauses].pc_atoms = a;
+	cl[s->ps_nclauses].pc_n = 1;
+	s->ps_nclauses++;
+	return 0;
+}
+
+/* The whole program for db into b; -1 with err set, or b->pb_nomem. */
+static int
+bpf_program(struct pol_bpf *b, const struct pol_db *db, uint32_t def,
     char *err, size_t errlen)
 {
-	struct pol_gen	 g;
-	struct pol_lit	 l;
-	size_t		 i, j, k, max = 0;
-	int		 rc = -1;
+	size_t	*ja, i;
+	int	 rc = 0;
 
-	for (i = 0; i < s->ps_nclauses; i++)
-		max = MAX_ATOMS(max, s->ps_clauses[i].pc_n);
-	memset(&g, 0, sizeof(g));
-	g.pg_ctx = ctx;
-	g.pg_sys = s;
-	g.pg_err = err;
-	g.pg_errlen = errlen;
-	max = max > s->ps_nclauses ? max : s->ps_nclauses;
-	if (max > 64) {
-		pol_err(err, errlen, &s->ps_clauses[0].pc_atoms[0].pa_loc,
-		    "'%s': more than 64 terms", s->ps_name);
-		return -1;
+	if ((ja = calloc(db->pd_n + 1, sizeof(*ja))) == NULL) {
+		b->pb_nomem = true;
+		return 0;
 	}
-	g.pg_lits = calloc(max, sizeof(*g.pg_lits));
-	g.pg_pick = calloc(max, sizeof(*g.pg_pick));
-	if (g.pg_lits == NULL || g.pg_pick == NULL) {
-		pol_err(err, errlen, &s->ps_clauses[0].pc_atoms[0].pa_loc,
-		    "out of memory");
-		goto out;
+	bpf_raw(b, LD_W, 0, 0, (uint32_t)offsetof(struct seccomp_data, arch));
+	bpf_raw(b, JEQ, 1, 0, POL_ARCH);
+	bpf_raw(b, RET, 0, 0, SECCOMP_RET_KILL_PROCESS);
+	bpf_raw(b, LD_W, 0, 0, (uint32_t)offsetof(struct seccomp_data, nr));
+#ifdef POL_X32_BIT
+	bpf_raw(b, JGE, 0, 1, POL_X32_BIT);
+	bpf_raw(b, RET, 0, 0, SECCOMP_RET_KILL_PROCESS);
+#endif
+	for (i = 0; i < db->pd_n; i++) {
+		bpf_raw(b, JEQ, 0, 1, (uint32_t)db->pd_sys[i].ps_nr);
+		ja[i] = bpf_raw(b, JA, 0, 0, 0);
 	}
-
-	/* Allowed: each clause, an AND of ORs of comparisons. */
-	g.pg_action = SCMP_ACT_ALLOW;
-	for (i = 0; i < s->ps_nclauses && !g.pg_uncond; i++) {
-		g.pg_nlits = 0;
-		for (j = 0; j < s->ps_clauses[i].pc_n; j++) {
-			atom_lit(&s->ps_clauses[i].pc_atoms[j], false, &l);
-			if (!l.pl_always)
-				g.pg_lits[g.pg_nlits++] = l;
-		}
-		if (expand(&g, 0) < 0)
-			goto out;
+	bpf_raw(b, RET, 0, 0, def);
+	for (i = 0; i < db->pd_n && rc == 0 && !b->pb_nomem; i++) {
+		b->pb_insn[ja[i]].k = (uint32_t)(b->pb_len - ja[i] - 1);
+		rc = bpf_sys(b, &db->pd_sys[i], def, err, errlen);
 	}
-	*uncond = g.pg_uncond;
-	if (!s->ps_fallback || g.pg_uncond) {
-		rc = 0;
-		goto out;
-	}
-
-	/* Otherwise ERRNO: AND over clauses of (OR of negated atoms). */
-	g.pg_action = SCMP_ACT_ERRNO((uint16_t)s->ps_errno);
-	g.pg_negated = true;
-	g.pg_nlits = 0;
-	for (i = 0; i < s->ps_nclauses; i++) {
-		struct pol_lit	*f = &g.pg_lits[g.pg_nlits];
-		bool		 always = false;
-
-		f->pl_n = 0;
-		for (j = 0; j < s->ps_clauses[i].pc_n && !always; j++) {
-			atom_lit(&s->ps_clauses[i].pc_atoms[j], true, &l);
-			always = l.pl_always;
-			for (k = 0; k < l.pl_n && !always; k++) {
-				if (f->pl_n == 64) {
-					pol_err(err, errlen, l.pl_alt[k].pm_loc,
-					    "'%s': the negation needed by '; "
-					    "return' has more than 64 terms",
-					    s->ps_name);
-					goto out;
-				}
-				f->pl_alt[f->pl_n++] = l.pl_alt[k];
-			}
-		}
-		if (!always)
-			g.pg_nlits++;
-	}
-	rc = expand(&g, 0);
-	if (rc == 0 && g.pg_uncond) {
-		/* Only when the allow side can never match. */
-		rc = seccomp_rule_add(ctx, g.pg_action, s->ps_nr, 0);
-		if (rc < 0)
-			pol_err(err, errlen, &s->ps_ret_loc, "'%s': libseccomp "
-			    "rejects the rule: %s", s->ps_name, strerror(-rc));
-	}
-out:
-	free(g.pg_lits);
-	free(g.pg_pick);
-	return rc < 0 ? -1 : 0;
+	free(ja);
+	return rc;
 }
 
 /* Fill the name table of pf for every syscall number libseccomp knows. */
@@ -407,54 +414,6 @@ names_fill(struct policy_filter *pf)
 	return 0;
 }
 
-/* Export ctx as raw BPF into pf->pf_prog. */
-static int
-export_bpf(scmp_filter_ctx ctx, struct policy_filter *pf, char *err,
-    size_t errlen)
-{
-	struct pol_loc	 loc = { "policy", 0, 0 };
-	struct stat	 st;
-	void		*buf;
-	int		 fd, rc;
-
-	if ((fd = memfd_create("vhostd-bpf", MFD_CLOEXEC)) < 0) {
-		pol_err(err, errlen, &loc, "memfd_create: %s", strerror(errno));
-		return -1;
-	}
-	if ((rc = seccomp_export_bpf(ctx, fd)) < 0) {
-		pol_err(err, errlen, &loc, "cannot export the filter: %s",
-		    strerror(-rc));
-		close(fd);
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || st.st_size <= 0 ||
-	    st.st_size % (off_t)sizeof(struct sock_filter) != 0) {
-		pol_err(err, errlen, &loc, "exported filter has a bad size");
-		close(fd);
-		return -1;
-	}
-	if (st.st_size / (off_t)sizeof(struct sock_filter) > POL_MAX_INSNS) {
-		pol_err(err, errlen, &loc, "the compiled filter has %lld "
-		    "instructions, more than the kernel's %d",
-		    (long long)(st.st_size / (off_t)sizeof(struct sock_filter)),
-		    POL_MAX_INSNS);
-		close(fd);
-		return -1;
-	}
-	if ((buf = malloc((size_t)st.st_size)) == NULL ||
-	    pread(fd, buf, (size_t)st.st_size, 0) != st.st_size) {
-		pol_err(err, errlen, &loc, "cannot read the exported filter");
-		free(buf);
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	pf->pf_prog.filter = buf;
-	pf->pf_prog.len = (unsigned short)(st.st_size /
-	    (off_t)sizeof(struct sock_filter));
-	return 0;
-}
-
 static struct policy_filter *
 filter_new(enum policy_mode mode)
 {
@@ -474,95 +433,52 @@ struct policy_filter *
 pol_compile(struct pol_db *db, enum policy_mode mode, char *err,
     size_t errlen)
 {
-	struct pol_loc		 loc = { "policy", 0, 0 };
-	struct policy_filter	*pf = NULL;
-	scmp_filter_ctx		 ctx;
-	const struct pol_sys	*s;
+	const char		*top = db->pd_nfiles > 0 ? db->pd_files[0] :
+				    "policy";
+	struct policy_filter	*pf;
+	struct pol_bpf		 b;
 	uint32_t		 def;
+#ifdef VHOSTD_SANITIZE
 	size_t			 i;
-	bool			 uncond, log_write = true, log_exit = true;
-	int			 rc;
+#endif
 
-	def = mode == POLICY_MODE_KILL ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_TRAP;
-	if ((ctx = seccomp_init(def)) == NULL) {
-		pol_err(err, errlen, &loc, "seccomp_init failed");
-		return NULL;
-	}
-	/* A foreign architecture (i386 int 0x80, x32) is always killed. */
-	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-	    SCMP_ACT_KILL_PROCESS) < 0) {
-		pol_err(err, errlen, &loc, "seccomp_attr_set failed");
-		goto out;
-	}
-	for (i = 0; i < db->pd_n; i++) {
-		s = &db->pd_sys[i];
-		uncond = s->ps_allow;
-		if (!uncond && s->ps_nclauses > 0 &&
-		    add_conditional(ctx, s, &uncond, err, errlen) < 0)
-			goto out;
-		if (uncond)
-			rc = seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW,
-			    s->ps_nr, 0);
-		else if (s->ps_ret_uncond && s->ps_nclauses == 0)
-			rc = seccomp_rule_add_exact(ctx,
-			    SCMP_ACT_ERRNO((uint16_t)s->ps_errno), s->ps_nr, 0);
-		else
-			rc = 0;
-		if (rc < 0 && rc != -EEXIST) {
-			pol_err(err, errlen, uncond ? &s->ps_allow_loc :
-			    &s->ps_ret_loc, "'%s': libseccomp rejects the "
-			    "rule: %s", s->ps_name, strerror(-rc));
-			goto out;
-		}
-		if (s->ps_nr == SCMP_SYS(write) && (uncond ||
-		    s->ps_nclauses > 0 || s->ps_fallback))
-			log_write = !uncond;
-		if (s->ps_nr == SCMP_SYS(exit_group) && (uncond ||
-		    s->ps_fallback))
-			log_exit = !uncond;
-	}
+	def = mode == POLICY_MODE_KILL ? SECCOMP_RET_KILL_PROCESS :
+	    SECCOMP_RET_TRAP;
+	memset(&b, 0, sizeof(b));
 #ifdef VHOSTD_SANITIZE
 	/*
 	 * Sanitizer builds only (make SAN=1): the ASan/UBSan runtime's own
 	 * calls, so that a sanitized child is judged on what its code does.
 	 */
 	for (i = 0; i < ARRAY_SIZE(san_syscalls); i++)
-		if (!db_has(db, san_syscalls[i]) && (rc =
-		    seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW,
-		    san_syscalls[i], 0)) < 0 && rc != -EEXIST) {
-			pol_err(err, errlen, &loc, "sanitizer allowance: %s",
-			    strerror(-rc));
-			goto out;
-		}
+		if (!db_has(db, san_syscalls[i].ss_nr) && db_allow(db,
+		    san_syscalls[i].ss_nr, san_syscalls[i].ss_name) < 0)
+			goto nomem;
 #endif
-	if (mode == POLICY_MODE_LOG) {
-		/* The reporter's write(2, ...) and _exit. */
-		if (log_write && (rc = seccomp_rule_add_exact(ctx,
-		    SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
-		    SCMP_A0(SCMP_CMP_EQ, 2))) < 0 && rc != -EEXIST) {
-			pol_err(err, errlen, &loc, "cannot allow write(2) for "
-			    "the log mode: %s", strerror(-rc));
-			goto out;
-		}
-		if (log_exit && (rc = seccomp_rule_add_exact(ctx,
-		    SCMP_ACT_ALLOW, SCMP_SYS(exit_group), 0)) < 0 &&
-		    rc != -EEXIST) {
-			pol_err(err, errlen, &loc, "cannot allow exit_group for "
-			    "the log mode: %s", strerror(-rc));
-			goto out;
-		}
+	if (mode == POLICY_MODE_LOG && db_log_allowances(db) < 0)
+		goto nomem;
+	if (bpf_program(&b, db, def, err, errlen) < 0) {
+		free(b.pb_insn);
+		return NULL;
 	}
-	if ((pf = filter_new(mode)) == NULL) {
-		pol_err(err, errlen, &loc, "out of memory");
-		goto out;
+	if (b.pb_nomem)
+		goto nomem;
+	if (b.pb_len > POL_MAX_INSNS) {
+		snprintf(err, errlen, "%s: the compiled filter has %zu "
+		    "instructions, more than the kernel's %d", top, b.pb_len,
+		    POL_MAX_INSNS);
+		free(b.pb_insn);
+		return NULL;
 	}
-	if (export_bpf(ctx, pf, err, errlen) < 0) {
-		policy_filter_free(pf);
-		pf = NULL;
-	}
-out:
-	seccomp_release(ctx);
+	if ((pf = filter_new(mode)) == NULL)
+		goto nomem;
+	pf->pf_prog.filter = b.pb_insn;
+	pf->pf_prog.len = (unsigned short)b.pb_len;
 	return pf;
+nomem:
+	snprintf(err, errlen, "%s: out of memory", top);
+	free(b.pb_insn);
+	return NULL;
 }
 
 void

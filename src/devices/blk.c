@@ -77,7 +77,34 @@ struct blk_opts {
 	uint64_t	 bo_lbs;	/* 0: the device's or 512 */
 	uint64_t	 bo_poll_us;
 	const char	*bo_serial;
+	uint64_t	 bo_null;	/* null=SIZE: bytes, 0 if not */
 };
+
+/* "SIZE" with an optional K, M, G or T suffix (powers of 1024). */
+static int
+blk_parse_size(const char *v, uint64_t *out)
+{
+	char		 num[32];
+	size_t		 n = strlen(v);
+	unsigned int	 shift = 0;
+
+	if (n == 0 || n >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, v, n + 1);
+	switch (num[n - 1]) {
+	case 'K': case 'k': shift = 10; break;
+	case 'M': case 'm': shift = 20; break;
+	case 'G': case 'g': shift = 30; break;
+	case 'T': case 't': shift = 40; break;
+	default: break;
+	}
+	if (shift != 0)
+		num[n - 1] = '\0';
+	if (parse_u64(num, 1, UINT64_MAX >> 41, out) != 0)
+		return -EINVAL;
+	*out <<= shift;
+	return 0;
+}
 
 static int
 blk_parse_bool(const char *key, const char *val, int *out, char *err,
@@ -105,6 +132,7 @@ blk_parse_opts(const struct device_opt *opts, unsigned int nopts,
 	memset(bo, 0, sizeof(*bo));
 	bo->bo_discard = -1;
 	bo->bo_queues = 1;
+	bo->bo_poll_us = BLK_POLL_US_DEFAULT;
 	for (i = 0; i < nopts && rc == 0; i++) {
 		k = opts[i].key;
 		v = opts[i].value;
@@ -147,14 +175,21 @@ blk_parse_opts(const struct device_opt *opts, unsigned int nopts,
 				return -EINVAL;
 			}
 			bo->bo_serial = v;
+		} else if (strcmp(k, "null") == 0) {
+			if (blk_parse_size(v, &bo->bo_null) != 0 ||
+			    bo->bo_null < BLK_SECTOR) {
+				snprintf(err, errlen, "null=%s: expected a size "
+				    "such as 1G", v);
+				return -EINVAL;
+			}
 		} else {
 			snprintf(err, errlen, "unknown key '%s'", k);
 			return -EINVAL;
 		}
 	}
-	if (rc == 0 && bo->bo_path == NULL) {
-		snprintf(err, errlen, "path= is required (the image file or "
-		    "block device)");
+	if (rc == 0 && (bo->bo_path == NULL) == (bo->bo_null == 0)) {
+		snprintf(err, errlen, "give path= (the image file or block "
+		    "device) or null=SIZE (no storage, for benchmarks)");
 		return -EINVAL;
 	}
 	return rc;
@@ -349,6 +384,17 @@ blk_prepare(const struct device_opt *opts, unsigned int nopts,
 	bs->bs_writeback = true;
 	if (bo.bo_serial != NULL)
 		memcpy(bs->bs_serial, bo.bo_serial, strlen(bo.bo_serial));
+	if (bo.bo_null != 0) {
+		/* Requests complete at once; reads leave buffers as they are. */
+		bs->bs_null = true;
+		bs->bs_lbs = bo.bo_lbs != 0 ? (uint32_t)bo.bo_lbs : BLK_SECTOR;
+		bs->bs_pbs = bs->bs_min_io = MAX(bs->bs_lbs, 4096u);
+		bs->bs_dio_mem = bs->bs_dio_off = 4096;
+		bs->bs_capacity = (bo.bo_null & ~(uint64_t)(bs->bs_lbs - 1)) /
+		    BLK_SECTOR;
+		*statep = bs;
+		return 0;
+	}
 	if ((rc = blk_open(bs, &bo, &st, err, errlen)) != 0 ||
 	    (rc = blk_geometry(bs, &bo, &st, err, errlen)) != 0)
 		goto fail;
@@ -516,12 +562,13 @@ static const struct vu_dev_ops blk_ops = {
 	.set_config = blk_set_config,
 	.queue_handler = blk_io_queue_handler,
 	.queue_state = blk_io_queue_state,
+	.mem_quiesce = blk_io_mem_quiesce,
 	.reset = blk_reset,
 };
 
 static const char *const blk_keys[] = {
 	"path", "read-only", "direct", "queues", "serial",
-	"logical-block-size", "poll-us", "discard", NULL
+	"logical-block-size", "poll-us", "discard", "null", NULL
 };
 static const char *const blk_caps_features[] = {
 	"read-only", "blk-file", NULL
@@ -541,6 +588,14 @@ const struct device_type blk_device_type = {
 	.dt_caps_features = blk_caps_features,
 	.dt_cli_aliases = blk_cli_aliases,
 	.dt_ops = &blk_ops,
+	/*
+	 * io_uring in the jail: ring memory is locked memory of the uid
+	 * (about 28 KiB per 256-entry ring), and io-wq workers count as
+	 * processes of the uid.  Both limits are per uid, shared by every
+	 * device child, hence the room.  blk.policy still forbids fork.
+	 */
+	.dt_rlimit_nproc = 4096,
+	.dt_rlimit_memlock = 64ul << 20,
 	.dt_prepare = blk_prepare,
 	.dt_num_queues = blk_num_queues,
 	.dt_child_init = blk_child_init,

@@ -79,6 +79,11 @@ struct virtio_blk_dwz {
 #define BLK_RING_ENTRIES	256u
 #define BLK_IOWQ_MAX		8u
 #define BLK_POLL_US_MAX		1000000u
+/*
+ * Busy-poll window by default, as QEMU's iothreads (poll-max-ns 32768):
+ * at low queue depth the wake-up costs more than the request.
+ */
+#define BLK_POLL_US_DEFAULT	32
 
 /* One system call's worth of work for a request. */
 enum blk_op_kind {
@@ -133,6 +138,7 @@ struct blk_state {
 	bool			 bs_ro;
 	bool			 bs_direct;
 	bool			 bs_blkdev;
+	bool			 bs_null;	/* null=SIZE: no storage */
 	bool			 bs_discard;	/* DISCARD offered */
 	bool			 bs_wzeroes;	/* WRITE_ZEROES offered */
 	bool			 bs_zero_range;	/* FALLOC_FL_ZERO_RANGE works */
@@ -197,6 +203,8 @@ uint32_t	blk_req_status(struct blk_state *bs, struct blk_req *r);
 
 void	blk_io_queue_handler(struct vu_dev *dev, unsigned int qidx);
 void	blk_io_queue_state(struct vu_dev *dev, unsigned int qidx, bool ready);
+/* vu_dev_ops.mem_quiesce: drain every queue before guest memory changes. */
+void	blk_io_mem_quiesce(struct vu_dev *dev);
 /* Child start: decide between io_uring and synchronous I/O.  0/-errno. */
 int	blk_io_child_init(struct blk_state *bs);
 /* Wait for everything in flight, free every queue (rings, eventfds). */

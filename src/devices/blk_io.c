@@ -348,6 +348,13 @@ blk_req_issue(struct blk_queue *bq, struct blk_req *r)
 	unsigned int		 i;
 
 	r->r_pending = r->r_nops;
+	if (bq->bq_bs->bs_null) {
+		for (i = 0; i < r->r_nops; i++)
+			blk_op_done(bq->bq_bs, &r->r_ops[i],
+			    (int)r->r_ops[i].o_len);
+		blk_req_complete(bq, r);
+		return;
+	}
 	/* A link must not be cut by a submission in the middle. */
 	if (bq->bq_uring && io_uring_sq_space_left(&bq->bq_ring) < r->r_nops)
 		blk_queue_submit(bq);
@@ -579,6 +586,21 @@ blk_io_queue_state(struct vu_dev *dev, unsigned int qidx, bool ready)
 		vu_dev_unwatch(dev, bq->bq_efd);
 		bq->bq_watched = false;
 	}
+}
+
+void
+blk_io_mem_quiesce(struct vu_dev *dev)
+{
+	struct blk_state	*bs = vu_dev_priv(dev);
+	unsigned int		 i;
+
+	if (bs == NULL)
+		return;
+	for (i = 0; i < bs->bs_nqueues && i < VU_MAX_QUEUES; i++)
+		if (bs->bs_queues[i] != NULL) {
+			bs->bs_queues[i]->bq_dev = dev;
+			blk_queue_drain(bs->bs_queues[i]);
+		}
 }
 
 void

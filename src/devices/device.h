@@ -36,6 +36,13 @@ struct device_type {
 	const char *const	*dt_cli_aliases;
 	const struct vu_dev_ops	*dt_ops;
 	/*
+	 * Jail rlimits above the default 0, for devices whose kernel
+	 * interfaces need them (io_uring: locked ring memory, kernel worker
+	 * threads counted as processes).  Fork stays forbidden by seccomp.
+	 */
+	unsigned long		 dt_rlimit_nproc;
+	unsigned long		 dt_rlimit_memlock;
+	/*
 	 * Parent, before fork.  On success *statep owns the device state and
 	 * fds; returns 0.  On error writes a message to err and returns
 	 * -errno.  Must not fork or exit.

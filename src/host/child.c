@@ -210,6 +210,7 @@ void
 child_main(struct sup_device *sd, const struct sup_options *opt)
 {
 	static struct child	 ch;
+	struct jail_config	 jc;
 	struct event		*sigev;
 	sigset_t		 set;
 	int			 rc, sfd;
@@ -218,7 +219,12 @@ child_main(struct sup_device *sd, const struct sup_options *opt)
 	if (dup2(sd->sd_logfd, STDERR_FILENO) == -1)
 		_exit(CHILD_EXIT_FAILURE);
 	log_setchild();
-	rc = jail_enter(&opt->so_jail, &sd->sd_keep, sd->sd_filter);
+	jc = opt->so_jail;
+	if (sd->sd_conf.dc_type->dt_rlimit_nproc > jc.jc_nproc)
+		jc.jc_nproc = sd->sd_conf.dc_type->dt_rlimit_nproc;
+	if (sd->sd_conf.dc_type->dt_rlimit_memlock > jc.jc_memlock)
+		jc.jc_memlock = sd->sd_conf.dc_type->dt_rlimit_memlock;
+	rc = jail_enter(&jc, &sd->sd_keep, sd->sd_filter);
 	if (rc != 0)
 		_exit(rc);
 	/* The parent coordinates shutdown; only SIGTERM ends a child. */

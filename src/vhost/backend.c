@@ -333,6 +333,8 @@ be_set_mem_table(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds)
 	unsigned int			 i;
 	int				 fd, rc;
 
+	if (dev->vd_ops->mem_quiesce != NULL)
+		dev->vd_ops->mem_quiesce(dev);
 	vu_mem_clear(&dev->vd_mem);
 	for (i = 0; i < m->nregions; i++) {
 		fd = fds[i];
@@ -453,6 +455,8 @@ be_handle(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
 		vu_vring_remap(dev);
 		return 0;
 	case VHOST_USER_REM_MEM_REG:
+		if (dev->vd_ops->mem_quiesce != NULL)
+			dev->vd_ops->mem_quiesce(dev);
 		if (vu_mem_remove(&dev->vd_mem, reg) != 0) {
 			vu_warn(dev, "REM_MEM_REG: no region at gpa 0x%llx "
 			    "size 0x%llx",

@@ -65,6 +65,10 @@ struct vu_dev_ops {
 			    bool ready);
 	/* RESET_OWNER, RESET_DEVICE, SET_STATUS 0: forget device state. */
 	void		(*reset)(struct vu_dev *dev);
+	/* Guest memory is about to be unmapped or replaced (SET_MEM_TABLE,
+	 * REM_MEM_REG): complete and publish every request in flight, as
+	 * their buffers are about to go away.  Rings stay started. */
+	void		(*mem_quiesce)(struct vu_dev *dev);
 };
 
 struct vu_vring {

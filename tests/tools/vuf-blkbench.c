@@ -144,7 +144,8 @@ submit(struct vuf *f, unsigned int i, uint64_t blocks)
 	seg[2].sg_len = 1;
 	seg[2].sg_write = true;
 	s->s_start_ns = now_ns();
-	return vuf_vq_add(f, 0, seg, 3, false, s);
+	/* Indirect, as Linux does: one ring slot per request. */
+	return vuf_vq_add(f, 0, seg, 3, true, s);
 }
 
 static double
@@ -234,6 +235,7 @@ main(int argc, char *argv[])
 	opts.o_mem_size = (size_t)cfg.qd * (cfg.bs + 4096) + (8u << 20);
 	opts.o_features = (1ull << VIRTIO_F_VERSION_1) |
 	    (1ull << VIRTIO_RING_F_EVENT_IDX) |
+	    (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
 	    (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
 	    (1ull << VIRTIO_BLK_F_FLUSH);
 	opts.o_queue_size = 256;
