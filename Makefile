@@ -127,7 +127,8 @@ check-integration: tests
 check-e2e: tests
 	VHOSTD=$(abspath $(PROG)) VHOSTD_POLICYDIR=$(abspath policies/x86_64) \
 	    scripts/run-tests e2e $(BUILD) \
-	    $(filter-out tests/e2e/lib.sh,$(wildcard tests/e2e/*.sh))
+	    $(filter-out tests/e2e/lib.sh tests/e2e/%-bench.sh,\
+	    $(wildcard tests/e2e/*.sh))
 
 check-man:
 	scripts/run-tests man $(BUILD) tests/man/check-man.sh

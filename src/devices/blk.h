@@ -69,9 +69,16 @@ struct virtio_blk_dwz {
  * per queue; SQ entries per ring; io_uring kernel workers per child.
  */
 #define BLK_SECTOR		512u
-#define BLK_SEG_MAX		128u
+/*
+ * Segments and segment size offered (SEG_MAX, SIZE_MAX), as
+ * qemu-storage-daemon: SeaBIOS splits its requests at
+ * (u16)(seg_max * size_max / blk_size) sectors, so the product must stay
+ * below 32 MiB or the firmware loops on empty reads.  126: a 128-entry
+ * ring minus header and status.
+ */
+#define BLK_SEG_MAX		126u
 #define BLK_MAX_IOV		(BLK_SEG_MAX + 8)
-#define BLK_SIZE_MAX		(1u << 20)
+#define BLK_SIZE_MAX		(64u << 10)
 #define BLK_DWZ_SEG_MAX		16u
 #define BLK_DWZ_SECTORS_MAX	(1u << 22)
 #define BLK_MAX_OPS		(2 * BLK_DWZ_SEG_MAX)

@@ -387,6 +387,8 @@ be_set_status(struct vu_dev *dev, uint64_t status)
 		    (unsigned long long)status);
 		return -EINVAL;
 	}
+	log_debug("SET_STATUS 0x%02x (was 0x%02x)", (unsigned int)status,
+	    dev->vd_status);
 	if (status == 0) {
 		/*
 		 * Device reset.  QEMU sends it before GET_VRING_BASE, so the

@@ -154,6 +154,7 @@ e2e_start_vhostd() {
 		esac
 	done
 	_fifo="$E2E_DIR/ready"
+	rm -f "$_fifo"
 	mkfifo "$_fifo" || e2e_die "mkfifo $_fifo failed"
 	# Open the read end without blocking (fd 4 is a writer meanwhile),
 	# then leave vhostd the only writer, so that its death reads as EOF.
@@ -215,6 +216,7 @@ e2e_stop_vhostd() {
 			E2E_STATUS=1
 		fi
 	done
+	E2E_SOCKETS=
 }
 
 # e2e_boot QEMU-ARGS...: host: boot the guest with the devices in ARGS and
