@@ -149,7 +149,14 @@ step_signals(void)
 			return jail_fail(JAIL_STEP_SIGNALS, errno,
 			    "sigaction(%d)", sig);
 	}
+	/*
+	 * SIGTERM stays blocked (the parent blocks it around clone): the
+	 * child is process 1 of its pid namespace, which drops a signal whose
+	 * disposition is the default, so a stop request arriving during the
+	 * jail would be lost.  Blocked, it waits for the device's signalfd.
+	 */
 	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
 	if (sigprocmask(SIG_SETMASK, &set, NULL) == -1)
 		return jail_fail(JAIL_STEP_SIGNALS, errno, "sigprocmask");
 	return 0;

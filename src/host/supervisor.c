@@ -358,6 +358,7 @@ device_spawn(struct sup_device *sd)
 	pid_t			 pid;
 
 	int			 logp[2];
+	sigset_t		 term, omask;
 
 	flags = jail_clone_flags(&sup->su_opt.so_jail);
 	if (pipe2(logp, O_CLOEXEC) == -1) {
@@ -365,8 +366,18 @@ device_spawn(struct sup_device *sd)
 		return -errno;
 	}
 	fflush(NULL);
+	/*
+	 * The child is born with SIGTERM blocked (jail.c keeps it so): a stop
+	 * that comes while it sets up waits for its signalfd instead of
+	 * running the parent's handler or being dropped by a namespace init.
+	 */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &omask);
 	pid = (pid_t)syscall(SYS_clone, SIGCHLD | flags, NULL, NULL, NULL,
 	    NULL);
+	if (pid != 0)
+		sigprocmask(SIG_SETMASK, &omask, NULL);
 	if (pid == -1) {
 		log_warn("%s: clone", sd->sd_conf.dc_name);
 		close(logp[0]);

@@ -209,3 +209,35 @@ Test(host, malformed_message_ends_only_that_connection)
 	cr_assert_neq(c1, vproc_child_pid(&vp, "rng", 1, 0));
 	it_stop(&vp);
 }
+
+Test(host, sigterm_during_child_start_up_is_not_lost)
+{
+	const char	*sock = it_path("rng.sock");
+	char		*argv[8];
+	int		 st, i;
+
+	/*
+	 * Stop vhostd while its children are still in the jail: each is the
+	 * init of its pid namespace, which would drop a default-disposition
+	 * SIGTERM.  With a 30 s grace, a lost SIGTERM shows as a hang.
+	 */
+	for (i = 0; i < 5; i++) {
+		argv[0] = (char *)it_env("VHOSTD");
+		argv[1] = (char *)"--policy-dir";
+		argv[2] = (char *)it_env("VHOSTD_POLICYDIR");
+		argv[3] = (char *)"--grace=30";
+		argv[4] = (char *)"--device";
+		argv[5] = spec("rng,socket=%s", sock);
+		argv[6] = NULL;
+		cr_assert_eq(vproc_start(&vp, argv, NULL), 0);
+		cr_assert_gt(vproc_child_pid(&vp, "rng", 0, VPROC_TIMEOUT_MS),
+		    0, "%s", vp.vp_log);
+		cr_assert_eq(kill(vp.vp_pid, SIGTERM), 0);
+		cr_assert_eq(vproc_wait_exit(&vp, VPROC_TIMEOUT_MS, &st), 0,
+		    "SIGTERM lost during start-up:\n%s", vp.vp_log);
+		cr_assert_eq(it_code(st), 0, "%s", vp.vp_log);
+		cr_assert_eq(vproc_count(&vp, "still running"), 0, "%s",
+		    vp.vp_log);
+		vproc_cleanup(&vp);
+	}
+}
