@@ -130,7 +130,7 @@ step_parent(const struct jail_config *jc, pid_t ppid, bool enabled)
 	return 0;
 }
 
-/* Step 2: default dispositions, nothing blocked. */
+/* Step 2: default dispositions; only SIGTERM blocked. */
 static int
 step_signals(void)
 {

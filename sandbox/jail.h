@@ -130,7 +130,7 @@ enum jail_step {
 	JAIL_STEP_PARENT = 1,	/* 161 PR_SET_PDEATHSIG, parent still alive,
 				   setsid (re-armed after step 10: the
 				   kernel clears it on credential changes) */
-	JAIL_STEP_SIGNALS,	/* 162 default handlers, empty mask */
+	JAIL_STEP_SIGNALS,	/* 162 default handlers, only SIGTERM blocked */
 	JAIL_STEP_FDS,		/* 163 close fds not kept; 0,1 -> /dev/null */
 	JAIL_STEP_USERNS,	/* 164 uid/gid maps of the new user ns */
 	JAIL_STEP_NAMESPACES,	/* 165 pid ns check, mounts made private */
