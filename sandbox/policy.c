@@ -246,7 +246,7 @@ parse_term(struct pol_cur *c, uint64_t *out)
 static int
 parse_value(struct pol_cur *c, uint64_t *out)
 {
-	uint64_t	v;
+	uint64_t	v = 0;
 
 	if (parse_term(c, out) < 0)
 		return -1;
@@ -390,7 +390,7 @@ static int
 parse_return(struct pol_cur *c, int *errnum)
 {
 	char		name[64];
-	uint64_t	v;
+	uint64_t	v = 0;
 	size_t		start;
 
 	cur_skipws(c);

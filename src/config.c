@@ -207,7 +207,7 @@ config_parse_restart_limit(const char *s, unsigned int *count,
 
 	if (strlen(s) >= sizeof(buf))
 		return -EINVAL;
-	strcpy(buf, s);
+	memcpy(buf, s, strlen(s) + 1);
 	if ((slash = strchr(buf, '/')) != NULL)
 		*slash = '\0';
 	if (parse_u64(buf, 0, 1000, &n) < 0)

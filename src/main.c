@@ -295,15 +295,20 @@ backend_main(const struct device_type *dt, int argc, char *argv[])
 	if (have_listen != 1) {
 		fprintf(stderr, "vhostd-%s: give exactly one of "
 		    "--socket-path=PATH or --fd=FDNUM\n", dt->dt_name);
+		free(nargv);
 		return 2;
 	}
 	if (!have_restart && spec_append(spec, sizeof(spec), "restart",
-	    "never") < 0)
+	    "never") < 0) {
+		free(nargv);
 		return 2;
+	}
 	nargv[nargc++] = "--device";
 	nargv[nargc++] = spec;
 	nargv[nargc] = NULL;
-	return host_main(nargc, nargv);
+	i = host_main(nargc, nargv);
+	free(nargv);
+	return i;
 }
 
 /* vhostd ctl [--control=PATH] status [--json] */

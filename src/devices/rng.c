@@ -19,7 +19,7 @@
 #include "device.h"
 
 /* Most bytes written for one request. */
-#define RNG_MAX_REQ	(64 * 1024)
+#define RNG_MAX_REQ	((size_t)64 << 10)
 
 struct rng_state {
 	struct virtq_elem	rs_elem;	/* too big for the stack */

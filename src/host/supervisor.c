@@ -181,7 +181,9 @@ device_add(struct supervisor *sup, struct device_conf *dc, char *err,
 	struct sup_device	**nd, *sd;
 
 	if (sup->su_ndev == sup->su_cap) {
-		nd = reallocarray(sup->su_dev, sup->su_cap + 8, sizeof(*nd));
+		/* An array of pointers, on purpose. */
+		nd = reallocarray(sup->su_dev, sup->su_cap + 8,
+		    sizeof(*nd)); /* NOLINT(bugprone-sizeof-expression) */
 		if (nd == NULL) {
 			snprintf(err, errlen, "out of memory");
 			return NULL;
@@ -212,12 +214,17 @@ device_free(struct supervisor *sup, struct sup_device *sd)
 	unsigned int	i;
 
 	for (i = 0; i < sup->su_ndev; i++)
-		if (sup->su_dev[i] == sd) {
-			memmove(&sup->su_dev[i], &sup->su_dev[i + 1],
-			    (sup->su_ndev - i - 1) * sizeof(sup->su_dev[0]));
-			sup->su_ndev--;
+		if (sup->su_dev[i] == sd)
 			break;
-		}
+	if (i == sup->su_ndev) {
+		/* Never freed while out of the table: keep it, say so. */
+		log_warnx("%s: %s is not in the device table", __func__,
+		    sd->sd_conf.dc_name);
+		return;
+	}
+	memmove(&sup->su_dev[i], &sup->su_dev[i + 1], (sup->su_ndev - i - 1) *
+	    sizeof(sup->su_dev[0])); /* NOLINT(bugprone-sizeof-expression) */
+	sup->su_ndev--;
 	device_release(sd);
 	config_device_free(&sd->sd_conf);
 	if (sd->sd_replacement != NULL) {
@@ -604,7 +611,7 @@ device_exited(struct sup_device *sd, int status)
 	if (sd->sd_timer == NULL)
 		sd->sd_timer = evtimer_new(sup->su_base, restart_cb, sd);
 	tv.tv_sec = sd->sd_backoff_ms / 1000;
-	tv.tv_usec = (sd->sd_backoff_ms % 1000) * 1000;
+	tv.tv_usec = (suseconds_t)(sd->sd_backoff_ms % 1000) * 1000;
 	if (sd->sd_timer == NULL || evtimer_add(sd->sd_timer, &tv) == -1) {
 		log_warnx("%s: cannot schedule restart", sd->sd_conf.dc_name);
 		sd->sd_run = SUP_FAILED;
@@ -621,8 +628,12 @@ sigchld_cb(evutil_socket_t sig, short what, void *arg)
 	int			 status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		/*
+		 * device_exited may free a device, always after taking it out
+		 * of su_dev with memmove; the analyzer loses track of that.
+		 */
 		for (i = 0; i < sup->su_ndev; i++)
-			if (sup->su_dev[i]->sd_pid == pid)
+			if (sup->su_dev[i]->sd_pid == pid) /* NOLINT */
 				break;
 		if (i == sup->su_ndev) {
 			log_debug("%s: reaped unknown pid %d", __func__,
@@ -681,7 +692,7 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	tv.tv_sec = sup->su_opt.so_grace_ms / 1000;
-	tv.tv_usec = (sup->su_opt.so_grace_ms % 1000) * 1000;
+	tv.tv_usec = (suseconds_t)(sup->su_opt.so_grace_ms % 1000) * 1000;
 	sup->su_grace = evtimer_new(sup->su_base, grace_cb, sup);
 	if (sup->su_grace == NULL || evtimer_add(sup->su_grace, &tv) == -1)
 		grace_cb(-1, 0, sup);

@@ -176,8 +176,10 @@ listener_new_fd(struct listener **out, int fd, struct fdset *keep,
 {
 	struct sockaddr_un	sun;
 	socklen_t		len = sizeof(sun);
-	int			val, rc;
+	int			val = 0, rc;
 	socklen_t		vlen = sizeof(val);
+
+	memset(&sun, 0, sizeof(sun));
 
 	*out = NULL;
 	if (getsockname(fd, (struct sockaddr *)&sun, &len) == -1) {

@@ -108,7 +108,7 @@ close_span(unsigned int first, unsigned int last)
 int
 fdset_close_others(const struct fdset *set)
 {
-	int		sorted[FDSET_MAX];
+	int		sorted[FDSET_MAX] = { 0 };
 	unsigned int	i, n = 0, next = 3;
 	int		rc;
 
