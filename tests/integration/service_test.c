@@ -442,3 +442,41 @@ Test(service, ctl_status_json_matches_reality)
 	it_stop(&vp);
 	cr_assert(!it_exists(ctl), "control socket left behind");
 }
+
+Test(service, watchdog_pings_at_half_the_interval)
+{
+	const char		*a = it_path("a.sock"), *ns = it_path("notify");
+	struct sockaddr_un	 sun;
+	struct vproc_opts	 o = { .o_stdout = -1 };
+	char			 env[300], *envv[3], buf[512];
+	unsigned int		 pings = 0;
+	int			 nfd;
+
+	nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", ns);
+	cr_assert_eq(bind(nfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	snprintf(env, sizeof(env), "NOTIFY_SOCKET=%s", ns);
+	envv[0] = env;
+	envv[1] = (char *)"WATCHDOG_USEC=200000";	/* pings every 100 ms */
+	envv[2] = NULL;
+	o.o_env = envv;
+	it_start_opts(&vp, false, &o, "--device", fmt("rng,socket=%s", a),
+	    NULL);
+	/* Three pings, each well within the 200 ms interval. */
+	while (pings < 3) {
+		struct pollfd	pfd = { .fd = nfd, .events = POLLIN };
+		ssize_t		n;
+
+		cr_assert_eq(poll(&pfd, 1, 1000), 1, "no WATCHDOG=1 within 1 s "
+		    "(%u so far); stderr:\n%s", pings, vp.vp_log);
+		n = recv(nfd, buf, sizeof(buf) - 1, 0);
+		cr_assert_gt(n, 0);
+		buf[n] = '\0';
+		if (strstr(buf, "WATCHDOG=1") != NULL)
+			pings++;
+	}
+	it_stop(&vp);
+	close(nfd);
+}
