@@ -6,54 +6,21 @@
  */
 #include "itest.h"
 
-static struct vproc	vp;
-
-static void
-setup(void)
-{
-	it_setup();
-	memset(&vp, 0, sizeof(vp));
-	vp.vp_err = vp.vp_pidfd = -1;
-}
-
-static void
-teardown(void)
-{
-	vproc_cleanup(&vp);
-	it_teardown();
-}
-
-TestSuite(host, .init = setup, .fini = teardown, .timeout = 60);
-
-static char *spec(const char *, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-spec(const char *fmt, ...)
-{
-	static char	buf[4][512];
-	static int	i;
-	va_list		ap;
-
-	i = (i + 1) % 4;
-	va_start(ap, fmt);
-	vsnprintf(buf[i], sizeof(buf[i]), fmt, ap);
-	va_end(ap);
-	return buf[i];
-}
+TestSuite(host, .init = it_setup, .fini = it_teardown, .timeout = 60);
 
 Test(host, entropy_arrives)
 {
 	const char	*sock = it_path("rng.sock");
 	struct stat	 st;
 
-	it_start(&vp, "--seccomp=kill", "--device",
-	    spec("rng,socket=%s", sock), NULL);
+	it_start(&it_vp, "--seccomp=kill", "--device",
+	    it_fmt("rng,socket=%s", sock), NULL);
 	cr_assert_eq(stat(sock, &st), 0);
 	cr_assert(S_ISSOCK(st.st_mode));
 	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
 	it_assert_entropy(sock);
-	it_stop(&vp);
-	cr_assert_eq(vproc_count(&vp, "seccomp"), 0, "%s", vp.vp_log);
+	it_stop(&it_vp);
+	cr_assert_eq(vproc_count(&it_vp, "seccomp"), 0, "%s", it_vp.vp_log);
 }
 
 Test(host, socket_removed_after_exit_with_restart_never)
@@ -61,17 +28,17 @@ Test(host, socket_removed_after_exit_with_restart_never)
 	const char	*sock = it_path("rng.sock");
 	int		 st;
 
-	it_start(&vp, "--device", spec("rng,socket=%s,restart=never", sock),
+	it_start(&it_vp, "--device", it_fmt("rng,socket=%s,restart=never", sock),
 	    NULL);
 	it_assert_entropy(sock);
 	/* The front end hung up: the child ends, its socket goes. */
-	cr_assert_eq(vproc_wait_exit(&vp, VPROC_TIMEOUT_MS, &st), 0,
-	    "vhostd kept running; stderr:\n%s", vp.vp_log);
-	cr_assert_eq(it_code(st), 0, "%s", vp.vp_log);
+	cr_assert_eq(vproc_wait_exit(&it_vp, VPROC_TIMEOUT_MS, &st), 0,
+	    "vhostd kept running; stderr:\n%s", it_vp.vp_log);
+	cr_assert_eq(it_code(st), 0, "%s", it_vp.vp_log);
 	cr_assert(!it_exists(sock), "%s still exists", sock);
-	cr_assert_neq(vproc_count(&vp, "rng: child "), 0);
-	cr_assert_neq(strstr(vp.vp_log, "exited with status 0"), NULL, "%s",
-	    vp.vp_log);
+	cr_assert_neq(vproc_count(&it_vp, "rng: child "), 0);
+	cr_assert_neq(strstr(it_vp.vp_log, "exited with status 0"), NULL, "%s",
+	    it_vp.vp_log);
 }
 
 Test(host, killed_child_is_restarted_and_serves)
@@ -80,20 +47,20 @@ Test(host, killed_child_is_restarted_and_serves)
 	char		 needle[64];
 	pid_t		 c1, c2;
 
-	it_start(&vp, "--device", spec("rng,socket=%s", sock), NULL);
-	c1 = vproc_child_pid(&vp, "rng", 0, VPROC_TIMEOUT_MS);
-	cr_assert_gt(c1, 0, "%s", vp.vp_log);
+	it_start(&it_vp, "--device", it_fmt("rng,socket=%s", sock), NULL);
+	c1 = vproc_child_pid(&it_vp, "rng", 0, VPROC_TIMEOUT_MS);
+	cr_assert_gt(c1, 0, "%s", it_vp.vp_log);
 	cr_assert_eq(kill(c1, SIGKILL), 0);
 	snprintf(needle, sizeof(needle), "child %d killed by signal SIGKILL",
 	    (int)c1);
-	cr_assert_geq(vproc_wait_log(&vp, needle, 0, VPROC_TIMEOUT_MS), 0,
-	    "exit not logged:\n%s", vp.vp_log);
-	c2 = vproc_child_pid(&vp, "rng", 1, VPROC_TIMEOUT_MS);
-	cr_assert_gt(c2, 0, "not restarted:\n%s", vp.vp_log);
+	cr_assert_geq(vproc_wait_log(&it_vp, needle, 0, VPROC_TIMEOUT_MS), 0,
+	    "exit not logged:\n%s", it_vp.vp_log);
+	c2 = vproc_child_pid(&it_vp, "rng", 1, VPROC_TIMEOUT_MS);
+	cr_assert_gt(c2, 0, "not restarted:\n%s", it_vp.vp_log);
 	cr_assert_neq(c1, c2);
 	cr_assert(it_exists(sock));
 	it_assert_entropy(sock);
-	it_stop(&vp);
+	it_stop(&it_vp);
 }
 
 Test(host, sigterm_leaves_no_sockets_and_no_processes)
@@ -101,13 +68,13 @@ Test(host, sigterm_leaves_no_sockets_and_no_processes)
 	const char	*a = it_path("a.sock"), *b = it_path("b.sock");
 	pid_t		 ca, cb;
 
-	it_start(&vp, "--device", spec("rng,name=a,socket=%s", a),
-	    "--device", spec("rng,name=b,socket=%s", b), NULL);
-	ca = vproc_child_pid(&vp, "a", 0, VPROC_TIMEOUT_MS);
-	cb = vproc_child_pid(&vp, "b", 0, VPROC_TIMEOUT_MS);
-	cr_assert(ca > 0 && cb > 0, "%s", vp.vp_log);
+	it_start(&it_vp, "--device", it_fmt("rng,name=a,socket=%s", a),
+	    "--device", it_fmt("rng,name=b,socket=%s", b), NULL);
+	ca = vproc_child_pid(&it_vp, "a", 0, VPROC_TIMEOUT_MS);
+	cb = vproc_child_pid(&it_vp, "b", 0, VPROC_TIMEOUT_MS);
+	cr_assert(ca > 0 && cb > 0, "%s", it_vp.vp_log);
 	cr_assert(it_exists(a) && it_exists(b));
-	it_stop(&vp);
+	it_stop(&it_vp);
 	cr_assert(!it_exists(a), "%s left behind", a);
 	cr_assert(!it_exists(b), "%s left behind", b);
 	cr_assert(kill(ca, 0) == -1 && errno == ESRCH, "child %d alive", ca);
@@ -122,9 +89,9 @@ Test(host, stale_socket_is_replaced)
 	close(it_unix_socket(sock, false));
 	cr_assert(it_exists(sock));
 	cr_assert(!it_connects(sock));
-	it_start(&vp, "--device", spec("rng,socket=%s", sock), NULL);
+	it_start(&it_vp, "--device", it_fmt("rng,socket=%s", sock), NULL);
 	it_assert_entropy(sock);
-	it_stop(&vp);
+	it_stop(&it_vp);
 }
 
 Test(host, live_socket_is_refused)
@@ -133,14 +100,14 @@ Test(host, live_socket_is_refused)
 	int		 lfd, st;
 
 	lfd = it_unix_socket(sock, true);
-	it_start_opts(&vp, false, NULL, "--device",
-	    spec("rng,socket=%s", sock), NULL);
-	cr_assert_eq(vproc_wait_exit(&vp, VPROC_TIMEOUT_MS, &st), 0);
+	it_start_opts(&it_vp, false, NULL, "--device",
+	    it_fmt("rng,socket=%s", sock), NULL);
+	cr_assert_eq(vproc_wait_exit(&it_vp, VPROC_TIMEOUT_MS, &st), 0);
 	cr_assert_neq(it_code(st), 0, "started over a live socket");
-	cr_assert_neq(strstr(vp.vp_log, sock), NULL, "path not named: %s",
-	    vp.vp_log);
-	cr_assert_neq(strstr(vp.vp_log, "another process is listening"),
-	    NULL, "%s", vp.vp_log);
+	cr_assert_neq(strstr(it_vp.vp_log, sock), NULL, "path not named: %s",
+	    it_vp.vp_log);
+	cr_assert_neq(strstr(it_vp.vp_log, "another process is listening"),
+	    NULL, "%s", it_vp.vp_log);
 	/* The other process's socket is untouched. */
 	cr_assert(it_connects(sock));
 	close(lfd);
@@ -151,13 +118,13 @@ Test(host, probe_does_not_take_the_device_away)
 	const char	*sock = it_path("rng.sock");
 
 	/* restart=never: if the probe ended the child, the device is gone. */
-	it_start(&vp, "--device", spec("rng,socket=%s,restart=never", sock),
+	it_start(&it_vp, "--device", it_fmt("rng,socket=%s,restart=never", sock),
 	    NULL);
 	cr_assert(it_connects(sock));
 	cr_assert(it_connects(sock));
 	it_assert_entropy(sock);
-	cr_assert_geq(vproc_wait_log(&vp, "started child", 0, 0), 0);
-	cr_assert_eq(vproc_count(&vp, "started child"), 1, "%s", vp.vp_log);
+	cr_assert_geq(vproc_wait_log(&it_vp, "started child", 0, 0), 0);
+	cr_assert_eq(vproc_count(&it_vp, "started child"), 1, "%s", it_vp.vp_log);
 }
 
 Test(host, child_dies_with_the_parent_and_next_start_replaces_socket)
@@ -167,15 +134,15 @@ Test(host, child_dies_with_the_parent_and_next_start_replaces_socket)
 	pid_t		 c;
 	int		 st;
 
-	it_start(&vp, "--device", spec("rng,socket=%s", sock), NULL);
-	c = vproc_child_pid(&vp, "rng", 0, VPROC_TIMEOUT_MS);
+	it_start(&it_vp, "--device", it_fmt("rng,socket=%s", sock), NULL);
+	c = vproc_child_pid(&it_vp, "rng", 0, VPROC_TIMEOUT_MS);
 	cr_assert_gt(c, 0);
-	cr_assert_eq(kill(vp.vp_pid, SIGKILL), 0);
-	cr_assert_eq(vproc_wait_exit(&vp, VPROC_TIMEOUT_MS, &st), 0);
+	cr_assert_eq(kill(it_vp.vp_pid, SIGKILL), 0);
+	cr_assert_eq(vproc_wait_exit(&it_vp, VPROC_TIMEOUT_MS, &st), 0);
 	cr_assert_eq(vproc_wait_gone(c, VPROC_TIMEOUT_MS), 0,
 	    "child %d outlived its parent", (int)c);
 	cr_assert(it_exists(sock), "a SIGKILLed parent cannot clean up");
-	it_start(&vp2, "--device", spec("rng,socket=%s", sock), NULL);
+	it_start(&vp2, "--device", it_fmt("rng,socket=%s", sock), NULL);
 	it_assert_entropy(sock);
 	it_stop(&vp2);
 	vproc_cleanup(&vp2);
@@ -188,8 +155,8 @@ Test(host, malformed_message_ends_only_that_connection)
 	struct vuf		 f;
 	pid_t			 c1;
 
-	it_start(&vp, "--device", spec("rng,socket=%s", sock), NULL);
-	c1 = vproc_child_pid(&vp, "rng", 0, VPROC_TIMEOUT_MS);
+	it_start(&it_vp, "--device", it_fmt("rng,socket=%s", sock), NULL);
+	c1 = vproc_child_pid(&it_vp, "rng", 0, VPROC_TIMEOUT_MS);
 	vuf_init(&f);
 	cr_assert_eq(vuf_connect(&f, sock), 0, "%s", vuf_error(&f));
 	/* A header claiming a 64 KiB payload: bigger than any message. */
@@ -202,12 +169,12 @@ Test(host, malformed_message_ends_only_that_connection)
 	    "the device kept the connection: %s", vuf_error(&f));
 	vuf_fini(&f);
 	/* The parent lives on and the next front end is served. */
-	cr_assert_eq(kill(vp.vp_pid, 0), 0);
-	cr_assert_gt(vproc_child_pid(&vp, "rng", 1, VPROC_TIMEOUT_MS), 0,
-	    "%s", vp.vp_log);
+	cr_assert_eq(kill(it_vp.vp_pid, 0), 0);
+	cr_assert_gt(vproc_child_pid(&it_vp, "rng", 1, VPROC_TIMEOUT_MS), 0,
+	    "%s", it_vp.vp_log);
 	it_assert_entropy(sock);
-	cr_assert_neq(c1, vproc_child_pid(&vp, "rng", 1, 0));
-	it_stop(&vp);
+	cr_assert_neq(c1, vproc_child_pid(&it_vp, "rng", 1, 0));
+	it_stop(&it_vp);
 }
 
 Test(host, sigterm_during_child_start_up_is_not_lost)
@@ -227,17 +194,17 @@ Test(host, sigterm_during_child_start_up_is_not_lost)
 		argv[2] = (char *)it_env("VHOSTD_POLICYDIR");
 		argv[3] = (char *)"--grace=30";
 		argv[4] = (char *)"--device";
-		argv[5] = spec("rng,socket=%s", sock);
+		argv[5] = it_fmt("rng,socket=%s", sock);
 		argv[6] = NULL;
-		cr_assert_eq(vproc_start(&vp, argv, NULL), 0);
-		cr_assert_gt(vproc_child_pid(&vp, "rng", 0, VPROC_TIMEOUT_MS),
-		    0, "%s", vp.vp_log);
-		cr_assert_eq(kill(vp.vp_pid, SIGTERM), 0);
-		cr_assert_eq(vproc_wait_exit(&vp, VPROC_TIMEOUT_MS, &st), 0,
-		    "SIGTERM lost during start-up:\n%s", vp.vp_log);
-		cr_assert_eq(it_code(st), 0, "%s", vp.vp_log);
-		cr_assert_eq(vproc_count(&vp, "still running"), 0, "%s",
-		    vp.vp_log);
-		vproc_cleanup(&vp);
+		cr_assert_eq(vproc_start(&it_vp, argv, NULL), 0);
+		cr_assert_gt(vproc_child_pid(&it_vp, "rng", 0, VPROC_TIMEOUT_MS),
+		    0, "%s", it_vp.vp_log);
+		cr_assert_eq(kill(it_vp.vp_pid, SIGTERM), 0);
+		cr_assert_eq(vproc_wait_exit(&it_vp, VPROC_TIMEOUT_MS, &st), 0,
+		    "SIGTERM lost during start-up:\n%s", it_vp.vp_log);
+		cr_assert_eq(it_code(st), 0, "%s", it_vp.vp_log);
+		cr_assert_eq(vproc_count(&it_vp, "still running"), 0, "%s",
+		    it_vp.vp_log);
+		vproc_cleanup(&it_vp);
 	}
 }

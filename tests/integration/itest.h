@@ -26,7 +26,8 @@
 
 #define IT_MAX_ARGS	32
 
-static char	it_dir[64];
+static char		it_dir[64];
+static struct vproc	it_vp;		/* the vhostd of the running test */
 
 static inline const char *
 it_env(const char *name)
@@ -38,21 +39,66 @@ it_env(const char *name)
 	return v;
 }
 
+/* Suite .init: a private directory, no process yet. */
 static inline void
 it_setup(void)
 {
 	snprintf(it_dir, sizeof(it_dir), "/tmp/vhostd-it-XXXXXX");
 	cr_assert_not_null(mkdtemp(it_dir));
+	memset(&it_vp, 0, sizeof(it_vp));
+	it_vp.vp_err = it_vp.vp_pidfd = -1;
 }
 
+/* Suite .fini: kill what is left, remove the directory. */
 static inline void
 it_teardown(void)
 {
 	char	cmd[128];
 
+	vproc_cleanup(&it_vp);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", it_dir);
 	if (it_dir[0] != '\0' && system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", it_dir);
+}
+
+static inline char *it_fmt(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/* printf into one of 8 rotating static buffers (argument lists). */
+static inline char *
+it_fmt(const char *f, ...)
+{
+	static char	buf[8][1024];
+	static int	i;
+	va_list		ap;
+
+	i = (i + 1) % 8;
+	va_start(ap, f);
+	vsnprintf(buf[i], sizeof(buf[i]), f, ap);
+	va_end(ap);
+	return buf[i];
+}
+
+/*
+ * A datagram socket bound at path, for NOTIFY_SOCKET; *env gets
+ * "NOTIFY_SOCKET=path" (static storage).
+ */
+static inline int
+it_notify_socket(const char *path, char **env)
+{
+	static char		buf[300];
+	struct sockaddr_un	sun;
+	int			fd;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	snprintf(buf, sizeof(buf), "NOTIFY_SOCKET=%s", path);
+	*env = buf;
+	return fd;
 }
 
 /* it_dir/name in a static rotating buffer. */

@@ -10,40 +10,7 @@
 
 #include "devices/device.h"
 
-static struct vproc	vp;
-
-static void
-setup(void)
-{
-	it_setup();
-	memset(&vp, 0, sizeof(vp));
-	vp.vp_err = vp.vp_pidfd = -1;
-}
-
-static void
-teardown(void)
-{
-	vproc_cleanup(&vp);
-	it_teardown();
-}
-
-TestSuite(service, .init = setup, .fini = teardown, .timeout = 60);
-
-static char *fmt(const char *, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-fmt(const char *f, ...)
-{
-	static char	buf[8][1024];
-	static int	i;
-	va_list		ap;
-
-	i = (i + 1) % 8;
-	va_start(ap, f);
-	vsnprintf(buf[i], sizeof(buf[i]), f, ap);
-	va_end(ap);
-	return buf[i];
-}
+TestSuite(service, .init = it_setup, .fini = it_teardown, .timeout = 60);
 
 /*
  * json holds a JSON document for which the Python expression check (over
@@ -139,14 +106,14 @@ Test(service, backend_program_on_inherited_fd)
 	argv[4] = NULL;
 	o.o_fds = &lfd;
 	o.o_nfds = 1;
-	cr_assert_eq(vproc_start(&vp, argv, &o), 0);
+	cr_assert_eq(vproc_start(&it_vp, argv, &o), 0);
 	close(lfd);
 	/* The listening socket queues us until the child accepts. */
 	it_assert_entropy(sock);
 	/* It ends with its front end and never removes a socket it got. */
-	cr_assert_eq(vproc_wait_exit(&vp, VPROC_TIMEOUT_MS, &st), 0,
-	    "%s", vp.vp_log);
-	cr_assert_eq(it_code(st), 0, "%s", vp.vp_log);
+	cr_assert_eq(vproc_wait_exit(&it_vp, VPROC_TIMEOUT_MS, &st), 0,
+	    "%s", it_vp.vp_log);
+	cr_assert_eq(it_code(st), 0, "%s", it_vp.vp_log);
 	cr_assert(it_exists(sock));
 }
 
@@ -189,38 +156,30 @@ recv_notify(int fd, const char *needle, char *buf, size_t len)
 Test(service, sd_notify_ready_only_when_sockets_accept)
 {
 	const char		*a = it_path("a.sock"), *b = it_path("b.sock");
-	const char		*ns = it_path("notify");
-	struct sockaddr_un	 sun;
 	struct vproc_opts	 o = { .o_stdout = -1 };
-	char			 env[300], *envv[2], buf[512];
+	char			*envv[2], buf[512];
 	int			 nfd;
 
-	nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", ns);
-	cr_assert_eq(bind(nfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	snprintf(env, sizeof(env), "NOTIFY_SOCKET=%s", ns);
-	envv[0] = env;
+	nfd = it_notify_socket(it_path("notify"), &envv[0]);
 	envv[1] = NULL;
 	o.o_env = envv;
-	it_start_opts(&vp, false, &o, "--device",
-	    fmt("rng,name=a,socket=%s", a), "--device",
-	    fmt("rng,name=b,socket=%s", b), NULL);
+	it_start_opts(&it_vp, false, &o, "--device",
+	    it_fmt("rng,name=a,socket=%s", a), "--device",
+	    it_fmt("rng,name=b,socket=%s", b), NULL);
 	cr_assert(recv_notify(nfd, "READY=1", buf, sizeof(buf)),
-	    "no READY=1; stderr:\n%s", vp.vp_log);
+	    "no READY=1; stderr:\n%s", it_vp.vp_log);
 	/* At READY=1 both sockets take connections. */
 	cr_assert(it_connects(a));
 	cr_assert(it_connects(b));
-	cr_assert_neq(strstr(buf, fmt("MAINPID=%d", (int)vp.vp_pid)), NULL,
+	cr_assert_neq(strstr(buf, it_fmt("MAINPID=%d", (int)it_vp.vp_pid)), NULL,
 	    "%s", buf);
 	cr_assert(recv_notify(nfd, "STATUS=", buf, sizeof(buf)));
 	cr_assert_neq(strstr(buf, "2"), NULL, "STATUS without counts: %s",
 	    buf);
 	it_assert_entropy(a);
-	cr_assert_eq(kill(vp.vp_pid, SIGTERM), 0);
+	cr_assert_eq(kill(it_vp.vp_pid, SIGTERM), 0);
 	cr_assert(recv_notify(nfd, "STOPPING=1", buf, sizeof(buf)));
-	cr_assert_eq(vproc_wait_exit(&vp, VPROC_TIMEOUT_MS, NULL), 0);
+	cr_assert_eq(vproc_wait_exit(&it_vp, VPROC_TIMEOUT_MS, NULL), 0);
 	close(nfd);
 }
 
@@ -241,18 +200,18 @@ Test(service, socket_activation_maps_fds_by_name)
 	o.o_nfds = 2;
 	o.o_env = envv;
 	o.o_listen_pid = true;
-	it_start_opts(&vp, true, &o, "--device", "rng,name=first",
+	it_start_opts(&it_vp, true, &o, "--device", "rng,name=first",
 	    "--device", "rng,name=second", NULL);
 	close(fds[0]);
 	close(fds[1]);
 	it_assert_entropy(a);
 	it_assert_entropy(b);
 	/* The served connections went to the right devices. */
-	cr_assert_geq(vproc_wait_log(&vp, "second[", 0, VPROC_TIMEOUT_MS), 0,
-	    "%s", vp.vp_log);
-	cr_assert_geq(vproc_wait_log(&vp, "first[", 0, VPROC_TIMEOUT_MS), 0,
-	    "%s", vp.vp_log);
-	it_stop(&vp);
+	cr_assert_geq(vproc_wait_log(&it_vp, "second[", 0, VPROC_TIMEOUT_MS), 0,
+	    "%s", it_vp.vp_log);
+	cr_assert_geq(vproc_wait_log(&it_vp, "first[", 0, VPROC_TIMEOUT_MS), 0,
+	    "%s", it_vp.vp_log);
+	it_stop(&it_vp);
 	/* systemd owns the files of activated sockets: they stay. */
 	cr_assert(it_exists(a) && it_exists(b));
 }
@@ -289,12 +248,12 @@ Test(service, check_config_reports_file_and_line)
 
 		st = vproc_run(a, NULL, 0, err, sizeof(err), VPROC_TIMEOUT_MS);
 		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0, "%s", err);
-		cr_assert_neq(strstr(err, fmt("%s:7:", bad)), NULL,
+		cr_assert_neq(strstr(err, it_fmt("%s:7:", bad)), NULL,
 		    "no file:line in: %s", err);
 		cr_assert_neq(strstr(err, "restart=sometimes"), NULL, "%s",
 		    err);
 	}
-	good = write_conf("good.conf", fmt("[r]\ntype = rng\n"
+	good = write_conf("good.conf", it_fmt("[r]\ntype = rng\n"
 	    "socket = %s\n", it_path("r.sock")));
 	{
 		char	*a[7] = { argv[0], argv[1], argv[2], argv[3], argv[4],
@@ -326,37 +285,37 @@ Test(service, sighup_adds_removes_and_keeps)
 	pid_t		 pb;
 	char		*text;
 
-	text = fmt("[a]\ntype = rng\nsocket = %s\n\n[b]\ntype = rng\n"
+	text = it_fmt("[a]\ntype = rng\nsocket = %s\n\n[b]\ntype = rng\n"
 	    "socket = %s\n", a, b);
 	conf = write_conf("vhostd.conf", text);
-	it_start(&vp, "-c", conf, NULL);
-	pb = vproc_child_pid(&vp, "b", 0, VPROC_TIMEOUT_MS);
+	it_start(&it_vp, "-c", conf, NULL);
+	pb = vproc_child_pid(&it_vp, "b", 0, VPROC_TIMEOUT_MS);
 	cr_assert_gt(pb, 0);
 	cr_assert(it_exists(a) && it_exists(b));
 
 	/* b unchanged (same lines, other order), a removed, c added. */
-	text = fmt("[c]\ntype = rng\nsocket = %s\n\n[b]\ntype = rng\n"
+	text = it_fmt("[c]\ntype = rng\nsocket = %s\n\n[b]\ntype = rng\n"
 	    "socket = %s\n", c, b);
 	write_conf("vhostd.conf", text);
-	cr_assert_eq(kill(vp.vp_pid, SIGHUP), 0);
-	cr_assert_gt(vproc_child_pid(&vp, "c", 0, VPROC_TIMEOUT_MS), 0,
-	    "%s", vp.vp_log);
-	cr_assert_geq(vproc_wait_log(&vp, "a: removed from the configuration",
-	    0, VPROC_TIMEOUT_MS), 0, "%s", vp.vp_log);
+	cr_assert_eq(kill(it_vp.vp_pid, SIGHUP), 0);
+	cr_assert_gt(vproc_child_pid(&it_vp, "c", 0, VPROC_TIMEOUT_MS), 0,
+	    "%s", it_vp.vp_log);
+	cr_assert_geq(vproc_wait_log(&it_vp, "a: removed from the configuration",
+	    0, VPROC_TIMEOUT_MS), 0, "%s", it_vp.vp_log);
 	it_assert_entropy(c);
 	cr_assert(!it_exists(a), "removed device kept its socket");
 	cr_assert_eq(kill(pb, 0), 0, "unchanged device was restarted");
-	cr_assert_eq(vproc_count(&vp, "b: started child"), 1, "%s",
-	    vp.vp_log);
+	cr_assert_eq(vproc_count(&it_vp, "b: started child"), 1, "%s",
+	    it_vp.vp_log);
 	it_assert_entropy(b);
 
 	/* A broken file is refused and changes nothing. */
 	write_conf("vhostd.conf", "[c]\ntype = floppy\n");
-	cr_assert_eq(kill(vp.vp_pid, SIGHUP), 0);
-	cr_assert_geq(vproc_wait_log(&vp, "floppy", 0, VPROC_TIMEOUT_MS), 0,
-	    "%s", vp.vp_log);
+	cr_assert_eq(kill(it_vp.vp_pid, SIGHUP), 0);
+	cr_assert_geq(vproc_wait_log(&it_vp, "floppy", 0, VPROC_TIMEOUT_MS), 0,
+	    "%s", it_vp.vp_log);
 	cr_assert(it_exists(b) && it_exists(c));
-	it_stop(&vp);
+	it_stop(&it_vp);
 	cr_assert(!it_exists(b) && !it_exists(c));
 }
 
@@ -372,23 +331,23 @@ Test(service, crash_loop_stops_at_the_burst_limit)
 		char	*argv[] = { (char *)it_env("VHOSTD"),
 			    (char *)"--policy-dir", (char *)it_path("pol"),
 			    (char *)"--restart-limit=3/60", (char *)"--device",
-			    fmt("rng,socket=%s", sock), NULL };
+			    it_fmt("rng,socket=%s", sock), NULL };
 
-		cr_assert_eq(vproc_start(&vp, argv, NULL), 0);
+		cr_assert_eq(vproc_start(&it_vp, argv, NULL), 0);
 	}
-	cr_assert_eq(vproc_wait_exit(&vp, 20000, &st), 0, "still running:\n%s",
-	    vp.vp_log);
-	cr_assert_eq(it_code(st), 1, "%s", vp.vp_log);
-	cr_assert_eq(vproc_count(&vp, "started child"), 3, "%s", vp.vp_log);
-	cr_assert_eq(vproc_count(&vp, "killed by signal SIGSYS"), 3, "%s",
-	    vp.vp_log);
+	cr_assert_eq(vproc_wait_exit(&it_vp, 20000, &st), 0, "still running:\n%s",
+	    it_vp.vp_log);
+	cr_assert_eq(it_code(st), 1, "%s", it_vp.vp_log);
+	cr_assert_eq(vproc_count(&it_vp, "started child"), 3, "%s", it_vp.vp_log);
+	cr_assert_eq(vproc_count(&it_vp, "killed by signal SIGSYS"), 3, "%s",
+	    it_vp.vp_log);
 	/* Back-off doubles between attempts. */
-	cr_assert_neq(strstr(vp.vp_log, "restarting in 100 ms"), NULL, "%s",
-	    vp.vp_log);
-	cr_assert_neq(strstr(vp.vp_log, "restarting in 200 ms"), NULL, "%s",
-	    vp.vp_log);
-	cr_assert_neq(strstr(vp.vp_log, "3 failures within 60s; giving up"),
-	    NULL, "%s", vp.vp_log);
+	cr_assert_neq(strstr(it_vp.vp_log, "restarting in 100 ms"), NULL, "%s",
+	    it_vp.vp_log);
+	cr_assert_neq(strstr(it_vp.vp_log, "restarting in 200 ms"), NULL, "%s",
+	    it_vp.vp_log);
+	cr_assert_neq(strstr(it_vp.vp_log, "3 failures within 60s; giving up"),
+	    NULL, "%s", it_vp.vp_log);
 	cr_assert(!it_exists(sock));
 }
 
@@ -400,11 +359,11 @@ Test(service, ctl_status_json_matches_reality)
 	pid_t		 pa, pb, pa2;
 	struct stat	 st;
 
-	it_start(&vp, "--control", ctl, "--device",
-	    fmt("rng,name=a,socket=%s", a), "--device",
-	    fmt("rng,name=b,socket=%s,restart=on-failure", b), NULL);
-	pa = vproc_child_pid(&vp, "a", 0, VPROC_TIMEOUT_MS);
-	pb = vproc_child_pid(&vp, "b", 0, VPROC_TIMEOUT_MS);
+	it_start(&it_vp, "--control", ctl, "--device",
+	    it_fmt("rng,name=a,socket=%s", a), "--device",
+	    it_fmt("rng,name=b,socket=%s,restart=on-failure", b), NULL);
+	pa = vproc_child_pid(&it_vp, "a", 0, VPROC_TIMEOUT_MS);
+	pb = vproc_child_pid(&it_vp, "b", 0, VPROC_TIMEOUT_MS);
 	cr_assert(pa > 0 && pb > 0);
 	cr_assert_eq(stat(ctl, &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0600, "control socket mode %o",
@@ -412,12 +371,12 @@ Test(service, ctl_status_json_matches_reality)
 
 	/* a crashes once and is restarted. */
 	cr_assert_eq(kill(pa, SIGKILL), 0);
-	pa2 = vproc_child_pid(&vp, "a", 1, VPROC_TIMEOUT_MS);
-	cr_assert_gt(pa2, 0, "%s", vp.vp_log);
+	pa2 = vproc_child_pid(&it_vp, "a", 1, VPROC_TIMEOUT_MS);
+	cr_assert_gt(pa2, 0, "%s", it_vp.vp_log);
 
 	argv[0] = (char *)it_env("VHOSTD");
 	argv[1] = (char *)"ctl";
-	argv[2] = (char *)fmt("--control=%s", ctl);
+	argv[2] = (char *)it_fmt("--control=%s", ctl);
 	argv[3] = (char *)"status";
 	argv[4] = (char *)"--json";
 	argv[5] = NULL;
@@ -430,7 +389,7 @@ Test(service, ctl_status_json_matches_reality)
 	    "[('a', 'rng', 'running', %d, 1, '%s', 'always'), "
 	    "('b', 'rng', 'running', %d, 0, '%s', 'on-failure')] and "
 	    "all(x['connection'] == 'listening' for x in d['devices'])",
-	    (int)vp.vp_pid, (int)pa2, a, (int)pb, b);
+	    (int)it_vp.vp_pid, (int)pa2, a, (int)pb, b);
 	assert_json(out, check);
 
 	/* The text form names the devices too. */
@@ -438,31 +397,24 @@ Test(service, ctl_status_json_matches_reality)
 	cr_assert_eq(vproc_run(argv, out, sizeof(out), NULL, 0,
 	    VPROC_TIMEOUT_MS), 0);
 	cr_assert_neq(strstr(out, "a"), NULL);
-	cr_assert_neq(strstr(out, fmt("%d", (int)pb)), NULL, "%s", out);
-	it_stop(&vp);
+	cr_assert_neq(strstr(out, it_fmt("%d", (int)pb)), NULL, "%s", out);
+	it_stop(&it_vp);
 	cr_assert(!it_exists(ctl), "control socket left behind");
 }
 
 Test(service, watchdog_pings_at_half_the_interval)
 {
-	const char		*a = it_path("a.sock"), *ns = it_path("notify");
-	struct sockaddr_un	 sun;
+	const char		*a = it_path("a.sock");
 	struct vproc_opts	 o = { .o_stdout = -1 };
-	char			 env[300], *envv[3], buf[512];
+	char			*envv[3], buf[512];
 	unsigned int		 pings = 0;
 	int			 nfd;
 
-	nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", ns);
-	cr_assert_eq(bind(nfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	snprintf(env, sizeof(env), "NOTIFY_SOCKET=%s", ns);
-	envv[0] = env;
+	nfd = it_notify_socket(it_path("notify"), &envv[0]);
 	envv[1] = (char *)"WATCHDOG_USEC=200000";	/* pings every 100 ms */
 	envv[2] = NULL;
 	o.o_env = envv;
-	it_start_opts(&vp, false, &o, "--device", fmt("rng,socket=%s", a),
+	it_start_opts(&it_vp, false, &o, "--device", it_fmt("rng,socket=%s", a),
 	    NULL);
 	/* Three pings, each well within the 200 ms interval. */
 	while (pings < 3) {
@@ -470,13 +422,13 @@ Test(service, watchdog_pings_at_half_the_interval)
 		ssize_t		n;
 
 		cr_assert_eq(poll(&pfd, 1, 1000), 1, "no WATCHDOG=1 within 1 s "
-		    "(%u so far); stderr:\n%s", pings, vp.vp_log);
+		    "(%u so far); stderr:\n%s", pings, it_vp.vp_log);
 		n = recv(nfd, buf, sizeof(buf) - 1, 0);
 		cr_assert_gt(n, 0);
 		buf[n] = '\0';
 		if (strstr(buf, "WATCHDOG=1") != NULL)
 			pings++;
 	}
-	it_stop(&vp);
+	it_stop(&it_vp);
 	close(nfd);
 }
