@@ -543,28 +543,18 @@ blk_queue_wait(struct blk_queue *bq, bool complete)
 }
 
 /*
- * The ring stopped (or lost its memory): finish what is in flight and
- * publish it before the engine answers the front end.  vu_queue_notify
- * skips a stopped ring, so the used index and the call are done here.
+ * The ring stopped (or its memory is about to change): finish what is in
+ * flight and publish it (vu_queue_publish: the ring is no longer started)
+ * before the engine answers the front end.
  */
 static void
 blk_queue_drain(struct blk_queue *bq)
 {
-	struct vu_dev	*dev = bq->bq_dev;
-	struct virtq	*vq = vu_queue(dev, bq->bq_idx);
-	int		 callfd;
-
 	blk_queue_wait(bq, true);
 	bq->bq_starved = false;
-	if (bq->bq_used == 0 || vq == NULL || vq->vq_used == NULL) {
-		bq->bq_used = 0;
-		return;
-	}
+	if (bq->bq_used > 0)
+		vu_queue_publish(bq->bq_dev, bq->bq_idx);
 	bq->bq_used = 0;
-	virtq_flush(vq);
-	callfd = dev->vd_vring[bq->bq_idx].vr_call_fd;
-	if (virtq_should_notify(vq) && callfd >= 0)
-		(void)eventfd_write(callfd, 1);
 }
 
 void

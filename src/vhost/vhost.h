@@ -132,6 +132,12 @@ struct virtq	*vu_queue(struct vu_dev *dev, unsigned int qidx);
 bool	vu_queue_ready(const struct vu_dev *dev, unsigned int qidx);
 /* Flush the used ring and signal the call fd if the driver wants it. */
 void	vu_queue_notify(struct vu_dev *dev, unsigned int qidx);
+/*
+ * The same for a ring that is stopping (queue_state ready=false,
+ * mem_quiesce): requests completed while draining are published and the
+ * front end signalled before the engine answers GET_VRING_BASE.
+ */
+void	vu_queue_publish(struct vu_dev *dev, unsigned int qidx);
 
 /*
  * The guest sent something the device cannot process: log once, set

@@ -406,7 +406,20 @@ vu_queue_notify(struct vu_dev *dev, unsigned int qidx)
 	if (qidx >= dev->vd_nqueues)
 		return;
 	vr = &dev->vd_vring[qidx];
-	if (!vr->vr_started || vr->vr_vq.vq_used == NULL)
+	if (!vr->vr_started)
+		return;
+	vu_queue_publish(dev, qidx);
+}
+
+void
+vu_queue_publish(struct vu_dev *dev, unsigned int qidx)
+{
+	struct vu_vring	*vr;
+
+	if (qidx >= dev->vd_nqueues)
+		return;
+	vr = &dev->vd_vring[qidx];
+	if (vr->vr_vq.vq_used == NULL)
 		return;
 	virtq_flush(&vr->vr_vq);
 	if (!virtq_should_notify(&vr->vr_vq) || vr->vr_call_fd < 0)
