@@ -1139,6 +1139,35 @@ Test(blk, ring_stop_publishes_in_flight)
 	many(64);
 }
 
+Test(blk, mem_table_change_waits_for_in_flight)
+{
+	const char *const	kv[] = { "direct", "on", NULL };
+	struct rq		q[64];
+	unsigned int		i;
+
+	/*
+	 * SET_MEM_TABLE unmaps the guest memory the requests in flight
+	 * write to: the device must finish and publish them first
+	 * (mem_quiesce), so all 64 are used by the time the ack comes.
+	 */
+	img_create("/var/tmp", IMG_SIZE);
+	be_start(kv, 1, 256);
+	for (i = 0; i < 64; i++) {
+		rq_alloc(&q[i], 65536, 4096);
+		fill(q[i].data, 65536, i);
+		rq_add(&q[i], 0, VIRTIO_BLK_T_OUT, (uint64_t)i * 128);
+	}
+	cr_assert_eq(vuf_vq_kick(&f, 0, false), 0);
+	cr_assert_eq(vuf_send_mem_table(&f, 1, false), 0, "%s",
+	    vuf_error(&f));
+	cr_assert_eq(vuf_vq_pending(&f, 0), 64);
+	rq_reap(0, 64);
+	for (i = 0; i < 64; i++)
+		cr_assert_eq(*q[i].status, VIRTIO_BLK_S_OK);
+	/* The ring goes on with the new table. */
+	many(16);
+}
+
 Test(blk, direct_io_unaligned_buffers)
 {
 	const char *const	kv[] = { "direct", "on", "poll-us", "50",
