@@ -62,6 +62,12 @@ int	policy_filter_load(const struct policy_filter *f);
 struct policy_filter *policy_load_bpf_file(const char *path, char *err,
 	    size_t errlen);
 
+/*
+ * Write f's program to fd as a raw array of struct sock_filter, the form
+ * policy_load_bpf_file (and minijail) read.  0 or -errno.
+ */
+int	policy_filter_write(const struct policy_filter *f, int fd);
+
 /* Number of BPF instructions of f (for tests and diagnostics). */
 size_t	policy_filter_len(const struct policy_filter *f);
 

@@ -491,6 +491,25 @@ policy_filter_free(struct policy_filter *pf)
 	free(pf);
 }
 
+int
+policy_filter_write(const struct policy_filter *pf, int fd)
+{
+	const uint8_t	*p = (const uint8_t *)pf->pf_prog.filter;
+	size_t		 left = pf->pf_prog.len * sizeof(struct sock_filter);
+	ssize_t		 n;
+
+	while (left > 0) {
+		if ((n = write(fd, p, left)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	return 0;
+}
+
 size_t
 policy_filter_len(const struct policy_filter *pf)
 {

@@ -150,7 +150,7 @@ check_config(const struct sup_options *opt, struct device_conf *devs,
 	const struct device_type	*dt;
 	struct policy_filter		*pf;
 	struct fdset			 keep;
-	char				 err[1024], path[4096];
+	char				 err[1024];
 	void				*state;
 	unsigned int			 i;
 	int				 bad = 0;
@@ -166,10 +166,7 @@ check_config(const struct sup_options *opt, struct device_conf *devs,
 			dt->dt_release(state);
 		if (!opt->so_jail.jc_enabled)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s.policy", opt->so_policy_dir,
-		    dt->dt_name);
-		if ((pf = policy_compile_file(path, opt->so_seccomp, err,
-		    sizeof(err))) == NULL) {
+		if ((pf = sup_policy_load(opt, dt, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "%s: seccomp policy: %s\n",
 			    devs[i].dc_name, err);
 			bad = 1;
@@ -311,6 +308,40 @@ backend_main(const struct device_type *dt, int argc, char *argv[])
 	return i;
 }
 
+/*
+ * vhostd compile-policy IN.policy OUT.bpf: a precompiled filter (kill
+ * mode), as minijail's compile_seccomp_policy makes, for policy
+ * directories that ship TYPE.bpf instead of TYPE.policy.
+ */
+static int
+compile_policy_main(int argc, char *argv[])
+{
+	struct policy_filter	*pf;
+	char			 err[1024];
+	int			 fd, rc;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: vhostd compile-policy IN.policy "
+		    "OUT.bpf\n");
+		return 2;
+	}
+	if ((pf = policy_compile_file(argv[1], POLICY_MODE_KILL, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "vhostd: %s\n", err);
+		return 1;
+	}
+	fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1 || (rc = policy_filter_write(pf, fd)) < 0 ||
+	    close(fd) == -1) {
+		fprintf(stderr, "vhostd: %s: %s\n", argv[2], strerror(errno));
+		policy_filter_free(pf);
+		return 1;
+	}
+	printf("%s: %zu instructions\n", argv[2], policy_filter_len(pf));
+	policy_filter_free(pf);
+	return 0;
+}
+
 /* vhostd ctl [--control=PATH] status [--json] */
 static int
 ctl_main(int argc, char *argv[])
@@ -359,6 +390,8 @@ main(int argc, char *argv[])
 	}
 	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
 		return ctl_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "compile-policy") == 0)
+		return compile_policy_main(argc - 1, argv + 1);
 	if (argc > 1 && argv[1][0] != '-' &&
 	    (dt = device_type_find(argv[1])) != NULL)
 		return backend_main(dt, argc - 1, argv + 1);

@@ -104,7 +104,7 @@ device_open(struct sup_device *sd, const struct sup_options *opt,
 {
 	const struct device_type	*dt = sd->sd_conf.dc_type;
 	struct device_conf		*dc = &sd->sd_conf;
-	char				 msg[512], path[4096];
+	char				 msg[512];
 	int				 rc, fd;
 
 	fdset_init(&sd->sd_keep);
@@ -134,10 +134,7 @@ device_open(struct sup_device *sd, const struct sup_options *opt,
 		return rc;
 	}
 	if (opt->so_jail.jc_enabled) {
-		snprintf(path, sizeof(path), "%s/%s.policy", opt->so_policy_dir,
-		    dt->dt_name);
-		sd->sd_filter = policy_compile_file(path, opt->so_seccomp, msg,
-		    sizeof(msg));
+		sd->sd_filter = sup_policy_load(opt, dt, msg, sizeof(msg));
 		if (sd->sd_filter == NULL) {
 			snprintf(err, errlen, "%s: seccomp policy: %s",
 			    dc->dc_name, msg);
@@ -145,6 +142,34 @@ device_open(struct sup_device *sd, const struct sup_options *opt,
 		}
 	}
 	return 0;
+}
+
+struct policy_filter *
+sup_policy_load(const struct sup_options *opt, const struct device_type *dt,
+    char *err, size_t errlen)
+{
+	struct stat	st;
+	char		path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s.policy", opt->so_policy_dir,
+	    dt->dt_name);
+	if (stat(path, &st) == -1 && errno == ENOENT) {
+		/* A precompiled filter (minijail's compile_seccomp_policy). */
+		snprintf(path, sizeof(path), "%s/%s.bpf", opt->so_policy_dir,
+		    dt->dt_name);
+		if (stat(path, &st) == 0) {
+			if (opt->so_seccomp != POLICY_MODE_KILL) {
+				snprintf(err, errlen, "%s: a precompiled filter "
+				    "has its own actions; --seccomp=log and "
+				    "trap need %s.policy", path, dt->dt_name);
+				return NULL;
+			}
+			return policy_load_bpf_file(path, err, errlen);
+		}
+		snprintf(path, sizeof(path), "%s/%s.policy",
+		    opt->so_policy_dir, dt->dt_name);
+	}
+	return policy_compile_file(path, opt->so_seccomp, err, errlen);
 }
 
 static int

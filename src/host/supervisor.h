@@ -82,6 +82,14 @@ struct supervisor {
 void	sup_options_init(struct sup_options *opt);
 
 /*
+ * The seccomp filter of device type dt: TYPE.policy in the policy
+ * directory, compiled for opt's mode, or, when there is none, TYPE.bpf, a
+ * precompiled filter (kill mode only).  NULL with a message in err.
+ */
+struct policy_filter *sup_policy_load(const struct sup_options *opt,
+	    const struct device_type *dt, char *err, size_t errlen);
+
+/*
  * Take ownership of the parsed devices, open every listener and device
  * resource and compile every policy.  On error writes a message to err and
  * returns -errno; nothing is left behind (sockets created are removed).

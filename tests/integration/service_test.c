@@ -432,3 +432,45 @@ Test(service, watchdog_pings_at_half_the_interval)
 	it_stop(&it_vp);
 	close(nfd);
 }
+
+Test(service, precompiled_filter_is_used_when_there_is_no_policy)
+{
+	const char	*sock = it_path("rng.sock"), *dir = it_path("bpf");
+	char		*argv[5], out[256], err[2048], pol[512];
+	int		 st;
+
+	/* vhostd compile-policy: the shipped rng policy as raw BPF. */
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	snprintf(pol, sizeof(pol), "%s/rng.policy", it_env("VHOSTD_POLICYDIR"));
+	argv[0] = (char *)it_env("VHOSTD");
+	argv[1] = (char *)"compile-policy";
+	argv[2] = pol;
+	argv[3] = it_fmt("%s/rng.bpf", dir);
+	argv[4] = NULL;
+	cr_assert_eq(vproc_run(argv, out, sizeof(out), err, sizeof(err),
+	    VPROC_TIMEOUT_MS), 0, "%s", err);
+	cr_assert_neq(strstr(out, "instructions"), NULL, "%s", out);
+	{
+		char	*a[] = { (char *)it_env("VHOSTD"), (char *)"--policy-dir",
+			    (char *)dir, (char *)"--device",
+			    it_fmt("rng,socket=%s", sock), NULL };
+
+		cr_assert_eq(vproc_start(&it_vp, a, NULL), 0);
+	}
+	cr_assert_gt(vproc_child_pid(&it_vp, "rng", 0, VPROC_TIMEOUT_MS), 0);
+	it_assert_entropy(sock);
+	it_stop(&it_vp);
+	cr_assert_eq(vproc_count(&it_vp, "SIGSYS"), 0, "%s", it_vp.vp_log);
+
+	/* A truncated program is refused at start-up, naming the file. */
+	cr_assert_eq(truncate(it_fmt("%s/rng.bpf", dir), 12), 0);
+	{
+		char	*a[] = { (char *)it_env("VHOSTD"), (char *)"--policy-dir",
+			    (char *)dir, (char *)"-n", (char *)"--device",
+			    it_fmt("rng,socket=%s", sock), NULL };
+
+		st = vproc_run(a, NULL, 0, err, sizeof(err), VPROC_TIMEOUT_MS);
+	}
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0, "%s", err);
+	cr_assert_neq(strstr(err, "rng.bpf"), NULL, "%s", err);
+}
