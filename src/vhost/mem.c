@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "../util/log.h"
 #include "../util/util.h"
@@ -69,6 +70,7 @@ vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
     int fd)
 {
 	struct vu_mem_region	*nr;
+	struct stat		 st;
 	uint64_t		 pagesz, delta, maplen;
 	unsigned int		 i, pos;
 	void			*map;
@@ -108,6 +110,21 @@ vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
 		}
 	}
 
+	/*
+	 * A mapping past the end of its file faults (SIGBUS) where the guest
+	 * memory is touched: refuse it here, with a message.
+	 */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    r->mmap_offset + r->memory_size > (uint64_t)st.st_size) {
+		log_warnx("%s: region gpa 0x%llx size 0x%llx at offset 0x%llx "
+		    "ends beyond its file (0x%llx bytes)", __func__,
+		    (unsigned long long)r->guest_phys_addr,
+		    (unsigned long long)r->memory_size,
+		    (unsigned long long)r->mmap_offset,
+		    (unsigned long long)st.st_size);
+		rc = -EINVAL;
+		goto out;
+	}
 	delta = r->mmap_offset & (pagesz - 1);
 	maplen = r->memory_size + delta;
 	map = mmap(NULL, (size_t)maplen, PROT_READ | PROT_WRITE,

@@ -253,3 +253,22 @@ Test(mem, span_across_adjacent_regions)
 	cr_assert_not_null(p);
 	cr_assert_eq(avail, 1);
 }
+
+Test(mem, region_beyond_its_file_rejected)
+{
+	struct vhost_user_mem_region	r;
+	int				fd;
+
+	/* Touching a mapping past the end of its file would be SIGBUS. */
+	r = region(0x10000, 4 * PG, 0x100000, 0);
+	fd = pattern_fd(2 * PG, 0);
+	cr_assert_eq(vu_mem_add(&mem, &r, fd), -EINVAL);
+	cr_assert_not(fd_is_open(fd));
+	r = region(0x10000, 2 * PG, 0x100000, PG);		/* offset */
+	cr_assert_eq(vu_mem_add(&mem, &r, pattern_fd(2 * PG, 0)), -EINVAL);
+	cr_assert_eq(mem.mm_nregions, 0);
+	/* Exactly the file, or a part of it, is fine. */
+	r = region(0x10000, PG, 0x100000, PG);
+	cr_assert_eq(vu_mem_add(&mem, &r, pattern_fd(2 * PG, 0)), 0);
+	cr_assert_eq(mem.mm_nregions, 1);
+}
