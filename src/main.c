@@ -155,6 +155,7 @@ check_config(const struct sup_options *opt, struct device_conf *devs,
 	unsigned int			 i;
 	int				 bad = 0;
 
+	device_check_only = true;
 	for (i = 0; i < ndev; i++) {
 		dt = devs[i].dc_type;
 		fdset_init(&keep);

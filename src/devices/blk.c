@@ -73,6 +73,7 @@ struct blk_opts {
 	int		 bo_ro;		/* 0/1 */
 	int		 bo_direct;
 	int		 bo_discard;	/* -1: when supported */
+	int		 bo_lock;	/* 1: OFD lock on the image */
 	uint64_t	 bo_queues;
 	uint64_t	 bo_lbs;	/* 0: the device's or 512 */
 	uint64_t	 bo_poll_us;
@@ -131,6 +132,7 @@ blk_parse_opts(const struct device_opt *opts, unsigned int nopts,
 
 	memset(bo, 0, sizeof(*bo));
 	bo->bo_discard = -1;
+	bo->bo_lock = 1;
 	bo->bo_queues = 1;
 	bo->bo_poll_us = BLK_POLL_US_DEFAULT;
 	for (i = 0; i < nopts && rc == 0; i++) {
@@ -149,6 +151,8 @@ blk_parse_opts(const struct device_opt *opts, unsigned int nopts,
 			rc = blk_parse_bool(k, v, &bo->bo_direct, err, errlen);
 		else if (strcmp(k, "discard") == 0)
 			rc = blk_parse_bool(k, v, &bo->bo_discard, err, errlen);
+		else if (strcmp(k, "lock") == 0)
+			rc = blk_parse_bool(k, v, &bo->bo_lock, err, errlen);
 		else if (strcmp(k, "queues") == 0) {
 			if (parse_u64(v, 1, VU_MAX_QUEUES, &bo->bo_queues)) {
 				snprintf(err, errlen, "queues=%s: expected 1 "
@@ -236,6 +240,37 @@ blk_open(struct blk_state *bs, const struct blk_opts *bo, struct stat *st,
 		return -EBUSY;
 	}
 	return 0;
+}
+
+/*
+ * An OFD lock on the whole image, held by the open file description the
+ * child inherits, so it lasts as long as the device: exclusive for a
+ * writable disk, shared for a read-only one.  QEMU and qemu-storage-daemon
+ * lock bytes of the same file (shared locks, tested against exclusive
+ * ones), so neither can open a disk vhostd writes, and vhostd cannot write
+ * a disk one of them has open.  0 or -errno.
+ */
+static int
+blk_lock(struct blk_state *bs, const struct blk_opts *bo, char *err,
+    size_t errlen)
+{
+	struct flock	fl;
+	int		e;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = bo->bo_ro ? F_RDLCK : F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(bs->bs_fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	e = errno;
+	if (e == EAGAIN || e == EACCES)
+		snprintf(err, errlen, "%s: in use by another process (it "
+		    "holds a lock on the image); lock=off shares it anyway",
+		    bo->bo_path);
+	else
+		snprintf(err, errlen, "%s: lock: %s", bo->bo_path,
+		    strerror(e));
+	return e == EACCES ? -EAGAIN : -e;
 }
 
 static uint32_t
@@ -396,6 +431,8 @@ blk_prepare(const struct device_opt *opts, unsigned int nopts,
 		return 0;
 	}
 	if ((rc = blk_open(bs, &bo, &st, err, errlen)) != 0 ||
+	    (bo.bo_lock && !device_check_only &&
+	    (rc = blk_lock(bs, &bo, err, errlen)) != 0) ||
 	    (rc = blk_geometry(bs, &bo, &st, err, errlen)) != 0)
 		goto fail;
 	blk_probe(bs, &st);
@@ -568,7 +605,7 @@ static const struct vu_dev_ops blk_ops = {
 
 static const char *const blk_keys[] = {
 	"path", "read-only", "direct", "queues", "serial",
-	"logical-block-size", "poll-us", "discard", "null", NULL
+	"logical-block-size", "poll-us", "discard", "null", "lock", NULL
 };
 static const char *const blk_caps_features[] = {
 	"read-only", "blk-file", NULL

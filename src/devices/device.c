@@ -12,6 +12,8 @@
 extern const struct device_type escape_device_type;
 #endif
 
+bool	device_check_only;
+
 const struct device_type *const device_types[] = {
 	&rng_device_type,
 	&blk_device_type,

@@ -9,6 +9,7 @@
 #ifndef VHOSTD_DEVICES_DEVICE_H
 #define VHOSTD_DEVICES_DEVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +61,13 @@ struct device_type {
 	/* Parent: close fds and free the state. */
 	void	(*dt_release)(void *state);
 };
+
+/*
+ * Set by vhostd -n: dt_prepare checks options and resources but takes no
+ * lasting claim on them (blk's image lock), as the running service holds
+ * them.
+ */
+extern bool	device_check_only;
 
 /* The device type called name, or NULL. */
 const struct device_type *device_type_find(const char *name);

@@ -1352,3 +1352,56 @@ Test(blk, block_device)
 	/* A loop device punches discarded ranges: they read zeroes too. */
 	check_zeroed(false, 0);
 }
+
+Test(blk, image_lock)
+{
+	const char *const	ro[] = { "read-only", "on", NULL };
+	struct device_opt	o[2];
+	struct fdset		keep;
+	void			*st1 = NULL, *st2 = NULL;
+	char			err[256];
+
+	/* A writable disk is exclusive: a second device is refused. */
+	img_create("/var/tmp", IMG_SIZE);
+	o[0].key = "path";
+	o[0].value = img;
+	fdset_init(&keep);
+	cr_assert_eq(blk_device_type.dt_prepare(o, 1, &keep, &st1, err,
+	    sizeof(err)), 0, "%s", err);
+	fdset_init(&keep);
+	cr_assert_eq(blk_device_type.dt_prepare(o, 1, &keep, &st2, err,
+	    sizeof(err)), -EAGAIN);
+	cr_assert_not_null(strstr(err, "in use by another process"), "%s", err);
+	cr_assert_null(st2);
+	/* So is a read-only one on a disk somebody writes. */
+	o[1].key = ro[0];
+	o[1].value = ro[1];
+	fdset_init(&keep);
+	cr_assert_eq(blk_device_type.dt_prepare(o, 2, &keep, &st2, err,
+	    sizeof(err)), -EAGAIN);
+	/* lock=off shares it; vhostd -n checks without a claim. */
+	o[1].key = "lock";
+	o[1].value = "off";
+	fdset_init(&keep);
+	cr_assert_eq(blk_device_type.dt_prepare(o, 2, &keep, &st2, err,
+	    sizeof(err)), 0, "%s", err);
+	blk_device_type.dt_release(st2);
+	device_check_only = true;
+	fdset_init(&keep);
+	cr_assert_eq(blk_device_type.dt_prepare(o, 1, &keep, &st2, err,
+	    sizeof(err)), 0, "%s", err);
+	device_check_only = false;
+	blk_device_type.dt_release(st2);
+	/* Released with the device: readers share the image. */
+	blk_device_type.dt_release(st1);
+	o[1].key = ro[0];
+	o[1].value = ro[1];
+	fdset_init(&keep);
+	cr_assert_eq(blk_device_type.dt_prepare(o, 2, &keep, &st1, err,
+	    sizeof(err)), 0, "%s", err);
+	fdset_init(&keep);
+	cr_assert_eq(blk_device_type.dt_prepare(o, 2, &keep, &st2, err,
+	    sizeof(err)), 0, "%s", err);
+	blk_device_type.dt_release(st1);
+	blk_device_type.dt_release(st2);
+}
