@@ -67,7 +67,7 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 PROG	:= $(BUILD)/vhostd
 PROG_TEST := $(BUILD)/vhostd_test
 
-all: $(PROG)
+all: $(PROG) $(TOOL_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
