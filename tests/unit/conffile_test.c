@@ -97,3 +97,22 @@ Test(conffile, missing_file)
 	    sizeof(err)), -ENOENT);
 	cr_assert_not_null(strstr(err, "/nonexistent/v.conf"));
 }
+
+Test(conffile, restart_limit)
+{
+	struct conffile	cf;
+	char		err[256];
+	FILE		*f;
+	const char	*good = "restart-limit = 3/60\n[a]\ntype = rng\n"
+			    "socket = /x\n";
+
+	cr_assert_not_null(f = fmemopen((void *)(uintptr_t)good, strlen(good),
+	    "r"));
+	cr_assert_eq(conffile_parse(f, "t.conf", &cf, err, sizeof(err)), 0,
+	    "%s", err);
+	fclose(f);
+	cr_assert_str_eq(cf.cf_restart_limit, "3/60");
+	conffile_free(&cf);
+	expect("restart-limit = often\n",
+	    "t.conf:1: restart-limit = often: expected N/SECONDS");
+}
