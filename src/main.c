@@ -331,10 +331,12 @@ compile_policy_main(int argc, char *argv[])
 		fprintf(stderr, "vhostd: %s\n", err);
 		return 1;
 	}
+	rc = 0;
 	fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd == -1 || (rc = policy_filter_write(pf, fd)) < 0 ||
 	    close(fd) == -1) {
-		fprintf(stderr, "vhostd: %s: %s\n", argv[2], strerror(errno));
+		fprintf(stderr, "vhostd: %s: %s\n", argv[2],
+		    strerror(rc < 0 ? -rc : errno));
 		policy_filter_free(pf);
 		return 1;
 	}

@@ -65,6 +65,7 @@ be_protocol_features(const struct vu_dev *dev)
 	    (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
 	    (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |
 	    (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) |
+	    (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) |
 	    (1ull << VHOST_USER_PROTOCOL_F_STATUS);
 	if (dev->vd_ops->get_config != NULL)
 		f |= 1ull << VHOST_USER_PROTOCOL_F_CONFIG;
@@ -90,6 +91,7 @@ vu_dev_init(struct vu_dev *dev, int sock, uint16_t nqueues,
 	dev->vd_watch = watch;
 	dev->vd_watch_ctx = watch_ctx;
 	dev->vd_nqueues = nqueues;
+	dev->vd_reply_fd = -1;
 	vu_mem_init(&dev->vd_mem);
 	for (i = 0; i < VU_MAX_QUEUES; i++) {
 		vr = &dev->vd_vring[i];
@@ -109,6 +111,8 @@ vu_dev_fini(struct vu_dev *dev)
 	for (i = 0; i < dev->vd_nqueues; i++)
 		vu_vring_fini(dev, i);
 	vu_mem_clear(&dev->vd_mem);
+	vu_inflight_clear(dev);
+	close_reset(&dev->vd_reply_fd);
 }
 
 void *
@@ -256,6 +260,13 @@ be_check(struct vu_dev *dev, const struct vhost_user_msg *msg,
 		/* QEMU sends the region's fd along; it is not needed. */
 		want = sizeof(msg->payload.mem_reg);
 		maxfds = 1;
+		break;
+	case VHOST_USER_GET_INFLIGHT_FD:
+	case VHOST_USER_SET_INFLIGHT_FD:
+		/* 20 bytes packed; QEMU and libvhost-user send 24 (padded). */
+		want = size == 24 ? 24 : sizeof(msg->payload.inflight);
+		if (msg->hdr.request == VHOST_USER_SET_INFLIGHT_FD)
+			minfds = maxfds = 1;
 		break;
 	case VHOST_USER_GET_CONFIG:
 	case VHOST_USER_SET_CONFIG:
@@ -475,6 +486,10 @@ be_handle(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
 		return be_config(dev, msg);
 	case VHOST_USER_SET_STATUS:
 		return be_set_status(dev, msg->payload.u64);
+	case VHOST_USER_GET_INFLIGHT_FD:
+		return vu_inflight_get(dev, msg);
+	case VHOST_USER_SET_INFLIGHT_FD:
+		return vu_inflight_set(dev, msg, fds);
 	case VHOST_USER_GET_STATUS:
 		return be_reply_u64(msg, dev->vd_status);
 	default:
@@ -491,7 +506,10 @@ be_send_reply(struct vu_dev *dev, struct vhost_user_msg *msg)
 	int	rc;
 
 	msg->hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
-	if ((rc = vu_msg_send(dev->vd_sock, msg, NULL, 0)) != 0)
+	rc = vu_msg_send(dev->vd_sock, msg, dev->vd_reply_fd >= 0 ?
+	    &dev->vd_reply_fd : NULL, dev->vd_reply_fd >= 0 ? 1 : 0);
+	close_reset(&dev->vd_reply_fd);
+	if (rc != 0)
 		log_warnx("%s: %s: cannot send the reply: %s", __func__,
 		    vhost_user_request_name(msg->hdr.request), strerror(-rc));
 	return rc;

@@ -82,6 +82,7 @@ struct vu_vring {
 	int				vr_kick_fd;
 	int				vr_call_fd;
 	int				vr_err_fd;
+	uint16_t			*vr_resubmit;	/* inflight */
 	struct vu_dev			*vr_dev;	/* back pointer for cb */
 };
 
@@ -100,6 +101,12 @@ struct vu_dev {
 	struct vu_mem		 vd_mem;
 	struct vu_vring		 vd_vring[VU_MAX_QUEUES];
 	int			 vd_warned;
+	/* INFLIGHT_SHMFD: the regions, shared with the front end. */
+	uint8_t			*vd_inflight;
+	size_t			 vd_inflight_size;
+	uint16_t		 vd_inflight_nq;
+	uint16_t		 vd_inflight_qsize;
+	int			 vd_reply_fd;	/* sent with the reply, or -1 */
 };
 
 /*

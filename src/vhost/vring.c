@@ -15,6 +15,7 @@
  * until its memory comes back.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
@@ -69,6 +70,8 @@ vring_translate(const struct vu_dev *dev, const struct vu_vring *vr,
 }
 
 /* Start ring idx from its set-up values.  0 or -errno (logged). */
+static int	vring_inflight(struct vu_dev *, struct vu_vring *, unsigned int);
+
 static int
 vring_start(struct vu_dev *dev, unsigned int idx)
 {
@@ -96,10 +99,45 @@ vring_start(struct vu_dev *dev, unsigned int idx)
 		    __func__, idx);
 		return rc;
 	}
+	if ((rc = vring_inflight(dev, vr, idx)) != 0)
+		return rc;
 	vr->vr_started = true;
 	if (!vu_has_feature(dev, VHOST_USER_F_PROTOCOL_FEATURES))
 		vr->vr_enabled = true;
 	vring_update(dev, idx, was);
+	return 0;
+}
+
+/*
+ * With inflight regions (SET_INFLIGHT_FD), track the ring's requests there
+ * and take again first what a previous back end left in flight.
+ */
+static int
+vring_inflight(struct vu_dev *dev, struct vu_vring *vr, unsigned int idx)
+{
+	struct virtq_inflight	*region = vu_inflight_region(dev, idx);
+	int			 n;
+
+	free(vr->vr_resubmit);
+	vr->vr_resubmit = NULL;
+	if (region == NULL)
+		return 0;
+	if (dev->vd_inflight_qsize != vr->vr_num) {
+		vu_warn(dev, "%s: ring %u has %u entries, its inflight region "
+		    "%u", __func__, idx, vr->vr_num, dev->vd_inflight_qsize);
+		return -EINVAL;
+	}
+	if ((vr->vr_resubmit = calloc(vr->vr_num, sizeof(uint16_t))) == NULL)
+		return -ENOMEM;
+	if ((n = virtq_inflight_attach(&vr->vr_vq, region,
+	    vr->vr_resubmit)) < 0) {
+		vu_warn(dev, "%s: ring %u: the inflight region does not match",
+		    __func__, idx);
+		return n;
+	}
+	if (n > 0)
+		log_info("ring %u: %d request(s) left in flight by a previous "
+		    "back end are run again", idx, n);
 	return 0;
 }
 
@@ -152,6 +190,8 @@ vu_vring_fini(struct vu_dev *dev, unsigned int idx)
 	vu_vring_stop(dev, idx);
 	close_reset(&vr->vr_call_fd);
 	close_reset(&vr->vr_err_fd);
+	free(vr->vr_resubmit);
+	vr->vr_resubmit = NULL;
 }
 
 /*

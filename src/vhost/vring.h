@@ -41,6 +41,20 @@ void	vu_vring_reset(struct vu_dev *dev, unsigned int idx);
  */
 void	vu_vring_remap(struct vu_dev *dev);
 
+/*
+ * GET_INFLIGHT_FD / SET_INFLIGHT_FD (inflight.c): payload size and fd count
+ * checked.  GET creates the regions and leaves their fd in vd_reply_fd
+ * for the reply.  0, VU_HANDLED_REPLY, VU_HANDLED_FAIL or -errno.
+ */
+int	vu_inflight_get(struct vu_dev *dev, struct vhost_user_msg *msg);
+int	vu_inflight_set(struct vu_dev *dev, struct vhost_user_msg *msg,
+	    int *fds);
+/* The region of ring idx, or NULL. */
+struct virtq_inflight *vu_inflight_region(struct vu_dev *dev,
+	    unsigned int idx);
+/* Unmap the regions. */
+void	vu_inflight_clear(struct vu_dev *dev);
+
 /* Connection end: stop, close every ring fd. */
 void	vu_vring_fini(struct vu_dev *dev, unsigned int idx);
 

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../util/log.h"
@@ -27,7 +28,6 @@
 #include "virtq.h"
 
 /* Largest ring (virtio 1.x 2.7: Queue Size <= 32768). */
-#define VIRTQ_MAX_NUM		32768u
 /*
  * Largest indirect table.  The spec bounds a chain by the queue size, but
  * Linux drivers build indirect tables longer than the ring, so the bound
@@ -357,6 +357,20 @@ virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 	elem->out_len = elem->in_len = 0;
 	if (vq->vq_broken)
 		return -EIO;
+	if (vq->vq_resubmit_next < vq->vq_nresubmit) {
+		/* Taken by a back end that died: again, first. */
+		head = vq->vq_resubmit[vq->vq_resubmit_next++];
+		elem->head = head;
+		elem->out = elem->iov;
+		elem->in = elem->iov;
+		if ((rc = virtq_walk(vq, elem)) != 0) {
+			elem->out_num = elem->in_num = 0;
+			elem->out_len = elem->in_len = 0;
+			return rc;
+		}
+		elem->in = elem->iov + elem->out_num;
+		return 1;
+	}
 	if ((rc = virtq_read_avail_idx(vq, &idx)) != 0)
 		return rc;
 	if (idx == vq->vq_last_avail) {
@@ -395,12 +409,18 @@ virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 	}
 	elem->in = elem->iov + elem->out_num;
 	vq->vq_last_avail++;
+	if (vq->vq_inflight != NULL) {
+		vq->vq_inflight->desc[head].counter = ++vq->vq_counter;
+		vq->vq_inflight->desc[head].inflight = 1;
+	}
 	/* Kick only for chains after this one.  Ordered before the next
 	 * avail idx load only on the empty path above (with its smp_mb). */
 	if (vq->vq_event_idx)
 		set_avail_event(vq, vq->vq_last_avail);
 	return 1;
 }
+
+static void	inflight_commit(struct virtq *);
 
 void
 virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
@@ -411,6 +431,11 @@ virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 	ue->id = head;
 	ue->len = len;
 	vq->vq_used_idx++;
+	if (vq->vq_inflight != NULL && head < vq->vq_num) {
+		vq->vq_inflight->desc[head].next =
+		    vq->vq_inflight->last_batch_head;
+		vq->vq_inflight->last_batch_head = head;
+	}
 }
 
 void
@@ -423,6 +448,92 @@ virtq_flush(struct virtq *vq)
 	 */
 	virtq_wmb();
 	((volatile struct virtq_used *)vq->vq_used)->idx = vq->vq_used_idx;
+	if (vq->vq_inflight != NULL)
+		inflight_commit(vq);
+}
+
+/*
+ * After used->idx moved: the heads of the batch (the last used_idx -
+ * inflight->used_idx pushes, linked from last_batch_head) are no longer in
+ * flight.  A back end that dies between the two stores leaves used_idx
+ * behind used->idx, and the next one repairs it (inflight_recover).
+ */
+static void
+inflight_commit(struct virtq *vq)
+{
+	volatile struct virtq_inflight	*in = vq->vq_inflight;
+	uint16_t			 n, h, k;
+
+	virtq_wmb();
+	n = (uint16_t)(vq->vq_used_idx - in->used_idx);
+	for (k = 0, h = in->last_batch_head; k < n && h < vq->vq_num; k++) {
+		in->desc[h].inflight = 0;
+		h = in->desc[h].next;
+	}
+	virtq_wmb();
+	in->used_idx = vq->vq_used_idx;
+}
+
+static int
+counter_cmp(const void *a, const void *b, void *arg)
+{
+	const volatile struct virtq_inflight	*in = arg;
+	uint64_t				 x, y;
+
+	x = in->desc[*(const uint16_t *)a].counter;
+	y = in->desc[*(const uint16_t *)b].counter;
+	return x < y ? -1 : x > y;
+}
+
+int
+virtq_inflight_attach(struct virtq *vq, struct virtq_inflight *region,
+    uint16_t *resubmit)
+{
+	volatile struct virtq_inflight	*in = region;
+	uint16_t			 used, n, h, k, i;
+
+	vq->vq_inflight = NULL;
+	vq->vq_nresubmit = vq->vq_resubmit_next = 0;
+	vq->vq_resubmit = resubmit;
+	vq->vq_counter = 0;
+	if (in->version == 0) {
+		/* Fresh: nothing to recover. */
+		memset((void *)(uintptr_t)in, 0, VIRTQ_INFLIGHT_SIZE(vq->vq_num));
+		in->desc_num = vq->vq_num;
+		in->used_idx = vq->vq_used_idx;
+		in->version = 1;
+		vq->vq_inflight = in;
+		return 0;
+	}
+	if (in->version != 1 || in->desc_num != vq->vq_num)
+		return -EINVAL;
+	used = vq->vq_used_idx;
+	if (in->used_idx != used) {
+		/* Died between used->idx and the batch's flags. */
+		n = (uint16_t)(used - in->used_idx);
+		for (k = 0, h = in->last_batch_head; k < n && h < vq->vq_num;
+		    k++) {
+			in->desc[h].inflight = 0;
+			h = in->desc[h].next;
+		}
+		in->used_idx = used;
+	}
+	for (i = 0, n = 0; i < vq->vq_num; i++) {
+		if (in->desc[i].inflight != 1)
+			continue;
+		resubmit[n++] = i;
+		if (in->desc[i].counter > vq->vq_counter)
+			vq->vq_counter = in->desc[i].counter;
+	}
+	qsort_r(resubmit, n, sizeof(*resubmit), counter_cmp,
+	    (void *)(uintptr_t)in);
+	vq->vq_nresubmit = n;
+	/* Everything before used + n was taken: completed or resubmitted. */
+	vq->vq_last_avail = (uint16_t)(used + n);
+	if (vq->vq_event_idx)
+		set_avail_event(vq, vq->vq_last_avail);
+	vq->vq_inflight = in;
+	return n;
 }
 
 bool

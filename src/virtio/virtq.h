@@ -66,6 +66,36 @@ struct virtq_elem {
 	struct iovec	 iov[VIRTQ_MAX_SEGS];
 };
 
+/*
+ * Inflight tracking (vhost-user INFLIGHT_SHMFD, split rings): one region
+ * per queue in memory the front end keeps across back-end restarts, so
+ * that a new back end finds the requests the old one had taken but not
+ * completed.  Layout fixed by the vhost-user specification.
+ */
+#define VIRTQ_MAX_NUM		32768u	/* largest split ring */
+
+struct virtq_inflight_desc {
+	uint8_t		inflight;	/* head taken, not yet used */
+	uint8_t		padding[5];
+	uint16_t	next;		/* last batch of used heads */
+	uint64_t	counter;	/* order in which heads were taken */
+};
+
+struct virtq_inflight {
+	uint64_t			features;
+	uint16_t			version;	/* 1; 0: never used */
+	uint16_t			desc_num;
+	uint16_t			last_batch_head;
+	uint16_t			used_idx;
+	struct virtq_inflight_desc	desc[];
+};
+
+/* Bytes of one queue's inflight region for a ring of num entries. */
+#define VIRTQ_INFLIGHT_SIZE(num)					\
+	((sizeof(struct virtq_inflight) +				\
+	    (size_t)(num) * sizeof(struct virtq_inflight_desc) + 63) &	\
+	    ~(size_t)63)
+
 struct virtq {
 	const struct vu_mem	*vq_mem;
 	struct virtq_desc	*vq_desc;
@@ -81,6 +111,11 @@ struct virtq {
 	bool			 vq_broken;
 	int			 vq_warned;	/* rate limit for logs */
 	bool			 vq_notify_on_empty; /* VIRTIO_F_NOTIFY_ON_EMPTY */
+	volatile struct virtq_inflight *vq_inflight;	/* or NULL */
+	uint64_t		 vq_counter;	/* last inflight counter */
+	uint16_t		*vq_resubmit;	/* heads to take first */
+	uint16_t		 vq_nresubmit;
+	uint16_t		 vq_resubmit_next;
 };
 
 /* Bytes each ring part needs for num entries (event fields included). */
@@ -104,6 +139,19 @@ int	virtq_init(struct virtq *vq, const struct vu_mem *mem, uint16_t num,
  * -EIO: the queue is (now) broken.  With EVENT_IDX, publishes avail_event.
  */
 int	virtq_pop(struct virtq *vq, struct virtq_elem *elem);
+
+/*
+ * Track the queue's requests in region (VIRTQ_INFLIGHT_SIZE(vq_num) bytes,
+ * shared with the front end), after virtq_init.  A region used before (a
+ * back end that died) is recovered as the vhost-user specification says:
+ * the heads it had taken and not completed are popped again first, in the
+ * order they were taken, and popping then goes on after them (whatever
+ * SET_VRING_BASE said).  resubmit: room for vq_num heads, owned by the
+ * caller.  Returns the number of heads to take again, or -EINVAL for a
+ * region of another ring size.
+ */
+int	virtq_inflight_attach(struct virtq *vq, struct virtq_inflight *region,
+	    uint16_t *resubmit);
 
 /* Give back elem's head with len bytes written.  Not visible until flush. */
 void	virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
