@@ -208,3 +208,44 @@ Test(host, sigterm_during_child_start_up_is_not_lost)
 		vproc_cleanup(&it_vp);
 	}
 }
+
+Test(host, runs_unprivileged_in_a_user_namespace)
+{
+	const char	*sock = it_path("rng.sock");
+	char		 probe[512], *argv[12], err[512];
+	uint8_t		 buf[64];
+	int		 st;
+
+	/* As "nobody": the jail takes a user namespace instead of root. */
+	if (access("/usr/sbin/runuser", X_OK) != 0)
+		cr_skip_test("runuser (util-linux) is missing");
+	snprintf(probe, sizeof(probe), "/usr/sbin/runuser -u nobody -- "
+	    "test -x '%s' -a -r '%s/rng.policy'", it_env("VHOSTD"),
+	    it_env("VHOSTD_POLICYDIR"));
+	if (system(probe) != 0)
+		cr_skip_test("user nobody cannot reach %s", it_env("VHOSTD"));
+	if (system("/usr/sbin/runuser -u nobody -- unshare -U true "
+	    "2>/dev/null") != 0)
+		cr_skip_test("this host allows no unprivileged user namespaces");
+	cr_assert_eq(chmod(it_dir, 0777), 0);
+	argv[0] = (char *)"/usr/sbin/runuser";
+	argv[1] = (char *)"-u";
+	argv[2] = (char *)"nobody";
+	argv[3] = (char *)"--";
+	argv[4] = (char *)it_env("VHOSTD");
+	argv[5] = (char *)"--policy-dir";
+	argv[6] = (char *)it_env("VHOSTD_POLICYDIR");
+	argv[7] = (char *)"--device";
+	argv[8] = it_fmt("rng,socket=%s,restart=never", sock);
+	argv[9] = NULL;
+	cr_assert_eq(vproc_start(&it_vp, argv, NULL), 0);
+	if (vproc_child_pid(&it_vp, "rng", 0, VPROC_TIMEOUT_MS) <= 0 ||
+	    it_entropy(sock, buf, sizeof(buf), err, sizeof(err)) != 0) {
+		vproc_wait_exit(&it_vp, VPROC_TIMEOUT_MS, &st);
+		cr_assert_fail("no entropy (%s):\n%s", err, it_vp.vp_log);
+	}
+	cr_assert_eq(vproc_wait_exit(&it_vp, VPROC_TIMEOUT_MS, &st), 0);
+	cr_assert_eq(it_code(st), 0, "%s", it_vp.vp_log);
+	cr_assert_eq(vproc_count(&it_vp, "SIGSYS"), 0, "%s", it_vp.vp_log);
+	cr_assert(!it_exists(sock));
+}
