@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/close_range.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 
 #include "util.h"
@@ -103,6 +105,64 @@ close_span(unsigned int first, unsigned int last)
 	for (fd = first; fd <= last; fd++)
 		close((int)fd);
 	return 0;
+}
+
+int
+send_fds(int sock, struct iovec *iov, int iovcnt, const int *fds,
+    unsigned int nfds)
+{
+	union {
+		struct cmsghdr	align;
+		char		buf[CMSG_SPACE(SEND_FDS_MAX * sizeof(int))];
+	} ctl;
+	struct cmsghdr	*cm;
+	struct msghdr	 mh;
+	ssize_t		 n;
+
+	if (nfds > SEND_FDS_MAX || iovcnt < 0)
+		return -EINVAL;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = (size_t)iovcnt;
+	if (nfds > 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+	}
+	for (;;) {
+		/* Skip what is sent (and empty entries). */
+		while (mh.msg_iovlen > 0 && mh.msg_iov->iov_len == 0) {
+			mh.msg_iov++;
+			mh.msg_iovlen--;
+		}
+		if (mh.msg_iovlen == 0)
+			return 0;
+		if ((n = sendmsg(sock, &mh, MSG_NOSIGNAL)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		/* The descriptors went with the first byte. */
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+		while (n > 0) {
+			size_t	k = (size_t)n < mh.msg_iov->iov_len ?
+			    (size_t)n : mh.msg_iov->iov_len;
+
+			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + k;
+			mh.msg_iov->iov_len -= k;
+			n -= (ssize_t)k;
+			if (mh.msg_iov->iov_len == 0) {
+				mh.msg_iov++;
+				mh.msg_iovlen--;
+			}
+		}
+	}
 }
 
 int

@@ -33,6 +33,19 @@ void	fdset_init(struct fdset *set);
 /* Append fd (no-op if present).  0, or -ENOSPC when full. */
 int	fdset_add(struct fdset *set, int fd);
 int	fdset_has(const struct fdset *set, int fd);
+/* Most descriptors send_fds passes in one message. */
+#define SEND_FDS_MAX	16
+
+/*
+ * Send all of iov (iovcnt entries, advanced in place) on the stream socket
+ * sock, the descriptors fds (nfds <= SEND_FDS_MAX) with the first byte as
+ * SCM_RIGHTS.  Retries on EINTR and short writes; no SIGPIPE.  0 or
+ * -errno.
+ */
+struct iovec;
+int	send_fds(int sock, struct iovec *iov, int iovcnt, const int *fds,
+	    unsigned int nfds);
+
 /* Close every descriptor >= 3 that is not in set (close_range).  0/-errno. */
 int	fdset_close_others(const struct fdset *set);
 

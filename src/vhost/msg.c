@@ -191,51 +191,12 @@ int
 vu_msg_send(int sock, const struct vhost_user_msg *msg, const int *fds,
     unsigned int nfds)
 {
-	union {
-		struct cmsghdr	align;
-		char		buf[MSG_CTL_SPACE];
-	} ctl;
-	struct cmsghdr	*cm;
-	struct msghdr	 mh;
-	struct iovec	 iov;
-	const uint8_t	*p = (const uint8_t *)msg;
-	size_t		 len;
-	ssize_t		 n;
+	struct iovec	iov;
 
 	if (msg->hdr.size > VHOST_USER_PAYLOAD_MAX ||
 	    nfds > VHOST_USER_MAX_FDS)
 		return -EINVAL;
-	len = sizeof(msg->hdr) + msg->hdr.size;
-
-	memset(&mh, 0, sizeof(mh));
-	memset(&ctl, 0, sizeof(ctl));
-	iov.iov_base = (void *)(uintptr_t)p;
-	iov.iov_len = len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (nfds > 0) {
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
-	}
-
-	while (len > 0) {
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-		iov.iov_base = (void *)(uintptr_t)p;
-		iov.iov_len = len;
-		mh.msg_control = NULL;
-		mh.msg_controllen = 0;
-	}
-	return 0;
+	iov.iov_base = (void *)(uintptr_t)msg;
+	iov.iov_len = sizeof(msg->hdr) + msg->hdr.size;
+	return send_fds(sock, &iov, 1, fds, nfds);
 }

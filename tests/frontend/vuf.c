@@ -240,60 +240,20 @@ int
 vuf_send_raw(struct vuf *f, const struct vhost_user_header *hdr,
     const void *payload, size_t len, const int *fds, unsigned int nfds)
 {
-	union {
-		char		buf[CMSG_SPACE(VHOST_USER_MAX_FDS * 2 *
-				    sizeof(int))];
-		struct cmsghdr	align;
-	} ctl;
-	struct iovec	 iov[2];
-	struct msghdr	 mh;
-	struct cmsghdr	*cm;
-	size_t		 total = sizeof(*hdr) + len, done = 0;
-	ssize_t		 n;
+	struct iovec	iov[2];
+	int		rc;
 
 	if (f->f_sock < 0)
 		return vuf_fail(f, -ENOTCONN, "not connected");
 	if (nfds > VHOST_USER_MAX_FDS * 2)
 		return vuf_fail(f, -EINVAL, "too many fds (%u)", nfds);
-	iov[0].iov_base = (void *)hdr;
+	iov[0].iov_base = (void *)(uintptr_t)hdr;
 	iov[0].iov_len = sizeof(*hdr);
-	iov[1].iov_base = (void *)payload;
+	iov[1].iov_base = (void *)(uintptr_t)payload;
 	iov[1].iov_len = len;
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = iov;
-	mh.msg_iovlen = len > 0 ? 2 : 1;
-	if (nfds > 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
-	}
-	while (done < total) {
-		n = sendmsg(f->f_sock, &mh, MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return vuf_fail(f, -errno, "send %s: %s",
-			    vhost_user_request_name(hdr->request),
-			    strerror(errno));
-		done += (size_t)n;
-		/* Ancillary data went with the first byte; send the rest. */
-		mh.msg_control = NULL;
-		mh.msg_controllen = 0;
-		while (mh.msg_iovlen > 0 && (size_t)n >= mh.msg_iov->iov_len) {
-			n -= (ssize_t)mh.msg_iov->iov_len;
-			mh.msg_iov++;
-			mh.msg_iovlen--;
-		}
-		if (mh.msg_iovlen > 0) {
-			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + n;
-			mh.msg_iov->iov_len -= (size_t)n;
-		}
-	}
+	if ((rc = send_fds(f->f_sock, iov, 2, fds, nfds)) < 0)
+		return vuf_fail(f, rc, "send %s: %s",
+		    vhost_user_request_name(hdr->request), strerror(-rc));
 	return 0;
 }
 

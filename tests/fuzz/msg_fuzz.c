@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "util/log.h"
+#include "util/util.h"
 #include "vhost/vhost.h"
 #include "virtio/virtq.h"
 
@@ -157,13 +158,7 @@ make_fd(bool event)
 static size_t
 send_record(int sock, const uint8_t *data, size_t size)
 {
-	union {
-		struct cmsghdr	align;
-		char		buf[CMSG_SPACE(8 * sizeof(int))];
-	} ctl;
-	struct msghdr	 mh;
 	struct iovec	 iov;
-	struct cmsghdr	*cm;
 	uint32_t	 plen;
 	size_t		 len;
 	int		 fds[8];
@@ -180,23 +175,10 @@ send_record(int sock, const uint8_t *data, size_t size)
 	}
 	for (i = 0; i < nfds; i++)
 		fds[i] = make_fd(data[-1] & 8);
-	memset(&mh, 0, sizeof(mh));
-	memset(&ctl, 0, sizeof(ctl));
 	iov.iov_base = (void *)(uintptr_t)data;
 	iov.iov_len = len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (nfds > 0 && len > 0) {
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
-	}
 	if (len > 0)
-		(void)sendmsg(sock, &mh, MSG_NOSIGNAL);
+		(void)send_fds(sock, &iov, 1, fds, nfds);
 	for (i = 0; i < nfds; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -53,30 +53,9 @@ static void
 send_raw(int sock, const void *buf, size_t len, const int *fds,
     unsigned int nfds)
 {
-	union {
-		struct cmsghdr	align;
-		char		buf[CMSG_SPACE(16 * sizeof(int))];
-	} ctl;
-	struct msghdr	 mh;
-	struct iovec	 iov;
-	struct cmsghdr	*cm;
+	struct iovec	iov = { (void *)(uintptr_t)buf, len };
 
-	memset(&mh, 0, sizeof(mh));
-	memset(&ctl, 0, sizeof(ctl));
-	iov.iov_base = (void *)(uintptr_t)buf;
-	iov.iov_len = len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (nfds > 0) {
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
-	}
-	cr_assert_eq(sendmsg(sock, &mh, 0), (ssize_t)len);
+	cr_assert_eq(send_fds(sock, &iov, 1, fds, nfds), 0);
 }
 
 Test(msg, good_message_with_fds)
