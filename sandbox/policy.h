@@ -72,8 +72,8 @@ int	policy_filter_write(const struct policy_filter *f, int fd);
 size_t	policy_filter_len(const struct policy_filter *f);
 
 /*
- * Name of syscall nr on the native architecture from f's table, or NULL.
- * Async-signal-safe.
+ * Name of syscall nr on the native architecture from f's table (LOG-mode
+ * filters have one), or NULL.  Async-signal-safe.
  */
 const char *policy_filter_syscall_name(const struct policy_filter *f,
 	    long nr);

@@ -422,7 +422,8 @@ filter_new(enum policy_mode mode)
 	if ((pf = calloc(1, sizeof(*pf))) == NULL)
 		return NULL;
 	pf->pf_mode = mode;
-	if (names_fill(pf) < 0) {
+	/* Only the LOG-mode reporter names system calls. */
+	if (mode == POLICY_MODE_LOG && names_fill(pf) < 0) {
 		policy_filter_free(pf);
 		return NULL;
 	}
