@@ -118,10 +118,27 @@ void	sup_fini(struct supervisor *sup);
 __attribute__((noreturn)) void child_main(struct sup_device *sd,
 	    const struct sup_options *opt);
 
-/* Exit codes of a device child (besides jail_enter's JAIL_EXIT_*). */
+/*
+ * Exit codes of a device child (besides jail_enter's JAIL_EXIT_*), and the
+ * class each one belongs to (see enum sup_exit_class, vhostd(8) EXIT
+ * CLASSES).  A child that dies by a signal is a device fault.
+ */
 #define CHILD_EXIT_OK		0	/* front end disconnected */
-#define CHILD_EXIT_FAILURE	1	/* internal error */
+#define CHILD_EXIT_FAILURE	1	/* internal error: device fault */
 #define CHILD_EXIT_PROTOCOL	2	/* front end broke the protocol */
-#define CHILD_EXIT_INIT		3	/* device init failed */
+#define CHILD_EXIT_INIT		3	/* device init failed: device fault */
+#define CHILD_EXIT_MEMORY	4	/* guest memory truncated under the
+					   device (SIGBUS): front-end fault */
+#define CHILD_EXIT_TIMEOUT	5	/* front end stalled mid-message:
+					   front-end fault */
+
+/* Why a child ended; only device faults and jail failures are counted. */
+enum sup_exit_class {
+	SUP_EXIT_DISCONNECT,	/* front end went away; a clean end */
+	SUP_EXIT_FRONTEND,	/* the front end misbehaved */
+	SUP_EXIT_DEVICE,	/* crash, internal error */
+	SUP_EXIT_JAIL,		/* a jail step failed */
+	SUP_EXIT_STOPPED	/* the parent stopped it (SIGTERM, reload) */
+};
 
 #endif /* VHOSTD_HOST_SUPERVISOR_H */
