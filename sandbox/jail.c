@@ -370,8 +370,11 @@ below_hard(int resource, rlim_t value)
  * the device type asks for them (jc_memlock, jc_nproc: io_uring), and a
  * tight descriptor limit: jc_nofile, raised to the highest kept descriptor
  * + JAIL_NOFILE_HEADROOM (new descriptors are numbered below the limit),
- * but never above the current hard limit.  RLIMIT_FSIZE stays: a block
- * device grows an already open image file.
+ * but never above the current hard limit.  RLIMIT_FSIZE when the device
+ * asks (jc_fsize: blk, the image's size, so that a taken-over child cannot
+ * grow a file past it, by write, fallocate or ftruncate, through io_uring
+ * too: its workers share the limit); SIGXFSZ is then ignored, so such a
+ * write fails with EFBIG and the device reports an I/O error.
  */
 static int
 step_rlimits(const struct jail_config *jc, const struct fdset *keep)
@@ -392,6 +395,14 @@ step_rlimits(const struct jail_config *jc, const struct fdset *keep)
 	    (rc = set_rlimit(RLIMIT_NPROC, "RLIMIT_NPROC",
 	    below_hard(RLIMIT_NPROC, jc->jc_nproc))) != 0)
 		return rc;
+	if (jc->jc_fsize != 0) {
+		if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR)
+			return jail_fail(JAIL_STEP_RLIMITS, errno,
+			    "ignore SIGXFSZ");
+		if ((rc = set_rlimit(RLIMIT_FSIZE, "RLIMIT_FSIZE",
+		    below_hard(RLIMIT_FSIZE, jc->jc_fsize))) != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -511,8 +522,8 @@ step_nnp(const struct jail_config *jc, pid_t ppid)
 }
 
 /* Step 11: the filter the parent compiled; nothing may follow it. */
-static int
-step_seccomp(const struct policy_filter *filter)
+int
+jail_seccomp(const struct policy_filter *filter)
 {
 	int	rc;
 
@@ -563,5 +574,5 @@ jail_enter(const struct jail_config *jc, const struct fdset *keep,
 		return rc;
 	if (jc->jc_parent_pidfd >= 0 && !fdset_has(keep, jc->jc_parent_pidfd))
 		close(jc->jc_parent_pidfd);
-	return step_seccomp(filter);
+	return jail_seccomp(filter);
 }

@@ -57,6 +57,8 @@ struct jail_config {
 	rlim_t		jc_nofile;	/* RLIMIT_NOFILE for the child */
 	rlim_t		jc_nproc;	/* RLIMIT_NPROC (default 0) */
 	rlim_t		jc_memlock;	/* RLIMIT_MEMLOCK (default 0) */
+	rlim_t		jc_fsize;	/* RLIMIT_FSIZE; 0 (default): left
+					   as it is */
 	uid_t		jc_outer_uid;	/* euid/egid of the parent: the ids the */
 	gid_t		jc_outer_gid;	/* child has outside its user ns */
 	int		jc_parent_pidfd; /* pidfd of the parent, or -1 */
@@ -112,14 +114,27 @@ int	jail_probe(const struct jail_config *jc, char *err, size_t errlen);
  * Child, first thing after clone(SIGCHLD | jail_clone_flags(jc)): run the
  * jail steps in order (see JAIL_EXIT_*).  keep: descriptors to keep
  * besides 0-2 (not owned).  filter: precompiled seccomp filter, loaded
- * last; NULL for none.  Returns 0 when jailed, or, after logging
- * "jail: STEP: reason", JAIL_EXIT_BASE + step for the caller to pass to
- * _exit() (the process is then half-jailed: do nothing else).
+ * last; NULL for none (then the caller loads it with jail_seccomp, after
+ * the device set-up that must precede the filter).  Returns 0 when
+ * jailed, or, after logging "jail: STEP: reason", JAIL_EXIT_BASE + step
+ * for the caller to pass to _exit() (the process is then half-jailed: do
+ * nothing else).
  * When !jc_enabled: logs that the sandbox is disabled, sets PDEATHSIG,
  * closes the other descriptors and returns 0.
+ * When jc_fsize is set, SIGXFSZ is ignored, so that a write past the
+ * limit fails with EFBIG instead of killing the child.
  */
 int	jail_enter(const struct jail_config *jc, const struct fdset *keep,
 	    const struct policy_filter *filter);
+
+/*
+ * Child, after jail_enter(..., NULL) and whatever must exist before the
+ * filter (a device's restricted io_uring rings: device.h dt_child_setup):
+ * the last jail step, loading filter (NULL: none, for --no-sandbox).
+ * Nothing unfiltered may follow it.  0, or after logging
+ * "jail: seccomp: reason", JAIL_EXIT(JAIL_STEP_SECCOMP) for _exit().
+ */
+int	jail_seccomp(const struct policy_filter *filter);
 
 /*
  * Exit codes of jail_enter, in step order.  Each step that fails ends the
@@ -136,12 +151,14 @@ enum jail_step {
 	JAIL_STEP_NAMESPACES,	/* 165 pid ns check, mounts made private */
 	JAIL_STEP_ROOT,		/* 166 read-only tmpfs root, pivot_root,
 				   detach old root, chdir / */
-	JAIL_STEP_RLIMITS,	/* 167 CORE 0, NOFILE, NPROC 0, MEMLOCK 0 */
+	JAIL_STEP_RLIMITS,	/* 167 CORE 0, NOFILE, NPROC 0, MEMLOCK 0,
+				   FSIZE (when set) */
 	JAIL_STEP_IDS,		/* 168 setgroups, setresgid, setresuid */
 	JAIL_STEP_CAPS,		/* 169 securebits locked, every cap dropped
 				   (bounding, ambient) */
 	JAIL_STEP_NNP,		/* 170 PR_SET_NO_NEW_PRIVS, not dumpable */
-	JAIL_STEP_SECCOMP,	/* 171 policy_filter_load */
+	JAIL_STEP_SECCOMP,	/* 171 policy_filter_load (in jail_enter, or
+				   jail_seccomp after the device set-up) */
 	JAIL_STEP_MAX = JAIL_STEP_SECCOMP
 };
 #define JAIL_EXIT(step)		(JAIL_EXIT_BASE + (step))

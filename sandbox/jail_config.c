@@ -79,6 +79,7 @@ jail_config_init(struct jail_config *jc)
 	jc->jc_nofile = JAIL_NOFILE_DEFAULT;
 	jc->jc_nproc = 0;
 	jc->jc_memlock = 0;
+	jc->jc_fsize = 0;
 	jc->jc_outer_uid = geteuid();
 	jc->jc_outer_gid = getegid();
 	jc->jc_parent_pidfd = self_pidfd();

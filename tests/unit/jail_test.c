@@ -27,6 +27,7 @@
 #include <linux/securebits.h>
 
 #include "jail.h"
+#include "policy.h"
 
 #define MAX_OPEN	16
 
@@ -690,4 +691,115 @@ Test(jail, disabled_only_closes_descriptors)
 	cr_assert(!has_open(&j.j_r, leaked));
 	cr_assert_eq(finish(&j), 0);
 	close(leaked);
+}
+
+/*
+ * Clone a jailed child that runs fn after jail_enter (no filter) and
+ * exits with its return value; keep_fd is kept.  Its wait status.
+ */
+static int
+run_in_jail(struct jail_config *jc, int keep_fd, int (*fn)(void *),
+    void *arg)
+{
+	struct fdset	keep;
+	pid_t		pid;
+	int		status, rc;
+
+	fdset_init(&keep);
+	if (keep_fd >= 0)
+		fdset_add(&keep, keep_fd);
+	fflush(NULL);
+	pid = (pid_t)syscall(SYS_clone, SIGCHLD | jail_clone_flags(jc), NULL,
+	    NULL, NULL, NULL);
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		if ((rc = jail_enter(jc, &keep, NULL)) != 0)
+			_exit(rc);
+		_exit(fn(arg));
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static int	fsize_fd = -1;
+
+/* 0: growth past RLIMIT_FSIZE failed with EFBIG (and did not kill us). */
+static int
+grow_past_limit(void *arg)
+{
+	char	c = 'x';
+
+	if (pwrite(fsize_fd, &c, 1, 4095) != 1)
+		return 10;		/* below the limit: fine */
+	if (pwrite(fsize_fd, &c, 1, 8192) != -1 || errno != EFBIG)
+		return 11;
+	if (ftruncate(fsize_fd, 65536) != -1 || errno != EFBIG)
+		return 12;
+	if (fallocate(fsize_fd, 0, 0, 65536) != -1 || errno != EFBIG)
+		return 13;
+	return 0;
+}
+
+/* jc_fsize: no file grows past it; SIGXFSZ does not kill the child. */
+Test(jail, fsize_stops_growth)
+{
+	struct jail_config	jc;
+	char			path[] = "/var/tmp/jail_test.XXXXXX";
+	struct stat		st;
+	int			status;
+
+	jail_config_init(&jc);
+	jc.jc_fsize = 4096;
+	cr_assert_geq(fsize_fd = mkstemp(path), 0);
+	cr_assert_eq(unlink(path), 0);
+	if (jc.jc_userns)
+		cr_assert_eq(fchmod(fsize_fd, 0666), 0);
+	else
+		cr_assert_eq(fchown(fsize_fd, jc.jc_uid, jc.jc_gid), 0);
+	status = run_in_jail(&jc, fsize_fd, grow_past_limit, NULL);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "status 0x%x", (unsigned int)status);
+	cr_assert_eq(fstat(fsize_fd, &st), 0);
+	cr_assert_eq(st.st_size, 4096);
+	close(fsize_fd);
+}
+
+static struct policy_filter	*split_filter;
+
+/*
+ * Jailed, unfiltered: what a device sets up before the filter works; then
+ * jail_seccomp; then the same call is fatal.
+ */
+static int
+setup_then_filter(void *arg)
+{
+	int	rc;
+
+	if (syscall(SYS_getppid) == -1)
+		return 20;
+	if ((rc = jail_seccomp(split_filter)) != 0)
+		return rc;
+	syscall(SYS_getppid);		/* not in the policy: SIGSYS */
+	return 21;
+}
+
+Test(jail, seccomp_loads_after_the_setup)
+{
+	static const char	text[] = "exit_group: 1\nexit: 1\nwrite: 1\n";
+	struct jail_config	jc;
+	char			err[256] = "";
+	FILE			*f;
+	int			status;
+
+	cr_assert_eq(jail_seccomp(NULL), 0);
+	cr_assert_not_null(f = fmemopen((void *)text, strlen(text), "r"));
+	split_filter = policy_compile_stream(f, "split.policy",
+	    POLICY_MODE_KILL, err, sizeof(err));
+	fclose(f);
+	cr_assert_not_null(split_filter, "%s", err);
+	jail_config_init(&jc);
+	status = run_in_jail(&jc, -1, setup_then_filter, NULL);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
+	    "status 0x%x", (unsigned int)status);
+	policy_filter_free(split_filter);
 }
