@@ -53,8 +53,33 @@ struct device_type {
 		    size_t errlen);
 	/* Queues the engine announces for this state. */
 	uint16_t (*dt_num_queues)(void *state);
-	/* Child, after the jail, before the first connection.  Optional.
-	 * 0 or -errno (the child exits). */
+	/*
+	 * Parent, right before each child is cloned.  Optional.  Gives the
+	 * next child fresh open file descriptions of the device's files,
+	 * under the same descriptor numbers (the keep list stays valid), so
+	 * that nothing a child changes on its descriptions (flags such as
+	 * O_APPEND, offsets) reaches a later child or the parent.  0, or
+	 * -errno after logging why: the child is not started (the spawn
+	 * fails like a clone failure).
+	 */
+	int	(*dt_spawn)(void *state);
+	/*
+	 * Largest size the child may give any file (RLIMIT_FSIZE in the
+	 * jail; writes, fallocate and ftruncate past it fail with EFBIG), or
+	 * 0 for no limit.  Optional.  blk: the image's size, so that a
+	 * taken-over child cannot grow it.
+	 */
+	uint64_t (*dt_max_file_size)(void *state);
+	/*
+	 * Child, jailed (steps 1-10 of DESIGN.md) but before the seccomp
+	 * filter is loaded: create what the filter then forbids creating
+	 * (blk: the io_uring rings, restricted before they are enabled).
+	 * Keep it short: this is the only device code that runs unfiltered.
+	 * Optional.  0 or -errno (the child exits).
+	 */
+	int	(*dt_child_setup)(void *state);
+	/* Child, after the jail and the filter, before the first
+	 * connection.  Optional.  0 or -errno (the child exits). */
 	int	(*dt_child_init)(void *state);
 	/* New connection (after reset of the previous one).  Optional. */
 	void	(*dt_connect)(void *state, struct vu_dev *dev);

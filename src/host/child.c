@@ -224,8 +224,18 @@ child_main(struct sup_device *sd, const struct sup_options *opt)
 		jc.jc_nproc = sd->sd_conf.dc_type->dt_rlimit_nproc;
 	if (sd->sd_conf.dc_type->dt_rlimit_memlock > jc.jc_memlock)
 		jc.jc_memlock = sd->sd_conf.dc_type->dt_rlimit_memlock;
-	rc = jail_enter(&jc, &sd->sd_keep, sd->sd_filter);
-	if (rc != 0)
+	if (sd->sd_conf.dc_type->dt_max_file_size != NULL)
+		jc.jc_fsize = sd->sd_conf.dc_type->dt_max_file_size(
+		    sd->sd_state);
+	/* Jailed, then the device's pre-filter set-up, then the filter. */
+	if ((rc = jail_enter(&jc, &sd->sd_keep, NULL)) != 0)
+		_exit(rc);
+	if (sd->sd_conf.dc_type->dt_child_setup != NULL &&
+	    (rc = sd->sd_conf.dc_type->dt_child_setup(sd->sd_state)) < 0) {
+		log_warnx("device set-up failed: %s", strerror(-rc));
+		_exit(CHILD_EXIT_INIT);
+	}
+	if ((rc = jail_seccomp(sd->sd_filter)) != 0)
 		_exit(rc);
 	/* The parent coordinates shutdown; only SIGTERM ends a child. */
 	signal(SIGINT, SIG_IGN);

@@ -128,6 +128,21 @@ device_open(struct sup_device *sd, const struct sup_options *opt,
 	return 0;
 }
 
+int
+sup_device_before_spawn(struct sup_device *sd)
+{
+	const struct device_type	*dt = sd->sd_conf.dc_type;
+	int				 rc;
+
+	if (dt->dt_spawn == NULL || sd->sd_state == NULL)
+		return 0;
+	if ((rc = dt->dt_spawn(sd->sd_state)) < 0)
+		log_warnx("%s: not started: the device could not prepare "
+		    "its files for a new child: %s", sd->sd_conf.dc_name,
+		    strerror(-rc));
+	return rc;
+}
+
 struct policy_filter *
 sup_policy_load(const struct sup_options *opt, const struct device_type *dt,
     char *err, size_t errlen)

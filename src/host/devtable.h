@@ -28,6 +28,13 @@ struct sup_device *sup_device_add(struct supervisor *sup,
  */
 void	sup_device_release(struct sup_device *sd);
 
+/*
+ * Right before sd's next child is cloned: the device's dt_spawn (fresh
+ * open file descriptions of its files).  0 or -errno (logged): do not
+ * start the child.
+ */
+int	sup_device_before_spawn(struct sup_device *sd);
+
 /* Take sd out of the table, release and free it. */
 void	sup_device_free(struct supervisor *sup, struct sup_device *sd);
 

@@ -117,10 +117,12 @@ device_spawn(struct sup_device *sd)
 	unsigned long		 flags;
 	pid_t			 pid;
 
-	int			 logp[2];
+	int			 logp[2], rc;
 	sigset_t		 term, omask;
 
 	flags = jail_clone_flags(&sup->su_opt.so_jail);
+	if ((rc = sup_device_before_spawn(sd)) < 0)
+		return rc;
 	if (pipe2(logp, O_CLOEXEC) == -1) {
 		log_warn("%s: pipe", sd->sd_conf.dc_name);
 		return -errno;
