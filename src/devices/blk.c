@@ -466,8 +466,9 @@ blk_num_queues(void *state)
 	return ((struct blk_state *)state)->bs_nqueues;
 }
 
+/* Before the filter: every queue's ring, restricted (blk_io.c). */
 static int
-blk_child_init(void *state)
+blk_child_setup(void *state)
 {
 	return blk_io_child_init(state);
 }
@@ -635,6 +636,6 @@ const struct device_type blk_device_type = {
 	.dt_rlimit_memlock = 64ul << 20,
 	.dt_prepare = blk_prepare,
 	.dt_num_queues = blk_num_queues,
-	.dt_child_init = blk_child_init,
+	.dt_child_setup = blk_child_setup,
 	.dt_release = blk_release,
 };

@@ -5,8 +5,9 @@
  *              space, features, the device type;
  *   blk_req.c  one guest request: copy the header out once, validate it,
  *              turn it into I/O operations, write the status back;
- *   blk_io.c   one io_uring per queue: batch submission, completions on
- *              an eventfd, polling, draining, the synchronous fallback.
+ *   blk_io.c   one restricted io_uring per queue, created before the
+ *              seccomp filter: batch submission, completions on an
+ *              eventfd, polling, draining, the synchronous fallback.
  *
  * Not an interface for other modules: device.h has the device type.
  */
@@ -97,7 +98,7 @@ enum blk_op_kind {
 	BLK_OP_READ,		/* preadv, IORING_OP_READV */
 	BLK_OP_WRITE,		/* pwritev2, IORING_OP_WRITEV */
 	BLK_OP_FLUSH,		/* fdatasync, IORING_OP_FSYNC */
-	BLK_OP_FALLOC,		/* fallocate, IORING_OP_FALLOCATE */
+	BLK_OP_FALLOC,		/* fallocate, always inline (filtered) */
 	BLK_OP_DISCARD,		/* ioctl BLKDISCARD, always inline */
 };
 
@@ -212,8 +213,17 @@ void	blk_io_queue_handler(struct vu_dev *dev, unsigned int qidx);
 void	blk_io_queue_state(struct vu_dev *dev, unsigned int qidx, bool ready);
 /* vu_dev_ops.mem_quiesce: drain every queue before guest memory changes. */
 void	blk_io_mem_quiesce(struct vu_dev *dev);
-/* Child start: decide between io_uring and synchronous I/O.  0/-errno. */
+/*
+ * Child start, before the seccomp filter: decide between io_uring and
+ * synchronous I/O and create every queue's ring, restricted and enabled.
+ * 0/-errno.
+ */
 int	blk_io_child_init(struct blk_state *bs);
+/*
+ * The io_uring of queue qidx, or NULL if it has none (tests and the escape
+ * suite: what a taken-over child finds in its own memory).
+ */
+struct io_uring	*blk_io_ring(struct blk_state *bs, unsigned int qidx);
 /* Wait for everything in flight, free every queue (rings, eventfds). */
 void	blk_io_free(struct blk_state *bs);
 

@@ -1,25 +1,30 @@
 /*
- * blk_io.c - virtio-blk queues: one io_uring per queue, created in the
- * child on first use (a ring does not survive fork usefully, and the
- * parent never needs one).
+ * blk_io.c - virtio-blk queues: one io_uring per queue, all created when
+ * the child starts, before its seccomp filter is loaded, and restricted
+ * at once (see blk_queue_uring): the filter then forbids io_uring_setup
+ * and io_uring_register, so the rings made here are the only ones the
+ * child ever has, and each runs nothing but what blk_op_prep puts in it.
  *
  * A kick pops every available chain (up to BLK_DEPTH requests in flight),
  * turns each into operations and submits what goes through the ring with
- * one io_uring_submit: readv/writev straight on the guest's buffers, fsync
- * for FLUSH, fallocate for discard and write-zeroes.  Completions signal
- * an eventfd (io_uring_register_eventfd) that the event loop watches
- * through vu_dev_watch; one wake-up reaps every CQE and signals the driver
- * once.  Chains left in the ring for lack of room are popped as soon as
- * completions free some.  Queues share nothing but the image descriptors.
+ * one io_uring_submit: readv/writev straight on the guest's buffers and
+ * fsync for FLUSH, all on the registered image descriptors.  Completions
+ * signal an eventfd (io_uring_register_eventfd) that the event loop
+ * watches through vu_dev_watch; one wake-up reaps every CQE and signals
+ * the driver once.  Chains left in the ring for lack of room are popped
+ * as soon as completions free some.  Queues share nothing but the image
+ * descriptors.
  *
  * Inline operations (o_inline, chosen in blk_req.c) run right away in this
  * process: page-cache writes and reads the kernel cannot try without
- * blocking (tmpfs), where a kernel worker would only add a hand-off, and
- * BLKDISCARD, which has no io_uring operation.  Everything runs inline
- * without a ring (io_uring_setup refused: RLIMIT_MEMLOCK, sysctl
- * kernel.io_uring_disabled) and without kernel workers: RLIMIT_NPROC 0 at
- * start, or io-wq cancelling an operation (-ECANCELED) because it could
- * not start a worker, after which the operation is run again inline.
+ * blocking (tmpfs), where a kernel worker would only add a hand-off,
+ * BLKDISCARD, which has no io_uring operation, and fallocate (discard and
+ * write-zeroes on files), whose mode the seccomp filter checks and a ring
+ * would not.  Everything runs inline without a ring (io_uring_setup
+ * refused: RLIMIT_MEMLOCK, sysctl kernel.io_uring_disabled, a kernel
+ * without ring restrictions) and without kernel workers: RLIMIT_NPROC 0
+ * at start, or io-wq cancelling an operation (-ECANCELED) because it
+ * could not start a worker, after which the operation is run again inline.
  *
  * A ring that stops (GET_VRING_BASE, reset, disconnect, broken device)
  * first waits for everything in flight and publishes it, so the front end
@@ -33,6 +38,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include "../util/log.h"
 #include "../util/util.h"
@@ -43,7 +49,6 @@ struct blk_queue {
 	struct vu_dev		*bq_dev;
 	unsigned int		 bq_idx;
 	bool			 bq_uring;	/* ring works; else inline */
-	bool			 bq_fixed;	/* image fds registered */
 	bool			 bq_watched;	/* bq_efd in the loop */
 	bool			 bq_starved;	/* chains left: no room */
 	int			 bq_efd;	/* completion eventfd */
@@ -58,19 +63,6 @@ struct blk_queue {
 };
 
 static void	blk_queue_run(struct blk_queue *bq);
-
-int
-blk_io_child_init(struct blk_state *bs)
-{
-	struct rlimit	rl;
-
-	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur == 0) {
-		bs->bs_no_uring = true;
-		log_info("blk: RLIMIT_NPROC is 0, so io_uring could start no "
-		    "kernel worker: serving I/O synchronously (slower)");
-	}
-	return 0;
-}
 
 static void
 blk_queue_uring_warn(struct blk_queue *bq, const char *what, int rc)
@@ -98,10 +90,63 @@ blk_queue_uring_close(struct blk_queue *bq)
 	io_uring_queue_exit(&bq->bq_ring);
 	close_reset(&bq->bq_efd);
 	bq->bq_uring = false;
-	bq->bq_fixed = false;
 }
 
-/* Set up the ring, its eventfd, the worker cap and the fixed files. */
+/*
+ * What a ring of this device may do once enabled (io_uring_register(2),
+ * IORING_REGISTER_RESTRICTIONS): readv, writev and fsync, only on
+ * registered files (IOSQE_FIXED_FILE required, no other SQE flag
+ * allowed), and no io_uring_register operation at all (the kernel answers
+ * -EACCES to every one not listed once the ring is restricted, including
+ * new files, restrictions and personalities).  The fixed-file table holds
+ * the image descriptors only, so a taken-over child can reach nothing
+ * else through the ring; fallocate stays out of it (its mode would escape
+ * the filter: blk_req.c runs it inline).
+ */
+static const uint8_t blk_uring_ops[] = {
+	IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC,
+};
+
+/*
+ * io_uring_register(2) itself: Debian's liburing 2.3 declares
+ * io_uring_register_restrictions and io_uring_enable_rings but does not
+ * export them.  0 (or a count) or -errno.
+ */
+static int
+blk_uring_register(struct io_uring *ring, unsigned int op, const void *arg,
+    unsigned int nr)
+{
+	long	rc;
+
+	rc = syscall(__NR_io_uring_register, ring->ring_fd, op, arg, nr);
+	return rc < 0 ? -errno : (int)rc;
+}
+
+static int
+blk_queue_restrict(struct io_uring *ring)
+{
+	struct io_uring_restriction	res[ARRAY_SIZE(blk_uring_ops) + 2];
+	unsigned int			i, n = 0;
+
+	memset(res, 0, sizeof(res));
+	for (i = 0; i < ARRAY_SIZE(blk_uring_ops); i++) {
+		res[n].opcode = IORING_RESTRICTION_SQE_OP;
+		res[n++].sqe_op = blk_uring_ops[i];
+	}
+	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
+	res[n++].sqe_flags = IOSQE_FIXED_FILE;
+	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+	res[n++].sqe_flags = 0;
+	return blk_uring_register(ring, IORING_REGISTER_RESTRICTIONS, res, n);
+}
+
+/*
+ * Set up the ring of one queue, before the seccomp filter: created
+ * disabled (IORING_SETUP_R_DISABLED), then its eventfd, the worker cap
+ * and the fixed files (the image descriptors) are registered, then the
+ * restrictions, and only then is it enabled.  Any failure leaves the
+ * queue without a ring (inline I/O): never a ring without restrictions.
+ */
 static void
 blk_queue_uring(struct blk_queue *bq)
 {
@@ -114,10 +159,11 @@ blk_queue_uring(struct blk_queue *bq)
 	/* No IPI for completions (the eventfd wakes us); keep submitting
 	 * past a bad SQE (it gets its own CQE). */
 	p.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
-	    IORING_SETUP_SUBMIT_ALL;
+	    IORING_SETUP_SUBMIT_ALL | IORING_SETUP_R_DISABLED;
 	rc = io_uring_queue_init_params(BLK_RING_ENTRIES, &bq->bq_ring, &p);
 	if (rc == -EINVAL) {
 		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_R_DISABLED;
 		rc = io_uring_queue_init_params(BLK_RING_ENTRIES,
 		    &bq->bq_ring, &p);
 	}
@@ -146,11 +192,26 @@ blk_queue_uring(struct blk_queue *bq)
 	(void)io_uring_register_iowq_max_workers(&bq->bq_ring, workers);
 	fds[0] = bs->bs_fd;
 	fds[1] = bs->bs_fd_buffered >= 0 ? bs->bs_fd_buffered : bs->bs_fd;
-	bq->bq_fixed = io_uring_register_files(&bq->bq_ring, fds, 2) == 0;
+	if ((rc = io_uring_register_files(&bq->bq_ring, fds, 2)) < 0) {
+		blk_queue_uring_warn(bq, "io_uring_register_files", rc);
+		blk_queue_uring_close(bq);
+		return;
+	}
+	if ((rc = blk_queue_restrict(&bq->bq_ring)) < 0) {
+		blk_queue_uring_warn(bq, "IORING_REGISTER_RESTRICTIONS", rc);
+		blk_queue_uring_close(bq);
+		return;
+	}
+	if ((rc = blk_uring_register(&bq->bq_ring,
+	    IORING_REGISTER_ENABLE_RINGS, NULL, 0)) < 0) {
+		blk_queue_uring_warn(bq, "IORING_REGISTER_ENABLE_RINGS", rc);
+		blk_queue_uring_close(bq);
+		return;
+	}
 }
 
 static struct blk_queue *
-blk_queue_open(struct blk_state *bs, unsigned int qidx)
+blk_queue_open(struct blk_state *bs, unsigned int qidx, bool ring)
 {
 	struct blk_queue	*bq;
 	unsigned int		 i;
@@ -167,10 +228,40 @@ blk_queue_open(struct blk_state *bs, unsigned int qidx)
 		bq->bq_free = &bq->bq_reqs[i];
 	}
 	bq->bq_nfree = BLK_DEPTH;
-	if (!bs->bs_no_uring)
+	if (ring && !bs->bs_no_uring)
 		blk_queue_uring(bq);
 	bs->bs_queues[qidx] = bq;
 	return bq;
+}
+
+int
+blk_io_child_init(struct blk_state *bs)
+{
+	struct rlimit	rl;
+	unsigned int	i;
+
+	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur == 0) {
+		bs->bs_no_uring = true;
+		log_info("blk: RLIMIT_NPROC is 0, so io_uring could start no "
+		    "kernel worker: serving I/O synchronously (slower)");
+	}
+	/* Every ring now: the filter forbids making one later. */
+	for (i = 0; i < bs->bs_nqueues && i < VU_MAX_QUEUES; i++)
+		if (bs->bs_queues[i] == NULL && !bs->bs_null &&
+		    blk_queue_open(bs, i, true) == NULL)
+			return -ENOMEM;
+	return 0;
+}
+
+struct io_uring *
+blk_io_ring(struct blk_state *bs, unsigned int qidx)
+{
+	struct blk_queue	*bq;
+
+	if (qidx >= VU_MAX_QUEUES || (bq = bs->bs_queues[qidx]) == NULL ||
+	    !bq->bq_uring)
+		return NULL;
+	return &bq->bq_ring;
 }
 
 static void	blk_queue_complete_cb(int fd, void *arg);
@@ -186,7 +277,7 @@ blk_queue_get(struct vu_dev *dev, unsigned int qidx)
 	if (bs == NULL || qidx >= bs->bs_nqueues)
 		return NULL;
 	if ((bq = bs->bs_queues[qidx]) == NULL &&
-	    (bq = blk_queue_open(bs, qidx)) == NULL)
+	    (bq = blk_queue_open(bs, qidx, false)) == NULL)
 		return NULL;
 	bq->bq_dev = dev;
 	if (bq->bq_uring && !bq->bq_watched) {
@@ -315,7 +406,7 @@ blk_op_prep(struct blk_queue *bq, struct io_uring_sqe *sqe,
     struct blk_op *op)
 {
 	struct blk_req	*r = op->o_req;
-	int		 fd = bq->bq_fixed ? op->o_fidx : op->o_fd;
+	int		 fd = op->o_fidx;	/* registered: 0 or 1 */
 
 	switch (op->o_kind) {
 	case BLK_OP_READ:
@@ -328,15 +419,9 @@ blk_op_prep(struct blk_queue *bq, struct io_uring_sqe *sqe,
 	case BLK_OP_FLUSH:
 		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 		break;
-	case BLK_OP_FALLOC:
-		io_uring_prep_fallocate(sqe, fd, op->o_mode, op->o_off,
-		    op->o_len);
-		break;
 	}
-	if (bq->bq_fixed)
-		sqe->flags |= IOSQE_FIXED_FILE;
-	if (op->o_link)
-		sqe->flags |= IOSQE_IO_LINK;
+	/* The only flag the restrictions allow, and one they require. */
+	sqe->flags = IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data(sqe, op);
 }
 

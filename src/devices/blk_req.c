@@ -161,38 +161,54 @@ blk_req_rw(struct blk_state *bs, struct blk_req *r,
 	return BLK_REQ_IO;
 }
 
+/*
+ * An fallocate of one checked range, run inline: through a ring its mode
+ * would escape the seccomp filter.  The modes are the ones blk.policy
+ * allows, chosen so that a taken-over child cannot allocate or grow the
+ * file past its size: PUNCH_HOLE | KEEP_SIZE only frees blocks, and
+ * ZERO_RANGE or 0 (allocate) without KEEP_SIZE past the end would grow the
+ * file, which RLIMIT_FSIZE (blk_max_file_size) refuses.  Requests never go
+ * past the end, so neither changes the size here.
+ */
+static struct blk_op *
+blk_req_falloc(struct blk_state *bs, struct blk_req *r, int mode,
+    uint64_t off, uint64_t len)
+{
+	struct blk_op	*op;
+
+	op = blk_req_op(r, BLK_OP_FALLOC, bs->bs_fd, off, len);
+	op->o_mode = mode;
+	op->o_inline = true;
+	return op;
+}
+
 /* The operations that discard or zero one checked range. */
 static void
 blk_req_dwz_ops(struct blk_state *bs, struct blk_req *r, bool discard,
     bool unmap, uint64_t off, uint64_t len)
 {
-	struct blk_op	*op;
-
 	if (discard) {
 		if (bs->bs_blkdev)
 			blk_req_op(r, BLK_OP_DISCARD, bs->bs_fd, off,
 			    len)->o_inline = true;
 		else
-			blk_req_op(r, BLK_OP_FALLOC, bs->bs_fd, off,
-			    len)->o_mode = FALLOC_FL_PUNCH_HOLE |
-			    FALLOC_FL_KEEP_SIZE;
+			blk_req_falloc(bs, r, FALLOC_FL_PUNCH_HOLE |
+			    FALLOC_FL_KEEP_SIZE, off, len);
 		return;
 	}
 	if (bs->bs_blkdev || (bs->bs_zero_range && !(unmap &&
 	    bs->bs_may_unmap))) {
 		/* A block device: blkdev_issue_zeroout, NOUNMAP. */
-		blk_req_op(r, BLK_OP_FALLOC, bs->bs_fd, off, len)->o_mode =
-		    FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+		blk_req_falloc(bs, r, FALLOC_FL_ZERO_RANGE, off, len);
 		return;
 	}
-	op = blk_req_op(r, BLK_OP_FALLOC, bs->bs_fd, off, len);
-	op->o_mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	blk_req_falloc(bs, r, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+	    len);
 	if (unmap && bs->bs_may_unmap)
 		return;
 	/* No ZERO_RANGE here: punch, then allocate the range again. */
-	op->o_link = true;
-	blk_req_op(r, BLK_OP_FALLOC, bs->bs_fd, off, len)->o_mode =
-	    FALLOC_FL_KEEP_SIZE;
+	r->r_ops[r->r_nops - 1].o_link = true;
+	blk_req_falloc(bs, r, 0, off, len);
 }
 
 /* DISCARD and WRITE_ZEROES: up to BLK_DWZ_SEG_MAX ranges. */

@@ -33,7 +33,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <liburing.h>
+
 #include "devices/device.h"
+#include "virtio/virtq.h"
 #include "vhost/vhost.h"
 #include "vuf.h"
 
@@ -171,7 +174,7 @@ be_start_opts(const char *const *kv, char *err, size_t errlen)
 	if (rc != 0)
 		return rc;
 	cr_assert_geq(keep.fs_n, 1);
-	cr_assert_eq(blk_device_type.dt_child_init(be.state), 0);
+	cr_assert_eq(blk_device_type.dt_child_setup(be.state), 0);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 	    0);
 	be.sock = sv[0];
@@ -398,7 +401,7 @@ Test(blk, type_table)
 			ro = true;
 	}
 	cr_assert(file && ro, "--blk-file and --read-only aliases");
-	cr_assert_not_null(blk_device_type.dt_child_init);
+	cr_assert_not_null(blk_device_type.dt_child_setup);
 }
 
 /* vhostd blk --print-capabilities, when the binary is next to us. */
@@ -1404,4 +1407,108 @@ Test(blk, image_lock)
 	    sizeof(err)), 0, "%s", err);
 	blk_device_type.dt_release(st1);
 	blk_device_type.dt_release(st2);
+}
+
+/* blk.h (it clashes with linux/virtio_blk.h): a queue's ring, or NULL. */
+struct blk_state;
+struct io_uring	*blk_io_ring(struct blk_state *bs, unsigned int qidx);
+
+/* Prepare a device on img with options kv (NULL-terminated pairs). */
+static void *
+prepare_only(const char *const *kv, struct fdset *keep)
+{
+	struct device_opt	opts[8];
+	unsigned int		n = 0;
+	void			*st = NULL;
+	char			err[256] = "";
+
+	opts[n].key = "path";
+	opts[n++].value = img;
+	for (; kv != NULL && *kv != NULL; kv += 2) {
+		opts[n].key = kv[0];
+		opts[n++].value = kv[1];
+	}
+	fdset_init(keep);
+	cr_assert_eq(blk_device_type.dt_prepare(opts, n, keep, &st, err,
+	    sizeof(err)), 0, "%s", err);
+	return st;
+}
+
+/* One SQE on ring; its CQE result. */
+static int
+ring_once(struct io_uring *ring, struct io_uring_sqe *sqe, uint8_t flags)
+{
+	struct io_uring_cqe	*cqe;
+	int			 res;
+
+	sqe->flags = flags;
+	cr_assert_eq(io_uring_submit_and_wait(ring, 1), 1);
+	cr_assert_eq(io_uring_wait_cqe(ring, &cqe), 0);
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return res;
+}
+
+/*
+ * Every queue's ring exists once the child set-up is done (the filter
+ * that follows forbids io_uring_setup), and each runs only what blk puts
+ * in it: readv/writev/fsync on the registered image descriptors.
+ */
+Test(blk, rings_restricted_from_the_start)
+{
+	const char *const	 kv[] = { "queues", "3", NULL };
+	struct io_uring_files_update up;
+	struct io_uring		*ring;
+	struct io_uring_sqe	*sqe;
+	struct fdset		 keep;
+	char			 buf[512];
+	struct iovec		 iov = { buf, sizeof(buf) };
+	int			 fds[1] = { 0 };
+	struct blk_state	*st;
+	unsigned int		 q;
+
+	img_create("/var/tmp", IMG_SIZE);
+	cr_assert_eq(pwrite(imgfd, "sector0", 7, 0), 7);
+	st = prepare_only(kv, &keep);
+	cr_assert_eq(blk_device_type.dt_child_setup(st), 0);
+	if (blk_io_ring(st, 0) == NULL)
+		cr_skip_test("no io_uring here (see the log)");
+	for (q = 0; q < 3; q++)
+		cr_assert_not_null(blk_io_ring(st, q), "queue %u: no ring", q);
+	cr_assert_null(blk_io_ring(st, 3));
+	ring = blk_io_ring(st, 0);
+	/* What blk does: a read through fixed file 0. */
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_readv(sqe, 0, &iov, 1, 0);
+	cr_assert_eq(ring_once(ring, sqe, IOSQE_FIXED_FILE), 512);
+	cr_assert_eq(memcmp(buf, "sector0", 7), 0);
+	/* The same read on a descriptor number (the test's own): refused. */
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_readv(sqe, imgfd, &iov, 1, 0);
+	cr_assert_eq(ring_once(ring, sqe, 0), -EACCES);
+	/* Any opcode blk does not issue: refused. */
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_nop(sqe);
+	cr_assert_eq(ring_once(ring, sqe, IOSQE_FIXED_FILE), -EACCES);
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_fallocate(sqe, 0, 0, IMG_SIZE, 4096);
+	cr_assert_eq(ring_once(ring, sqe, IOSQE_FIXED_FILE), -EACCES);
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_openat(sqe, AT_FDCWD, "/", O_RDONLY, 0);
+	cr_assert_eq(ring_once(ring, sqe, 0), -EACCES);
+	/* A flag blk does not use (IO_LINK, ASYNC...): refused. */
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_readv(sqe, 0, &iov, 1, 0);
+	cr_assert_eq(ring_once(ring, sqe, IOSQE_FIXED_FILE | IOSQE_ASYNC),
+	    -EACCES);
+	/* No registration at all once enabled. */
+	memset(&up, 0, sizeof(up));
+	up.fds = (uintptr_t)fds;
+	cr_assert_eq(syscall(__NR_io_uring_register, ring->ring_fd,
+	    IORING_REGISTER_FILES_UPDATE, &up, 1), -1);
+	cr_assert_eq(errno, EACCES);
+	cr_assert_eq(syscall(__NR_io_uring_register, ring->ring_fd,
+	    IORING_REGISTER_PERSONALITY, NULL, 0), -1);
+	cr_assert_eq(errno, EACCES);
+	blk_device_type.dt_release(st);
 }
