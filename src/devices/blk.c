@@ -7,7 +7,10 @@
  * everything the child must know: capacity, block sizes, and whether
  * discard and write-zeroes work on this backing (probed with fallocate
  * beyond the end of a file, or BLKDISCARD on a block device, without
- * changing a byte the guest can see).  The child gets descriptors only.
+ * changing a byte the guest can see).  The child gets descriptors only,
+ * and never the parent's: before each spawn the image is opened again
+ * (blk_spawn), so flags a taken-over child sets die with it, and the
+ * child may not grow the file (blk_max_file_size: RLIMIT_FSIZE).
  *
  * Keys: path= (required), read-only=on|off, direct=on|off (O_DIRECT),
  * queues=1..16, serial= (at most 20 bytes, GET_ID), logical-block-size=
@@ -211,7 +214,8 @@ blk_open(struct blk_state *bs, const struct blk_opts *bo, struct stat *st,
 	int		flags, e;
 
 	flags = (bo->bo_ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY;
-	bs->bs_fd = open(bo->bo_path, flags | (bo->bo_direct ? O_DIRECT : 0));
+	bs->bs_oflags = flags | (bo->bo_direct ? O_DIRECT : 0);
+	bs->bs_fd = open(bo->bo_path, bs->bs_oflags);
 	if (bs->bs_fd == -1 || fstat(bs->bs_fd, st) == -1) {
 		e = errno > 0 ? errno : EIO;
 		snprintf(err, errlen, "%s: %s%s", bo->bo_path, strerror(e),
@@ -341,6 +345,7 @@ blk_geometry(struct blk_state *bs, const struct blk_opts *bo,
 		return -EINVAL;
 	}
 	bs->bs_capacity = bytes / BLK_SECTOR;
+	bs->bs_bytes = size;
 	return 0;
 }
 
@@ -383,6 +388,128 @@ blk_probe(struct blk_state *bs, const struct stat *st)
 	}
 }
 
+/*
+ * A new open file description of the image: the parent's own one
+ * (bs_fd_parent) opened again through /proc/self/fd, with flags, and
+ * checked to be the same file.  The descriptor, or -errno.
+ */
+static int
+blk_reopen_one(const struct blk_state *bs, int flags)
+{
+	struct stat	a, b;
+	char		path[64];
+	int		fd, e;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", bs->bs_fd_parent);
+	if ((fd = open(path, flags | O_CLOEXEC | O_NOCTTY)) == -1)
+		return -errno;
+	if (fstat(fd, &a) == -1 || fstat(bs->bs_fd_parent, &b) == -1) {
+		e = errno;
+		close_reset(&fd);
+		return -e;
+	}
+	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino ||
+	    a.st_rdev != b.st_rdev) {
+		close_reset(&fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/*
+ * Give *target (bs_fd or bs_fd_buffered) a fresh description, keeping its
+ * number (dup3 replaces the old description atomically).  0 or -errno.
+ */
+static int
+blk_reopen_at(const struct blk_state *bs, int flags, int *target)
+{
+	int	fd, rc = 0;
+
+	if ((fd = blk_reopen_one(bs, flags)) < 0)
+		return fd;
+	if (*target < 0)
+		*target = fd;
+	else {
+		if (dup3(fd, *target, O_CLOEXEC) == -1)
+			rc = -errno;
+		close_reset(&fd);
+	}
+	return rc;
+}
+
+/*
+ * Per-child open file descriptions (dt_spawn): a child can set flags on
+ * its descriptions (O_APPEND would make every later pwrite land at the end
+ * of the file) or move their offsets; the next child must not inherit
+ * them, nor the parent see them.  So the parent keeps the description it
+ * opened (and locked) to itself and hands each child new ones.
+ */
+static int
+blk_spawn(void *state)
+{
+	struct blk_state	*bs = state;
+	int			 rc;
+
+	if (bs->bs_null || bs->bs_fd_parent < 0)
+		return 0;
+	if ((rc = blk_reopen_at(bs, bs->bs_oflags, &bs->bs_fd)) < 0 ||
+	    (bs->bs_fd_buffered >= 0 && (rc = blk_reopen_at(bs,
+	    bs->bs_oflags & ~O_DIRECT, &bs->bs_fd_buffered)) < 0)) {
+		log_warnx("blk: cannot open the image again for the next "
+		    "child: %s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+/*
+ * At prepare: the description just opened (and locked) becomes the
+ * parent's, and the child's descriptors get descriptions of their own.
+ * Without /proc the children share the parent's description as before
+ * (the seccomp filter still keeps them from changing its flags).
+ */
+static void
+blk_split_parent(struct blk_state *bs)
+{
+	int	fd, rc;
+
+	bs->bs_fd_parent = bs->bs_fd;
+	bs->bs_fd = -1;
+	if ((rc = blk_reopen_at(bs, bs->bs_oflags, &bs->bs_fd)) < 0) {
+		log_info("blk: cannot open the image through /proc/self/fd "
+		    "(%s): children share the parent's open file description",
+		    strerror(-rc));
+		bs->bs_fd = bs->bs_fd_parent;
+		bs->bs_fd_parent = -1;
+		return;
+	}
+	if (bs->bs_fd_buffered >= 0 && (fd = blk_reopen_one(bs,
+	    bs->bs_oflags & ~O_DIRECT)) >= 0) {
+		close_reset(&bs->bs_fd_buffered);
+		bs->bs_fd_buffered = fd;
+	}
+}
+
+/*
+ * RLIMIT_FSIZE for the child: the image's size, so that writes, fallocate
+ * and ftruncate past its end fail (EFBIG) instead of growing the file
+ * (and the host's disk use) for every later child; at least the largest
+ * inflight region the child may have to size for its queues (a memfd,
+ * counted by the same limit).
+ */
+static uint64_t
+blk_max_file_size(void *state)
+{
+	const struct blk_state	*bs = state;
+	uint64_t		 inflight;
+
+	if (bs->bs_null)
+		return 0;
+	inflight = (uint64_t)bs->bs_nqueues *
+	    VIRTQ_INFLIGHT_SIZE(VIRTQ_MAX_NUM);
+	return MAX(bs->bs_bytes, inflight);
+}
+
 static void
 blk_state_free(struct blk_state *bs)
 {
@@ -391,6 +518,7 @@ blk_state_free(struct blk_state *bs)
 	blk_io_free(bs);
 	close_reset(&bs->bs_fd);
 	close_reset(&bs->bs_fd_buffered);
+	close_reset(&bs->bs_fd_parent);
 	free(bs);
 }
 
@@ -411,7 +539,7 @@ blk_prepare(const struct device_opt *opts, unsigned int nopts,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	bs->bs_fd = bs->bs_fd_buffered = -1;
+	bs->bs_fd = bs->bs_fd_buffered = bs->bs_fd_parent = -1;
 	bs->bs_ro = bo.bo_ro;
 	bs->bs_direct = bo.bo_direct;
 	bs->bs_nqueues = (uint16_t)bo.bo_queues;
@@ -447,6 +575,7 @@ blk_prepare(const struct device_opt *opts, unsigned int nopts,
 	bs->bs_wzeroes = !bs->bs_ro && (bs->bs_zero_range || bs->bs_punch);
 	/* Block devices zero with BLKDEV_ZERO_NOUNMAP (blk_req.c). */
 	bs->bs_may_unmap = bs->bs_wzeroes && bs->bs_discard && !bs->bs_blkdev;
+	blk_split_parent(bs);
 	if ((rc = fdset_add(keep, bs->bs_fd)) != 0 ||
 	    (bs->bs_fd_buffered >= 0 &&
 	    (rc = fdset_add(keep, bs->bs_fd_buffered)) != 0)) {
@@ -636,6 +765,8 @@ const struct device_type blk_device_type = {
 	.dt_rlimit_memlock = 64ul << 20,
 	.dt_prepare = blk_prepare,
 	.dt_num_queues = blk_num_queues,
+	.dt_spawn = blk_spawn,
+	.dt_max_file_size = blk_max_file_size,
 	.dt_child_setup = blk_child_setup,
 	.dt_release = blk_release,
 };

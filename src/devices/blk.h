@@ -140,9 +140,15 @@ struct blk_queue;
 
 struct blk_state {
 	/* Parent: options and the image. */
-	int			 bs_fd;		/* the image */
+	int			 bs_fd;		/* the image (the child's) */
 	int			 bs_fd_buffered; /* direct=on: for unaligned
 						    guest buffers, else -1 */
+	int			 bs_fd_parent;	/* the image as opened, with
+						   the lock; never in a child.
+						   -1: not reopened, bs_fd is
+						   that description */
+	int			 bs_oflags;	/* open(2) flags of bs_fd */
+	uint64_t		 bs_bytes;	/* size of the file or device */
 	bool			 bs_ro;
 	bool			 bs_direct;
 	bool			 bs_blkdev;

@@ -68,8 +68,13 @@ vu_inflight_get(struct vu_dev *dev, struct vhost_user_msg *msg)
 
 	if ((rc = inflight_size(dev, in, "GET_INFLIGHT_FD", &size)) != 0)
 		return rc;
+	/*
+	 * Sized by writing its last byte, not ftruncate: the device
+	 * policies forbid ftruncate, which could shrink a disk image.
+	 */
 	fd = memfd_create("vhostd-inflight", MFD_CLOEXEC);
-	if (fd == -1 || ftruncate(fd, (off_t)size) == -1 ||
+	if (fd == -1 || lseek(fd, (off_t)size - 1, SEEK_SET) == -1 ||
+	    write(fd, "", 1) != 1 ||
 	    inflight_map(dev, fd, 0, size, in) != 0) {
 		log_warn("GET_INFLIGHT_FD: %zu bytes of shared memory", size);
 		close_reset(&fd);

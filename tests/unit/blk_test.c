@@ -402,6 +402,8 @@ Test(blk, type_table)
 	}
 	cr_assert(file && ro, "--blk-file and --read-only aliases");
 	cr_assert_not_null(blk_device_type.dt_child_setup);
+	cr_assert_not_null(blk_device_type.dt_spawn);
+	cr_assert_not_null(blk_device_type.dt_max_file_size);
 }
 
 /* vhostd blk --print-capabilities, when the binary is next to us. */
@@ -1510,5 +1512,62 @@ Test(blk, rings_restricted_from_the_start)
 	cr_assert_eq(syscall(__NR_io_uring_register, ring->ring_fd,
 	    IORING_REGISTER_PERSONALITY, NULL, 0), -1);
 	cr_assert_eq(errno, EACCES);
+	blk_device_type.dt_release(st);
+}
+
+/*
+ * Before each child: fresh open file descriptions under the same numbers,
+ * so flags and offsets the last child set are gone; the parent's own
+ * description (and its lock) stays.
+ */
+Test(blk, spawn_gives_each_child_its_own_description)
+{
+	const char *const	 kv[] = { "direct", "on", NULL };
+	struct flock		 fl;
+	struct fdset		 keep;
+	void			*bs;
+	int			 fd, fdb, other;
+
+	img_create("/var/tmp", IMG_SIZE);
+	bs = prepare_only(kv, &keep);
+	cr_assert_eq(keep.fs_n, 2);
+	fd = keep.fs_fds[0];
+	fdb = keep.fs_fds[1];
+	/* What a taken-over child leaves behind. */
+	cr_assert_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_APPEND), 0);
+	cr_assert_eq(fcntl(fdb, F_SETFL, fcntl(fdb, F_GETFL) | O_APPEND), 0);
+	cr_assert_eq(lseek(fdb, 8192, SEEK_SET), 8192);
+	cr_assert_eq(blk_device_type.dt_spawn(bs), 0);
+	cr_assert_eq(fcntl(fd, F_GETFL) & O_APPEND, 0, "O_APPEND survived");
+	cr_assert_eq(fcntl(fdb, F_GETFL) & O_APPEND, 0, "O_APPEND survived");
+	cr_assert_neq(fcntl(fd, F_GETFL) & O_DIRECT, 0);
+	cr_assert_eq(fcntl(fdb, F_GETFL) & O_DIRECT, 0);
+	cr_assert_eq(lseek(fdb, 0, SEEK_CUR), 0);
+	/* Still locked: by the parent's description, kept for itself. */
+	other = open(img, O_RDWR | O_CLOEXEC);
+	cr_assert_geq(other, 0);
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	cr_assert_eq(fcntl(other, F_OFD_SETLK, &fl), -1);
+	cr_assert(errno == EAGAIN || errno == EACCES);
+	close(other);
+	blk_device_type.dt_release(bs);
+}
+
+/* The child may not grow the image (RLIMIT_FSIZE in the jail). */
+Test(blk, max_file_size_is_the_image)
+{
+	const char *const	 kv[] = { "queues", "16", NULL };
+	struct fdset		 keep;
+	void			*st;
+
+	img_create("/var/tmp", IMG_SIZE + 100);
+	st = prepare_only(NULL, &keep);
+	cr_assert_eq(blk_device_type.dt_max_file_size(st), IMG_SIZE + 100);
+	blk_device_type.dt_release(st);
+	/* At least what the inflight regions of 16 queues need. */
+	st = prepare_only(kv, &keep);
+	cr_assert_eq(blk_device_type.dt_max_file_size(st),
+	    16 * VIRTQ_INFLIGHT_SIZE(VIRTQ_MAX_NUM));
 	blk_device_type.dt_release(st);
 }
