@@ -10,6 +10,7 @@
 
 #ifdef VHOSTD_TESTING
 extern const struct device_type escape_device_type;
+extern const struct device_type escape_blk_device_type;
 #endif
 
 bool	device_check_only;
@@ -19,6 +20,7 @@ const struct device_type *const device_types[] = {
 	&blk_device_type,
 #ifdef VHOSTD_TESTING
 	&escape_device_type,
+	&escape_blk_device_type,
 #endif
 	NULL
 };

@@ -11,6 +11,14 @@
  *   file must be unchanged and the victim sockets untouched;
  * - the filter: single attempts under tests/data/escape-policy-kill/
  *   (the real rng policy and nothing else) must end the child with SIGSYS.
+ *
+ * The same two layers for the real block device (tests/devices/
+ * escape_blk.c, "escape-blk"): its io_uring rings (restricted before the
+ * filter), its image (a description of its own, RLIMIT_FSIZE) and
+ * blk.policy.  The jail-layer run restarts the device once, so that the
+ * second child shows whether the first could leave anything behind on the
+ * image's open file description; the image's size, allocation and
+ * contents must be unchanged afterwards.
  */
 #include <criterion/criterion.h>
 
@@ -23,10 +31,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/io_uring.h>
 
 #define RUN_TIMEOUT_MS	20000
 #define TARGET_TEXT	"disk image of another device\n"
@@ -58,10 +68,30 @@ now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Run argv with stderr captured; wait for the exit (or kill at timeout). */
-static void
-run(char *const argv[], struct run *r)
+/* How many "escape: N attempts" reports r holds so far. */
+static unsigned int
+reports(const struct run *r)
 {
+	const char	*p = r->ru_err;
+	unsigned int	 n = 0, a, b;
+
+	while ((p = strstr(p, "escape: ")) != NULL) {
+		if (sscanf(p, "escape: %u attempts, %u succeeded", &a, &b) == 2)
+			n++;
+		p++;
+	}
+	return n;
+}
+
+/*
+ * Run argv with stderr captured; wait for the exit (or kill at timeout).
+ * stop_after > 0: send SIGTERM once that many reports are in (a device
+ * that restarts never exits by itself).
+ */
+static void
+run_until(char *const argv[], struct run *r, unsigned int stop_after)
+{
+	bool		stopped = false;
 	struct pollfd	pfd;
 	long		deadline = now_ms() + RUN_TIMEOUT_MS, left;
 	ssize_t		n;
@@ -99,12 +129,23 @@ run(char *const argv[], struct run *r)
 		if (n <= 0)
 			break;
 		r->ru_len += (size_t)n;
+		r->ru_err[r->ru_len] = '\0';
+		if (stop_after > 0 && !stopped && reports(r) >= stop_after) {
+			kill(pid, SIGTERM);
+			stopped = true;
+		}
 		if (r->ru_len == sizeof(r->ru_err) - 1)
 			break;
 	}
 	close(p[0]);
 	r->ru_err[r->ru_len] = '\0';
 	cr_assert_eq(waitpid(pid, &r->ru_status, 0), pid);
+}
+
+static void
+run(char *const argv[], struct run *r)
+{
+	run_until(argv, r, 0);
 }
 
 static int
@@ -280,4 +321,169 @@ Test(escape, the_filter_also_covers_jail_attempts)
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		one_attempt(names[i], false);
+}
+
+/* The block device's escape runs: an image of IMG_BYTES, sparse. */
+#define IMG_BYTES	(16u << 20)
+#define IMG_MARK	"first sector of the guest's disk"
+/* st_blocks the parent's own probing may leave (512-byte blocks). */
+#define IMG_SLACK	64
+
+static void
+need_io_uring(void)
+{
+	struct io_uring_params	p;
+	int			fd;
+
+	memset(&p, 0, sizeof(p));
+	fd = (int)syscall(SYS_io_uring_setup, 4, &p);
+	if (fd < 0)
+		cr_skip_test("io_uring_setup: %s (no io_uring on this host)",
+		    strerror(errno));
+	close(fd);
+}
+
+static void
+img_make(const char *path, struct stat *st)
+{
+	int	fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, IMG_MARK, strlen(IMG_MARK), 0),
+	    (ssize_t)strlen(IMG_MARK));
+	cr_assert_eq(ftruncate(fd, IMG_BYTES), 0);
+	cr_assert_eq(fstat(fd, st), 0);
+	close(fd);
+}
+
+/* Size, allocation and first bytes as before the run. */
+static void
+img_unchanged(const char *path, const struct stat *before, const char *who)
+{
+	struct stat	st;
+	char		buf[64];
+	int		fd;
+
+	cr_assert_eq(stat(path, &st), 0);
+	fprintf(stderr, "escape-blk %s: image %lld bytes, %lld blocks "
+	    "(before: %lld, %lld)\n", who, (long long)st.st_size,
+	    (long long)st.st_blocks, (long long)before->st_size,
+	    (long long)before->st_blocks);
+	cr_assert_eq(st.st_size, before->st_size, "%s: the image's size "
+	    "changed: %lld -> %lld", who, (long long)before->st_size,
+	    (long long)st.st_size);
+	cr_assert_leq(st.st_blocks, before->st_blocks + IMG_SLACK, "%s: "
+	    "blocks allocated: %lld -> %lld", who,
+	    (long long)before->st_blocks, (long long)st.st_blocks);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(read(fd, buf, strlen(IMG_MARK)), (ssize_t)strlen(IMG_MARK));
+	cr_assert_eq(memcmp(buf, IMG_MARK, strlen(IMG_MARK)), 0);
+	close(fd);
+}
+
+/*
+ * The kernel alone: the ring's restrictions (no opcode, file or
+ * registration but blk's own), RLIMIT_FSIZE (no growth, by write or
+ * fallocate, in the child or through the ring) and a description of the
+ * image per child (the second child must not get the O_APPEND the first
+ * set).  Two children, each must report every attempt failed.
+ */
+Test(escape, blk_jail_alone_holds)
+{
+	char		 policydir[4096], img[256], sock[256], spec[1024];
+	char		*argv[6], *p;
+	struct stat	 before;
+	struct run	*r;
+	unsigned int	 n, got, nrep = 0;
+
+	need_io_uring();
+	snprintf(policydir, sizeof(policydir),
+	    "%s/../../tests/data/escape-policy", env("VHOSTD_POLICYDIR"));
+	snprintf(img, sizeof(img), "%s/disk.img", tmpdir);
+	snprintf(sock, sizeof(sock), "%s/escape-blk.sock", tmpdir);
+	img_make(img, &before);
+	snprintf(spec, sizeof(spec), "escape-blk,socket=%s,path=%s,"
+	    "restart=always", sock, img);
+	argv[0] = (char *)env("VHOSTD_TEST");
+	argv[1] = (char *)"--policy-dir";
+	argv[2] = policydir;
+	argv[3] = (char *)"--device";
+	argv[4] = spec;
+	argv[5] = NULL;
+	cr_assert_not_null(r = malloc(sizeof(*r)));
+	run_until(argv, r, 2);
+	cr_assert_null(strstr(r->ru_err, "no io_uring ring"), "the device "
+	    "has no ring to attack, although io_uring works here:\n%s",
+	    r->ru_err);
+	for (p = r->ru_err; (p = strstr(p, "escape: ")) != NULL; p++) {
+		if (sscanf(p, "escape: %u attempts, %u succeeded", &n,
+		    &got) != 2)
+			continue;
+		nrep++;
+		cr_assert_geq(n, 13, "only %u attempts", n);
+		cr_assert_eq(got, 0, "child %u: escapes succeeded:\n%s", nrep,
+		    r->ru_err);
+	}
+	cr_assert_geq(nrep, 2, "%u reports; stderr:\n%s", nrep, r->ru_err);
+	cr_assert_null(strstr(r->ru_err, "SUCCEEDED"), "%s", r->ru_err);
+	img_unchanged(img, &before, "jail layer");
+	free(r);
+}
+
+/* One filter-layer attempt under the real blk.policy. */
+static void
+one_blk_attempt(const char *name, bool need_sigsys)
+{
+	char		 policydir[4096], img[256], sock[256], spec[1024];
+	char		*argv[6];
+	struct stat	 before;
+	struct run	*r;
+
+	snprintf(policydir, sizeof(policydir),
+	    "%s/../../tests/data/escape-policy-kill", env("VHOSTD_POLICYDIR"));
+	snprintf(img, sizeof(img), "%s/disk-%s.img", tmpdir, name);
+	snprintf(sock, sizeof(sock), "%s/escape-blk-%s.sock", tmpdir, name);
+	img_make(img, &before);
+	snprintf(spec, sizeof(spec), "escape-blk,socket=%s,path=%s,"
+	    "restart=never,attempt=%s", sock, img, name);
+	argv[0] = (char *)env("VHOSTD_TEST");
+	argv[1] = (char *)"--policy-dir";
+	argv[2] = policydir;
+	argv[3] = (char *)"--device";
+	argv[4] = spec;
+	argv[5] = NULL;
+	cr_assert_not_null(r = malloc(sizeof(*r)));
+	run(argv, r);
+	cr_assert_not_null(strstr(r->ru_err, "escape: trying "),
+	    "%s: the device never ran its attempt:\n%s", name, r->ru_err);
+	cr_assert_null(strstr(r->ru_err, "SUCCEEDED"), "%s", r->ru_err);
+	if (need_sigsys)
+		cr_assert_not_null(strstr(r->ru_err, "SIGSYS"),
+		    "%s: not killed by the filter:\n%s", name, r->ru_err);
+	else
+		cr_assert_not_null(strstr(r->ru_err, "1 attempts, 0 succeeded"),
+		    "%s: %s", name, r->ru_err);
+	img_unchanged(img, &before, name);
+	free(r);
+}
+
+/*
+ * blk.policy: no new ring, no registration on the device's rings, no
+ * ftruncate, no fallocate that allocates past the end (KEEP_SIZE), no
+ * O_APPEND (refused with EPERM).
+ */
+Test(escape, blk_filter_holds)
+{
+	static const char *const kill[] = {
+		"uring-setup", "uring-register", "ftruncate",
+		"fallocate-keep-size",
+	};
+	unsigned int	i;
+
+	need_io_uring();
+	for (i = 0; i < sizeof(kill) / sizeof(kill[0]); i++)
+		one_blk_attempt(kill[i], true);
+	one_blk_attempt("set-append", false);
 }
