@@ -5,7 +5,9 @@
  * command line), checks once that the host supports it (jail_probe),
  * clones each child with jail_clone_flags() and has the child call
  * jail_enter() first thing.  jail_enter runs the steps of DESIGN.md "The
- * jail, in order", one small function each; a step that fails logs
+ * jail, in order", one small function each; the filter either last in
+ * jail_enter or, after the device's pre-filter set-up (its restricted
+ * io_uring rings), through jail_seccomp().  A step that fails logs
  * "jail: STEP: reason" and jail_enter returns JAIL_EXIT_BASE + step, which
  * the child passes to _exit() and the parent turns back into the step name
  * with jail_exit_step().  The sandbox fails closed.
