@@ -18,8 +18,10 @@
  *	    comparison going on to the next clause, a true clause to ALLOW;
  *	    after the last clause ERRNO (for "return E") or the default.
  *
- * Every comparison tests the 64-bit argument as two 32-bit words, the high
- * word first; policy_test.c runs each operator through the kernel.
+ * A comparison tests the 64-bit argument as two 32-bit words, the high
+ * word first, or only the low word where that is the stricter reading of
+ * a 32-bit constant (atom_low_word); policy_test.c runs each operator
+ * through the kernel.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -213,6 +215,41 @@ bpf_land(struct pol_bpf *b, struct pol_fix *fx, size_t *n)
 	*n = 0;
 }
 
+/*
+ * Whether the comparison a, with a 32-bit constant, is decided by the low
+ * word alone.  The kernel reads an int, an unsigned int or a flag word
+ * from the low half of the register and ignores the high half, so a rule
+ * on such an argument must hold for the low word; a rule on a 64-bit
+ * argument must hold for the whole value.  The compiler does not know
+ * which kind the argument is, so a comparison with a 32-bit constant (its
+ * high word zero, or the sign extension of a negative int) must hold both
+ * ways.  One reading always implies the other: the 64-bit one for "==",
+ * "in", and (positive constants) "<", "<=", or (negative ones) ">", ">=";
+ * the low-word one for "!=", "&", and ">", ">=" (positive) or "<", "<="
+ * (negative).  This returns true for the second group.
+ */
+static bool
+atom_low_word(const struct pol_atom *a)
+{
+	uint32_t	vhi = (uint32_t)(a->pa_val >> 32);
+	bool		pos = vhi == 0;
+	bool		neg = vhi == UINT32_MAX && (a->pa_val & 0x80000000U);
+
+	switch (a->pa_op) {
+	case POL_NE:
+	case POL_AND:
+		return pos || neg;
+	case POL_GT:
+	case POL_GE:
+		return pos;
+	case POL_LT:
+	case POL_LE:
+		return neg;
+	default:
+		return false;
+	}
+}
+
 /* One comparison: falls through (TO_PASS) when it holds. */
 static void
 bpf_atom(struct pol_bpf *b, const struct pol_atom *a)
@@ -222,6 +259,31 @@ bpf_atom(struct pol_bpf *b, const struct pol_atom *a)
 	uint32_t	vlo = (uint32_t)v, vhi = (uint32_t)(v >> 32);
 	bool		up;
 
+	if (atom_low_word(a)) {
+		bpf_raw(b, LD_W, 0, 0, lo);
+		switch (a->pa_op) {
+		case POL_NE:
+			bpf_jump(b, JEQ, vlo, TO_FAIL, TO_PASS);
+			break;
+		case POL_GT:
+			bpf_jump(b, JGT, vlo, TO_PASS, TO_FAIL);
+			break;
+		case POL_GE:
+			bpf_jump(b, JGE, vlo, TO_PASS, TO_FAIL);
+			break;
+		case POL_LT:
+			bpf_jump(b, JGE, vlo, TO_FAIL, TO_PASS);
+			break;
+		case POL_LE:
+			bpf_jump(b, JGT, vlo, TO_FAIL, TO_PASS);
+			break;
+		default:	/* POL_AND */
+			bpf_jump(b, JSET, vlo, TO_PASS, TO_FAIL);
+			break;
+		}
+		bpf_land(b, b->pb_pass, &b->pb_npass);
+		return;
+	}
 	switch (a->pa_op) {
 	case POL_EQ:
 		bpf_raw(b, LD_W, 0, 0, hi);

@@ -293,8 +293,10 @@ Test(policy, comparisons)
 		{ "arg3==7", { 0, 0, 0, 7 }, R_ALLOW },
 		{ "arg1 == 0x100000001", { 0, 0x100000001 }, R_ALLOW },
 		{ "arg1 == 0x100000001", { 0, 1 }, R_KILL },
-		{ "arg1 > 0xffffffff", { 0, 0x100000000 }, R_ALLOW },
-		{ "arg1 > 0xffffffff", { 0, 0xffffffff }, R_KILL },
+		{ "arg1 > 0x100000000", { 0, 0x100000001 }, R_ALLOW },
+		{ "arg1 > 0x100000000", { 0, 0x100000000 }, R_KILL },
+		/* 32-bit constants: the low word decides too */
+		{ "arg1 > 0xffffffff", { 0, 0x100000000 }, R_KILL },
 	};
 
 	check_cases(cases, NCASES(cases));
@@ -328,6 +330,57 @@ Test(policy, masks)
 	};
 
 	check_cases(cases, NCASES(cases));
+}
+
+/*
+ * A 32-bit argument (an int, a flag word, an ioctl request) is what the
+ * kernel reads from the low half of the register: a comparison with a
+ * 32-bit constant must hold for the low word, so that setting the high
+ * word cannot pass "!=", ">", "<" (negative constants) or "&".
+ */
+Test(policy, high_word_cannot_pass_32bit_comparisons)
+{
+	static const struct pcase cases[] = {
+		{ "arg0 != 5", { 0x100000005 }, R_KILL },
+		{ "arg0 != 5", { 0xffffffff00000005 }, R_KILL },
+		{ "arg0 != 5", { 6 }, R_ALLOW },
+		{ "arg0 > 5", { 0x100000000 }, R_KILL },
+		{ "arg0 > 5", { 0x100000006 }, R_ALLOW },
+		{ "arg0 >= 5", { 0x100000004 }, R_KILL },
+		{ "arg0 & 0x4", { 0x400000000 }, R_KILL },
+		{ "arg0 & ~0x3", { 0x100000000 }, R_KILL },
+		{ "arg0 & ~0x3", { 4 }, R_ALLOW },
+		/* AT_FDCWD is an int: 0xffffff9c is AT_FDCWD to the kernel */
+		{ "arg0 != AT_FDCWD", { 0xffffff9c }, R_KILL },
+		{ "arg0 != AT_FDCWD", { 3 }, R_ALLOW },
+		{ "arg0 < -100", { 0xffffff9c }, R_KILL },
+		{ "arg0 <= -101", { 0xffffff9c }, R_KILL },
+		{ "arg0 < -100", { (uint64_t)-101 }, R_ALLOW },
+		/* a constant wider than 32 bits: the whole argument */
+		{ "arg0 != 0x100000005", { 0x100000005 }, R_KILL },
+		{ "arg0 != 0x100000005", { 5 }, R_ALLOW },
+		{ "arg0 & 0x100000000", { 0x100000000 }, R_ALLOW },
+	};
+
+	check_cases(cases, NCASES(cases));
+}
+
+/* The same bypass with a call whose argument the kernel truncates. */
+Test(policy, high_word_bypass_of_a_real_call)
+{
+	struct policy_filter	*pf;
+	uint64_t		 a[6] = { 2, F_GETFD };
+
+	/* fcntl(2)'s cmd is an unsigned int: F_DUPFD | 1 << 32 is F_DUPFD */
+	pf = compile_ok("fcntl: arg1 != F_DUPFD\nexit_group: 1\n",
+	    POLICY_MODE_KILL);
+	cr_expect_eq(probe(pf, SYS_fcntl, a), R_ALLOW);
+	a[1] = F_DUPFD;
+	cr_expect_eq(probe(pf, SYS_fcntl, a), R_KILL);
+	a[1] = (uint64_t)1 << 32 | F_DUPFD;
+	cr_expect_eq(probe(pf, SYS_fcntl, a), R_KILL,
+	    "fcntl(2, F_DUPFD | 1 << 32) passed 'arg1 != F_DUPFD'");
+	policy_filter_free(pf);
 }
 
 Test(policy, or_and)
@@ -626,11 +679,9 @@ struct rnd_expr {
 };
 
 static bool
-rnd_atom_holds(const struct rnd_atom *a, const uint64_t *args)
+rnd_op_holds(unsigned int op, uint64_t x, uint64_t v)
 {
-	uint64_t	x = args[a->ra_arg], v = a->ra_val;
-
-	switch (a->ra_op) {
+	switch (op) {
 	case 0: return x == v;
 	case 1: return x != v;
 	case 2: return x < v;
@@ -640,6 +691,22 @@ rnd_atom_holds(const struct rnd_atom *a, const uint64_t *args)
 	case 6: return (x & v) != 0;
 	default: return (x & ~v) == 0;
 	}
+}
+
+/*
+ * vhostd.policy(5): a comparison with a 32-bit constant (zero- or
+ * sign-extended) holds when it holds for the whole argument and for its
+ * low word; any other constant is compared with the whole argument.
+ */
+static bool
+rnd_atom_holds(const struct rnd_atom *a, const uint64_t *args)
+{
+	uint64_t	x = args[a->ra_arg], v = a->ra_val;
+	bool		c32;
+
+	c32 = v >> 32 == 0 || (v >> 32 == 0xffffffff && (v & 0x80000000));
+	return rnd_op_holds(a->ra_op, x, v) && (!c32 ||
+	    rnd_op_holds(a->ra_op, (uint32_t)x, (uint32_t)v));
 }
 
 /* 'a' allowed, 'e' errno 5, 't' trapped */
