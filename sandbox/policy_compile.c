@@ -697,6 +697,164 @@ policy_filter_load(const struct policy_filter *pf)
 	return 0;
 }
 
+/* Whether a return value k lets a system call run. */
+static bool
+ret_runs_call(uint32_t k)
+{
+	switch (k & SECCOMP_RET_ACTION_FULL) {
+	case SECCOMP_RET_KILL_PROCESS:
+	case SECCOMP_RET_KILL_THREAD:
+	case SECCOMP_RET_TRAP:
+	case SECCOMP_RET_ERRNO:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/*
+ * Check a program as the kernel will when the child loads it
+ * (bpf_check_classic, seccomp_check_filter), so that a bad file fails at
+ * start-up, and check what the kernel does not: the program must begin
+ * with the architecture check, a foreign architecture ending in a kill,
+ * a trap or an errno.  0, or -1 with "path: message" in err.
+ */
+static int
+bpf_validate(const struct sock_filter *insn, size_t n, const char *path,
+    char *err, size_t errlen)
+{
+	uint16_t			 masks[POL_MAX_INSNS], valid = 0;
+	const struct sock_filter	*f, *fail;
+	size_t				 pc, t, jt, jf;
+
+	if (n < 3 || insn[0].code != LD_W ||
+	    insn[0].k != offsetof(struct seccomp_data, arch) ||
+	    insn[1].code != JEQ || insn[1].k != POL_ARCH ||
+	    (size_t)insn[1].jf + 2 >= n ||
+	    (fail = &insn[insn[1].jf + 2])->code != RET ||
+	    ret_runs_call(fail->k)) {
+		snprintf(err, errlen, "%s: the program does not start by "
+		    "checking the architecture", path);
+		return -1;
+	}
+	if (BPF_CLASS(insn[n - 1].code) != BPF_RET) {
+		snprintf(err, errlen, "%s: the program does not end with a "
+		    "return", path);
+		return -1;
+	}
+	for (pc = 0; pc < n; pc++)
+		masks[pc] = 0xffff;
+	for (pc = 0; pc < n; pc++) {
+		f = &insn[pc];
+		valid &= masks[pc];
+		switch (f->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			if (f->k >= sizeof(struct seccomp_data) || f->k % 4)
+				goto outside;
+			break;
+		case BPF_LD | BPF_W | BPF_LEN:
+		case BPF_LDX | BPF_W | BPF_LEN:
+		case BPF_LD | BPF_IMM:
+		case BPF_LDX | BPF_IMM:
+		case BPF_MISC | BPF_TAX:
+		case BPF_MISC | BPF_TXA:
+		case BPF_RET | BPF_K:
+		case BPF_RET | BPF_A:
+		case BPF_ALU | BPF_NEG:
+			break;
+		case BPF_LD | BPF_MEM:
+		case BPF_LDX | BPF_MEM:
+			if (f->k >= 16)
+				goto scratch;
+			if (!(valid & (1U << f->k))) {
+				snprintf(err, errlen, "%s: instruction %zu: "
+				    "scratch memory read before it is "
+				    "written", path, pc);
+				return -1;
+			}
+			break;
+		case BPF_ST:
+		case BPF_STX:
+			if (f->k >= 16)
+				goto scratch;
+			valid |= (uint16_t)(1U << f->k);
+			break;
+		case BPF_ALU | BPF_DIV | BPF_K:
+			if (f->k == 0) {
+				snprintf(err, errlen, "%s: instruction %zu: "
+				    "division by zero", path, pc);
+				return -1;
+			}
+			break;
+		case BPF_ALU | BPF_LSH | BPF_K:
+		case BPF_ALU | BPF_RSH | BPF_K:
+			if (f->k >= 32) {
+				snprintf(err, errlen, "%s: instruction %zu: "
+				    "shift by 32 or more", path, pc);
+				return -1;
+			}
+			break;
+		case BPF_ALU | BPF_ADD | BPF_K:
+		case BPF_ALU | BPF_ADD | BPF_X:
+		case BPF_ALU | BPF_SUB | BPF_K:
+		case BPF_ALU | BPF_SUB | BPF_X:
+		case BPF_ALU | BPF_MUL | BPF_K:
+		case BPF_ALU | BPF_MUL | BPF_X:
+		case BPF_ALU | BPF_DIV | BPF_X:
+		case BPF_ALU | BPF_AND | BPF_K:
+		case BPF_ALU | BPF_AND | BPF_X:
+		case BPF_ALU | BPF_OR | BPF_K:
+		case BPF_ALU | BPF_OR | BPF_X:
+		case BPF_ALU | BPF_XOR | BPF_K:
+		case BPF_ALU | BPF_XOR | BPF_X:
+		case BPF_ALU | BPF_LSH | BPF_X:
+		case BPF_ALU | BPF_RSH | BPF_X:
+			break;
+		case BPF_JMP | BPF_JA:
+			if (f->k >= n - pc - 1)
+				goto range;
+			t = pc + 1 + f->k;
+			masks[t] &= valid;
+			valid = 0xffff;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+		case BPF_JMP | BPF_JEQ | BPF_X:
+		case BPF_JMP | BPF_JGE | BPF_K:
+		case BPF_JMP | BPF_JGE | BPF_X:
+		case BPF_JMP | BPF_JGT | BPF_K:
+		case BPF_JMP | BPF_JGT | BPF_X:
+		case BPF_JMP | BPF_JSET | BPF_K:
+		case BPF_JMP | BPF_JSET | BPF_X:
+			jt = pc + 1 + f->jt;
+			jf = pc + 1 + f->jf;
+			if (jt >= n || jf >= n)
+				goto range;
+			masks[jt] &= valid;
+			masks[jf] &= valid;
+			valid = 0xffff;
+			break;
+		default:
+			snprintf(err, errlen, "%s: instruction %zu: opcode %#x "
+			    "is not allowed in a seccomp filter", path, pc,
+			    (unsigned int)f->code);
+			return -1;
+		}
+	}
+	return 0;
+outside:
+	snprintf(err, errlen, "%s: instruction %zu: load outside struct "
+	    "seccomp_data", path, pc);
+	return -1;
+scratch:
+	snprintf(err, errlen, "%s: instruction %zu: scratch memory index out "
+	    "of range", path, pc);
+	return -1;
+range:
+	snprintf(err, errlen, "%s: instruction %zu: jump out of range", path,
+	    pc);
+	return -1;
+}
+
 struct policy_filter *
 policy_load_bpf_file(const char *path, char *err, size_t errlen)
 {
@@ -737,10 +895,7 @@ policy_load_bpf_file(const char *path, char *err, size_t errlen)
 	close(fd);
 	pf->pf_prog.filter = insn;
 	pf->pf_prog.len = (unsigned short)n;
-	if (insn[0].code != (BPF_LD | BPF_W | BPF_ABS) ||
-	    insn[0].k != offsetof(struct seccomp_data, arch)) {
-		snprintf(err, errlen, "%s: the program does not start by "
-		    "checking the architecture", path);
+	if (bpf_validate(insn, n, path, err, errlen) < 0) {
 		policy_filter_free(pf);
 		return NULL;
 	}
