@@ -17,9 +17,12 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
+#include <asm/termbits.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/fs.h>
 #include <linux/futex.h>
+#include <linux/io_uring.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
@@ -33,6 +36,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -500,6 +504,79 @@ Test(policy, constants_and_numbers)
 	check_cases(cases, NCASES(cases));
 }
 
+/*
+ * The constant table is generated from the system headers at build time:
+ * these are the values of the same headers as this file sees them, and
+ * the hand-kept constants newer than those headers.
+ */
+Test(policy, constants_from_the_headers)
+{
+	static const struct pcase cases[] = {
+		/* ioctl requests that are _IOR(...) expressions */
+		{ "arg0 == TCGETS2", { TCGETS2 }, R_ALLOW },
+		{ "arg0 == TCGETS2", { TCGETS }, R_KILL },
+		{ "arg0 == TCSETS2", { TCSETS2 }, R_ALLOW },
+		{ "arg0 == FS_IOC_FSGETXATTR", { FS_IOC_FSGETXATTR }, R_ALLOW },
+		{ "arg0 == FS_IOC_FSGETXATTR", { FS_IOC_FSSETXATTR }, R_KILL },
+		{ "arg0 == BLKGETSIZE64", { BLKGETSIZE64 }, R_ALLOW },
+		/* shifts: (1U << 1), (1UL << 0) */
+		{ "arg0 == IORING_SETUP_SQPOLL", { IORING_SETUP_SQPOLL },
+		    R_ALLOW },
+		{ "arg0 == SECCOMP_FILTER_FLAG_TSYNC",
+		    { SECCOMP_FILTER_FLAG_TSYNC }, R_ALLOW },
+		/* glibc's enums behind #define NAME NAME */
+		{ "arg0 == SCHED_IDLE", { SCHED_IDLE }, R_ALLOW },
+		{ "arg0 == SCHED_IDLE", { SCHED_BATCH }, R_KILL },
+		{ "arg0 == SOCK_SEQPACKET", { SOCK_SEQPACKET }, R_ALLOW },
+		{ "arg0 == RLIMIT_NOFILE", { RLIMIT_NOFILE }, R_ALLOW },
+		/* a negative int, sign-extended as the C library passes it */
+		{ "arg0 == AT_FDCWD", { (uint64_t)(int64_t)AT_FDCWD }, R_ALLOW },
+		/* newer than Linux 6.1's headers: the hand-kept table */
+		{ "arg0 == MADV_GUARD_INSTALL", { 102 }, R_ALLOW },
+		{ "arg0 == MADV_GUARD_REMOVE", { 103 }, R_ALLOW },
+		{ "arg0 == PR_GET_AUXV", { 0x41555856 }, R_ALLOW },
+		{ "arg0 == PR_SET_MDWE", { 65 }, R_ALLOW },
+	};
+
+	check_cases(cases, NCASES(cases));
+}
+
+/*
+ * Policies written the way crosvm's are (a device file including a shared
+ * one; guard regions, PR_GET_AUXV, SCHED_IDLE, TCGETS2, FS_IOC_*) compile
+ * in every mode and filter what they say.
+ */
+Test(policy, crosvm_style_policies)
+{
+	static const enum policy_mode modes[] = {
+		POLICY_MODE_KILL, POLICY_MODE_LOG, POLICY_MODE_TRAP,
+	};
+	struct policy_filter	*pf;
+	uint64_t		 a[6] = { 0 };
+	size_t			 m;
+
+	for (m = 0; m < NCASES(modes); m++) {
+		pf = file_ok(FIXTURES "/headers/device.policy", modes[m]);
+		policy_filter_free(pf);
+	}
+	pf = file_ok(FIXTURES "/headers/device.policy", POLICY_MODE_KILL);
+	a[0] = 0x41555856;	/* PR_GET_AUXV */
+	cr_expect_neq(probe(pf, SYS_prctl, a), R_KILL);
+	a[0] = PR_SET_DUMPABLE;
+	cr_expect_eq(probe(pf, SYS_prctl, a), R_KILL);
+	a[0] = 0;
+	a[2] = 102;		/* MADV_GUARD_INSTALL */
+	cr_expect_neq(probe(pf, SYS_madvise, a), R_KILL);
+	a[2] = MADV_HUGEPAGE;
+	cr_expect_eq(probe(pf, SYS_madvise, a), R_KILL);
+	a[2] = 0;
+	a[1] = TCGETS2;
+	cr_expect_neq(probe(pf, SYS_ioctl, a), R_KILL);
+	a[1] = TIOCSTI;
+	cr_expect_eq(probe(pf, SYS_ioctl, a), R_KILL);
+	policy_filter_free(pf);
+}
+
 Test(policy, return_errno)
 {
 	static const struct pcase cases[] = {
@@ -855,6 +932,14 @@ Test(policy, error_unknown_constant)
 	    "inline.policy:1:35: unknown constant 'F_BOGUS'");
 	expect_error("mmap: arg2 in PROT_READ|PROT_WRIT\n",
 	    "inline.policy:1:25: unknown constant 'PROT_WRIT'");
+	/* a near miss of a generated or hand-kept name */
+	expect_error("madvise: arg2 == MADV_GUARD_INSTAL\n",
+	    "inline.policy:1:18: unknown constant 'MADV_GUARD_INSTAL'");
+	expect_error("ioctl: arg1 == TCGETS3\n",
+	    "inline.policy:1:16: unknown constant 'TCGETS3'");
+	/* a macro of the headers that is not an integer constant */
+	expect_error("rt_sigaction: arg0 == SIGRTMIN\n",
+	    "inline.policy:1:23: unknown constant 'SIGRTMIN'");
 	/* argN is not a value */
 	expect_error("read: arg0 == 1 | arg1 == 2\n",
 	    "inline.policy:1:19: unknown constant 'arg1'");
