@@ -33,7 +33,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <asm/termbits.h>
+#include <linux/blktrace_api.h>
 #include <linux/falloc.h>
+#include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/futex.h>
 #include <linux/if_tun.h>
@@ -43,6 +45,7 @@
 #include <linux/netlink.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <linux/serial.h>
 #include <linux/sockios.h>
 #include <linux/userfaultfd.h>
 #include <linux/vhost.h>
