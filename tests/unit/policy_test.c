@@ -1010,6 +1010,45 @@ Test(policy, error_syntax)
 	    "expected a path after '@frequency'");
 }
 
+/*
+ * Values nest through "(" and "~": a line of the longest length the
+ * parser takes (64 KiB) made of them must be an error, not a stack
+ * overflow in the privileged parent that compiles the policy.
+ */
+Test(policy, error_values_nested_too_deeply)
+{
+	static const char	*const heads[] = { "(", "~", "~(" };
+	struct pcase		 c[1] = { { NULL, { 5 }, R_ALLOW } };
+	char			*text, want[128], rule[64];
+	size_t			 i, k, n, len;
+
+	for (i = 0; i < NCASES(heads); i++) {
+		len = strlen(heads[i]);
+		n = 60000 / len;
+		text = malloc(16 + n * len + 8);
+		cr_assert_not_null(text);
+		strcpy(text, "read: arg0 == ");
+		for (k = 0; k < n; k++)
+			memcpy(text + 14 + k * len, heads[i], len);
+		strcpy(text + 14 + n * len, "1\n");
+		/* the 33rd level: column 15 + 32 */
+		snprintf(want, sizeof(want), "inline.policy:1:47: values "
+		    "nested too deeply (more than 32 levels)");
+		expect_error(text, want);
+		free(text);
+	}
+	/* 32 levels are fine: 16 times "(~", an even number of "~" */
+	n = (size_t)snprintf(rule, sizeof(rule), "arg0 == ");
+	for (k = 0; k < 32; k++)
+		rule[n++] = k % 2 ? '~' : '(';
+	rule[n++] = '5';
+	for (k = 0; k < 16; k++)
+		rule[n++] = ')';
+	rule[n] = '\0';
+	c[0].pc_rule = rule;
+	check_cases(c, 1);
+}
+
 Test(policy, error_nul_byte)
 {
 	static const char text[] = "read: 1\nwri\0te: 1\n";
