@@ -50,6 +50,10 @@ LIB_SRCS := $(filter-out src/main.c src/devices/device.c, \
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB	:= $(BUILD)/libvhostd.a
 
+# The generated table of named policy constants (see below).
+POLCONST := $(BUILD)/sandbox/policy_consts_gen
+LIB_OBJS += $(POLCONST).o
+
 FE_SRCS	:= $(wildcard tests/frontend/*.c)
 FE_OBJS	:= $(FE_SRCS:%.c=$(BUILD)/%.o)
 FE_LIB	:= $(BUILD)/libvuf.a
@@ -71,6 +75,17 @@ all: $(PROG) $(TOOL_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# Named policy constants: every integer macro with a policy prefix of the
+# headers in sandbox/policy_headers.h, as a table the compiler evaluates
+# (sandbox/gen-policy-consts.sh).  Regenerated when the generator, the
+# header list or those headers change (the generator writes $@.d).
+$(POLCONST).c: sandbox/gen-policy-consts.sh sandbox/policy_headers.h
+	@mkdir -p $(dir $@)
+	CC='$(CC)' sandbox/gen-policy-consts.sh $@ $(CPPFLAGS)
+
+$(POLCONST).o: $(POLCONST).c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/src/devices/device-test.o: src/devices/device.c

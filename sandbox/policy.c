@@ -22,6 +22,7 @@
 
 #define POL_MAX_DEPTH	8	/* @include nesting */
 #define POL_MAX_LINE	65536	/* one logical line */
+#define POL_MAX_NEST	32	/* "(" and "~" in one value */
 
 /* One file being read (a stack through @include). */
 struct pol_file {
@@ -47,6 +48,7 @@ struct pol_cur {
 	const struct pol_line	*pc_line;
 	const struct pol_file	*pc_file;
 	size_t			 pc_pos;
+	unsigned int		 pc_nest;	/* "(" and "~" being parsed */
 	char			*pc_err;
 	size_t			 pc_errlen;
 };
@@ -205,32 +207,39 @@ parse_number(struct pol_cur *c, uint64_t *out)
 
 static int	parse_value(struct pol_cur *, uint64_t *);
 
-/* TERM: ["~"] (NUMBER | CONSTANT | "(" VALUE ")") */
+/*
+ * TERM: ["~"] (NUMBER | CONSTANT | "(" VALUE ")").  "~" and "(" recurse:
+ * at most POL_MAX_NEST of them nest, so that a long line of them is an
+ * error rather than a stack overflow.
+ */
 static int
 parse_term(struct pol_cur *c, uint64_t *out)
 {
 	char	name[128];
 	size_t	start;
+	int	rc;
 
 	cur_skipws(c);
 	start = c->pc_pos;
-	if (cur_peek(c) == '~') {
+	if (cur_peek(c) == '~' || cur_peek(c) == '(') {
+		if (c->pc_nest >= POL_MAX_NEST)
+			return cur_fail(c, start, "values nested too deeply "
+			    "(more than %d levels)", POL_MAX_NEST);
+		c->pc_nest++;
 		c->pc_pos++;
-		if (parse_term(c, out) < 0)
-			return -1;
-		*out = ~*out;
-		return 0;
-	}
-	if (cur_peek(c) == '(') {
-		c->pc_pos++;
-		if (parse_value(c, out) < 0)
-			return -1;
-		cur_skipws(c);
-		if (cur_peek(c) != ')')
-			return cur_fail(c, c->pc_pos,
-			    "syntax error: expected ')'");
-		c->pc_pos++;
-		return 0;
+		if (c->pc_line->pl_buf[start] == '~') {
+			rc = parse_term(c, out);
+			*out = ~*out;
+		} else if ((rc = parse_value(c, out)) == 0) {
+			cur_skipws(c);
+			if (cur_peek(c) != ')')
+				rc = cur_fail(c, c->pc_pos,
+				    "syntax error: expected ')'");
+			else
+				c->pc_pos++;
+		}
+		c->pc_nest--;
+		return rc;
 	}
 	if (cur_peek(c) == '-' || isdigit((unsigned char)cur_peek(c)))
 		return parse_number(c, out);

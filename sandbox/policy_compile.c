@@ -18,8 +18,10 @@
  *	    comparison going on to the next clause, a true clause to ALLOW;
  *	    after the last clause ERRNO (for "return E") or the default.
  *
- * Every comparison tests the 64-bit argument as two 32-bit words, the high
- * word first; policy_test.c runs each operator through the kernel.
+ * A comparison tests the 64-bit argument as two 32-bit words, the high
+ * word first, or only the low word where that is the stricter reading of
+ * a 32-bit constant (atom_low_word); policy_test.c runs each operator
+ * through the kernel.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -213,6 +215,41 @@ bpf_land(struct pol_bpf *b, struct pol_fix *fx, size_t *n)
 	*n = 0;
 }
 
+/*
+ * Whether the comparison a, with a 32-bit constant, is decided by the low
+ * word alone.  The kernel reads an int, an unsigned int or a flag word
+ * from the low half of the register and ignores the high half, so a rule
+ * on such an argument must hold for the low word; a rule on a 64-bit
+ * argument must hold for the whole value.  The compiler does not know
+ * which kind the argument is, so a comparison with a 32-bit constant (its
+ * high word zero, or the sign extension of a negative int) must hold both
+ * ways.  One reading always implies the other: the 64-bit one for "==",
+ * "in", and (positive constants) "<", "<=", or (negative ones) ">", ">=";
+ * the low-word one for "!=", "&", and ">", ">=" (positive) or "<", "<="
+ * (negative).  This returns true for the second group.
+ */
+static bool
+atom_low_word(const struct pol_atom *a)
+{
+	uint32_t	vhi = (uint32_t)(a->pa_val >> 32);
+	bool		pos = vhi == 0;
+	bool		neg = vhi == UINT32_MAX && (a->pa_val & 0x80000000U);
+
+	switch (a->pa_op) {
+	case POL_NE:
+	case POL_AND:
+		return pos || neg;
+	case POL_GT:
+	case POL_GE:
+		return pos;
+	case POL_LT:
+	case POL_LE:
+		return neg;
+	default:
+		return false;
+	}
+}
+
 /* One comparison: falls through (TO_PASS) when it holds. */
 static void
 bpf_atom(struct pol_bpf *b, const struct pol_atom *a)
@@ -222,6 +259,31 @@ bpf_atom(struct pol_bpf *b, const struct pol_atom *a)
 	uint32_t	vlo = (uint32_t)v, vhi = (uint32_t)(v >> 32);
 	bool		up;
 
+	if (atom_low_word(a)) {
+		bpf_raw(b, LD_W, 0, 0, lo);
+		switch (a->pa_op) {
+		case POL_NE:
+			bpf_jump(b, JEQ, vlo, TO_FAIL, TO_PASS);
+			break;
+		case POL_GT:
+			bpf_jump(b, JGT, vlo, TO_PASS, TO_FAIL);
+			break;
+		case POL_GE:
+			bpf_jump(b, JGE, vlo, TO_PASS, TO_FAIL);
+			break;
+		case POL_LT:
+			bpf_jump(b, JGE, vlo, TO_FAIL, TO_PASS);
+			break;
+		case POL_LE:
+			bpf_jump(b, JGT, vlo, TO_FAIL, TO_PASS);
+			break;
+		default:	/* POL_AND */
+			bpf_jump(b, JSET, vlo, TO_PASS, TO_FAIL);
+			break;
+		}
+		bpf_land(b, b->pb_pass, &b->pb_npass);
+		return;
+	}
 	switch (a->pa_op) {
 	case POL_EQ:
 		bpf_raw(b, LD_W, 0, 0, hi);
@@ -635,6 +697,164 @@ policy_filter_load(const struct policy_filter *pf)
 	return 0;
 }
 
+/* Whether a return value k lets a system call run. */
+static bool
+ret_runs_call(uint32_t k)
+{
+	switch (k & SECCOMP_RET_ACTION_FULL) {
+	case SECCOMP_RET_KILL_PROCESS:
+	case SECCOMP_RET_KILL_THREAD:
+	case SECCOMP_RET_TRAP:
+	case SECCOMP_RET_ERRNO:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/*
+ * Check a program as the kernel will when the child loads it
+ * (bpf_check_classic, seccomp_check_filter), so that a bad file fails at
+ * start-up, and check what the kernel does not: the program must begin
+ * with the architecture check, a foreign architecture ending in a kill,
+ * a trap or an errno.  0, or -1 with "path: message" in err.
+ */
+static int
+bpf_validate(const struct sock_filter *insn, size_t n, const char *path,
+    char *err, size_t errlen)
+{
+	uint16_t			 masks[POL_MAX_INSNS], valid = 0;
+	const struct sock_filter	*f, *fail;
+	size_t				 pc, t, jt, jf;
+
+	if (n < 3 || insn[0].code != LD_W ||
+	    insn[0].k != offsetof(struct seccomp_data, arch) ||
+	    insn[1].code != JEQ || insn[1].k != POL_ARCH ||
+	    (size_t)insn[1].jf + 2 >= n ||
+	    (fail = &insn[insn[1].jf + 2])->code != RET ||
+	    ret_runs_call(fail->k)) {
+		snprintf(err, errlen, "%s: the program does not start by "
+		    "checking the architecture", path);
+		return -1;
+	}
+	if (BPF_CLASS(insn[n - 1].code) != BPF_RET) {
+		snprintf(err, errlen, "%s: the program does not end with a "
+		    "return", path);
+		return -1;
+	}
+	for (pc = 0; pc < n; pc++)
+		masks[pc] = 0xffff;
+	for (pc = 0; pc < n; pc++) {
+		f = &insn[pc];
+		valid &= masks[pc];
+		switch (f->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			if (f->k >= sizeof(struct seccomp_data) || f->k % 4)
+				goto outside;
+			break;
+		case BPF_LD | BPF_W | BPF_LEN:
+		case BPF_LDX | BPF_W | BPF_LEN:
+		case BPF_LD | BPF_IMM:
+		case BPF_LDX | BPF_IMM:
+		case BPF_MISC | BPF_TAX:
+		case BPF_MISC | BPF_TXA:
+		case BPF_RET | BPF_K:
+		case BPF_RET | BPF_A:
+		case BPF_ALU | BPF_NEG:
+			break;
+		case BPF_LD | BPF_MEM:
+		case BPF_LDX | BPF_MEM:
+			if (f->k >= 16)
+				goto scratch;
+			if (!(valid & (1U << f->k))) {
+				snprintf(err, errlen, "%s: instruction %zu: "
+				    "scratch memory read before it is "
+				    "written", path, pc);
+				return -1;
+			}
+			break;
+		case BPF_ST:
+		case BPF_STX:
+			if (f->k >= 16)
+				goto scratch;
+			valid |= (uint16_t)(1U << f->k);
+			break;
+		case BPF_ALU | BPF_DIV | BPF_K:
+			if (f->k == 0) {
+				snprintf(err, errlen, "%s: instruction %zu: "
+				    "division by zero", path, pc);
+				return -1;
+			}
+			break;
+		case BPF_ALU | BPF_LSH | BPF_K:
+		case BPF_ALU | BPF_RSH | BPF_K:
+			if (f->k >= 32) {
+				snprintf(err, errlen, "%s: instruction %zu: "
+				    "shift by 32 or more", path, pc);
+				return -1;
+			}
+			break;
+		case BPF_ALU | BPF_ADD | BPF_K:
+		case BPF_ALU | BPF_ADD | BPF_X:
+		case BPF_ALU | BPF_SUB | BPF_K:
+		case BPF_ALU | BPF_SUB | BPF_X:
+		case BPF_ALU | BPF_MUL | BPF_K:
+		case BPF_ALU | BPF_MUL | BPF_X:
+		case BPF_ALU | BPF_DIV | BPF_X:
+		case BPF_ALU | BPF_AND | BPF_K:
+		case BPF_ALU | BPF_AND | BPF_X:
+		case BPF_ALU | BPF_OR | BPF_K:
+		case BPF_ALU | BPF_OR | BPF_X:
+		case BPF_ALU | BPF_XOR | BPF_K:
+		case BPF_ALU | BPF_XOR | BPF_X:
+		case BPF_ALU | BPF_LSH | BPF_X:
+		case BPF_ALU | BPF_RSH | BPF_X:
+			break;
+		case BPF_JMP | BPF_JA:
+			if (f->k >= n - pc - 1)
+				goto range;
+			t = pc + 1 + f->k;
+			masks[t] &= valid;
+			valid = 0xffff;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+		case BPF_JMP | BPF_JEQ | BPF_X:
+		case BPF_JMP | BPF_JGE | BPF_K:
+		case BPF_JMP | BPF_JGE | BPF_X:
+		case BPF_JMP | BPF_JGT | BPF_K:
+		case BPF_JMP | BPF_JGT | BPF_X:
+		case BPF_JMP | BPF_JSET | BPF_K:
+		case BPF_JMP | BPF_JSET | BPF_X:
+			jt = pc + 1 + f->jt;
+			jf = pc + 1 + f->jf;
+			if (jt >= n || jf >= n)
+				goto range;
+			masks[jt] &= valid;
+			masks[jf] &= valid;
+			valid = 0xffff;
+			break;
+		default:
+			snprintf(err, errlen, "%s: instruction %zu: opcode %#x "
+			    "is not allowed in a seccomp filter", path, pc,
+			    (unsigned int)f->code);
+			return -1;
+		}
+	}
+	return 0;
+outside:
+	snprintf(err, errlen, "%s: instruction %zu: load outside struct "
+	    "seccomp_data", path, pc);
+	return -1;
+scratch:
+	snprintf(err, errlen, "%s: instruction %zu: scratch memory index out "
+	    "of range", path, pc);
+	return -1;
+range:
+	snprintf(err, errlen, "%s: instruction %zu: jump out of range", path,
+	    pc);
+	return -1;
+}
+
 struct policy_filter *
 policy_load_bpf_file(const char *path, char *err, size_t errlen)
 {
@@ -675,10 +895,7 @@ policy_load_bpf_file(const char *path, char *err, size_t errlen)
 	close(fd);
 	pf->pf_prog.filter = insn;
 	pf->pf_prog.len = (unsigned short)n;
-	if (insn[0].code != (BPF_LD | BPF_W | BPF_ABS) ||
-	    insn[0].k != offsetof(struct seccomp_data, arch)) {
-		snprintf(err, errlen, "%s: the program does not start by "
-		    "checking the architecture", path);
+	if (bpf_validate(insn, n, path, err, errlen) < 0) {
 		policy_filter_free(pf);
 		return NULL;
 	}

@@ -1,150 +1,48 @@
 /*
- * policy_consts.c - the named constants a policy may use (the flags and
- * request numbers of minijail's and crosvm's common policies and of the
- * vhostd policies), and the errno names "return" accepts.
+ * policy_consts.c - the named constants a policy may use: the table
+ * generated from the system headers at build time (gen-policy-consts.sh,
+ * policy_headers.h), a short hand-kept table of constants newer than those
+ * headers, and the errno names "return" accepts.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/random.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/timerfd.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
-#include <linux/fs.h>
-#include <linux/futex.h>
-#include <linux/if_tun.h>
 
 #include "policy_int.h"
 
-struct pol_const {
-	const char	*pk_name;
-	uint64_t	 pk_val;
-};
-
-#define K(x)	{ #x, (uint64_t)(int64_t)(x) }
-
-static const struct pol_const pol_consts[] = {
-	/* open(2), fcntl(2) */
-	K(O_RDONLY), K(O_WRONLY), K(O_RDWR), K(O_ACCMODE), K(O_CREAT),
-	K(O_EXCL), K(O_NOCTTY), K(O_TRUNC), K(O_APPEND), K(O_NONBLOCK),
-	K(O_DSYNC), K(O_SYNC), K(O_RSYNC), K(O_DIRECT), K(O_LARGEFILE),
-	K(O_DIRECTORY), K(O_NOFOLLOW), K(O_NOATIME), K(O_CLOEXEC),
-	K(O_PATH), K(O_TMPFILE), K(O_NDELAY), K(O_ASYNC),
-	K(AT_FDCWD), K(AT_EMPTY_PATH), K(AT_SYMLINK_NOFOLLOW),
-	K(AT_REMOVEDIR), K(AT_SYMLINK_FOLLOW), K(AT_NO_AUTOMOUNT),
-	K(F_DUPFD), K(F_GETFD), K(F_SETFD), K(F_GETFL), K(F_SETFL),
-	K(F_GETLK), K(F_SETLK), K(F_SETLKW), K(F_OFD_GETLK), K(F_OFD_SETLK),
-	K(F_OFD_SETLKW), K(F_DUPFD_CLOEXEC), K(F_GETPIPE_SZ),
-	K(F_SETPIPE_SZ), K(F_ADD_SEALS), K(F_GET_SEALS), K(F_SEAL_SEAL),
-	K(F_SEAL_SHRINK), K(F_SEAL_GROW), K(F_SEAL_WRITE),
-	K(F_SEAL_FUTURE_WRITE), K(FD_CLOEXEC),
-	K(FALLOC_FL_KEEP_SIZE), K(FALLOC_FL_PUNCH_HOLE),
-	K(FALLOC_FL_ZERO_RANGE),
-	/* ioctl(2) */
-	K(FIONBIO), K(FIOCLEX), K(FIONCLEX), K(FIONREAD), K(FIOASYNC),
-	K(TCGETS), K(TCSETS), K(TCSETSW), K(TCSETSF), K(TCFLSH),
-	K(TIOCGWINSZ), K(TIOCSWINSZ), K(TIOCGPGRP), K(TIOCSPGRP),
-	K(TIOCSCTTY), K(TIOCNOTTY), K(TIOCGPTN), K(TIOCSPTLCK),
-	K(BLKGETSIZE64), K(BLKSSZGET), K(BLKPBSZGET), K(BLKFLSBUF),
-	K(BLKDISCARD), K(BLKZEROOUT), K(BLKROGET), K(BLKIOMIN),
-	K(BLKIOOPT), K(BLKDISCARDZEROES), K(FICLONE),
-	K(TUNSETIFF), K(TUNGETIFF), K(TUNSETOFFLOAD), K(TUNSETVNETHDRSZ),
-	K(TUNGETVNETHDRSZ), K(TUNSETQUEUE), K(TUNGETFEATURES),
-	/* mmap(2), mprotect(2), madvise(2), memfd_create(2) */
-	K(PROT_NONE), K(PROT_READ), K(PROT_WRITE), K(PROT_EXEC),
-	K(PROT_GROWSDOWN), K(PROT_GROWSUP),
-	K(MAP_SHARED), K(MAP_PRIVATE), K(MAP_SHARED_VALIDATE), K(MAP_FIXED),
-	K(MAP_ANONYMOUS), K(MAP_ANON), K(MAP_NORESERVE), K(MAP_POPULATE),
-	K(MAP_STACK), K(MAP_GROWSDOWN), K(MAP_LOCKED), K(MAP_NONBLOCK),
-	K(MAP_HUGETLB), K(MAP_FIXED_NOREPLACE), K(MAP_SYNC),
-	K(MAP_32BIT), K(MAP_DENYWRITE), K(MAP_EXECUTABLE),
-	K(MREMAP_MAYMOVE), K(MREMAP_FIXED), K(MREMAP_DONTUNMAP),
-	K(MADV_NORMAL), K(MADV_RANDOM), K(MADV_SEQUENTIAL),
-	K(MADV_WILLNEED), K(MADV_DONTNEED), K(MADV_FREE), K(MADV_REMOVE),
-	K(MADV_DONTFORK), K(MADV_DOFORK), K(MADV_MERGEABLE),
-	K(MADV_UNMERGEABLE), K(MADV_HUGEPAGE), K(MADV_NOHUGEPAGE),
-	K(MADV_DONTDUMP), K(MADV_DODUMP), K(MADV_WIPEONFORK),
-	K(MADV_KEEPONFORK), K(MADV_COLD), K(MADV_PAGEOUT),
-	K(MADV_POPULATE_READ), K(MADV_POPULATE_WRITE), K(MADV_HWPOISON),
-	K(MFD_CLOEXEC), K(MFD_ALLOW_SEALING), K(MFD_HUGETLB),
-	K(MCL_CURRENT), K(MCL_FUTURE), K(MCL_ONFAULT),
-	K(MS_ASYNC), K(MS_SYNC), K(MS_INVALIDATE),
-	/* prctl(2) */
-	K(PR_SET_PDEATHSIG), K(PR_GET_PDEATHSIG), K(PR_GET_DUMPABLE),
-	K(PR_SET_DUMPABLE), K(PR_GET_KEEPCAPS), K(PR_SET_KEEPCAPS),
-	K(PR_SET_NAME), K(PR_GET_NAME), K(PR_GET_SECCOMP),
-	K(PR_SET_SECCOMP), K(PR_CAPBSET_READ), K(PR_CAPBSET_DROP),
-	K(PR_GET_SECUREBITS), K(PR_SET_SECUREBITS), K(PR_GET_TIMERSLACK),
-	K(PR_SET_TIMERSLACK), K(PR_SET_MM), K(PR_SET_CHILD_SUBREAPER),
-	K(PR_GET_CHILD_SUBREAPER), K(PR_SET_NO_NEW_PRIVS),
-	K(PR_GET_NO_NEW_PRIVS), K(PR_GET_TID_ADDRESS), K(PR_SET_THP_DISABLE),
-	K(PR_GET_THP_DISABLE), K(PR_CAP_AMBIENT), K(PR_SET_VMA),
-	K(PR_SET_VMA_ANON_NAME), K(PR_SET_PTRACER), K(PR_SET_TIMING),
-	K(PR_MCE_KILL), K(PR_SET_SPECULATION_CTRL),
-	K(PR_GET_SPECULATION_CTRL), K(PR_SCHED_CORE),
-	/* eventfd(2), epoll(7), timerfd_create(2), getrandom(2) */
-	K(EFD_CLOEXEC), K(EFD_NONBLOCK), K(EFD_SEMAPHORE),
-	K(EPOLL_CLOEXEC), K(EPOLL_CTL_ADD), K(EPOLL_CTL_DEL),
-	K(EPOLL_CTL_MOD), K(EPOLLIN), K(EPOLLOUT), K(EPOLLET),
-	K(TFD_CLOEXEC), K(TFD_NONBLOCK), K(TFD_TIMER_ABSTIME),
-	K(GRND_NONBLOCK), K(GRND_RANDOM), K(GRND_INSECURE),
-	/* sockets */
-	K(AF_UNSPEC), K(AF_UNIX), K(AF_LOCAL), K(AF_INET), K(AF_INET6),
-	K(AF_NETLINK), K(AF_PACKET), K(AF_VSOCK),
-	K(SOCK_STREAM), K(SOCK_DGRAM), K(SOCK_RAW), K(SOCK_SEQPACKET),
-	K(SOCK_NONBLOCK), K(SOCK_CLOEXEC),
-	K(MSG_OOB), K(MSG_PEEK), K(MSG_DONTROUTE), K(MSG_CTRUNC),
-	K(MSG_TRUNC), K(MSG_DONTWAIT), K(MSG_EOR), K(MSG_WAITALL),
-	K(MSG_NOSIGNAL), K(MSG_MORE), K(MSG_CMSG_CLOEXEC), K(MSG_ERRQUEUE),
-	K(SOL_SOCKET), K(SO_ERROR), K(SO_PEERCRED), K(SO_SNDBUF),
-	K(SO_RCVBUF), K(SO_REUSEADDR), K(SO_KEEPALIVE), K(SO_PASSCRED),
-	K(SO_TYPE), K(SO_DOMAIN), K(SHUT_RD), K(SHUT_WR), K(SHUT_RDWR),
-	K(IPPROTO_IP), K(IPPROTO_TCP), K(IPPROTO_UDP), K(IPPROTO_IPV6),
-	/* clone(2), wait(2) */
-	K(CLONE_VM), K(CLONE_FS), K(CLONE_FILES), K(CLONE_SIGHAND),
-	K(CLONE_PIDFD), K(CLONE_PTRACE), K(CLONE_VFORK), K(CLONE_PARENT),
-	K(CLONE_THREAD), K(CLONE_NEWNS), K(CLONE_SYSVSEM), K(CLONE_SETTLS),
-	K(CLONE_PARENT_SETTID), K(CLONE_CHILD_CLEARTID), K(CLONE_DETACHED),
-	K(CLONE_UNTRACED), K(CLONE_CHILD_SETTID), K(CLONE_NEWCGROUP),
-	K(CLONE_NEWUTS), K(CLONE_NEWIPC), K(CLONE_NEWUSER), K(CLONE_NEWPID),
-	K(CLONE_NEWNET), K(CLONE_IO),
-	K(WNOHANG), K(WUNTRACED), K(WCONTINUED), K(WEXITED), K(WNOWAIT),
-	/* futex(2) */
-	K(FUTEX_WAIT), K(FUTEX_WAKE), K(FUTEX_FD), K(FUTEX_REQUEUE),
-	K(FUTEX_CMP_REQUEUE), K(FUTEX_WAKE_OP), K(FUTEX_LOCK_PI),
-	K(FUTEX_UNLOCK_PI), K(FUTEX_TRYLOCK_PI), K(FUTEX_WAIT_BITSET),
-	K(FUTEX_WAKE_BITSET), K(FUTEX_WAIT_REQUEUE_PI),
-	K(FUTEX_CMP_REQUEUE_PI), K(FUTEX_PRIVATE_FLAG),
-	K(FUTEX_CLOCK_REALTIME), K(FUTEX_WAIT_PRIVATE), K(FUTEX_WAKE_PRIVATE),
-	K(FUTEX_REQUEUE_PRIVATE), K(FUTEX_CMP_REQUEUE_PRIVATE),
-	K(FUTEX_WAKE_OP_PRIVATE), K(FUTEX_LOCK_PI_PRIVATE),
-	K(FUTEX_UNLOCK_PI_PRIVATE), K(FUTEX_TRYLOCK_PI_PRIVATE),
-	K(FUTEX_WAIT_BITSET_PRIVATE), K(FUTEX_WAKE_BITSET_PRIVATE),
-	/* clocks, signals, rlimits */
-	K(CLOCK_REALTIME), K(CLOCK_MONOTONIC), K(CLOCK_PROCESS_CPUTIME_ID),
-	K(CLOCK_THREAD_CPUTIME_ID), K(CLOCK_MONOTONIC_RAW),
-	K(CLOCK_REALTIME_COARSE), K(CLOCK_MONOTONIC_COARSE),
-	K(CLOCK_BOOTTIME), K(TIMER_ABSTIME),
-	K(SIG_BLOCK), K(SIG_UNBLOCK), K(SIG_SETMASK),
-	K(SIGHUP), K(SIGINT), K(SIGQUIT), K(SIGILL), K(SIGTRAP), K(SIGABRT),
-	K(SIGBUS), K(SIGFPE), K(SIGKILL), K(SIGUSR1), K(SIGSEGV),
-	K(SIGUSR2), K(SIGPIPE), K(SIGALRM), K(SIGTERM), K(SIGCHLD),
-	K(SIGCONT), K(SIGSTOP), K(SIGTSTP), K(SIGSYS), K(SIGWINCH),
-	K(RLIMIT_CPU), K(RLIMIT_FSIZE), K(RLIMIT_DATA), K(RLIMIT_STACK),
-	K(RLIMIT_CORE), K(RLIMIT_NOFILE), K(RLIMIT_AS), K(RLIMIT_NPROC),
-	K(RLIMIT_MEMLOCK),
+/*
+ * Constants newer than the headers of some build machines (Debian 12 has
+ * Linux 6.1's), with the kernel's values.  Used only when the generated
+ * table (from the headers, gen-policy-consts.sh) lacks the name, so newer
+ * headers win.  crosvm's policies use the first ones.
+ */
+static const struct pol_const pol_hand_consts[] = {
+	/* Linux 6.13: madvise(2) guard regions */
+	{ "MADV_GUARD_INSTALL", 102 },
+	{ "MADV_GUARD_REMOVE", 103 },
+	/* Linux 6.3 to 6.16: prctl(2) options */
+	{ "PR_SET_MDWE", 65 },
+	{ "PR_GET_MDWE", 66 },
+	{ "PR_MDWE_REFUSE_EXEC_GAIN", 1 },
+	{ "PR_MDWE_NO_INHERIT", 2 },
+	{ "PR_SET_MEMORY_MERGE", 67 },
+	{ "PR_GET_MEMORY_MERGE", 68 },
+	{ "PR_GET_SHADOW_STACK_STATUS", 74 },
+	{ "PR_SET_SHADOW_STACK_STATUS", 75 },
+	{ "PR_LOCK_SHADOW_STACK_STATUS", 76 },
+	{ "PR_TIMER_CREATE_RESTORE_IDS", 77 },
+	{ "PR_FUTEX_HASH", 78 },
+	{ "PR_GET_AUXV", 0x41555856 },
+	/* Linux 6.3: memfd_create(2) exec sealing */
+	{ "MFD_NOEXEC_SEAL", 0x0008 },
+	{ "MFD_EXEC", 0x0010 },
+	/* Linux 6.11: mmap(2) */
+	{ "MAP_DROPPABLE", 0x08 },
+	/* Linux 6.10: fcntl(2) F_LINUX_SPECIFIC_BASE + 3 */
+	{ "F_DUPFD_QUERY", 1027 },
+	/* Linux 6.12: sched_setattr(2) */
+	{ "SCHED_EXT", 7 },
 };
 
 #define E(x)	{ #x, x }
@@ -172,14 +70,28 @@ static const struct {
 	E(ENOMEDIUM), E(EMEDIUMTYPE),
 };
 
+static int
+const_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct pol_const *)elem)->pk_name);
+}
+
 int
 pol_const_lookup(const char *name, uint64_t *val)
 {
-	size_t	i;
+	const struct pol_const	*k;
+	size_t			 i;
 
-	for (i = 0; i < sizeof(pol_consts) / sizeof(pol_consts[0]); i++)
-		if (strcmp(pol_consts[i].pk_name, name) == 0) {
-			*val = pol_consts[i].pk_val;
+	k = bsearch(name, pol_gen_consts, pol_gen_nconsts,
+	    sizeof(pol_gen_consts[0]), const_cmp);
+	if (k != NULL) {
+		*val = k->pk_val;
+		return 0;
+	}
+	for (i = 0; i < sizeof(pol_hand_consts) / sizeof(pol_hand_consts[0]);
+	    i++)
+		if (strcmp(pol_hand_consts[i].pk_name, name) == 0) {
+			*val = pol_hand_consts[i].pk_val;
 			return 0;
 		}
 	return -1;

@@ -80,7 +80,25 @@ struct pol_sys *pol_db_sys(struct pol_db *db, int nr, const char *name);
 struct policy_filter *pol_compile(struct pol_db *db, enum policy_mode mode,
 	    char *err, size_t errlen);
 
-/* Named constants (O_*, PROT_*, ...) and errno names (E*).  0 or -1. */
+/* A named constant. */
+struct pol_const {
+	const char	*pk_name;
+	uint64_t	 pk_val;
+};
+
+/*
+ * The constants of the system headers, sorted by name (strcmp): generated
+ * at build time by sandbox/gen-policy-consts.sh into
+ * $(BUILD)/sandbox/policy_consts_gen.c.
+ */
+extern const struct pol_const	pol_gen_consts[];
+extern const size_t		pol_gen_nconsts;
+
+/*
+ * Named constants (O_*, PROT_*, ...: the generated table, then the hand
+ * table of constants newer than the build's headers) and errno names
+ * (E*).  0 or -1.
+ */
 int	pol_const_lookup(const char *name, uint64_t *val);
 int	pol_errno_lookup(const char *name, int *val);
 

@@ -6,12 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conffile.h"
@@ -105,36 +103,6 @@ usage(FILE *f)
 	for (i = 0; device_types[i] != NULL; i++)
 		fprintf(f, " %s", device_types[i]->dt_name);
 	fprintf(f, "\nSee vhostd(8).\n");
-}
-
-static int
-is_dir(const char *path)
-{
-	struct stat	st;
-
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/*
- * Default policy directory: the installed one, or, when running from a
- * build tree, ../policies/x86_64 next to the binary.
- */
-static const char *
-default_policy_dir(void)
-{
-	static char	path[PATH_MAX];
-	char		exe[PATH_MAX];
-	ssize_t		n;
-
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		snprintf(path, sizeof(path), "%s/../policies/x86_64",
-		    dirname(exe));
-		if (is_dir(path))
-			return path;
-	}
-	return POLICYDIR;
 }
 
 static int	host_main(int argc, char *argv[]);
@@ -566,8 +534,13 @@ host_main(int argc, char *argv[])
 		    "guest that takes over a device owns this host. Use only "
 		    "for debugging.");
 	}
+	/*
+	 * The installed directory, never one found next to the binary:
+	 * whoever could write there would choose every device's filter.
+	 * A build tree passes --policy-dir=policies/x86_64.
+	 */
 	if (opt.so_policy_dir == NULL)
-		opt.so_policy_dir = default_policy_dir();
+		opt.so_policy_dir = POLICYDIR;
 	if (check_only)
 		return check_config(&opt, devs, ndev);
 

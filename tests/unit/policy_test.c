@@ -17,9 +17,12 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
+#include <asm/termbits.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/fs.h>
 #include <linux/futex.h>
+#include <linux/io_uring.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
@@ -33,6 +36,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -293,8 +298,10 @@ Test(policy, comparisons)
 		{ "arg3==7", { 0, 0, 0, 7 }, R_ALLOW },
 		{ "arg1 == 0x100000001", { 0, 0x100000001 }, R_ALLOW },
 		{ "arg1 == 0x100000001", { 0, 1 }, R_KILL },
-		{ "arg1 > 0xffffffff", { 0, 0x100000000 }, R_ALLOW },
-		{ "arg1 > 0xffffffff", { 0, 0xffffffff }, R_KILL },
+		{ "arg1 > 0x100000000", { 0, 0x100000001 }, R_ALLOW },
+		{ "arg1 > 0x100000000", { 0, 0x100000000 }, R_KILL },
+		/* 32-bit constants: the low word decides too */
+		{ "arg1 > 0xffffffff", { 0, 0x100000000 }, R_KILL },
 	};
 
 	check_cases(cases, NCASES(cases));
@@ -328,6 +335,57 @@ Test(policy, masks)
 	};
 
 	check_cases(cases, NCASES(cases));
+}
+
+/*
+ * A 32-bit argument (an int, a flag word, an ioctl request) is what the
+ * kernel reads from the low half of the register: a comparison with a
+ * 32-bit constant must hold for the low word, so that setting the high
+ * word cannot pass "!=", ">", "<" (negative constants) or "&".
+ */
+Test(policy, high_word_cannot_pass_32bit_comparisons)
+{
+	static const struct pcase cases[] = {
+		{ "arg0 != 5", { 0x100000005 }, R_KILL },
+		{ "arg0 != 5", { 0xffffffff00000005 }, R_KILL },
+		{ "arg0 != 5", { 6 }, R_ALLOW },
+		{ "arg0 > 5", { 0x100000000 }, R_KILL },
+		{ "arg0 > 5", { 0x100000006 }, R_ALLOW },
+		{ "arg0 >= 5", { 0x100000004 }, R_KILL },
+		{ "arg0 & 0x4", { 0x400000000 }, R_KILL },
+		{ "arg0 & ~0x3", { 0x100000000 }, R_KILL },
+		{ "arg0 & ~0x3", { 4 }, R_ALLOW },
+		/* AT_FDCWD is an int: 0xffffff9c is AT_FDCWD to the kernel */
+		{ "arg0 != AT_FDCWD", { 0xffffff9c }, R_KILL },
+		{ "arg0 != AT_FDCWD", { 3 }, R_ALLOW },
+		{ "arg0 < -100", { 0xffffff9c }, R_KILL },
+		{ "arg0 <= -101", { 0xffffff9c }, R_KILL },
+		{ "arg0 < -100", { (uint64_t)-101 }, R_ALLOW },
+		/* a constant wider than 32 bits: the whole argument */
+		{ "arg0 != 0x100000005", { 0x100000005 }, R_KILL },
+		{ "arg0 != 0x100000005", { 5 }, R_ALLOW },
+		{ "arg0 & 0x100000000", { 0x100000000 }, R_ALLOW },
+	};
+
+	check_cases(cases, NCASES(cases));
+}
+
+/* The same bypass with a call whose argument the kernel truncates. */
+Test(policy, high_word_bypass_of_a_real_call)
+{
+	struct policy_filter	*pf;
+	uint64_t		 a[6] = { 2, F_GETFD };
+
+	/* fcntl(2)'s cmd is an unsigned int: F_DUPFD | 1 << 32 is F_DUPFD */
+	pf = compile_ok("fcntl: arg1 != F_DUPFD\nexit_group: 1\n",
+	    POLICY_MODE_KILL);
+	cr_expect_eq(probe(pf, SYS_fcntl, a), R_ALLOW);
+	a[1] = F_DUPFD;
+	cr_expect_eq(probe(pf, SYS_fcntl, a), R_KILL);
+	a[1] = (uint64_t)1 << 32 | F_DUPFD;
+	cr_expect_eq(probe(pf, SYS_fcntl, a), R_KILL,
+	    "fcntl(2, F_DUPFD | 1 << 32) passed 'arg1 != F_DUPFD'");
+	policy_filter_free(pf);
 }
 
 Test(policy, or_and)
@@ -444,6 +502,79 @@ Test(policy, constants_and_numbers)
 	};
 
 	check_cases(cases, NCASES(cases));
+}
+
+/*
+ * The constant table is generated from the system headers at build time:
+ * these are the values of the same headers as this file sees them, and
+ * the hand-kept constants newer than those headers.
+ */
+Test(policy, constants_from_the_headers)
+{
+	static const struct pcase cases[] = {
+		/* ioctl requests that are _IOR(...) expressions */
+		{ "arg0 == TCGETS2", { TCGETS2 }, R_ALLOW },
+		{ "arg0 == TCGETS2", { TCGETS }, R_KILL },
+		{ "arg0 == TCSETS2", { TCSETS2 }, R_ALLOW },
+		{ "arg0 == FS_IOC_FSGETXATTR", { FS_IOC_FSGETXATTR }, R_ALLOW },
+		{ "arg0 == FS_IOC_FSGETXATTR", { FS_IOC_FSSETXATTR }, R_KILL },
+		{ "arg0 == BLKGETSIZE64", { BLKGETSIZE64 }, R_ALLOW },
+		/* shifts: (1U << 1), (1UL << 0) */
+		{ "arg0 == IORING_SETUP_SQPOLL", { IORING_SETUP_SQPOLL },
+		    R_ALLOW },
+		{ "arg0 == SECCOMP_FILTER_FLAG_TSYNC",
+		    { SECCOMP_FILTER_FLAG_TSYNC }, R_ALLOW },
+		/* glibc's enums behind #define NAME NAME */
+		{ "arg0 == SCHED_IDLE", { SCHED_IDLE }, R_ALLOW },
+		{ "arg0 == SCHED_IDLE", { SCHED_BATCH }, R_KILL },
+		{ "arg0 == SOCK_SEQPACKET", { SOCK_SEQPACKET }, R_ALLOW },
+		{ "arg0 == RLIMIT_NOFILE", { RLIMIT_NOFILE }, R_ALLOW },
+		/* a negative int, sign-extended as the C library passes it */
+		{ "arg0 == AT_FDCWD", { (uint64_t)(int64_t)AT_FDCWD }, R_ALLOW },
+		/* newer than Linux 6.1's headers: the hand-kept table */
+		{ "arg0 == MADV_GUARD_INSTALL", { 102 }, R_ALLOW },
+		{ "arg0 == MADV_GUARD_REMOVE", { 103 }, R_ALLOW },
+		{ "arg0 == PR_GET_AUXV", { 0x41555856 }, R_ALLOW },
+		{ "arg0 == PR_SET_MDWE", { 65 }, R_ALLOW },
+	};
+
+	check_cases(cases, NCASES(cases));
+}
+
+/*
+ * Policies written the way crosvm's are (a device file including a shared
+ * one; guard regions, PR_GET_AUXV, SCHED_IDLE, TCGETS2, FS_IOC_*) compile
+ * in every mode and filter what they say.
+ */
+Test(policy, crosvm_style_policies)
+{
+	static const enum policy_mode modes[] = {
+		POLICY_MODE_KILL, POLICY_MODE_LOG, POLICY_MODE_TRAP,
+	};
+	struct policy_filter	*pf;
+	uint64_t		 a[6] = { 0 };
+	size_t			 m;
+
+	for (m = 0; m < NCASES(modes); m++) {
+		pf = file_ok(FIXTURES "/headers/device.policy", modes[m]);
+		policy_filter_free(pf);
+	}
+	pf = file_ok(FIXTURES "/headers/device.policy", POLICY_MODE_KILL);
+	a[0] = 0x41555856;	/* PR_GET_AUXV */
+	cr_expect_neq(probe(pf, SYS_prctl, a), R_KILL);
+	a[0] = PR_SET_DUMPABLE;
+	cr_expect_eq(probe(pf, SYS_prctl, a), R_KILL);
+	a[0] = 0;
+	a[2] = 102;		/* MADV_GUARD_INSTALL */
+	cr_expect_neq(probe(pf, SYS_madvise, a), R_KILL);
+	a[2] = MADV_HUGEPAGE;
+	cr_expect_eq(probe(pf, SYS_madvise, a), R_KILL);
+	a[2] = 0;
+	a[1] = TCGETS2;
+	cr_expect_neq(probe(pf, SYS_ioctl, a), R_KILL);
+	a[1] = TIOCSTI;
+	cr_expect_eq(probe(pf, SYS_ioctl, a), R_KILL);
+	policy_filter_free(pf);
 }
 
 Test(policy, return_errno)
@@ -626,11 +757,9 @@ struct rnd_expr {
 };
 
 static bool
-rnd_atom_holds(const struct rnd_atom *a, const uint64_t *args)
+rnd_op_holds(unsigned int op, uint64_t x, uint64_t v)
 {
-	uint64_t	x = args[a->ra_arg], v = a->ra_val;
-
-	switch (a->ra_op) {
+	switch (op) {
 	case 0: return x == v;
 	case 1: return x != v;
 	case 2: return x < v;
@@ -640,6 +769,22 @@ rnd_atom_holds(const struct rnd_atom *a, const uint64_t *args)
 	case 6: return (x & v) != 0;
 	default: return (x & ~v) == 0;
 	}
+}
+
+/*
+ * vhostd.policy(5): a comparison with a 32-bit constant (zero- or
+ * sign-extended) holds when it holds for the whole argument and for its
+ * low word; any other constant is compared with the whole argument.
+ */
+static bool
+rnd_atom_holds(const struct rnd_atom *a, const uint64_t *args)
+{
+	uint64_t	x = args[a->ra_arg], v = a->ra_val;
+	bool		c32;
+
+	c32 = v >> 32 == 0 || (v >> 32 == 0xffffffff && (v & 0x80000000));
+	return rnd_op_holds(a->ra_op, x, v) && (!c32 ||
+	    rnd_op_holds(a->ra_op, (uint32_t)x, (uint32_t)v));
 }
 
 /* 'a' allowed, 'e' errno 5, 't' trapped */
@@ -787,6 +932,14 @@ Test(policy, error_unknown_constant)
 	    "inline.policy:1:35: unknown constant 'F_BOGUS'");
 	expect_error("mmap: arg2 in PROT_READ|PROT_WRIT\n",
 	    "inline.policy:1:25: unknown constant 'PROT_WRIT'");
+	/* a near miss of a generated or hand-kept name */
+	expect_error("madvise: arg2 == MADV_GUARD_INSTAL\n",
+	    "inline.policy:1:18: unknown constant 'MADV_GUARD_INSTAL'");
+	expect_error("ioctl: arg1 == TCGETS3\n",
+	    "inline.policy:1:16: unknown constant 'TCGETS3'");
+	/* a macro of the headers that is not an integer constant */
+	expect_error("rt_sigaction: arg0 == SIGRTMIN\n",
+	    "inline.policy:1:23: unknown constant 'SIGRTMIN'");
 	/* argN is not a value */
 	expect_error("read: arg0 == 1 | arg1 == 2\n",
 	    "inline.policy:1:19: unknown constant 'arg1'");
@@ -855,6 +1008,45 @@ Test(policy, error_syntax)
 	    "expected a path after '@include'");
 	expect_error("@frequency\n", "inline.policy:1:11: syntax error: "
 	    "expected a path after '@frequency'");
+}
+
+/*
+ * Values nest through "(" and "~": a line of the longest length the
+ * parser takes (64 KiB) made of them must be an error, not a stack
+ * overflow in the privileged parent that compiles the policy.
+ */
+Test(policy, error_values_nested_too_deeply)
+{
+	static const char	*const heads[] = { "(", "~", "~(" };
+	struct pcase		 c[1] = { { NULL, { 5 }, R_ALLOW } };
+	char			*text, want[128], rule[64];
+	size_t			 i, k, n, len;
+
+	for (i = 0; i < NCASES(heads); i++) {
+		len = strlen(heads[i]);
+		n = 60000 / len;
+		text = malloc(16 + n * len + 8);
+		cr_assert_not_null(text);
+		strcpy(text, "read: arg0 == ");
+		for (k = 0; k < n; k++)
+			memcpy(text + 14 + k * len, heads[i], len);
+		strcpy(text + 14 + n * len, "1\n");
+		/* the 33rd level: column 15 + 32 */
+		snprintf(want, sizeof(want), "inline.policy:1:47: values "
+		    "nested too deeply (more than 32 levels)");
+		expect_error(text, want);
+		free(text);
+	}
+	/* 32 levels are fine: 16 times "(~", an even number of "~" */
+	n = (size_t)snprintf(rule, sizeof(rule), "arg0 == ");
+	for (k = 0; k < 32; k++)
+		rule[n++] = k % 2 ? '~' : '(';
+	rule[n++] = '5';
+	for (k = 0; k < 16; k++)
+		rule[n++] = ')';
+	rule[n] = '\0';
+	c[0].pc_rule = rule;
+	check_cases(c, 1);
 }
 
 Test(policy, error_nul_byte)
@@ -1385,6 +1577,275 @@ Test(policy, bpf_file_rejected)
 	snprintf(want, sizeof(want), "%s: No such file or directory", path);
 	cr_expect_str_eq(err, want);
 	rmdir(dir);
+}
+
+#define JEQ_K(k, t, f)	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), (t), (f))
+#define ARCH_OK		LD_ABS(offsetof(struct seccomp_data, arch)), \
+			JEQ_K(AUDIT_ARCH_X86_64, 1, 0), \
+			RET(SECCOMP_RET_KILL_PROCESS)
+
+/* Write prog to a fresh .bpf file; it must be refused with want. */
+static void
+expect_bpf_refused(const struct sock_filter *prog, size_t n,
+    const char *want)
+{
+	struct policy_filter	*pf;
+	char			 dir[64], path[128], err[512], msg[512];
+
+	tmp_path(dir, sizeof(dir), path, sizeof(path), "bad.bpf");
+	write_file(path, prog, n * sizeof(*prog));
+	memset(err, 0, sizeof(err));
+	pf = policy_load_bpf_file(path, err, sizeof(err));
+	snprintf(msg, sizeof(msg), "%s: %s", path, want);
+	cr_expect_null(pf, "accepted, want: %s", want);
+	cr_expect_str_eq(err, msg);
+	policy_filter_free(pf);
+	unlink(path);
+	rmdir(dir);
+}
+
+#define EXPECT_BPF_REFUSED(prog, want) \
+	expect_bpf_refused((prog), NCASES(prog), (want))
+
+/*
+ * Everything the kernel would refuse when the child loads the program,
+ * and what it would accept but must not run: a program that lets a
+ * foreign architecture through.
+ */
+Test(policy, bpf_file_malformed_refused)
+{
+	const struct sock_filter jump_past_end[] = {
+		ARCH_OK,
+		LD_ABS(offsetof(struct seccomp_data, nr)),
+		JEQ_K(SYS_getppid, 2, 0),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	const struct sock_filter ja_past_end[] = {
+		ARCH_OK,
+		BPF_STMT(BPF_JMP | BPF_JA, 0xffffffffU),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	const struct sock_filter no_return[] = {
+		ARCH_OK,
+		LD_ABS(offsetof(struct seccomp_data, nr)),
+	};
+	const struct sock_filter arch_unchecked[] = {
+		LD_ABS(offsetof(struct seccomp_data, arch)),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	const struct sock_filter foreign_arch_allowed[] = {
+		LD_ABS(offsetof(struct seccomp_data, arch)),
+		JEQ_K(AUDIT_ARCH_X86_64, 1, 0),
+		RET(SECCOMP_RET_ALLOW),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	const struct sock_filter other_arch[] = {
+		LD_ABS(offsetof(struct seccomp_data, arch)),
+		JEQ_K(AUDIT_ARCH_I386, 1, 0),
+		RET(SECCOMP_RET_KILL_PROCESS),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	const struct sock_filter bad_opcode[] = {
+		ARCH_OK,
+		BPF_STMT(BPF_LD | BPF_W | BPF_IND, 0),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	const struct sock_filter load_outside[] = {
+		ARCH_OK,
+		LD_ABS(sizeof(struct seccomp_data)),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	const struct sock_filter load_unaligned[] = {
+		ARCH_OK,
+		LD_ABS(2),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	const struct sock_filter scratch_index[] = {
+		ARCH_OK,
+		BPF_STMT(BPF_ST, 16),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	const struct sock_filter scratch_unset[] = {
+		ARCH_OK,
+		BPF_STMT(BPF_LD | BPF_MEM, 3),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	const struct sock_filter div_zero[] = {
+		ARCH_OK,
+		BPF_STMT(BPF_ALU | BPF_DIV | BPF_K, 0),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	const struct sock_filter shift_wide[] = {
+		ARCH_OK,
+		BPF_STMT(BPF_ALU | BPF_LSH | BPF_K, 32),
+		RET(SECCOMP_RET_ALLOW),
+	};
+
+	EXPECT_BPF_REFUSED(jump_past_end, "instruction 4: jump out of range");
+	EXPECT_BPF_REFUSED(ja_past_end, "instruction 3: jump out of range");
+	EXPECT_BPF_REFUSED(no_return, "the program does not end with a "
+	    "return");
+	EXPECT_BPF_REFUSED(arch_unchecked, "the program does not start by "
+	    "checking the architecture");
+	EXPECT_BPF_REFUSED(foreign_arch_allowed, "the program does not start "
+	    "by checking the architecture");
+	EXPECT_BPF_REFUSED(other_arch, "the program does not start by "
+	    "checking the architecture");
+	EXPECT_BPF_REFUSED(bad_opcode, "instruction 3: opcode 0x40 is not "
+	    "allowed in a seccomp filter");
+	EXPECT_BPF_REFUSED(load_outside, "instruction 3: load outside struct "
+	    "seccomp_data");
+	EXPECT_BPF_REFUSED(load_unaligned, "instruction 3: load outside "
+	    "struct seccomp_data");
+	EXPECT_BPF_REFUSED(scratch_index, "instruction 3: scratch memory "
+	    "index out of range");
+	EXPECT_BPF_REFUSED(scratch_unset, "instruction 3: scratch memory "
+	    "read before it is written");
+	EXPECT_BPF_REFUSED(div_zero, "instruction 3: division by zero");
+	EXPECT_BPF_REFUSED(shift_wide, "instruction 3: shift by 32 or more");
+}
+
+/* What vhostd compile-policy writes, vhostd loads. */
+Test(policy, bpf_file_round_trip)
+{
+	static const uint64_t	 a[6] = { 0 };
+	struct policy_filter	*pf, *back;
+	char			 dir[64], path[128], err[256] = "";
+	int			 fd;
+
+	pf = file_ok("policies/x86_64/blk.policy", POLICY_MODE_KILL);
+	tmp_path(dir, sizeof(dir), path, sizeof(path), "blk.bpf");
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(policy_filter_write(pf, fd), 0);
+	close(fd);
+	back = policy_load_bpf_file(path, err, sizeof(err));
+	cr_assert_not_null(back, "%s", err);
+	cr_expect_eq(policy_filter_len(back), policy_filter_len(pf));
+	cr_expect_eq(probe(back, SYS_getppid, a), R_KILL);
+	cr_expect_eq(probe(back, SYS_getpid, a), R_ALLOW);
+	policy_filter_free(back);
+	policy_filter_free(pf);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* --- where vhostd looks for policies --- */
+
+/* Copy file from to to (mode 0755). */
+static void
+copy_file(const char *from, const char *to)
+{
+	char	buf[65536];
+	ssize_t	n;
+	int	in, out;
+
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(in, 0, "%s: %s", from, strerror(errno));
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	cr_assert_geq(out, 0, "%s: %s", to, strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		cr_assert_eq(write(out, buf, (size_t)n), n);
+	cr_assert_eq(n, 0);
+	close(in);
+	close(out);
+}
+
+/* Run argv, its stdout and stderr into out; the exit status. */
+static int
+run_capture(char *const argv[], char *out, size_t len)
+{
+	size_t	got = 0;
+	ssize_t	n;
+	pid_t	pid;
+	int	p[2], st;
+
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (got + 1 < len && (n = read(p[0], out + got,
+	    len - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		cr_assert_eq(errno, EINTR);
+	return st;
+}
+
+/*
+ * An installed vhostd reads the installed policies (or --policy-dir),
+ * never a policies/ directory that happens to sit next to the binary:
+ * whoever can write there would choose the filter of every device.
+ */
+Test(policy, installed_binary_ignores_policies_next_to_it)
+{
+	char	 exe[1024], prog[1100], dir[] = "/tmp/policy_test.XXXXXX";
+	char	 path[256], sock[128], pdir[128], spec[256], out[8192];
+	char	 cmd[128];
+	char	*argv[8], *slash;
+	ssize_t	 n;
+	int	 i;
+
+	/* build/tests/unit/policy_test -> build/vhostd */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	cr_assert_gt(n, 0);
+	exe[n] = '\0';
+	for (i = 0; i < 3 && (slash = strrchr(exe, '/')) != NULL; i++)
+		*slash = '\0';
+	snprintf(prog, sizeof(prog), "%s/vhostd", exe);
+	if (access(prog, X_OK) != 0)
+		cr_skip_test("%s is not built (make)", prog);
+
+	/* DIR/bin/vhostd next to DIR/policies/x86_64/rng.policy */
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/bin", dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/bin/vhostd", dir);
+	copy_file(prog, path);
+	snprintf(pdir, sizeof(pdir), "%s/policies", dir);
+	cr_assert_eq(mkdir(pdir, 0755), 0);
+	snprintf(pdir, sizeof(pdir), "%s/policies/x86_64", dir);
+	cr_assert_eq(mkdir(pdir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/rng.policy", pdir);
+	write_file(path, "planted_by_the_test: 1\n", 23);
+	snprintf(sock, sizeof(sock), "%s/rng.sock", dir);
+	snprintf(spec, sizeof(spec), "rng,socket=%s", sock);
+
+	snprintf(path, sizeof(path), "%s/bin/vhostd", dir);
+	argv[0] = path;
+	argv[1] = (char *)"-n";
+	argv[2] = (char *)"--device";
+	argv[3] = spec;
+	argv[4] = NULL;
+	run_capture(argv, out, sizeof(out));
+	cr_expect_null(strstr(out, "planted_by_the_test"),
+	    "vhostd used the policies next to its binary:\n%s", out);
+	cr_expect(strstr(out, POLICYDIR) != NULL ||
+	    strstr(out, "configuration OK") != NULL,
+	    "not the installed directory " POLICYDIR ":\n%s", out);
+
+	/* --policy-dir is still obeyed (and the planted file is seen) */
+	argv[1] = (char *)"--policy-dir";
+	argv[2] = pdir;
+	argv[3] = (char *)"-n";
+	argv[4] = (char *)"--device";
+	argv[5] = spec;
+	argv[6] = NULL;
+	run_capture(argv, out, sizeof(out));
+	cr_expect_not_null(strstr(out, "unknown syscall "
+	    "'planted_by_the_test'"), "--policy-dir ignored:\n%s", out);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
 }
 
 /* --- the shipped policies --- */
