@@ -2,9 +2,10 @@
  * vhost.h - vhost-user back-end engine: protocol state and dispatch.
  *
  * Event-loop neutral (the libvhost-user idea): the engine asks the caller
- * to watch descriptors through struct vu_watch_ops and never blocks except
- * in reading one message that poll said is there.  Devices plug in through
- * struct vu_dev_ops.
+ * to watch descriptors through struct vu_watch_ops and never blocks on the
+ * front end for long: the rest of a message and a reply wait at most a
+ * few seconds (msg.c), ring fds are used with RWF_NOWAIT (vring.c).
+ * Devices plug in through struct vu_dev_ops.
  *
  * Ring life cycle (vhost-user spec, "Ring states"): rings start stopped and
  * disabled; SET_VRING_KICK starts a ring; GET_VRING_BASE stops it and
@@ -35,7 +36,16 @@
 
 struct vu_dev;
 
-/* Descriptor watching, provided by the event-loop glue. */
+/*
+ * Descriptor watching, provided by the event-loop glue.
+ *
+ * The glue must also bound every system call the engine makes on a
+ * descriptor the front end chose (the kick, call and err fds: the front
+ * end shares their open file description and may clear O_NONBLOCK): a
+ * periodic signal with a handler installed without SA_RESTART (the
+ * child's SIGALRM watchdog) makes such a call fail with EINTR, which the
+ * engine takes for a stalled front end (vu_dev_error).
+ */
 struct vu_watch_ops {
 	/* Call cb(fd, arg) whenever fd is readable until watch_del.  0/-errno */
 	int	(*watch_add)(void *ctx, int fd, void (*cb)(int fd, void *arg),
@@ -79,6 +89,8 @@ struct vu_vring {
 	bool				vr_addr_set;
 	bool				vr_started;
 	bool				vr_enabled;
+	bool				vr_kick_plain;	/* no RWF_NOWAIT */
+	bool				vr_call_plain;	/* no RWF_NOWAIT */
 	int				vr_kick_fd;
 	int				vr_call_fd;
 	int				vr_err_fd;
@@ -97,6 +109,7 @@ struct vu_dev {
 	uint64_t		 vd_protocol_features;	/* acked */
 	bool			 vd_owner;
 	bool			 vd_broken;
+	bool			 vd_stalled;	/* a front-end fd blocked */
 	uint8_t			 vd_status;	/* SET_STATUS */
 	struct vu_mem		 vd_mem;
 	struct vu_vring		 vd_vring[VU_MAX_QUEUES];
@@ -128,6 +141,14 @@ int	vu_dev_dispatch(struct vu_dev *dev);
 
 /* Stop rings, remove watches, close ring fds, unmap memory. */
 void	vu_dev_fini(struct vu_dev *dev);
+
+/*
+ * 0, or -ETIMEDOUT once a descriptor of the front end's left the engine
+ * blocked (a call fd write interrupted by the glue's watchdog).  The glue
+ * checks it after every callback and ends the session: vu_dev_dispatch
+ * returns it too.
+ */
+int	vu_dev_error(const struct vu_dev *dev);
 
 void	*vu_dev_priv(const struct vu_dev *dev);
 bool	vu_has_feature(const struct vu_dev *dev, unsigned int bit);
