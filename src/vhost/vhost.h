@@ -51,7 +51,48 @@ struct vu_watch_ops {
 	int	(*watch_add)(void *ctx, int fd, void (*cb)(int fd, void *arg),
 		    void *arg);
 	void	(*watch_del)(void *ctx, int fd);
+	/*
+	 * Optional.  Call cb(arg) once, soon, but only after the descriptors
+	 * ready now (the front end's socket, signals) had their turn: a zero
+	 * timer, not a call from within.  Asking again for an arg already
+	 * pending does nothing.  0 or -errno.
+	 */
+	int	(*defer)(void *ctx, void (*cb)(void *arg), void *arg);
+	/* Forget a pending defer of arg (if any). */
+	void	(*defer_cancel)(void *ctx, void *arg);
 };
+
+/*
+ * Work budget per wake-up (Linux vhost_exceeds_weight, CVE-2019-3900): a
+ * queue handler takes at most VU_BUDGET_REQS requests or VU_BUDGET_BYTES
+ * bytes of buffers, then vu_queue_reschedule()s the ring, so a guest that
+ * keeps its ring full cannot starve the control socket or SIGTERM.
+ */
+#define VU_BUDGET_REQS	256u
+#define VU_BUDGET_BYTES	((size_t)1 << 20)
+
+struct vu_budget {
+	unsigned int	b_reqs;
+	size_t		b_bytes;
+};
+
+/* A full budget for one wake-up. */
+static inline void
+vu_budget_init(struct vu_budget *b)
+{
+	b->b_reqs = VU_BUDGET_REQS;
+	b->b_bytes = VU_BUDGET_BYTES;
+}
+
+/* Charge one request of len buffer bytes; true once the budget is spent. */
+static inline bool
+vu_budget_charge(struct vu_budget *b, size_t len)
+{
+	if (b->b_reqs > 0)
+		b->b_reqs--;
+	b->b_bytes = len < b->b_bytes ? b->b_bytes - len : 0;
+	return b->b_reqs == 0 || b->b_bytes == 0;
+}
 
 /* What a device provides.  Only queue_handler is mandatory. */
 struct vu_dev_ops {
@@ -89,6 +130,7 @@ struct vu_vring {
 	bool				vr_addr_set;
 	bool				vr_started;
 	bool				vr_enabled;
+	bool				vr_resched;	/* defer pending */
 	bool				vr_kick_plain;	/* no RWF_NOWAIT */
 	bool				vr_call_plain;	/* no RWF_NOWAIT */
 	int				vr_kick_fd;
@@ -166,6 +208,15 @@ void	vu_queue_notify(struct vu_dev *dev, unsigned int qidx);
  * front end signalled before the engine answers GET_VRING_BASE.
  */
 void	vu_queue_publish(struct vu_dev *dev, unsigned int qidx);
+
+/*
+ * vu_queue_reschedule: the device spent its budget (struct vu_budget) on
+ * ring qidx with buffers left.  Its queue handler runs again soon, without
+ * a kick, after the front end's messages and signals had their turn.
+ * 0: the device must return now.  -ENOTSUP (the glue cannot defer) or
+ * another -errno: it carries on as if it had no budget.
+ */
+int	vu_queue_reschedule(struct vu_dev *dev, unsigned int qidx);
 
 /*
  * The guest sent something the device cannot process: log once, set

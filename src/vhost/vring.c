@@ -188,6 +188,9 @@ vu_vring_fini(struct vu_dev *dev, unsigned int idx)
 	struct vu_vring	*vr = &dev->vd_vring[idx];
 
 	vu_vring_stop(dev, idx);
+	if (vr->vr_resched && dev->vd_watch->defer_cancel != NULL)
+		dev->vd_watch->defer_cancel(dev->vd_watch_ctx, vr);
+	vr->vr_resched = false;
 	close_reset(&vr->vr_call_fd);
 	close_reset(&vr->vr_err_fd);
 	free(vr->vr_resubmit);
@@ -298,6 +301,38 @@ vring_kick_cb(int fd, void *arg)
 		dev->vd_ops->queue_handler(dev, idx);
 }
 
+/* A deferred run (vu_queue_reschedule): carry on where the budget ended. */
+static void
+vring_resched_cb(void *arg)
+{
+	struct vu_vring	*vr = arg;
+	struct vu_dev	*dev = vr->vr_dev;
+
+	vr->vr_resched = false;
+	if (!dev->vd_stalled && vring_ready(vr))
+		dev->vd_ops->queue_handler(dev,
+		    (unsigned int)(vr - dev->vd_vring));
+}
+
+int
+vu_queue_reschedule(struct vu_dev *dev, unsigned int qidx)
+{
+	struct vu_vring	*vr;
+	int		 rc;
+
+	if (qidx >= dev->vd_nqueues)
+		return -EINVAL;
+	vr = &dev->vd_vring[qidx];
+	if (vr->vr_resched)
+		return 0;
+	if (dev->vd_watch->defer == NULL)
+		return -ENOTSUP;
+	if ((rc = dev->vd_watch->defer(dev->vd_watch_ctx, vring_resched_cb,
+	    vr)) != 0)
+		return rc;
+	vr->vr_resched = true;
+	return 0;
+}
 
 static int
 vring_set_kick(struct vu_dev *dev, unsigned int idx, int *fds,

@@ -94,7 +94,10 @@ w_del(void *ctx, int fd)
 		}
 }
 
-static const struct vu_watch_ops wops = { w_add, w_del };
+static const struct vu_watch_ops wops = {
+	.watch_add = w_add,
+	.watch_del = w_del,
+};
 
 /*
  * The child's event loop in small: watched descriptors (kicks, io_uring
