@@ -145,14 +145,15 @@ Test(session, probe_keeps_the_listener)
 
 	c = start_device(it_fmt("rng,name=dev,socket=%s,restart=never", sock));
 	ino = listener_inode(sock);
+	cr_assert_neq(ino, 0);
 	cr_assert(it_connects(sock));
 	cr_assert(it_connects(sock));
+	/* Nothing was sent: the child holds the listener still. */
+	cr_assert_eq(fds_on_inode(c, ino), 1);
 	it_assert_entropy(sock);
 	cr_assert_eq(vproc_count(&it_vp, "started child"), 1, "%s",
 	    it_vp.vp_log);
 	cr_assert_eq(vproc_wait_exit(&it_vp, VPROC_TIMEOUT_MS, NULL), 0);
-	cr_assert_neq(ino, 0);
-	(void)c;
 }
 
 /*
