@@ -51,6 +51,11 @@ struct blk_queue {
 	bool			 bq_uring;	/* ring works; else inline */
 	bool			 bq_watched;	/* bq_efd in the loop */
 	bool			 bq_starved;	/* chains left: no room */
+	bool			 bq_spent;	/* budget spent, rescheduled */
+	bool			 bq_polling;	/* poll continues (rescheduled) */
+	uint64_t		 bq_poll_begin;	/* this poll episode */
+	uint64_t		 bq_poll_last;	/* its last busy moment */
+	struct vu_budget	 bq_budget;	/* this wake-up's */
 	int			 bq_efd;	/* completion eventfd */
 	unsigned int		 bq_cq_entries;
 	unsigned int		 bq_inflight;	/* SQEs not reaped */
@@ -468,7 +473,19 @@ blk_queue_notify(struct blk_queue *bq)
 	vu_queue_notify(bq->bq_dev, bq->bq_idx);
 }
 
-/* Pop, check and issue every chain there is room for; submit; signal. */
+/* A new wake-up (kick, completion, deferred run): a fresh budget. */
+static void
+blk_queue_wake(struct blk_queue *bq)
+{
+	vu_budget_init(&bq->bq_budget);
+	bq->bq_spent = false;
+}
+
+/*
+ * Pop, check and issue every chain there is room for, up to the wake-up's
+ * budget (vu_budget: the rest runs from vu_queue_reschedule, after the
+ * front end's messages had their turn); submit; signal.
+ */
 static void
 blk_queue_run(struct blk_queue *bq)
 {
@@ -477,11 +494,13 @@ blk_queue_run(struct blk_queue *bq)
 	struct blk_req		*r;
 	const char		*why = NULL;
 	char			 msg[128];
+	size_t			 len;
 	int			 rc;
 
 again:
 	bq->bq_starved = false;
-	while (vq != NULL && vq->vq_desc != NULL && why == NULL) {
+	while (vq != NULL && vq->vq_desc != NULL && why == NULL &&
+	    !bq->bq_spent) {
 		if (!blk_queue_room(bq)) {
 			bq->bq_starved = virtq_has_avail(vq);
 			break;
@@ -492,6 +511,11 @@ again:
 			why = "malformed descriptor chain";
 			break;
 		}
+		len = (size_t)bs->bs_elem.out_len + bs->bs_elem.in_len;
+		if (vu_budget_charge(&bq->bq_budget, len) &&
+		    virtq_has_avail(vq) &&
+		    vu_queue_reschedule(bq->bq_dev, bq->bq_idx) == 0)
+			bq->bq_spent = true;
 		r = bq->bq_free;
 		bq->bq_free = r->r_next;
 		bq->bq_nfree--;
@@ -531,22 +555,35 @@ blk_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Longest spin in one wake-up: then the loop gets a turn (us). */
+#define BLK_POLL_SLICE_US	2000
+
 /*
  * poll-us: spin on the avail ring and the CQ for up to bs_poll_us of
  * quiet (at most 16 windows in all, so other queues and the front end's
- * messages still get their turn), then go back to the event loop.
+ * messages still get their turn), then go back to the event loop.  One
+ * wake-up spins at most BLK_POLL_SLICE_US and one budget: then the loop
+ * runs (the front end's socket, SIGTERM) and the episode carries on from
+ * a deferred run.
  */
 static void
 blk_queue_poll(struct blk_queue *bq)
 {
 	struct virtq	*vq = vu_queue(bq->bq_dev, bq->bq_idx);
-	uint64_t	 win = bq->bq_bs->bs_poll_us, begin, last, now;
+	uint64_t	 win = bq->bq_bs->bs_poll_us, begin, last, now, slice;
 	bool		 busy;
 
 	if (win == 0 || vq == NULL || !vu_queue_ready(bq->bq_dev, bq->bq_idx))
 		return;
 	virtq_disable_notify(vq);
-	begin = last = blk_now_us();
+	slice = blk_now_us();
+	if (bq->bq_polling) {
+		/* Where the last slice ended. */
+		begin = bq->bq_poll_begin;
+		last = bq->bq_poll_last;
+	} else
+		begin = last = slice;
+	bq->bq_polling = false;
 	for (;;) {
 		if (bq->bq_uring && bq->bq_inflight > 0 &&
 		    (IO_URING_READ_ONCE(*bq->bq_ring.sq.kflags) &
@@ -566,6 +603,14 @@ blk_queue_poll(struct blk_queue *bq)
 			break;
 		if (now - begin >= 16 * win)
 			break;
+		if ((bq->bq_spent || now - slice >= BLK_POLL_SLICE_US) &&
+		    vu_queue_reschedule(bq->bq_dev, bq->bq_idx) == 0) {
+			/* Notifications stay off: the deferred run polls on. */
+			bq->bq_polling = true;
+			bq->bq_poll_begin = begin;
+			bq->bq_poll_last = last;
+			return;
+		}
 		__builtin_ia32_pause();
 	}
 	if (virtq_enable_notify(vq))
@@ -579,6 +624,7 @@ blk_queue_complete_cb(int fd, void *arg)
 	eventfd_t		 v;
 
 	(void)eventfd_read(fd, &v);
+	blk_queue_wake(bq);
 	blk_queue_reap(bq);
 	if (bq->bq_starved && vu_queue_ready(bq->bq_dev, bq->bq_idx))
 		blk_queue_run(bq);
@@ -594,6 +640,7 @@ blk_io_queue_handler(struct vu_dev *dev, unsigned int qidx)
 
 	if ((bq = blk_queue_get(dev, qidx)) == NULL)
 		return;
+	blk_queue_wake(bq);
 	blk_queue_run(bq);
 	blk_queue_poll(bq);
 }
@@ -637,6 +684,7 @@ blk_queue_drain(struct blk_queue *bq)
 {
 	blk_queue_wait(bq, true);
 	bq->bq_starved = false;
+	bq->bq_polling = false;
 	if (bq->bq_used > 0)
 		vu_queue_publish(bq->bq_dev, bq->bq_idx);
 	bq->bq_used = 0;

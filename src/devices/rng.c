@@ -66,22 +66,31 @@ rng_fill(struct rng_state *rs, const struct virtq_elem *elem)
 	return (uint32_t)done;
 }
 
-/* Answer every available request, then signal the driver once. */
+/*
+ * Answer the available requests, then signal the driver once.  At most one
+ * budget per wake-up (vu_budget): what is left runs from
+ * vu_queue_reschedule, after the front end's messages had their turn.
+ */
 static void
 rng_queue_handler(struct vu_dev *dev, unsigned int qidx)
 {
 	struct rng_state	*rs = vu_dev_priv(dev);
 	struct virtq		*vq;
+	struct vu_budget	 budget;
 	unsigned int		 n = 0;
 	uint32_t		 len;
 	int			 rc;
 
 	if (rs == NULL || (vq = vu_queue(dev, qidx)) == NULL)
 		return;
+	vu_budget_init(&budget);
 	while ((rc = virtq_pop(vq, &rs->rs_elem)) == 1) {
 		len = rng_fill(rs, &rs->rs_elem);
 		virtq_push(vq, rs->rs_elem.head, len);
 		n++;
+		if (vu_budget_charge(&budget, len) && virtq_has_avail(vq) &&
+		    vu_queue_reschedule(dev, qidx) == 0)
+			break;
 	}
 	if (n > 0)
 		vu_queue_notify(dev, qidx);

@@ -2,9 +2,23 @@
  * child.c - a device child: jail, then serve one front-end connection on
  * the inherited listener with the vhost-user engine in a libevent loop.
  *
- * A connection that closes before sending any message (a readiness probe)
- * does not end the child: it goes back to accepting.  Any other disconnect
- * ends the child, so no state leaks from one VM connection to the next.
+ * The listener belongs to one session.  A connection that closes before
+ * sending anything (a readiness probe) does not end the child: it goes
+ * back to accepting.  The first byte of a message closes the listener,
+ * before the engine parses anything the front end sent, so a child taken
+ * over through its front end holds no descriptor of the listener and
+ * cannot accept the next VM's connection.  Any disconnect after that ends
+ * the child, so no state leaks from one VM connection to the next.
+ *
+ * Nothing the front end does blocks the loop for long: the accepted
+ * socket is non-blocking (msg.c bounds a message's rest and a reply), a
+ * SIGALRM watchdog interrupts a write on a call fd that would block (the
+ * engine calls that a stall), and a stalled front end ends the session
+ * with CHILD_EXIT_TIMEOUT.  The front end's socket and the signalfd run
+ * at a higher libevent priority than ring work, and a device that spent
+ * its budget for one wake-up is run again from a zero timer (defer), so
+ * a guest that keeps its ring full cannot starve GET_VRING_BASE or
+ * SIGTERM.
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,6 +26,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -21,12 +36,31 @@
 #include "supervisor.h"
 
 #define CHILD_MAX_WATCHES	(VU_MAX_QUEUES * 2 + 8)
+#define CHILD_MAX_DEFERS	(VU_MAX_QUEUES + 4)
+
+/* libevent priorities: the front end's socket and SIGTERM first. */
+#define CHILD_PRIO_CONTROL	0
+#define CHILD_PRIO_WORK		1
+#define CHILD_NPRIOS		2
+
+/* Watchdog period: the longest a call on a front-end fd may block. */
+#define CHILD_WATCHDOG_MS	500
+
+struct child;
 
 struct child_watch {
 	int		 cw_fd;
 	struct event	*cw_ev;
 	void		(*cw_cb)(int, void *);
 	void		*cw_arg;
+	struct child	*cw_ch;
+};
+
+struct child_defer {
+	struct event	*cd_ev;		/* zero timer, made on first use */
+	void		(*cd_cb)(void *);
+	void		*cd_arg;	/* NULL: slot free */
+	struct child	*cd_ch;
 };
 
 struct child {
@@ -43,7 +77,20 @@ struct child {
 	unsigned long		 ch_nmsgs;
 	int			 ch_exit;
 	struct child_watch	 ch_watch[CHILD_MAX_WATCHES];
+	struct child_defer	 ch_defer[CHILD_MAX_DEFERS];
 };
+
+static void	session_end(struct child *, int);
+
+/* After any engine or device callback: a stalled front end ends it all. */
+static void
+child_check(struct child *ch)
+{
+	if (ch->ch_dev_live && vu_dev_error(&ch->ch_dev) != 0) {
+		log_warnx("the front end stalled; ending the session");
+		session_end(ch, CHILD_EXIT_TIMEOUT);
+	}
+}
 
 static void
 watch_trampoline(evutil_socket_t fd, short what, void *arg)
@@ -51,6 +98,7 @@ watch_trampoline(evutil_socket_t fd, short what, void *arg)
 	struct child_watch	*w = arg;
 
 	w->cw_cb((int)fd, w->cw_arg);
+	child_check(w->cw_ch);
 }
 
 static int
@@ -71,11 +119,13 @@ watch_add(void *ctx, int fd, void (*cb)(int, void *), void *arg)
 	ch->ch_watch[slot].cw_fd = fd;
 	ch->ch_watch[slot].cw_cb = cb;
 	ch->ch_watch[slot].cw_arg = arg;
+	ch->ch_watch[slot].cw_ch = ch;
 	ch->ch_watch[slot].cw_ev = event_new(ch->ch_base, fd,
 	    EV_READ | EV_PERSIST, watch_trampoline, &ch->ch_watch[slot]);
 	if (ch->ch_watch[slot].cw_ev == NULL)
 		return -ENOMEM;
-	if (event_add(ch->ch_watch[slot].cw_ev, NULL) == -1) {
+	if (event_priority_set(ch->ch_watch[slot].cw_ev, CHILD_PRIO_WORK) ==
+	    -1 || event_add(ch->ch_watch[slot].cw_ev, NULL) == -1) {
 		event_free(ch->ch_watch[slot].cw_ev);
 		ch->ch_watch[slot].cw_ev = NULL;
 		return -EINVAL;
@@ -99,10 +149,116 @@ watch_del(void *ctx, int fd)
 		}
 }
 
+static void
+defer_trampoline(evutil_socket_t fd, short what, void *arg)
+{
+	struct child_defer	*d = arg;
+	void			*cb_arg = d->cd_arg;
+
+	/* Free before the call: the callback may defer again. */
+	d->cd_arg = NULL;
+	if (cb_arg != NULL)
+		d->cd_cb(cb_arg);
+	child_check(d->cd_ch);
+}
+
+/*
+ * A zero timer, not event_active: libevent runs an event activated from a
+ * callback of the same priority in the same pass, so a device that
+ * reschedules itself would never let the loop poll the front end's socket
+ * again.  A timer fires only after the next epoll_wait.
+ */
+static int
+defer_add(void *ctx, void (*cb)(void *), void *arg)
+{
+	static const struct timeval	 zero = { 0, 0 };
+	struct child			*ch = ctx;
+	struct child_defer		*d = NULL;
+	unsigned int			 i;
+
+	for (i = 0; i < CHILD_MAX_DEFERS; i++) {
+		if (ch->ch_defer[i].cd_arg == arg)
+			return 0;
+		if (ch->ch_defer[i].cd_arg == NULL && d == NULL)
+			d = &ch->ch_defer[i];
+	}
+	if (d == NULL)
+		return -ENOSPC;
+	if (d->cd_ev == NULL) {
+		d->cd_ev = evtimer_new(ch->ch_base, defer_trampoline, d);
+		if (d->cd_ev == NULL ||
+		    event_priority_set(d->cd_ev, CHILD_PRIO_WORK) == -1)
+			return -ENOMEM;
+	}
+	d->cd_cb = cb;
+	d->cd_ch = ch;
+	if (evtimer_add(d->cd_ev, &zero) == -1)
+		return -EINVAL;
+	d->cd_arg = arg;
+	return 0;
+}
+
+static void
+defer_cancel(void *ctx, void *arg)
+{
+	struct child	*ch = ctx;
+	unsigned int	 i;
+
+	for (i = 0; i < CHILD_MAX_DEFERS; i++)
+		if (arg != NULL && ch->ch_defer[i].cd_arg == arg) {
+			evtimer_del(ch->ch_defer[i].cd_ev);
+			ch->ch_defer[i].cd_arg = NULL;
+		}
+}
+
 static const struct vu_watch_ops child_watch_ops = {
 	.watch_add = watch_add,
 	.watch_del = watch_del,
+	.defer = defer_add,
+	.defer_cancel = defer_cancel,
 };
+
+/* The watchdog only interrupts: a blocked call fails with EINTR. */
+static void
+watchdog_handler(int sig)
+{
+}
+
+/*
+ * SIGALRM every CHILD_WATCHDOG_MS, without SA_RESTART: no call on a
+ * front-end descriptor sleeps longer (see struct vu_watch_ops).  Calls
+ * that may legitimately sleep (epoll_wait, poll with a deadline,
+ * io_uring waits, getrandom) retry on EINTR.
+ */
+static int
+watchdog_start(void)
+{
+	struct sigaction	sa;
+	struct itimerval	it;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = watchdog_handler;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) == -1)
+		return -errno;
+	it.it_interval.tv_sec = CHILD_WATCHDOG_MS / 1000;
+	it.it_interval.tv_usec = (suseconds_t)(CHILD_WATCHDOG_MS % 1000) * 1000;
+	it.it_value = it.it_interval;
+	if (setitimer(ITIMER_REAL, &it, NULL) == -1)
+		return -errno;
+	return 0;
+}
+
+/* No descriptor of the listener from now on (see the top of the file). */
+static void
+listener_close(struct child *ch)
+{
+	if (ch->ch_accept_ev != NULL) {
+		event_free(ch->ch_accept_ev);
+		ch->ch_accept_ev = NULL;
+	}
+	close_reset(&ch->ch_listen_fd);
+}
 
 static void
 conn_close(struct child *ch)
@@ -119,35 +275,68 @@ conn_close(struct child *ch)
 }
 
 static void
+session_end(struct child *ch, int code)
+{
+	ch->ch_exit = code;
+	conn_close(ch);
+	event_base_loopbreak(ch->ch_base);
+}
+
+/*
+ * Before the first message: a connection that hangs up having sent
+ * nothing is a probe (the child accepts again); the first byte of a
+ * message closes the listener before the engine reads it.  MSG_PEEK
+ * leaves the bytes and any descriptors queued.  Returns whether the
+ * engine may read now.
+ */
+static bool
+conn_first_byte(struct child *ch)
+{
+	char	c;
+	ssize_t	n;
+
+	n = recv(ch->ch_conn, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0) {
+		listener_close(ch);
+		dprintf(STDERR_FILENO, "@state connected\n");
+		log_debug("front end connected; listener closed");
+		return true;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return false;
+	/* EOF or an error before any byte: a probe.  Serve the next one. */
+	log_debug("connection closed before any message; accepting again");
+	dprintf(STDERR_FILENO, "@state listening\n");
+	conn_close(ch);
+	event_add(ch->ch_accept_ev, NULL);
+	return false;
+}
+
+static void
 conn_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct child	*ch = arg;
 	int		 rc;
 
+	if (ch->ch_listen_fd >= 0 && !conn_first_byte(ch))
+		return;
 	rc = vu_dev_dispatch(&ch->ch_dev);
 	if (rc == 0) {
 		ch->ch_nmsgs++;
 		return;
 	}
-	if (rc == -ECONNRESET && ch->ch_nmsgs == 0) {
-		/* A probe: connected and hung up.  Serve the next one. */
-		log_debug("connection closed before any message; accepting "
-		    "again");
-		dprintf(STDERR_FILENO, "@state listening\n");
-		conn_close(ch);
-		event_add(ch->ch_accept_ev, NULL);
-		return;
-	}
 	if (rc == -ECONNRESET) {
 		log_info("front end disconnected after %lu messages",
 		    ch->ch_nmsgs);
-		ch->ch_exit = CHILD_EXIT_OK;
+		session_end(ch, CHILD_EXIT_OK);
+	} else if (rc == -ETIMEDOUT) {
+		log_warnx("dropping the front end: it stalled (a message left "
+		    "half sent, a reply not taken, or a ring fd that blocks)");
+		session_end(ch, CHILD_EXIT_TIMEOUT);
 	} else {
 		log_warnx("dropping the front end: %s", strerror(-rc));
-		ch->ch_exit = CHILD_EXIT_PROTOCOL;
+		session_end(ch, CHILD_EXIT_PROTOCOL);
 	}
-	conn_close(ch);
-	event_base_loopbreak(ch->ch_base);
 }
 
 static void
@@ -157,8 +346,8 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 	uint16_t	 nq;
 	int		 conn, rc;
 
-	/* Accepted sockets are blocking: the engine reads whole messages. */
-	conn = accept4((int)fd, NULL, NULL, SOCK_CLOEXEC);
+	/* Non-blocking: msg.c bounds every read and write on it. */
+	conn = accept4((int)fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (conn == -1) {
 		if (errno != EAGAIN && errno != EINTR &&
 		    errno != ECONNABORTED)
@@ -182,15 +371,19 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 		ch->ch_type->dt_connect(ch->ch_state, &ch->ch_dev);
 	ch->ch_conn_ev = event_new(ch->ch_base, conn, EV_READ | EV_PERSIST,
 	    conn_cb, ch);
-	if (ch->ch_conn_ev == NULL || event_add(ch->ch_conn_ev, NULL) == -1) {
+	if (ch->ch_conn_ev == NULL ||
+	    event_priority_set(ch->ch_conn_ev, CHILD_PRIO_CONTROL) == -1 ||
+	    event_add(ch->ch_conn_ev, NULL) == -1) {
 		log_warnx("cannot watch the connection");
 		conn_close(ch);
 		return;
 	}
-	/* One front end per child lifetime. */
+	/*
+	 * One front end at a time; the listener is closed at its first byte
+	 * (conn_first_byte), or watched again if it turns out to be a probe.
+	 */
 	event_del(ch->ch_accept_ev);
-	dprintf(STDERR_FILENO, "@state connected\n");
-	log_debug("front end connected");
+	log_debug("front end accepted");
 }
 
 static void
@@ -254,8 +447,13 @@ child_main(struct sup_device *sd, const struct sup_options *opt)
 		log_warnx("device initialisation failed: %s", strerror(-rc));
 		_exit(CHILD_EXIT_INIT);
 	}
-	if ((ch.ch_base = event_base_new()) == NULL) {
+	if ((ch.ch_base = event_base_new()) == NULL ||
+	    event_base_priority_init(ch.ch_base, CHILD_NPRIOS) == -1) {
 		log_warnx("cannot create the event loop");
+		_exit(CHILD_EXIT_FAILURE);
+	}
+	if ((rc = watchdog_start()) < 0) {
+		log_warnx("cannot start the watchdog timer: %s", strerror(-rc));
 		_exit(CHILD_EXIT_FAILURE);
 	}
 	/*
@@ -272,7 +470,9 @@ child_main(struct sup_device *sd, const struct sup_options *opt)
 	sigev = event_new(ch.ch_base, sfd, EV_READ | EV_PERSIST, term_cb, &ch);
 	ch.ch_accept_ev = event_new(ch.ch_base, ch.ch_listen_fd,
 	    EV_READ | EV_PERSIST, accept_cb, &ch);
-	if (sigev == NULL || event_add(sigev, NULL) == -1 ||
+	if (sigev == NULL ||
+	    event_priority_set(sigev, CHILD_PRIO_CONTROL) == -1 ||
+	    event_add(sigev, NULL) == -1 ||
 	    ch.ch_accept_ev == NULL || event_add(ch.ch_accept_ev, NULL) == -1) {
 		log_warnx("cannot set up the event loop");
 		_exit(CHILD_EXIT_FAILURE);

@@ -554,7 +554,7 @@ vu_dev_dispatch(struct vu_dev *dev)
 		close_reset(&fds[i]);
 
 	if (rc == VU_HANDLED_REPLY)
-		return be_send_reply(dev, &msg);
+		return dev->vd_stalled ? -ETIMEDOUT : be_send_reply(dev, &msg);
 	/* Computed after the request: SET_PROTOCOL_FEATURES may enable it. */
 	ack = need_reply &&
 	    vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_REPLY_ACK);
@@ -565,5 +565,7 @@ vu_dev_dispatch(struct vu_dev *dev)
 		if ((src = be_send_reply(dev, &msg)) != 0 && rc >= 0)
 			return src;
 	}
+	if (rc >= 0 && dev->vd_stalled)
+		return -ETIMEDOUT;
 	return rc < 0 ? rc : 0;
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -68,23 +69,62 @@ msg_collect_fds(struct msghdr *mh, int *fds, unsigned int *nfds)
 	return rc;
 }
 
-/* Longest wait for the rest of a message that has begun (ms). */
+/*
+ * Longest wait for the rest of a message that has begun, and for the
+ * front end to make room for a reply (ms).  The rest of a message is read
+ * with MSG_DONTWAIT, so this holds on a blocking socket too; a send is
+ * bounded only on a non-blocking socket (the child's accepted socket is).
+ */
 #define MSG_REST_TIMEOUT	5000
 
+static long
+msg_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
 /*
- * Read exactly len bytes (no descriptors expected).  On a non-blocking
- * socket, waits a bounded time for the rest of a message.  0 or -errno.
+ * Wait until sock is ready for events or the deadline (msg_now_ms) passes.
+ * A signal (the child's watchdog) does not restart the wait from zero.
+ * 0, -ETIMEDOUT or -errno.
  */
 static int
-msg_read_full(int sock, void *buf, size_t len)
+msg_wait(int sock, short events, long deadline)
 {
-	struct pollfd	 pfd;
+	struct pollfd	pfd;
+	long		left;
+	int		r;
+
+	for (;;) {
+		if ((left = deadline - msg_now_ms()) <= 0)
+			return -ETIMEDOUT;
+		pfd.fd = sock;
+		pfd.events = events;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, (int)MIN(left, MSG_REST_TIMEOUT));
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/*
+ * Read exactly len bytes (no descriptors expected) before the deadline.
+ * 0 or -errno; -ETIMEDOUT when the front end stalled mid-message.
+ */
+static int
+msg_read_full(int sock, void *buf, size_t len, long deadline)
+{
 	uint8_t		*p = buf;
 	ssize_t		 n;
 	int		 r;
 
 	while (len > 0) {
-		n = recv(sock, p, len, 0);
+		n = recv(sock, p, len, MSG_DONTWAIT);
 		if (n == 0)
 			return -ECONNRESET;
 		if (n < 0) {
@@ -92,14 +132,8 @@ msg_read_full(int sock, void *buf, size_t len)
 				continue;
 			if (errno != EAGAIN)
 				return -errno;
-			pfd.fd = sock;
-			pfd.events = POLLIN;
-			pfd.revents = 0;
-			r = poll(&pfd, 1, MSG_REST_TIMEOUT);
-			if (r < 0 && errno != EINTR)
-				return -errno;
-			if (r == 0)
-				return -ETIMEDOUT;
+			if ((r = msg_wait(sock, POLLIN, deadline)) != 0)
+				return r;
 			continue;
 		}
 		p += n;
@@ -128,6 +162,7 @@ vu_msg_recv(int sock, struct vhost_user_msg *msg, int *fds,
 	struct msghdr	 mh;
 	struct iovec	 iov;
 	ssize_t		 n;
+	long		 deadline;
 	int		 rc;
 
 	*nfds = 0;
@@ -148,6 +183,7 @@ vu_msg_recv(int sock, struct vhost_user_msg *msg, int *fds,
 	if (n == 0)
 		return -ECONNRESET;
 
+	deadline = msg_now_ms() + MSG_REST_TIMEOUT;
 	rc = msg_collect_fds(&mh, fds, nfds);
 	if (mh.msg_flags & MSG_CTRUNC) {
 		log_warnx("%s: control data truncated (too many descriptors)",
@@ -156,7 +192,7 @@ vu_msg_recv(int sock, struct vhost_user_msg *msg, int *fds,
 	}
 	if (rc == 0 && (size_t)n < sizeof(msg->hdr))
 		rc = msg_read_full(sock, (uint8_t *)&msg->hdr + n,
-		    sizeof(msg->hdr) - (size_t)n);
+		    sizeof(msg->hdr) - (size_t)n, deadline);
 	if (rc != 0)
 		goto fail;
 
@@ -173,7 +209,8 @@ vu_msg_recv(int sock, struct vhost_user_msg *msg, int *fds,
 		goto fail;
 	}
 	if (msg->hdr.size > 0 &&
-	    (rc = msg_read_full(sock, &msg->payload, msg->hdr.size)) != 0)
+	    (rc = msg_read_full(sock, &msg->payload, msg->hdr.size,
+	    deadline)) != 0)
 		goto fail;
 	return 0;
 
@@ -183,20 +220,38 @@ vu_msg_recv(int sock, struct vhost_user_msg *msg, int *fds,
 }
 
 /*
- * vu_msg_send: header and payload in one sendmsg (looping on short
- * writes), the descriptors attached to the first byte.  The descriptors
- * stay owned by the caller.  0 or -errno.
+ * vu_msg_send: header and payload (looping on short writes), the
+ * descriptors attached to the first byte.  The descriptors stay owned by
+ * the caller.  On a non-blocking socket, waits up to MSG_REST_TIMEOUT for
+ * the front end to make room.  0, -ETIMEDOUT, or -errno.
  */
 int
 vu_msg_send(int sock, const struct vhost_user_msg *msg, const int *fds,
     unsigned int nfds)
 {
 	struct iovec	iov;
+	size_t		total;
+	long		deadline = 0;
+	int		rc;
 
 	if (msg->hdr.size > VHOST_USER_PAYLOAD_MAX ||
 	    nfds > VHOST_USER_MAX_FDS)
 		return -EINVAL;
+	total = sizeof(msg->hdr) + msg->hdr.size;
 	iov.iov_base = (void *)(uintptr_t)msg;
-	iov.iov_len = sizeof(msg->hdr) + msg->hdr.size;
-	return send_fds(sock, &iov, 1, fds, nfds);
+	iov.iov_len = total;
+	for (;;) {
+		/* send_fds advances iov in place. */
+		if ((rc = send_fds(sock, &iov, 1, fds, nfds)) != -EAGAIN)
+			return rc;
+		/* The descriptors went with the first byte sent. */
+		if (iov.iov_len < total) {
+			fds = NULL;
+			nfds = 0;
+		}
+		if (deadline == 0)
+			deadline = msg_now_ms() + MSG_REST_TIMEOUT;
+		if ((rc = msg_wait(sock, POLLOUT, deadline)) != 0)
+			return rc;
+	}
 }

@@ -2,9 +2,10 @@
  * vhost.h - vhost-user back-end engine: protocol state and dispatch.
  *
  * Event-loop neutral (the libvhost-user idea): the engine asks the caller
- * to watch descriptors through struct vu_watch_ops and never blocks except
- * in reading one message that poll said is there.  Devices plug in through
- * struct vu_dev_ops.
+ * to watch descriptors through struct vu_watch_ops and never blocks on the
+ * front end for long: the rest of a message and a reply wait at most a
+ * few seconds (msg.c), ring fds are used with RWF_NOWAIT (vring.c).
+ * Devices plug in through struct vu_dev_ops.
  *
  * Ring life cycle (vhost-user spec, "Ring states"): rings start stopped and
  * disabled; SET_VRING_KICK starts a ring; GET_VRING_BASE stops it and
@@ -35,13 +36,63 @@
 
 struct vu_dev;
 
-/* Descriptor watching, provided by the event-loop glue. */
+/*
+ * Descriptor watching, provided by the event-loop glue.
+ *
+ * The glue must also bound every system call the engine makes on a
+ * descriptor the front end chose (the kick, call and err fds: the front
+ * end shares their open file description and may clear O_NONBLOCK): a
+ * periodic signal with a handler installed without SA_RESTART (the
+ * child's SIGALRM watchdog) makes such a call fail with EINTR, which the
+ * engine takes for a stalled front end (vu_dev_error).
+ */
 struct vu_watch_ops {
 	/* Call cb(fd, arg) whenever fd is readable until watch_del.  0/-errno */
 	int	(*watch_add)(void *ctx, int fd, void (*cb)(int fd, void *arg),
 		    void *arg);
 	void	(*watch_del)(void *ctx, int fd);
+	/*
+	 * Optional.  Call cb(arg) once, soon, but only after the descriptors
+	 * ready now (the front end's socket, signals) had their turn: a zero
+	 * timer, not a call from within.  Asking again for an arg already
+	 * pending does nothing.  0 or -errno.
+	 */
+	int	(*defer)(void *ctx, void (*cb)(void *arg), void *arg);
+	/* Forget a pending defer of arg (if any). */
+	void	(*defer_cancel)(void *ctx, void *arg);
 };
+
+/*
+ * Work budget per wake-up (Linux vhost_exceeds_weight, CVE-2019-3900): a
+ * queue handler takes at most VU_BUDGET_REQS requests or VU_BUDGET_BYTES
+ * bytes of buffers, then vu_queue_reschedule()s the ring, so a guest that
+ * keeps its ring full cannot starve the control socket or SIGTERM.
+ */
+#define VU_BUDGET_REQS	256u
+#define VU_BUDGET_BYTES	((size_t)1 << 20)
+
+struct vu_budget {
+	unsigned int	b_reqs;
+	size_t		b_bytes;
+};
+
+/* A full budget for one wake-up. */
+static inline void
+vu_budget_init(struct vu_budget *b)
+{
+	b->b_reqs = VU_BUDGET_REQS;
+	b->b_bytes = VU_BUDGET_BYTES;
+}
+
+/* Charge one request of len buffer bytes; true once the budget is spent. */
+static inline bool
+vu_budget_charge(struct vu_budget *b, size_t len)
+{
+	if (b->b_reqs > 0)
+		b->b_reqs--;
+	b->b_bytes = len < b->b_bytes ? b->b_bytes - len : 0;
+	return b->b_reqs == 0 || b->b_bytes == 0;
+}
 
 /* What a device provides.  Only queue_handler is mandatory. */
 struct vu_dev_ops {
@@ -79,6 +130,9 @@ struct vu_vring {
 	bool				vr_addr_set;
 	bool				vr_started;
 	bool				vr_enabled;
+	bool				vr_resched;	/* defer pending */
+	bool				vr_kick_plain;	/* no RWF_NOWAIT */
+	bool				vr_call_plain;	/* no RWF_NOWAIT */
 	int				vr_kick_fd;
 	int				vr_call_fd;
 	int				vr_err_fd;
@@ -97,6 +151,7 @@ struct vu_dev {
 	uint64_t		 vd_protocol_features;	/* acked */
 	bool			 vd_owner;
 	bool			 vd_broken;
+	bool			 vd_stalled;	/* a front-end fd blocked */
 	uint8_t			 vd_status;	/* SET_STATUS */
 	struct vu_mem		 vd_mem;
 	struct vu_vring		 vd_vring[VU_MAX_QUEUES];
@@ -129,6 +184,14 @@ int	vu_dev_dispatch(struct vu_dev *dev);
 /* Stop rings, remove watches, close ring fds, unmap memory. */
 void	vu_dev_fini(struct vu_dev *dev);
 
+/*
+ * 0, or -ETIMEDOUT once a descriptor of the front end's left the engine
+ * blocked (a call fd write interrupted by the glue's watchdog).  The glue
+ * checks it after every callback and ends the session: vu_dev_dispatch
+ * returns it too.
+ */
+int	vu_dev_error(const struct vu_dev *dev);
+
 void	*vu_dev_priv(const struct vu_dev *dev);
 bool	vu_has_feature(const struct vu_dev *dev, unsigned int bit);
 bool	vu_has_protocol_feature(const struct vu_dev *dev, unsigned int bit);
@@ -145,6 +208,15 @@ void	vu_queue_notify(struct vu_dev *dev, unsigned int qidx);
  * front end signalled before the engine answers GET_VRING_BASE.
  */
 void	vu_queue_publish(struct vu_dev *dev, unsigned int qidx);
+
+/*
+ * vu_queue_reschedule: the device spent its budget (struct vu_budget) on
+ * ring qidx with buffers left.  Its queue handler runs again soon, without
+ * a kick, after the front end's messages and signals had their turn.
+ * 0: the device must return now.  -ENOTSUP (the glue cannot defer) or
+ * another -errno: it carries on as if it had no budget.
+ */
+int	vu_queue_reschedule(struct vu_dev *dev, unsigned int qidx);
 
 /*
  * The guest sent something the device cannot process: log once, set

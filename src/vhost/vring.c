@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/eventfd.h>
+#include <sys/uio.h>
 
 #include "../util/log.h"
 #include "../util/util.h"
@@ -188,6 +188,9 @@ vu_vring_fini(struct vu_dev *dev, unsigned int idx)
 	struct vu_vring	*vr = &dev->vd_vring[idx];
 
 	vu_vring_stop(dev, idx);
+	if (vr->vr_resched && dev->vd_watch->defer_cancel != NULL)
+		dev->vd_watch->defer_cancel(dev->vd_watch_ctx, vr);
+	vr->vr_resched = false;
 	close_reset(&vr->vr_call_fd);
 	close_reset(&vr->vr_err_fd);
 	free(vr->vr_resubmit);
@@ -232,23 +235,103 @@ vu_vring_remap(struct vu_dev *dev)
 	}
 }
 
-/* Kick eventfd readable: consume it, run the queue if ready. */
+/*
+ * Kick, call and err fds are the front end's: it shares their open file
+ * description and may clear O_NONBLOCK (or hand over a pipe, or a
+ * blocking eventfd at its maximum count) at any time.  So the engine
+ * never trusts the flag: reads and writes carry RWF_NOWAIT, which pipes,
+ * sockets and eventfd reads honour.  An eventfd write does not
+ * (EOPNOTSUPP) and falls back to a plain write, which can block only at
+ * the counter's maximum: the glue's watchdog signal interrupts it, and
+ * EINTR from a call that was supposed not to wait means the front end
+ * stalled us.  A stalled device ends its session (vu_dev_error).
+ */
+static ssize_t
+vring_fd_io(int fd, bool write_op, bool *plain)
+{
+	uint64_t	v = 1;
+	struct iovec	iov = { .iov_base = &v, .iov_len = sizeof(v) };
+	ssize_t		n;
+
+	if (!*plain) {
+		n = write_op ? pwritev2(fd, &iov, 1, -1, RWF_NOWAIT) :
+		    preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
+		if (n >= 0 || errno != EOPNOTSUPP)
+			return n;
+		*plain = true;
+	}
+	return write_op ? write(fd, &v, sizeof(v)) : read(fd, &v, sizeof(v));
+}
+
+static void
+vring_fd_stalled(struct vu_dev *dev, unsigned int idx, const char *what)
+{
+	if (!dev->vd_stalled)
+		log_warnx("ring %u: the front end's %s fd blocked the device; "
+		    "ending the session", idx, what);
+	dev->vd_stalled = true;
+}
+
+int
+vu_dev_error(const struct vu_dev *dev)
+{
+	return dev->vd_stalled ? -ETIMEDOUT : 0;
+}
+
+/* Kick fd readable: consume it, run the queue if ready. */
 static void
 vring_kick_cb(int fd, void *arg)
 {
 	struct vu_vring	*vr = arg;
 	struct vu_dev	*dev = vr->vr_dev;
 	unsigned int	 idx = (unsigned int)(vr - dev->vd_vring);
-	uint64_t	 v;
 	ssize_t		 n;
 
-	do {
-		n = read(fd, &v, sizeof(v));
-	} while (n < 0 && errno == EINTR);
+	if (dev->vd_stalled)
+		return;
+	n = vring_fd_io(fd, false, &vr->vr_kick_plain);
+	if (n < 0 && errno == EINTR) {
+		vring_fd_stalled(dev, idx, "kick");
+		return;
+	}
 	if (n < 0 && errno != EAGAIN)
-		log_warn("%s: ring %u: read kick", __func__, idx);
+		vu_warn(dev, "%s: ring %u: read kick: %s", __func__, idx,
+		    strerror(errno));
 	if (vring_ready(vr))
 		dev->vd_ops->queue_handler(dev, idx);
+}
+
+/* A deferred run (vu_queue_reschedule): carry on where the budget ended. */
+static void
+vring_resched_cb(void *arg)
+{
+	struct vu_vring	*vr = arg;
+	struct vu_dev	*dev = vr->vr_dev;
+
+	vr->vr_resched = false;
+	if (!dev->vd_stalled && vring_ready(vr))
+		dev->vd_ops->queue_handler(dev,
+		    (unsigned int)(vr - dev->vd_vring));
+}
+
+int
+vu_queue_reschedule(struct vu_dev *dev, unsigned int qidx)
+{
+	struct vu_vring	*vr;
+	int		 rc;
+
+	if (qidx >= dev->vd_nqueues)
+		return -EINVAL;
+	vr = &dev->vd_vring[qidx];
+	if (vr->vr_resched)
+		return 0;
+	if (dev->vd_watch->defer == NULL)
+		return -ENOTSUP;
+	if ((rc = dev->vd_watch->defer(dev->vd_watch_ctx, vring_resched_cb,
+	    vr)) != 0)
+		return rc;
+	vr->vr_resched = true;
+	return 0;
 }
 
 static int
@@ -261,6 +344,7 @@ vring_set_kick(struct vu_dev *dev, unsigned int idx, int *fds,
 	vring_unwatch_kick(dev, vr);
 	if (nfds == 1) {
 		vr->vr_kick_fd = fds[0];
+		vr->vr_kick_plain = false;
 		fds[0] = -1;
 		if ((rc = fd_set_nonblock(vr->vr_kick_fd, 1)) != 0) {
 			vu_warn(dev, "%s: ring %u: kick fd is not usable",
@@ -391,6 +475,7 @@ vu_vring_handle(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
 			close_reset(&vr->vr_call_fd);
 			if (nfds == 1) {
 				vr->vr_call_fd = fds[0];
+				vr->vr_call_plain = false;
 				fds[0] = -1;
 			}
 		} else {
@@ -462,8 +547,15 @@ vu_queue_publish(struct vu_dev *dev, unsigned int qidx)
 	if (vr->vr_vq.vq_used == NULL)
 		return;
 	virtq_flush(&vr->vr_vq);
-	if (!virtq_should_notify(&vr->vr_vq) || vr->vr_call_fd < 0)
+	if (!virtq_should_notify(&vr->vr_vq) || vr->vr_call_fd < 0 ||
+	    dev->vd_stalled)
 		return;
-	if (eventfd_write(vr->vr_call_fd, 1) != 0 && errno != EAGAIN)
-		log_warn("%s: ring %u: signal call fd", __func__, qidx);
+	if (vring_fd_io(vr->vr_call_fd, true, &vr->vr_call_plain) >= 0)
+		return;
+	/* EAGAIN: a full pipe or counter, signals are pending already. */
+	if (errno == EINTR)
+		vring_fd_stalled(dev, qidx, "call");
+	else if (errno != EAGAIN)
+		vu_warn(dev, "%s: ring %u: signal call fd: %s", __func__, qidx,
+		    strerror(errno));
 }

@@ -23,6 +23,7 @@
 #ifndef VHOSTD_TESTS_VUF_H
 #define VHOSTD_TESTS_VUF_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -280,6 +281,31 @@ int	vuf_vq_wait(struct vuf *f, unsigned int idx, int timeout_ms);
  */
 int	vuf_vq_exec(struct vuf *f, unsigned int idx, const struct vuf_seg *segs,
 	    unsigned int n, bool indirect, uint32_t *len);
+
+/*
+ * A flooding guest (vuf_flood.c): a thread that makes every chain the
+ * device returns on ring idx available again at once and kicks, so the
+ * avail ring never runs empty.  Add the chains first; vuf_flood_start
+ * publishes and kicks them (a head is reposted when the device wrote its
+ * used slot, before used->idx: the device never has more than the ring
+ * holds, but never finds it empty).  The
+ * thread uses only ring memory and the kick fd: the caller may go on
+ * sending messages.  vuf_flood_stop joins it, brings the driver state up
+ * to date and returns the chains it reposted.
+ */
+struct vuf_flood {
+	struct vuf	*fl_f;
+	struct vuf_vq	*fl_q;
+	pthread_t	 fl_thread;
+	bool		 fl_running;
+	bool		 fl_stop;
+	uint16_t	 fl_avail_idx;
+	uint16_t	 fl_last_used;
+	uint64_t	 fl_reposted;
+};
+
+int	vuf_flood_start(struct vuf *f, unsigned int idx, struct vuf_flood *fl);
+uint64_t vuf_flood_stop(struct vuf_flood *fl);
 
 /* Feature bit helpers. */
 bool	vuf_has_feature(const struct vuf *f, unsigned int bit);

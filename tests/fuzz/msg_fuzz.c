@@ -66,7 +66,10 @@ watch_del(void *ctx, int fd)
 			watches[i].cb = NULL;
 }
 
-static const struct vu_watch_ops watch_ops = { watch_add, watch_del };
+static const struct vu_watch_ops watch_ops = {
+	.watch_add = watch_add,
+	.watch_del = watch_del,
+};
 
 /* Every segment must lie inside a mapped region; touch all of it. */
 static void

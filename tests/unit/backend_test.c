@@ -7,11 +7,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include "util/util.h"
 #include "vhost/vhost.h"
@@ -83,7 +87,10 @@ fw_del(void *ctx, int fd)
 	cr_assert_fail("watch_del of an fd not watched: %d", fd);
 }
 
-static const struct vu_watch_ops fake_watch_ops = { fw_add, fw_del };
+static const struct vu_watch_ops fake_watch_ops = {
+	.watch_add = fw_add,
+	.watch_del = fw_del,
+};
 
 static struct fake_watch *
 ring_watch(unsigned int q)
@@ -799,6 +806,102 @@ Test(backend, processing_moves_the_base_and_signals_call)
 	cr_assert_eq(used->idx, 3);
 	cr_assert_eq(used->ring[2].id, 1);
 	cr_assert_eq(get_vring_base(0), 3);
+}
+
+static void
+alarm_handler(int sig)
+{
+}
+
+/* The child's watchdog in small: SIGALRM every 100 ms, no SA_RESTART. */
+static void
+watchdog(bool on)
+{
+	struct sigaction	sa;
+	struct itimerval	it;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = alarm_handler;
+	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	memset(&it, 0, sizeof(it));
+	if (on) {
+		it.it_interval.tv_usec = 100000;
+		it.it_value = it.it_interval;
+	}
+	cr_assert_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
+/*
+ * A call fd that blocks (a blocking eventfd at its maximum count): the
+ * signal write is interrupted by the watchdog, the device is stalled and
+ * the next message says so; it never blocks for good.
+ */
+Test(backend, blocking_call_fd_is_a_stall, .timeout = 30)
+{
+	struct timespec	t0, t1;
+	uint64_t	v = 0;
+	long		ms;
+
+	rec.pop = true;
+	negotiate(BIT(VIRTIO_F_VERSION_1), 0);
+	set_mem_table();
+	setup_ring(0, 0);
+	callfd[0] = eventfd(0, EFD_CLOEXEC);
+	cr_assert_geq(callfd[0], 0);
+	cr_assert_eq(eventfd_write(callfd[0], 0xfffffffffffffffeull), 0);
+	cr_assert_eq(req(VHOST_USER_SET_VRING_CALL, &v, sizeof(v), &callfd[0],
+	    1), 0);
+	kick(0);
+	add_avail(0, 0);
+	watchdog(true);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fire(0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	watchdog(false);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) /
+	    1000000;
+	fprintf(stderr, "blocking call fd: stalled after %ld ms\n", ms);
+	cr_assert_eq(vu_dev_error(&dev), -ETIMEDOUT);
+	cr_assert_lt(ms, 5000);
+	/* The request was served; the session must end now. */
+	cr_assert_eq(((struct virtq_used *)(guest + USED_GPA(0)))->idx, 1);
+	cr_assert_eq(set_u64(VHOST_USER_SET_FEATURES,
+	    BIT(VIRTIO_F_VERSION_1)), -ETIMEDOUT);
+}
+
+/*
+ * A call fd that is a full pipe whose description is blocking: the write
+ * carries RWF_NOWAIT, the signal is dropped (the front end has unread
+ * ones) and the device serves on.
+ */
+Test(backend, full_pipe_call_fd_does_not_block, .timeout = 30)
+{
+	uint8_t		junk[4096];
+	uint64_t	v = 0;
+	int		p[2];
+
+	rec.pop = true;
+	negotiate(BIT(VIRTIO_F_VERSION_1), 0);
+	set_mem_table();
+	setup_ring(0, 0);
+	cr_assert_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	memset(junk, 0, sizeof(junk));
+	while (write(p[1], junk, sizeof(junk)) > 0)
+		;
+	cr_assert_eq(fcntl(p[1], F_SETFL, 0), 0);
+	cr_assert_eq(req(VHOST_USER_SET_VRING_CALL, &v, sizeof(v), &p[1], 1),
+	    0);
+	close(p[1]);
+	kick(0);
+	add_avail(0, 0);
+	add_avail(0, 1);
+	fire(0);
+	add_avail(0, 2);
+	fire(0);
+	cr_assert_eq(vu_dev_error(&dev), 0);
+	cr_assert_eq(((struct virtq_used *)(guest + USED_GPA(0)))->idx, 3);
+	cr_assert_eq(get_vring_base(0), 3);
+	close(p[0]);
 }
 
 Test(backend, kick_without_fd_starts_ring)

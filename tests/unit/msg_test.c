@@ -6,10 +6,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 
 #include "util/util.h"
@@ -234,6 +240,211 @@ Test(msg, send_refuses_bad_arguments)
 	cr_assert_eq(vu_msg_send(sv[1], &out, NULL, 0), -EINVAL);
 	out.hdr.size = 0;
 	cr_assert_eq(vu_msg_send(sv[1], &out, many, 9), -EINVAL);
+}
+
+/*
+ * Stalled peers.  The engine waits at most 5 s for the rest of a message
+ * or for room for a reply; the bound below is generous (a loaded machine)
+ * and each test prints what it measured.
+ */
+#define STALL_BOUND_MS	15000
+
+static long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void
+alarm_handler(int sig)
+{
+}
+
+/* The child's watchdog in small: SIGALRM every 100 ms, no SA_RESTART. */
+static void
+watchdog(bool on)
+{
+	struct sigaction	sa;
+	struct itimerval	it;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = alarm_handler;
+	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	memset(&it, 0, sizeof(it));
+	if (on) {
+		it.it_interval.tv_usec = 100000;
+		it.it_value = it.it_interval;
+	}
+	cr_assert_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
+/* Half a header, then nothing; signals keep interrupting the wait. */
+Test(msg, half_header_times_out_under_signals, .timeout = 60)
+{
+	struct vhost_user_header h = { VHOST_USER_GET_FEATURES,
+	    VHOST_USER_VERSION, 0 };
+	struct vhost_user_msg	 in;
+	int			 fds[VHOST_USER_MAX_FDS];
+	unsigned int		 nfds;
+	long			 t0, dt;
+	int			 rc;
+
+	cr_assert_eq(fd_set_nonblock(sv[0], 1), 0);
+	send_raw(sv[1], &h, 6, NULL, 0);
+	watchdog(true);
+	t0 = now_ms();
+	rc = vu_msg_recv(sv[0], &in, fds, &nfds);
+	dt = now_ms() - t0;
+	watchdog(false);
+	fprintf(stderr, "half a header: %d after %ld ms\n", rc, dt);
+	cr_assert_eq(rc, -ETIMEDOUT, "%d", rc);
+	cr_assert_lt(dt, STALL_BOUND_MS, "%ld ms", dt);
+	cr_assert_eq(nfds, 0);
+}
+
+/* Half a payload on a blocking socket: bounded all the same. */
+Test(msg, half_payload_on_blocking_socket_times_out, .timeout = 60)
+{
+	struct vhost_user_msg	in;
+	struct {
+		struct vhost_user_header h;
+		uint32_t		 half;
+	} __attribute__((packed)) m = { { VHOST_USER_SET_FEATURES,
+	    VHOST_USER_VERSION, 8 }, 7 };
+	int			fds[VHOST_USER_MAX_FDS], efd, base;
+	unsigned int		nfds;
+	long			t0, dt;
+	int			rc;
+
+	efd = eventfd(0, EFD_CLOEXEC);
+	send_raw(sv[1], &m, sizeof(m), &efd, 1);
+	base = count_fds();
+	t0 = now_ms();
+	rc = vu_msg_recv(sv[0], &in, fds, &nfds);
+	dt = now_ms() - t0;
+	fprintf(stderr, "half a payload: %d after %ld ms\n", rc, dt);
+	cr_assert_eq(rc, -ETIMEDOUT, "%d", rc);
+	cr_assert_lt(dt, STALL_BOUND_MS, "%ld ms", dt);
+	/* The descriptor that came with it is closed. */
+	cr_assert_eq(nfds, 0);
+	cr_assert_eq(count_fds(), base);
+	close(efd);
+}
+
+/* A peer that never reads: the sender gives up instead of blocking. */
+Test(msg, send_to_a_peer_that_never_reads_times_out, .timeout = 60)
+{
+	static struct vhost_user_msg	out;
+	unsigned int			n = 0;
+	long				t0, dt;
+	int				rc;
+
+	cr_assert_eq(fd_set_nonblock(sv[0], 1), 0);
+	memset(&out, 0, sizeof(out));
+	out.hdr.request = VHOST_USER_GET_CONFIG;
+	out.hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
+	out.hdr.size = 256;
+	t0 = now_ms();
+	while ((rc = vu_msg_send(sv[0], &out, NULL, 0)) == 0)
+		n++;
+	dt = now_ms() - t0;
+	fprintf(stderr, "never read: %d after %u messages and %ld ms\n", rc,
+	    n, dt);
+	cr_assert_gt(n, 0);
+	cr_assert_eq(rc, -ETIMEDOUT, "%d", rc);
+	cr_assert_lt(dt, STALL_BOUND_MS, "%ld ms", dt);
+}
+
+struct drain {
+	int		 d_sock;
+	size_t		 d_bytes;
+	unsigned int	 d_fds;
+	uint8_t		 d_tail[sizeof(struct vhost_user_header) + 64];
+};
+
+/* Wait until the sender blocks, then read everything, keeping the tail. */
+static void *
+drain_main(void *arg)
+{
+	union {
+		struct cmsghdr	align;
+		char		buf[CMSG_SPACE(8 * sizeof(int))];
+	} ctl;
+	struct drain	*d = arg;
+	struct cmsghdr	*cm;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct pollfd	 pfd = { .fd = d->d_sock, .events = POLLIN };
+	uint8_t		 buf[4096];
+	size_t		 keep = sizeof(d->d_tail), k;
+	ssize_t		 n;
+	unsigned int	 i;
+
+	/* The sender has filled the socket and waits for room. */
+	usleep(200000);
+	while (poll(&pfd, 1, 2000) == 1) {
+		iov.iov_base = buf;
+		iov.iov_len = sizeof(buf);
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		if ((n = recvmsg(d->d_sock, &mh, MSG_CMSG_CLOEXEC)) <= 0)
+			break;
+		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+		    cm = CMSG_NXTHDR(&mh, cm))
+			for (i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) /
+			    sizeof(int); i++) {
+				close(((int *)(void *)CMSG_DATA(cm))[i]);
+				d->d_fds++;
+			}
+		d->d_bytes += (size_t)n;
+		/* Keep the last bytes: the message sent last. */
+		k = (size_t)n < keep ? (size_t)n : keep;
+		memmove(d->d_tail, d->d_tail + k, keep - k);
+		memcpy(d->d_tail + keep - k, buf + n - k, k);
+	}
+	return NULL;
+}
+
+/* A peer that is slow to read: the reply goes through whole, fd once. */
+Test(msg, send_waits_for_a_slow_reader, .timeout = 60)
+{
+	static struct vhost_user_msg	out;
+	struct vhost_user_header	h;
+	struct drain			d;
+	pthread_t			t;
+	uint8_t				junk[512];
+	size_t				sent = 0;
+	int				efd;
+
+	cr_assert_eq(fd_set_nonblock(sv[0], 1), 0);
+	memset(junk, 0x5a, sizeof(junk));
+	while (send(sv[0], junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		sent += sizeof(junk);
+	memset(&d, 0, sizeof(d));
+	d.d_sock = sv[1];
+	cr_assert_eq(pthread_create(&t, NULL, drain_main, &d), 0);
+	memset(&out, 0, sizeof(out));
+	out.hdr.request = VHOST_USER_GET_INFLIGHT_FD;
+	out.hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
+	out.hdr.size = 64;
+	memset(&out.payload, 0xa5, 64);
+	efd = eventfd(0, EFD_CLOEXEC);
+	cr_assert_eq(vu_msg_send(sv[0], &out, &efd, 1), 0);
+	close(efd);
+	close_reset(&sv[0]);
+	pthread_join(t, NULL);
+	cr_assert_eq(d.d_bytes, sent + sizeof(out.hdr) + 64);
+	cr_assert_eq(d.d_fds, 1);
+	memcpy(&h, d.d_tail, sizeof(h));
+	cr_assert_eq(h.request, VHOST_USER_GET_INFLIGHT_FD);
+	cr_assert_eq(h.size, 64);
+	cr_assert_eq(d.d_tail[sizeof(h) + 63], 0xa5);
 }
 
 Test(msg, request_names)

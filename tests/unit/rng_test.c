@@ -19,7 +19,7 @@
 #include "virtio/virtq.h"
 
 #define GUEST_SIZE	(1024 * 1024)
-#define QNUM		8
+#define QNUM		32
 #define DESC_GPA	0x1000
 #define AVAIL_GPA	0x2000
 #define USED_GPA	0x3000
@@ -41,7 +41,33 @@ watch_del(void *ctx, int fd)
 {
 }
 
-static const struct vu_watch_ops watch_ops = { watch_add, watch_del };
+/* The glue's deferred run (vu_queue_reschedule), run by hand. */
+static void	(*defer_cb)(void *);
+static void	*defer_arg;
+static unsigned int defer_calls;
+
+static int
+defer(void *ctx, void (*cb)(void *), void *arg)
+{
+	defer_cb = cb;
+	defer_arg = arg;
+	defer_calls++;
+	return 0;
+}
+
+static void
+defer_cancel(void *ctx, void *arg)
+{
+	if (arg == defer_arg)
+		defer_cb = NULL;
+}
+
+static const struct vu_watch_ops watch_ops = {
+	.watch_add = watch_add,
+	.watch_del = watch_del,
+	.defer = defer,
+	.defer_cancel = defer_cancel,
+};
 
 static void
 setup(void)
@@ -214,6 +240,37 @@ Test(rng, batch_signals_once)
 	kick();
 	cr_assert_eq(signals(), 0);
 	cr_assert_eq(gused()->idx, 5);
+}
+
+/*
+ * A full ring of 64 KiB requests is more than one wake-up's budget
+ * (VU_BUDGET_BYTES): the handler stops at the budget, signals what it
+ * did, and asks for a deferred run, which does the rest.
+ */
+Test(rng, one_budget_per_wake_up)
+{
+	void		(*cb)(void *);
+	uint16_t	 i, first;
+
+	defer_cb = NULL;
+	defer_calls = 0;
+	for (i = 0; i < QNUM; i++) {
+		set_desc(i, BUF_GPA, 64 * 1024, VIRTQ_DESC_F_WRITE, 0);
+		post(i);
+	}
+	kick();
+	first = gused()->idx;
+	cr_assert_eq(first, VU_BUDGET_BYTES / (64 * 1024), "%u served", first);
+	cr_assert_eq(signals(), 1, "what was served is signalled");
+	cr_assert_eq(defer_calls, 1);
+	cr_assert_not_null(defer_cb, "no deferred run asked for");
+	cb = defer_cb;
+	defer_cb = NULL;
+	cb(defer_arg);
+	cr_assert_eq(gused()->idx, QNUM);
+	cr_assert_eq(signals(), 1);
+	/* Nothing left: no further run asked for. */
+	cr_assert_eq(defer_calls, 1);
 }
 
 Test(rng, request_capped_at_64k)
