@@ -59,6 +59,22 @@ inflight_map(struct vu_dev *dev, int fd, off_t off, size_t size,
 	return 0;
 }
 
+/*
+ * The regions are replaced only while no started ring records into them
+ * (rings hold pointers into the mapping: pop, push and flush write there).
+ * QEMU sends both requests before it starts the rings, and again after
+ * GET_VRING_BASE has stopped them.
+ */
+static bool
+inflight_busy(struct vu_dev *dev, const char *name)
+{
+	if (!vu_vring_uses_inflight(dev))
+		return false;
+	vu_warn(dev, "%s: a started ring records into the inflight region; "
+	    "stop the rings (GET_VRING_BASE) first; refused", name);
+	return true;
+}
+
 int
 vu_inflight_get(struct vu_dev *dev, struct vhost_user_msg *msg)
 {
@@ -68,6 +84,10 @@ vu_inflight_get(struct vu_dev *dev, struct vhost_user_msg *msg)
 
 	if ((rc = inflight_size(dev, in, "GET_INFLIGHT_FD", &size)) != 0)
 		return rc;
+	if (inflight_busy(dev, "GET_INFLIGHT_FD")) {
+		in->mmap_size = 0;
+		return VU_HANDLED_REPLY;	/* size 0: no buffer */
+	}
 	fd = memfd_create("vhostd-inflight", MFD_CLOEXEC);
 	if (fd == -1 || ftruncate(fd, (off_t)size) == -1 ||
 	    inflight_map(dev, fd, 0, size, in) != 0) {
@@ -94,6 +114,8 @@ vu_inflight_set(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds)
 
 	if ((rc = inflight_size(dev, in, "SET_INFLIGHT_FD", &size)) != 0)
 		return rc;
+	if (inflight_busy(dev, "SET_INFLIGHT_FD"))
+		return VU_HANDLED_FAIL;
 	if (in->mmap_size < size || in->mmap_offset > INT64_MAX - size ||
 	    fstat(fds[0], &st) == -1 ||
 	    (S_ISREG(st.st_mode) && (uint64_t)st.st_size <

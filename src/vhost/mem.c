@@ -155,7 +155,8 @@ vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
 }
 
 int
-vu_mem_remove(struct vu_mem *mem, const struct vhost_user_mem_region *r)
+vu_mem_take(struct vu_mem *mem, const struct vhost_user_mem_region *r,
+    struct vu_mem_region *out)
 {
 	struct vu_mem_region	*mr;
 	unsigned int		 i;
@@ -166,7 +167,7 @@ vu_mem_remove(struct vu_mem *mem, const struct vhost_user_mem_region *r)
 		    mr->mr_size != r->memory_size ||
 		    mr->mr_uva != r->userspace_addr)
 			continue;
-		munmap(mr->mr_map, mr->mr_maplen);
+		*out = *mr;
 		memmove(&mem->mm_regions[i], &mem->mm_regions[i + 1],
 		    (mem->mm_nregions - i - 1) * sizeof(mem->mm_regions[0]));
 		mem->mm_nregions--;
@@ -175,6 +176,61 @@ vu_mem_remove(struct vu_mem *mem, const struct vhost_user_mem_region *r)
 		return 0;
 	}
 	return -ENOENT;
+}
+
+void
+vu_mem_region_unmap(struct vu_mem_region *mr)
+{
+	if (mr->mr_map != NULL)
+		munmap(mr->mr_map, mr->mr_maplen);
+	memset(mr, 0, sizeof(*mr));
+}
+
+int
+vu_mem_remove(struct vu_mem *mem, const struct vhost_user_mem_region *r)
+{
+	struct vu_mem_region	mr;
+	int			rc;
+
+	if ((rc = vu_mem_take(mem, r, &mr)) != 0)
+		return rc;
+	vu_mem_region_unmap(&mr);
+	return 0;
+}
+
+void
+vu_mem_swap(struct vu_mem *a, struct vu_mem *b)
+{
+	struct vu_mem_region	t;
+	unsigned int		i, n, k;
+
+	n = MAX(a->mm_nregions, b->mm_nregions);
+	for (i = 0; i < n; i++) {
+		t = a->mm_regions[i];
+		a->mm_regions[i] = b->mm_regions[i];
+		b->mm_regions[i] = t;
+	}
+	k = a->mm_nregions;
+	a->mm_nregions = b->mm_nregions;
+	b->mm_nregions = k;
+}
+
+bool
+vu_mem_maps(const struct vu_mem *mem, const void *addr)
+{
+	const struct vu_mem_region	*r;
+	uintptr_t			 a = (uintptr_t)addr, start;
+	unsigned int			 i, n = mem->mm_nregions;
+
+	if (n > VHOST_USER_MAX_MEM_SLOTS)
+		return false;
+	for (i = 0; i < n; i++) {
+		r = &mem->mm_regions[i];
+		start = (uintptr_t)r->mr_map;
+		if (r->mr_map != NULL && a >= start && a - start < r->mr_maplen)
+			return true;
+	}
+	return false;
 }
 
 void

@@ -129,6 +129,14 @@ int	vu_dev_dispatch(struct vu_dev *dev);
 /* Stop rings, remove watches, close ring fds, unmap memory. */
 void	vu_dev_fini(struct vu_dev *dev);
 
+/*
+ * Whether addr lies in memory the front end provided (guest memory
+ * regions, the inflight region): a SIGBUS there means the front end
+ * truncated the file under us.  Async-signal-safe: reads the tables only,
+ * which never change while guest memory is being accessed.
+ */
+bool	vu_dev_maps(const struct vu_dev *dev, const void *addr);
+
 void	*vu_dev_priv(const struct vu_dev *dev);
 bool	vu_has_feature(const struct vu_dev *dev, unsigned int bit);
 bool	vu_has_protocol_feature(const struct vu_dev *dev, unsigned int bit);
