@@ -147,8 +147,9 @@ int	virtq_pop(struct virtq *vq, struct virtq_elem *elem);
  * the heads it had taken and not completed are popped again first, in the
  * order they were taken, and popping then goes on after them (whatever
  * SET_VRING_BASE said).  resubmit: room for vq_num heads, owned by the
- * caller.  Returns the number of heads to take again, or -EINVAL for a
- * region of another ring size.
+ * caller.  Returns the number of heads to take again, -EINVAL for a
+ * region of another ring size, or -ENOMEM.  The region's flags and
+ * counters are copied once before they are sorted.
  */
 int	virtq_inflight_attach(struct virtq *vq, struct virtq_inflight *region,
 	    uint16_t *resubmit);
