@@ -7,6 +7,7 @@
  * asks for it once (GET_INFLIGHT_FD) and sends it back at every start.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -88,8 +89,14 @@ vu_inflight_get(struct vu_dev *dev, struct vhost_user_msg *msg)
 		in->mmap_size = 0;
 		return VU_HANDLED_REPLY;	/* size 0: no buffer */
 	}
-	fd = memfd_create("vhostd-inflight", MFD_CLOEXEC);
+	/*
+	 * Sealed as QEMU seals guest memory: the front end keeps the fd and
+	 * could otherwise shrink the file under our mapping (SIGBUS).
+	 */
+	fd = memfd_create("vhostd-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd == -1 || ftruncate(fd, (off_t)size) == -1 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK |
+	    F_SEAL_SEAL) == -1 ||
 	    inflight_map(dev, fd, 0, size, in) != 0) {
 		log_warn("GET_INFLIGHT_FD: %zu bytes of shared memory", size);
 		close_reset(&fd);
@@ -110,12 +117,19 @@ vu_inflight_set(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds)
 	const struct vhost_user_inflight	*in = &msg->payload.inflight;
 	struct stat				 st;
 	size_t					 size;
-	int					 rc;
+	int					 rc, seals;
 
 	if ((rc = inflight_size(dev, in, "SET_INFLIGHT_FD", &size)) != 0)
 		return rc;
 	if (inflight_busy(dev, "SET_INFLIGHT_FD"))
 		return VU_HANDLED_FAIL;
+	/* As for guest memory (vu_mem_add): sealable means sealed. */
+	if ((seals = fcntl(fds[0], F_GET_SEALS)) != -1 &&
+	    (seals & (F_SEAL_SHRINK | F_SEAL_SEAL)) == 0) {
+		vu_warn(dev, "SET_INFLIGHT_FD: the memfd is not sealed against "
+		    "shrinking (F_SEAL_SHRINK); refused");
+		return VU_HANDLED_FAIL;
+	}
 	if (in->mmap_size < size || in->mmap_offset > INT64_MAX - size ||
 	    fstat(fds[0], &st) == -1 ||
 	    (S_ISREG(st.st_mode) && (uint64_t)st.st_size <

@@ -7,6 +7,7 @@
  * whole requested range lies inside one region, with wrap-around checks.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -74,7 +75,7 @@ vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
 	uint64_t		 pagesz, delta, maplen;
 	unsigned int		 i, pos;
 	void			*map;
-	int			 rc = 0;
+	int			 rc = 0, seals;
 
 	pagesz = (uint64_t)sysconf(_SC_PAGESIZE);
 	if (fd < 0 || r->memory_size == 0 ||
@@ -123,6 +124,24 @@ vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
 		    (unsigned long long)r->mmap_offset,
 		    (unsigned long long)st.st_size);
 		rc = -EINVAL;
+		goto out;
+	}
+	/*
+	 * A memfd that could be sealed but is not sealed against shrinking
+	 * can be truncated under the mapping by its owner at any time.
+	 * QEMU's memory-backend-memfd seals GROW, SHRINK and SEAL by default
+	 * (seal=on); with seal=off it creates the memfd without
+	 * MFD_ALLOW_SEALING, which reads as F_SEAL_SEAL like any tmpfs or
+	 * hugetlbfs file, and those stay accepted (truncating them is caught
+	 * as a front-end fault where the memory is touched).
+	 */
+	if ((seals = fcntl(fd, F_GET_SEALS)) != -1 &&
+	    (seals & (F_SEAL_SHRINK | F_SEAL_SEAL)) == 0) {
+		log_warnx("%s: region gpa 0x%llx: its memfd is not sealed "
+		    "against shrinking (F_SEAL_SHRINK); seal it as QEMU's "
+		    "memory-backend-memfd does", __func__,
+		    (unsigned long long)r->guest_phys_addr);
+		rc = -EPERM;
 		goto out;
 	}
 	delta = r->mmap_offset & (pagesz - 1);

@@ -1199,6 +1199,9 @@ Test(backend, get_inflight_refused_while_a_started_ring_records)
 	fd = get_inflight(&size);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(size, NQ * VIRTQ_INFLIGHT_SIZE(QSZ));
+	/* Ours is sealed: the front end cannot shrink it under us. */
+	cr_assert_eq(fcntl(fd, F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_SEAL),
+	    F_SEAL_SHRINK | F_SEAL_SEAL);
 	close(fd);
 	start_tracked_ring();
 
@@ -1236,6 +1239,24 @@ Test(backend, set_inflight_refused_while_a_started_ring_records)
 
 	cr_assert_eq(get_vring_base(0), 2);
 	assert_ring_pointers();
+	fd = inflight_memfd(false, false, 0);
+	cr_assert_eq(set_inflight(fd), 0);
+	close(fd);
+}
+
+Test(backend, sealable_but_unsealed_inflight_memfd_refused)
+{
+	int	fd;
+
+	reply_ack_on();
+	fd = inflight_memfd(true, false, 0);
+	cr_assert_neq(set_inflight(fd), 0);
+	cr_assert_null(dev.vd_inflight);
+	close(fd);
+	/* Sealed, or not sealable at all (a tmpfs file): accepted. */
+	fd = inflight_memfd(true, true, 0);
+	cr_assert_eq(set_inflight(fd), 0);
+	close(fd);
 	fd = inflight_memfd(false, false, 0);
 	cr_assert_eq(set_inflight(fd), 0);
 	close(fd);
