@@ -595,6 +595,10 @@ virtq_has_avail(struct virtq *vq)
 {
 	if (vq->vq_broken || vq->vq_avail == NULL)
 		return false;
+	/* Heads a dead back end left in flight are work too: the driver
+	 * that is waiting for them will not kick again. */
+	if (vq->vq_resubmit_next < vq->vq_nresubmit)
+		return true;
 	return avail_idx(vq) != vq->vq_last_avail;
 }
 

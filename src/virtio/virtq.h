@@ -167,7 +167,10 @@ void	virtq_flush(struct virtq *vq);
  */
 bool	virtq_should_notify(struct virtq *vq);
 
-/* Whether the driver has made chains available that were not popped. */
+/*
+ * Whether there is something to pop: chains the driver made available
+ * that were not popped, or heads left in flight to run again.
+ */
 bool	virtq_has_avail(struct virtq *vq);
 
 /*

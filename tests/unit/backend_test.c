@@ -48,6 +48,7 @@ static struct {
 	unsigned int	set_features_calls;
 	uint64_t	features;
 	bool		pop;		/* handler pops, pushes and notifies */
+	bool		hold;		/* handler pops and keeps the chains */
 	uint8_t		config_set[8];
 } rec;
 
@@ -142,7 +143,8 @@ t_queue_handler(struct vu_dev *d, unsigned int q)
 	cr_assert(vu_queue_ready(d, q));
 	vq = vu_queue(d, q);
 	while (virtq_pop(vq, &elem) == 1)
-		virtq_push(vq, elem.head, 0);
+		if (!rec.hold)
+			virtq_push(vq, elem.head, 0);
 	vu_queue_notify(d, q);
 }
 
@@ -1377,4 +1379,45 @@ Test(backend, add_and_remove_regions_under_a_started_ring)
 	cr_assert_null(dev.vd_vring[0].vr_vq.vq_desc);
 	assert_ring_pointers();
 	vu_queue_publish(&dev, 0);
+}
+
+/*
+ * A back end dies with every available chain in flight; the driver waits
+ * and does not kick again.  The next back end must run the chains left
+ * in the inflight region as soon as the ring is ready, without a kick.
+ */
+Test(backend, inflight_resubmissions_run_without_a_kick)
+{
+	int	fd;
+
+	reply_ack_on();
+	fd = inflight_memfd(false, false, 0);
+	cr_assert_eq(set_inflight(fd), 0);
+	rec.pop = true;
+	rec.hold = true;
+	negotiate(BIT(VIRTIO_F_VERSION_1), 0);
+	set_mem_table();
+	setup_ring(0, 0);
+	kick(0);
+	add_avail(0, 1);
+	add_avail(0, 3);
+	fire(0);
+	cr_assert_eq(dev.vd_vring[0].vr_vq.vq_last_avail, 2);
+
+	/* The child is gone; a new one gets the same region. */
+	vu_dev_fini(&dev);
+	memset(&watches, 0, sizeof(watches));
+	cr_assert_eq(vu_dev_init(&dev, sv[0], NQ, &test_ops, &rec,
+	    &fake_watch_ops, NULL), 0);
+	rec.hold = false;
+	rec.handler[0] = 0;
+	reply_ack_on();
+	cr_assert_eq(set_inflight(fd), 0);
+	close(fd);
+	negotiate(BIT(VIRTIO_F_VERSION_1), 0);
+	set_mem_table();
+	setup_ring(0, 0);		/* QEMU: base = used idx */
+	kick(0);
+	cr_assert_eq(rec.handler[0], 1, "resubmissions waited for a kick");
+	cr_assert_eq(((struct virtq_used *)(guest + USED_GPA(0)))->idx, 2);
 }
