@@ -1421,3 +1421,25 @@ Test(backend, inflight_resubmissions_run_without_a_kick)
 	cr_assert_eq(rec.handler[0], 1, "resubmissions waited for a kick");
 	cr_assert_eq(((struct virtq_used *)(guest + USED_GPA(0)))->idx, 2);
 }
+
+/* What the child's SIGBUS handler asks: is this front-end memory? */
+Test(backend, dev_maps_front_end_memory_only)
+{
+	const struct vu_mem_region	*r;
+	uint64_t			 size;
+	int				 local = 0;
+
+	cr_assert_not(vu_dev_maps(&dev, guest));
+	set_mem_table();
+	r = &dev.vd_mem.mm_regions[0];
+	cr_assert(vu_dev_maps(&dev, r->mr_host));
+	cr_assert(vu_dev_maps(&dev, r->mr_host + GUEST_SIZE - 1));
+	cr_assert_not(vu_dev_maps(&dev, r->mr_host + GUEST_SIZE));
+	cr_assert_not(vu_dev_maps(&dev, guest), "our own mapping of it");
+	cr_assert_not(vu_dev_maps(&dev, &local));
+	cr_assert_not(vu_dev_maps(&dev, &dev));
+	close(get_inflight(&size));
+	cr_assert(vu_dev_maps(&dev, dev.vd_inflight));
+	cr_assert(vu_dev_maps(&dev, dev.vd_inflight + size - 1));
+	cr_assert_not(vu_dev_maps(&dev, dev.vd_inflight + size));
+}
