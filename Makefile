@@ -4,7 +4,8 @@
 #   make check      unit, integration and end-to-end tests, then the unit
 #                   and integration tests again under ASan+UBSan
 #   make sanitize   build the ASan+UBSan tree (build-san/)
-#   make fuzz       libFuzzer targets (clang)
+#   make fuzz       libFuzzer targets (clang), FUZZ_TIME=30 s each
+#   make check-fuzz every fuzz target for 20 s (part of make check)
 #   make bench      benchmarks (not tests)
 #   make lint       clang-tidy, cppcheck, mandoc -Tlint
 #   make compdb     compile_commands.json
@@ -154,11 +155,16 @@ check-install:
 sanitize:
 	$(MAKE) BUILD=build-san SAN=1 tests
 
+# Every libFuzzer target for CHECK_FUZZ_TIME seconds (default 20) each;
+# skipped with a reason without clang/libFuzzer.  make fuzz: long runs.
+check-fuzz:
+	scripts/run-tests fuzz $(BUILD) $(sort $(wildcard tests/fuzz/*_fuzz.c))
+
 check:
 	rm -f build/results.txt build-san/results.txt
 	@st=0; \
 	$(MAKE) -k check-unit check-integration check-e2e check-man \
-	    check-install || st=1; \
+	    check-install check-fuzz || st=1; \
 	$(MAKE) -k BUILD=build-san SAN=1 check-unit check-integration || st=1; \
 	scripts/run-tests summary build build-san || st=1; \
 	exit $$st
@@ -236,7 +242,7 @@ clean:
 	rm -rf build build-san compile_commands.json
 
 .PHONY: all tests check check-unit check-integration check-e2e check-man \
-	check-install valgrind FORCE \
+	check-install check-fuzz valgrind FORCE \
 	sanitize fuzz bench compdb lint install uninstall clean
 .SECONDARY:
 

@@ -80,6 +80,46 @@ struct child {
 	struct child_defer	 ch_defer[CHILD_MAX_DEFERS];
 };
 
+/* The child's state, for the SIGBUS handler (set once in child_main). */
+static struct child	*child_self;
+
+/*
+ * SIGBUS: a front end that truncates the file behind guest memory (or
+ * the inflight region) after handing it over makes our next access fault.
+ * That is the front end's fault, not a device crash: log it and end the
+ * session with CHILD_EXIT_MEMORY.  Only faults at an address inside a
+ * front-end mapping qualify; any other SIGBUS stays a crash (the handler
+ * is one-shot, so returning re-runs a faulting access under the default
+ * action).
+ * Async-signal-safe: vu_dev_maps only reads the tables, then write and
+ * _exit, all allowed by common.policy.
+ */
+static void
+child_sigbus(int sig, siginfo_t *si, void *uctx)
+{
+	static const char	 msg[] = "<4>guest memory was truncated under "
+	    "the device by the front end (SIGBUS in its memory); ending the "
+	    "session\n";
+	static const char	 sent[] = "<3>SIGBUS sent by another process; "
+	    "exiting as after a crash\n";
+	struct child		*ch = child_self;
+
+	if (si->si_code > 0 && ch != NULL && ch->ch_dev_live &&
+	    vu_dev_maps(&ch->ch_dev, si->si_addr)) {
+		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		_exit(CHILD_EXIT_MEMORY);
+	}
+	/*
+	 * Sent by another process, not a fault: nothing to re-run, and the
+	 * child is its pid namespace's init, which drops signals it sends
+	 * itself under the default action.  A crash all the same.
+	 */
+	if (si->si_code <= 0) {
+		(void)!write(STDERR_FILENO, sent, sizeof(sent) - 1);
+		_exit(CHILD_EXIT_FAILURE);
+	}
+}
+
 static void	session_end(struct child *, int);
 
 /* After any engine or device callback: a stalled front end ends it all. */
@@ -405,6 +445,7 @@ child_main(struct sup_device *sd, const struct sup_options *opt)
 	static struct child	 ch;
 	struct jail_config	 jc;
 	struct event		*sigev;
+	struct sigaction	 sa;
 	sigset_t		 set;
 	int			 rc, sfd;
 
@@ -436,6 +477,15 @@ child_main(struct sup_device *sd, const struct sup_options *opt)
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&ch, 0, sizeof(ch));
+	child_self = &ch;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = child_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) == -1) {
+		log_warn("sigaction SIGBUS");
+		_exit(CHILD_EXIT_FAILURE);
+	}
 	ch.ch_type = sd->sd_conf.dc_type;
 	ch.ch_state = sd->sd_state;
 	ch.ch_name = sd->sd_conf.dc_name;

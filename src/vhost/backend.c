@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../util/log.h"
@@ -113,6 +114,18 @@ vu_dev_fini(struct vu_dev *dev)
 	vu_mem_clear(&dev->vd_mem);
 	vu_inflight_clear(dev);
 	close_reset(&dev->vd_reply_fd);
+}
+
+bool
+vu_dev_maps(const struct vu_dev *dev, const void *addr)
+{
+	uintptr_t	a = (uintptr_t)addr, start;
+
+	if (vu_mem_maps(&dev->vd_mem, addr))
+		return true;
+	start = (uintptr_t)dev->vd_inflight;
+	return dev->vd_inflight != NULL && a >= start &&
+	    a - start < dev->vd_inflight_size;
 }
 
 void *
@@ -337,26 +350,59 @@ be_set_features(struct vu_dev *dev, uint64_t features)
 	return 0;
 }
 
+/*
+ * SET_MEM_TABLE: map the whole new table first; a region that does not
+ * map refuses the message and leaves the old table (and the rings in it)
+ * as they were.  Then requests in flight are completed, the rings are
+ * re-pointed into the new table, and only then is the old one unmapped:
+ * no ring ever points into a mapping that is gone.
+ */
 static int
 be_set_mem_table(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds)
 {
 	const struct vhost_user_memory	*m = &msg->payload.memory;
+	struct vu_mem			*nm;
 	unsigned int			 i;
 	int				 fd, rc;
 
-	if (dev->vd_ops->mem_quiesce != NULL)
-		dev->vd_ops->mem_quiesce(dev);
-	vu_mem_clear(&dev->vd_mem);
+	if ((nm = malloc(sizeof(*nm))) == NULL)
+		return -ENOMEM;
+	vu_mem_init(nm);
 	for (i = 0; i < m->nregions; i++) {
 		fd = fds[i];
 		fds[i] = -1;
-		if ((rc = vu_mem_add(&dev->vd_mem, &m->regions[i], fd)) != 0) {
+		if ((rc = vu_mem_add(nm, &m->regions[i], fd)) != 0) {
 			vu_warn(dev, "SET_MEM_TABLE: region %u rejected", i);
-			vu_vring_remap(dev);
+			vu_mem_clear(nm);
+			free(nm);
 			return rc;
 		}
 	}
+	if (dev->vd_ops->mem_quiesce != NULL)
+		dev->vd_ops->mem_quiesce(dev);
+	vu_mem_swap(&dev->vd_mem, nm);
 	vu_vring_remap(dev);
+	vu_mem_clear(nm);
+	free(nm);
+	return 0;
+}
+
+/* REM_MEM_REG: out of the table, rings re-pointed (paused), then unmapped. */
+static int
+be_rem_mem_reg(struct vu_dev *dev, const struct vhost_user_mem_region *reg)
+{
+	struct vu_mem_region	mr;
+
+	if (dev->vd_ops->mem_quiesce != NULL)
+		dev->vd_ops->mem_quiesce(dev);
+	if (vu_mem_take(&dev->vd_mem, reg, &mr) != 0) {
+		vu_warn(dev, "REM_MEM_REG: no region at gpa 0x%llx size 0x%llx",
+		    (unsigned long long)reg->guest_phys_addr,
+		    (unsigned long long)reg->memory_size);
+		return VU_HANDLED_FAIL;
+	}
+	vu_vring_remap(dev);
+	vu_mem_region_unmap(&mr);
 	return 0;
 }
 
@@ -468,17 +514,7 @@ be_handle(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
 		vu_vring_remap(dev);
 		return 0;
 	case VHOST_USER_REM_MEM_REG:
-		if (dev->vd_ops->mem_quiesce != NULL)
-			dev->vd_ops->mem_quiesce(dev);
-		if (vu_mem_remove(&dev->vd_mem, reg) != 0) {
-			vu_warn(dev, "REM_MEM_REG: no region at gpa 0x%llx "
-			    "size 0x%llx",
-			    (unsigned long long)reg->guest_phys_addr,
-			    (unsigned long long)reg->memory_size);
-			return VU_HANDLED_FAIL;
-		}
-		vu_vring_remap(dev);
-		return 0;
+		return be_rem_mem_reg(dev, reg);
 	case VHOST_USER_GET_QUEUE_NUM:
 		return be_reply_u64(msg, dev->vd_nqueues);
 	case VHOST_USER_GET_CONFIG:

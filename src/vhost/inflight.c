@@ -7,6 +7,7 @@
  * asks for it once (GET_INFLIGHT_FD) and sends it back at every start.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -59,6 +60,22 @@ inflight_map(struct vu_dev *dev, int fd, off_t off, size_t size,
 	return 0;
 }
 
+/*
+ * The regions are replaced only while no started ring records into them
+ * (rings hold pointers into the mapping: pop, push and flush write there).
+ * QEMU sends both requests before it starts the rings, and again after
+ * GET_VRING_BASE has stopped them.
+ */
+static bool
+inflight_busy(struct vu_dev *dev, const char *name)
+{
+	if (!vu_vring_uses_inflight(dev))
+		return false;
+	vu_warn(dev, "%s: a started ring records into the inflight region; "
+	    "stop the rings (GET_VRING_BASE) first; refused", name);
+	return true;
+}
+
 int
 vu_inflight_get(struct vu_dev *dev, struct vhost_user_msg *msg)
 {
@@ -68,13 +85,21 @@ vu_inflight_get(struct vu_dev *dev, struct vhost_user_msg *msg)
 
 	if ((rc = inflight_size(dev, in, "GET_INFLIGHT_FD", &size)) != 0)
 		return rc;
+	if (inflight_busy(dev, "GET_INFLIGHT_FD")) {
+		in->mmap_size = 0;
+		return VU_HANDLED_REPLY;	/* size 0: no buffer */
+	}
 	/*
 	 * Sized by writing its last byte, not ftruncate: the device
 	 * policies forbid ftruncate, which could shrink a disk image.
+	 * Sealed as QEMU seals guest memory: the front end keeps the fd and
+	 * could otherwise shrink the file under our mapping (SIGBUS).
 	 */
-	fd = memfd_create("vhostd-inflight", MFD_CLOEXEC);
+	fd = memfd_create("vhostd-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd == -1 || lseek(fd, (off_t)size - 1, SEEK_SET) == -1 ||
 	    write(fd, "", 1) != 1 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK |
+	    F_SEAL_SEAL) == -1 ||
 	    inflight_map(dev, fd, 0, size, in) != 0) {
 		log_warn("GET_INFLIGHT_FD: %zu bytes of shared memory", size);
 		close_reset(&fd);
@@ -95,10 +120,19 @@ vu_inflight_set(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds)
 	const struct vhost_user_inflight	*in = &msg->payload.inflight;
 	struct stat				 st;
 	size_t					 size;
-	int					 rc;
+	int					 rc, seals;
 
 	if ((rc = inflight_size(dev, in, "SET_INFLIGHT_FD", &size)) != 0)
 		return rc;
+	if (inflight_busy(dev, "SET_INFLIGHT_FD"))
+		return VU_HANDLED_FAIL;
+	/* As for guest memory (vu_mem_add): sealable means sealed. */
+	if ((seals = fcntl(fds[0], F_GET_SEALS)) != -1 &&
+	    (seals & (F_SEAL_SHRINK | F_SEAL_SEAL)) == 0) {
+		vu_warn(dev, "SET_INFLIGHT_FD: the memfd is not sealed against "
+		    "shrinking (F_SEAL_SHRINK); refused");
+		return VU_HANDLED_FAIL;
+	}
 	if (in->mmap_size < size || in->mmap_offset > INT64_MAX - size ||
 	    fstat(fds[0], &st) == -1 ||
 	    (S_ISREG(st.st_mode) && (uint64_t)st.st_size <

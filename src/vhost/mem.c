@@ -7,6 +7,7 @@
  * whole requested range lies inside one region, with wrap-around checks.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -74,7 +75,7 @@ vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
 	uint64_t		 pagesz, delta, maplen;
 	unsigned int		 i, pos;
 	void			*map;
-	int			 rc = 0;
+	int			 rc = 0, seals;
 
 	pagesz = (uint64_t)sysconf(_SC_PAGESIZE);
 	if (fd < 0 || r->memory_size == 0 ||
@@ -125,6 +126,24 @@ vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
 		rc = -EINVAL;
 		goto out;
 	}
+	/*
+	 * A memfd that could be sealed but is not sealed against shrinking
+	 * can be truncated under the mapping by its owner at any time.
+	 * QEMU's memory-backend-memfd seals GROW, SHRINK and SEAL by default
+	 * (seal=on); with seal=off it creates the memfd without
+	 * MFD_ALLOW_SEALING, which reads as F_SEAL_SEAL like any tmpfs or
+	 * hugetlbfs file, and those stay accepted (truncating them is caught
+	 * as a front-end fault where the memory is touched).
+	 */
+	if ((seals = fcntl(fd, F_GET_SEALS)) != -1 &&
+	    (seals & (F_SEAL_SHRINK | F_SEAL_SEAL)) == 0) {
+		log_warnx("%s: region gpa 0x%llx: its memfd is not sealed "
+		    "against shrinking (F_SEAL_SHRINK); seal it as QEMU's "
+		    "memory-backend-memfd does", __func__,
+		    (unsigned long long)r->guest_phys_addr);
+		rc = -EPERM;
+		goto out;
+	}
 	delta = r->mmap_offset & (pagesz - 1);
 	maplen = r->memory_size + delta;
 	map = mmap(NULL, (size_t)maplen, PROT_READ | PROT_WRITE,
@@ -155,7 +174,8 @@ vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
 }
 
 int
-vu_mem_remove(struct vu_mem *mem, const struct vhost_user_mem_region *r)
+vu_mem_take(struct vu_mem *mem, const struct vhost_user_mem_region *r,
+    struct vu_mem_region *out)
 {
 	struct vu_mem_region	*mr;
 	unsigned int		 i;
@@ -166,7 +186,7 @@ vu_mem_remove(struct vu_mem *mem, const struct vhost_user_mem_region *r)
 		    mr->mr_size != r->memory_size ||
 		    mr->mr_uva != r->userspace_addr)
 			continue;
-		munmap(mr->mr_map, mr->mr_maplen);
+		*out = *mr;
 		memmove(&mem->mm_regions[i], &mem->mm_regions[i + 1],
 		    (mem->mm_nregions - i - 1) * sizeof(mem->mm_regions[0]));
 		mem->mm_nregions--;
@@ -175,6 +195,61 @@ vu_mem_remove(struct vu_mem *mem, const struct vhost_user_mem_region *r)
 		return 0;
 	}
 	return -ENOENT;
+}
+
+void
+vu_mem_region_unmap(struct vu_mem_region *mr)
+{
+	if (mr->mr_map != NULL)
+		munmap(mr->mr_map, mr->mr_maplen);
+	memset(mr, 0, sizeof(*mr));
+}
+
+int
+vu_mem_remove(struct vu_mem *mem, const struct vhost_user_mem_region *r)
+{
+	struct vu_mem_region	mr;
+	int			rc;
+
+	if ((rc = vu_mem_take(mem, r, &mr)) != 0)
+		return rc;
+	vu_mem_region_unmap(&mr);
+	return 0;
+}
+
+void
+vu_mem_swap(struct vu_mem *a, struct vu_mem *b)
+{
+	struct vu_mem_region	t;
+	unsigned int		i, n, k;
+
+	n = MAX(a->mm_nregions, b->mm_nregions);
+	for (i = 0; i < n; i++) {
+		t = a->mm_regions[i];
+		a->mm_regions[i] = b->mm_regions[i];
+		b->mm_regions[i] = t;
+	}
+	k = a->mm_nregions;
+	a->mm_nregions = b->mm_nregions;
+	b->mm_nregions = k;
+}
+
+bool
+vu_mem_maps(const struct vu_mem *mem, const void *addr)
+{
+	const struct vu_mem_region	*r;
+	uintptr_t			 a = (uintptr_t)addr, start;
+	unsigned int			 i, n = mem->mm_nregions;
+
+	if (n > VHOST_USER_MAX_MEM_SLOTS)
+		return false;
+	for (i = 0; i < n; i++) {
+		r = &mem->mm_regions[i];
+		start = (uintptr_t)r->mr_map;
+		if (r->mr_map != NULL && a >= start && a - start < r->mr_maplen)
+			return true;
+	}
+	return false;
 }
 
 void

@@ -8,6 +8,7 @@
 #ifndef VHOSTD_VHOST_MEM_H
 #define VHOSTD_VHOST_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,24 @@ int	vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
 
 /* Unmap the region matching r (gpa, size, uva).  0 or -ENOENT. */
 int	vu_mem_remove(struct vu_mem *mem, const struct vhost_user_mem_region *r);
+
+/*
+ * Take the region matching r out of the table without unmapping it: the
+ * caller re-points whatever holds pointers into it, then unmaps it with
+ * vu_mem_region_unmap().  0 or -ENOENT.
+ */
+int	vu_mem_take(struct vu_mem *mem, const struct vhost_user_mem_region *r,
+	    struct vu_mem_region *out);
+void	vu_mem_region_unmap(struct vu_mem_region *mr);
+
+/* Exchange two tables (no mapping changes). */
+void	vu_mem_swap(struct vu_mem *a, struct vu_mem *b);
+
+/*
+ * Whether addr lies in one of the table's mappings.  Async-signal-safe:
+ * reads the table only (the SIGBUS handler of a device child uses it).
+ */
+bool	vu_mem_maps(const struct vu_mem *mem, const void *addr);
 
 /* Unmap everything. */
 void	vu_mem_clear(struct vu_mem *mem);

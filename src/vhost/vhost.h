@@ -13,6 +13,16 @@
  * negotiated rings are enabled when started; with it only
  * SET_VRING_ENABLE enables them.  The queue handler runs only for rings
  * that are started and enabled.
+ *
+ * Mappings the front end provides (guest memory regions, the inflight
+ * region; the dirty log when it comes) follow one rule: only a started
+ * ring holds pointers into them (stopping detaches it), and a mapping is
+ * replaced only when no started ring points into it, or after every ring
+ * has been re-pointed; otherwise the message is refused.  SET_MEM_TABLE
+ * maps the new table, re-points, then unmaps the old; REM_MEM_REG
+ * re-points (pauses) before it unmaps; GET/SET_INFLIGHT_FD are refused
+ * while a started ring records into the region; SET_VRING_ADDR is
+ * refused on a started ring.
  */
 #ifndef VHOSTD_VHOST_VHOST_H
 #define VHOSTD_VHOST_VHOST_H
@@ -191,6 +201,14 @@ void	vu_dev_fini(struct vu_dev *dev);
  * returns it too.
  */
 int	vu_dev_error(const struct vu_dev *dev);
+
+/*
+ * Whether addr lies in memory the front end provided (guest memory
+ * regions, the inflight region): a SIGBUS there means the front end
+ * truncated the file under us.  Async-signal-safe: reads the tables only,
+ * which never change while guest memory is being accessed.
+ */
+bool	vu_dev_maps(const struct vu_dev *dev, const void *addr);
 
 void	*vu_dev_priv(const struct vu_dev *dev);
 bool	vu_has_feature(const struct vu_dev *dev, unsigned int bit);

@@ -69,6 +69,24 @@ vring_translate(const struct vu_dev *dev, const struct vu_vring *vr,
 	return 0;
 }
 
+/*
+ * Forget every pointer the queue holds into front-end mappings (rings,
+ * inflight region): a ring that is not started points nowhere, so a later
+ * message may unmap what it pointed into.
+ */
+static void
+vring_detach(struct vu_vring *vr)
+{
+	vr->vr_vq.vq_desc = NULL;
+	vr->vr_vq.vq_avail = NULL;
+	vr->vr_vq.vq_used = NULL;
+	vr->vr_vq.vq_inflight = NULL;
+	vr->vr_vq.vq_resubmit = NULL;
+	vr->vr_vq.vq_nresubmit = vr->vr_vq.vq_resubmit_next = 0;
+	free(vr->vr_resubmit);
+	vr->vr_resubmit = NULL;
+}
+
 /* Start ring idx from its set-up values.  0 or -errno (logged). */
 static int	vring_inflight(struct vu_dev *, struct vu_vring *, unsigned int);
 
@@ -99,8 +117,10 @@ vring_start(struct vu_dev *dev, unsigned int idx)
 		    __func__, idx);
 		return rc;
 	}
-	if ((rc = vring_inflight(dev, vr, idx)) != 0)
+	if ((rc = vring_inflight(dev, vr, idx)) != 0) {
+		vring_detach(vr);
 		return rc;
+	}
 	vr->vr_started = true;
 	if (!vu_has_feature(dev, VHOST_USER_F_PROTOCOL_FEATURES))
 		vr->vr_enabled = true;
@@ -160,7 +180,21 @@ vu_vring_stop(struct vu_dev *dev, unsigned int idx)
 		return;
 	vr->vr_base = vr->vr_vq.vq_last_avail;
 	vr->vr_started = false;
+	/* The device drains and publishes through the pointers first. */
 	vring_update(dev, idx, was);
+	vring_detach(vr);
+}
+
+bool
+vu_vring_uses_inflight(const struct vu_dev *dev)
+{
+	unsigned int	i;
+
+	for (i = 0; i < dev->vd_nqueues; i++)
+		if (dev->vd_vring[i].vr_started &&
+		    dev->vd_vring[i].vr_vq.vq_inflight != NULL)
+			return true;
+	return false;
 }
 
 void
@@ -381,16 +415,32 @@ vring_set_addr(struct vu_dev *dev, const struct vhost_user_vring_addr *a)
 	struct virtq_avail	*avail;
 	struct virtq_used	*used;
 	uint16_t		 num;
-	bool			 was;
 
 	if (a->flags & (1u << VHOST_VRING_F_LOG)) {
 		vu_warn(dev, "%s: ring %u: dirty logging requested but never "
 		    "offered", __func__, a->index);
 		return -EINVAL;
 	}
+	if (vr->vr_started) {
+		/*
+		 * The rings of a started ring are in use (requests in flight,
+		 * the used index shadowed): moving them would leave the device
+		 * half on the old rings.  QEMU sends SET_VRING_ADDR to a
+		 * running ring only to start dirty logging, never offered.
+		 * The same addresses again change nothing.
+		 */
+		if (vr->vr_addr.desc_user_addr == a->desc_user_addr &&
+		    vr->vr_addr.avail_user_addr == a->avail_user_addr &&
+		    vr->vr_addr.used_user_addr == a->used_user_addr &&
+		    vr->vr_addr.flags == a->flags)
+			return 0;
+		vu_warn(dev, "%s: ring %u is started: stop it (GET_VRING_BASE) "
+		    "before moving it; refused", __func__, a->index);
+		return VU_HANDLED_FAIL;
+	}
 	vr->vr_addr = *a;
 	vr->vr_addr_set = true;
-	num = vr->vr_started ? vr->vr_vq.vq_num : vr->vr_num;
+	num = vr->vr_num;
 	/* Memory not mapped yet (or size unknown): checked at start. */
 	if (dev->vd_mem.mm_nregions == 0 || num == 0)
 		return 0;
@@ -398,13 +448,6 @@ vring_set_addr(struct vu_dev *dev, const struct vhost_user_vring_addr *a)
 		vu_warn(dev, "%s: ring %u addresses are not in guest memory",
 		    __func__, a->index);
 		return -EINVAL;
-	}
-	if (vr->vr_started) {
-		was = vring_ready(vr);
-		vr->vr_vq.vq_desc = desc;
-		vr->vr_vq.vq_avail = avail;
-		vr->vr_vq.vq_used = used;
-		vring_update(dev, a->index, was);
 	}
 	return 0;
 }

@@ -55,6 +55,12 @@ struct virtq_inflight *vu_inflight_region(struct vu_dev *dev,
 /* Unmap the regions. */
 void	vu_inflight_clear(struct vu_dev *dev);
 
+/*
+ * Whether a started ring tracks its requests in the inflight region: then
+ * the region must not be replaced (GET_INFLIGHT_FD, SET_INFLIGHT_FD).
+ */
+bool	vu_vring_uses_inflight(const struct vu_dev *dev);
+
 /* Connection end: stop, close every ring fd. */
 void	vu_vring_fini(struct vu_dev *dev, unsigned int idx);
 

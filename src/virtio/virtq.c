@@ -357,6 +357,8 @@ virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 	elem->out_len = elem->in_len = 0;
 	if (vq->vq_broken)
 		return -EIO;
+	if (vq->vq_avail == NULL)
+		return 0;	/* stopped or paused: its memory is not mapped */
 	if (vq->vq_resubmit_next < vq->vq_nresubmit) {
 		/* Taken by a back end that died: again, first. */
 		head = vq->vq_resubmit[vq->vq_resubmit_next++];
@@ -427,6 +429,8 @@ virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
 	volatile struct virtq_used_elem	*ue;
 
+	if (vq->vq_used == NULL)
+		return;		/* stopped or paused: nowhere to publish */
 	ue = &vq->vq_used->ring[vq->vq_used_idx & (vq->vq_num - 1)];
 	ue->id = head;
 	ue->len = len;
@@ -446,6 +450,8 @@ virtq_flush(struct virtq *vq)
 	 * pairs with the driver's smp_rmb (virtio_rmb) after reading
 	 * used->idx and before reading the elements (virtqueue_get_buf).
 	 */
+	if (vq->vq_used == NULL)
+		return;
 	virtq_wmb();
 	((volatile struct virtq_used *)vq->vq_used)->idx = vq->vq_used_idx;
 	if (vq->vq_inflight != NULL)
@@ -474,15 +480,20 @@ inflight_commit(struct virtq *vq)
 	in->used_idx = vq->vq_used_idx;
 }
 
-static int
-counter_cmp(const void *a, const void *b, void *arg)
-{
-	const volatile struct virtq_inflight	*in = arg;
-	uint64_t				 x, y;
+/* A head left in flight and its counter, copied out of shared memory. */
+struct inflight_head {
+	uint64_t	ih_counter;
+	uint16_t	ih_head;
+};
 
-	x = in->desc[*(const uint16_t *)a].counter;
-	y = in->desc[*(const uint16_t *)b].counter;
-	return x < y ? -1 : x > y;
+static int
+inflight_head_cmp(const void *a, const void *b)
+{
+	const struct inflight_head	*x = a, *y = b;
+
+	if (x->ih_counter != y->ih_counter)
+		return x->ih_counter < y->ih_counter ? -1 : 1;
+	return x->ih_head < y->ih_head ? -1 : x->ih_head > y->ih_head;
 }
 
 int
@@ -490,6 +501,7 @@ virtq_inflight_attach(struct virtq *vq, struct virtq_inflight *region,
     uint16_t *resubmit)
 {
 	volatile struct virtq_inflight	*in = region;
+	struct inflight_head		*heads;
 	uint16_t			 used, n, h, k, i;
 
 	vq->vq_inflight = NULL;
@@ -518,15 +530,27 @@ virtq_inflight_attach(struct virtq *vq, struct virtq_inflight *region,
 		}
 		in->used_idx = used;
 	}
+	/*
+	 * The front end can rewrite the region while we look at it: copy
+	 * each head's flag and counter once, and sort the copy (a comparator
+	 * reading shared memory could see the order change under qsort).
+	 */
+	if ((heads = calloc(vq->vq_num, sizeof(*heads))) == NULL)
+		return -ENOMEM;
 	for (i = 0, n = 0; i < vq->vq_num; i++) {
 		if (in->desc[i].inflight != 1)
 			continue;
-		resubmit[n++] = i;
-		if (in->desc[i].counter > vq->vq_counter)
-			vq->vq_counter = in->desc[i].counter;
+		heads[n].ih_head = i;
+		heads[n].ih_counter = in->desc[i].counter;
+		if (heads[n].ih_counter > vq->vq_counter)
+			vq->vq_counter = heads[n].ih_counter;
+		n++;
 	}
-	qsort_r(resubmit, n, sizeof(*resubmit), counter_cmp,
-	    (void *)(uintptr_t)in);
+	virtq_barrier();
+	qsort(heads, n, sizeof(*heads), inflight_head_cmp);
+	for (i = 0; i < n; i++)
+		resubmit[i] = heads[i].ih_head;
+	free(heads);
 	vq->vq_nresubmit = n;
 	/* Everything before used + n was taken: completed or resubmitted. */
 	vq->vq_last_avail = (uint16_t)(used + n);
@@ -571,6 +595,10 @@ virtq_has_avail(struct virtq *vq)
 {
 	if (vq->vq_broken || vq->vq_avail == NULL)
 		return false;
+	/* Heads a dead back end left in flight are work too: the driver
+	 * that is waiting for them will not kick again. */
+	if (vq->vq_resubmit_next < vq->vq_nresubmit)
+		return true;
 	return avail_idx(vq) != vq->vq_last_avail;
 }
 

@@ -147,8 +147,9 @@ int	virtq_pop(struct virtq *vq, struct virtq_elem *elem);
  * the heads it had taken and not completed are popped again first, in the
  * order they were taken, and popping then goes on after them (whatever
  * SET_VRING_BASE said).  resubmit: room for vq_num heads, owned by the
- * caller.  Returns the number of heads to take again, or -EINVAL for a
- * region of another ring size.
+ * caller.  Returns the number of heads to take again, -EINVAL for a
+ * region of another ring size, or -ENOMEM.  The region's flags and
+ * counters are copied once before they are sorted.
  */
 int	virtq_inflight_attach(struct virtq *vq, struct virtq_inflight *region,
 	    uint16_t *resubmit);
@@ -166,7 +167,10 @@ void	virtq_flush(struct virtq *vq);
  */
 bool	virtq_should_notify(struct virtq *vq);
 
-/* Whether the driver has made chains available that were not popped. */
+/*
+ * Whether there is something to pop: chains the driver made available
+ * that were not popped, or heads left in flight to run again.
+ */
 bool	virtq_has_avail(struct virtq *vq);
 
 /*

@@ -137,13 +137,22 @@ vuf_mem_create(struct vuf *f, size_t size, uint64_t gpa_base)
 	if (size == 0 || gpa_base + size < gpa_base)
 		return vuf_fail(f, -EINVAL, "guest memory of %zu bytes at "
 		    "0x%llx", size, (unsigned long long)gpa_base);
-	f->f_memfd = memfd_create("vuf-guest", MFD_CLOEXEC);
+	/* QEMU's memory-backend-memfd: sealed unless seal=off. */
+	f->f_memfd = memfd_create("vuf-guest", MFD_CLOEXEC |
+	    (f->f_mem_unsealed ? 0 : MFD_ALLOW_SEALING));
 	if (f->f_memfd == -1)
 		return vuf_fail(f, -errno, "memfd_create: %s", strerror(errno));
 	if (ftruncate(f->f_memfd, (off_t)size) == -1) {
 		rc = -errno;
 		close_reset(&f->f_memfd);
 		return vuf_fail(f, rc, "ftruncate memfd to %zu: %s", size,
+		    strerror(-rc));
+	}
+	if (!f->f_mem_unsealed && fcntl(f->f_memfd, F_ADD_SEALS,
+	    F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == -1) {
+		rc = -errno;
+		close_reset(&f->f_memfd);
+		return vuf_fail(f, rc, "seal the guest memfd: %s",
 		    strerror(-rc));
 	}
 	f->f_mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -646,6 +655,8 @@ vuf_setup(struct vuf *f, const char *path, const struct vuf_opts *opts)
 		o.o_queue_size = 256;
 	if (f->f_sock < 0 && (rc = vuf_connect(f, path)) < 0)
 		return rc;
+	if (o.o_mem_unsealed)
+		f->f_mem_unsealed = true;
 	if (f->f_mem == NULL &&
 	    (rc = vuf_mem_create(f, o.o_mem_size, o.o_gpa_base)) < 0)
 		return rc;

@@ -3,7 +3,9 @@
  * other end of a vhost-user socket, in a few hundred lines, for
  * integration tests and benchmarks.
  *
- * - Guest memory is a memfd (MFD_CLOEXEC) mapped in this process; guest
+ * - Guest memory is a memfd mapped in this process, sealed against growing
+ *   and shrinking as QEMU's memory-backend-memfd seals it by default
+ *   (f_mem_unsealed: no MFD_ALLOW_SEALING, as with QEMU's seal=off); guest
  *   physical address = memfd offset + a base.  A bump allocator hands out
  *   rings and buffers.  The memory is sent with SET_MEM_TABLE, optionally
  *   split into several regions, or region by region with ADD_MEM_REG when
@@ -91,6 +93,7 @@ struct vuf {
 	uint32_t	 f_max_slots;		/* GET_MAX_MEM_SLOTS */
 	unsigned int	 f_nregions;		/* regions sent */
 	bool		 f_reply_ack;	/* set need_reply when negotiated */
+	bool		 f_mem_unsealed;	/* vuf_mem_create: seal=off */
 	struct vuf_vq	 f_vq[VUF_MAX_QUEUES];
 	char		 f_err[512];
 };
@@ -204,6 +207,7 @@ struct vuf_opts {
 	uint64_t	o_protocol;	/* wanted protocol features */
 	unsigned int	o_nqueues;	/* rings to start (default 1) */
 	uint16_t	o_queue_size;	/* default 256 */
+	bool		o_mem_unsealed;	/* memory as QEMU's seal=off */
 };
 
 /*

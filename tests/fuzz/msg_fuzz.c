@@ -12,7 +12,9 @@
  * handler pops every chain, touches every segment and pushes it back.
  * After each message the watched descriptors' callbacks run, as the event
  * loop would.  A crash, a sanitizer report or a segment outside the guest
- * memory the engine mapped is a finding.
+ * memory the engine mapped is a finding, and so is a broken mapping rule
+ * after any message: a started ring pointing outside the live mappings,
+ * or a stopped ring pointing anywhere (vhost.h).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -92,6 +94,53 @@ check_seg(struct vu_dev *dev, const struct iovec *iov)
 		abort();
 	for (k = 0; k < iov->iov_len; k += 512)
 		p[k] = p[k];
+}
+
+/* [p, p + len) inside one mapped region of the engine's table. */
+static bool
+in_regions(const struct vu_dev *dev, const void *p, size_t len)
+{
+	const struct vu_mem_region	*r;
+	const uint8_t			*q = p;
+	unsigned int			 i;
+
+	for (i = 0; i < dev->vd_mem.mm_nregions; i++) {
+		r = &dev->vd_mem.mm_regions[i];
+		if (q >= r->mr_host && q < r->mr_host + r->mr_size &&
+		    len <= (size_t)(r->mr_host + r->mr_size - q))
+			return true;
+	}
+	return false;
+}
+
+/* The mapping rule: abort() when a ring points where it must not. */
+static void
+check_rings(const struct vu_dev *dev)
+{
+	const struct virtq	*vq;
+	const uint8_t		*in, *base = dev->vd_inflight;
+	unsigned int		 i;
+
+	for (i = 0; i < dev->vd_nqueues; i++) {
+		vq = &dev->vd_vring[i].vr_vq;
+		if (!dev->vd_vring[i].vr_started) {
+			if (vq->vq_desc != NULL || vq->vq_avail != NULL ||
+			    vq->vq_used != NULL || vq->vq_inflight != NULL)
+				abort();
+			continue;
+		}
+		if (vq->vq_desc != NULL &&
+		    (!in_regions(dev, vq->vq_desc, virtq_desc_size(vq->vq_num)) ||
+		    !in_regions(dev, vq->vq_avail,
+		    virtq_avail_size(vq->vq_num)) ||
+		    !in_regions(dev, vq->vq_used, virtq_used_size(vq->vq_num))))
+			abort();
+		in = (const uint8_t *)(uintptr_t)vq->vq_inflight;
+		if (in != NULL && (base == NULL || in < base ||
+		    in + VIRTQ_INFLIGHT_SIZE(vq->vq_num) >
+		    base + dev->vd_inflight_size))
+			abort();
+	}
 }
 
 static void
@@ -219,6 +268,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Drain replies so the engine never blocks on a full socket. */
 		while (recv(sv[1], sink, sizeof(sink), MSG_DONTWAIT) > 0)
 			;
+		check_rings(dev);
 		if (rc != 0)
 			break;
 		for (i = 0, n = 0; i < MAX_WATCH && n < 16; i++)

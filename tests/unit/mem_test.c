@@ -272,3 +272,40 @@ Test(mem, region_beyond_its_file_rejected)
 	cr_assert_eq(vu_mem_add(&mem, &r, pattern_fd(2 * PG, 0)), 0);
 	cr_assert_eq(mem.mm_nregions, 1);
 }
+
+/*
+ * Guest memory that can shrink (issue 8.5): a memfd that allows sealing
+ * but is not sealed against shrinking is refused.  QEMU's default
+ * (seal=on) seals GROW|SHRINK|SEAL; a memfd made without
+ * MFD_ALLOW_SEALING (QEMU's seal=off) reads as F_SEAL_SEAL, as any tmpfs
+ * file does, and is accepted (its truncation is caught where it faults).
+ */
+static int
+sized_memfd(unsigned int flags, int seals)
+{
+	int	fd = memfd_create("mem_test", MFD_CLOEXEC | flags);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 4 * PG), 0);
+	if (seals != 0)
+		cr_assert_eq(fcntl(fd, F_ADD_SEALS, seals), 0);
+	return fd;
+}
+
+Test(mem, sealable_memfd_without_shrink_seal_refused)
+{
+	struct vhost_user_mem_region	r = region(0, 4 * PG, 0x10000, 0);
+
+	cr_assert_eq(vu_mem_add(&mem, &r, sized_memfd(MFD_ALLOW_SEALING, 0)),
+	    -EPERM);
+	cr_assert_eq(vu_mem_add(&mem, &r, sized_memfd(MFD_ALLOW_SEALING,
+	    F_SEAL_GROW)), -EPERM);
+	cr_assert_eq(mem.mm_nregions, 0);
+	/* QEMU's default seals. */
+	cr_assert_eq(vu_mem_add(&mem, &r, sized_memfd(MFD_ALLOW_SEALING,
+	    F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)), 0);
+	/* Not sealable (seal=off, tmpfs): accepted. */
+	r = region(0x10000, 4 * PG, 0x20000, 0);
+	cr_assert_eq(vu_mem_add(&mem, &r, sized_memfd(0, 0)), 0);
+	cr_assert_eq(mem.mm_nregions, 2);
+}
