@@ -2,6 +2,7 @@
  * childlog.c - read, sanitise and log a child's stderr.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct childlog {
 	int		 cl_overlong;	/* current line was cut */
 	struct ratelimit cl_rate;	/* lines logged */
 	unsigned long	 cl_dropped;	/* since the last report */
+	bool		 cl_quiet;	/* everything at debug level */
 	void		(*cl_state_cb)(void *, const char *);
 	void		*cl_arg;
 };
@@ -93,6 +95,8 @@ emit(struct childlog *cl)
 	}
 	out[o] = '\0';
 	/* Lower priorities (numbers) are more severe. */
+	if (cl->cl_quiet)
+		pri = LOG_DEBUG;
 	if (pri <= LOG_WARNING)
 		log_warnx("%s[%d]: %s%s", cl->cl_name, (int)cl->cl_pid, out,
 		    cl->cl_overlong ? " [cut]" : "");
@@ -180,6 +184,13 @@ childlog_new(struct event_base *base, const char *name, pid_t pid, int fd,
 		return NULL;
 	}
 	return cl;
+}
+
+void
+childlog_quiet(struct childlog *cl, bool on)
+{
+	if (cl != NULL)
+		cl->cl_quiet = on;
 }
 
 void

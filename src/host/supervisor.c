@@ -157,11 +157,14 @@ device_spawn(struct sup_device *sd)
 	snprintf(sd->sd_conn, sizeof(sd->sd_conn), "listening");
 	sd->sd_log = childlog_new(sup->su_base, sd->sd_conf.dc_name, pid,
 	    logp[0], conn_state_cb, sd);
+	childlog_quiet(sd->sd_log, sd->sd_restart.sr_throttled);
 	sd->sd_pid = pid;
 	sd->sd_served = 0;
 	sd->sd_run = SUP_RUNNING;
 	clock_gettime(CLOCK_MONOTONIC, &sd->sd_started);
-	log_info("%s: started child %d on %s", sd->sd_conf.dc_name, (int)pid,
+	/* In a restart storm the supervisor said so once (device_exited). */
+	(sd->sd_restart.sr_throttled ? log_debug : log_info)(
+	    "%s: started child %d on %s", sd->sd_conf.dc_name, (int)pid,
 	    sd->sd_conf.dc_socket != NULL ? sd->sd_conf.dc_socket : "fd");
 	return 0;
 }
@@ -293,6 +296,8 @@ device_exited(struct sup_device *sd, int status)
 	double			 uptime;
 	int64_t			 mono, served_ms = 0;
 	bool			 failed, restart, quiet;
+	void			(*say)(const char *, ...)
+				    __attribute__((format(printf, 1, 2)));
 
 	/* Log what the child said before saying that it is gone. */
 	childlog_free(sd->sd_log);
@@ -311,8 +316,13 @@ device_exited(struct sup_device *sd, int status)
 	 */
 	quiet = sd->sd_restart.sr_throttled && (cls == SUP_EXIT_DISCONNECT ||
 	    cls == SUP_EXIT_FRONTEND);
-	(quiet ? log_debug : failed && !sup->su_stopping ? log_warnx :
-	    log_info)("%s: child %d %s after %.1fs: %s%s (restarts %u)",
+	if (quiet)
+		say = log_debug;
+	else if (failed && !sup->su_stopping)
+		say = log_warnx;
+	else
+		say = log_info;
+	say("%s: child %d %s after %.1fs: %s%s (restarts %u)",
 	    sd->sd_conf.dc_name, (int)sd->sd_pid, desc, uptime,
 	    restart_class_name(cls), sd->sd_served != 0 ? ", had served" : "",
 	    sd->sd_restarts);
