@@ -450,14 +450,15 @@ listener_take_parent_resources(struct listener *l)
 		return NULL;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
-	r->lr_dirfd = fcntl(l->li_dirfd, F_DUPFD_CLOEXEC, 3);
-	if (r->lr_dirfd == -1 || (r->lr_path = strdup(l->li_path)) == NULL ||
+	if (l->li_dirfd < 0 || (r->lr_path = strdup(l->li_path)) == NULL ||
 	    (r->lr_name = strdup(l->li_name)) == NULL) {
-		close_reset(&r->lr_dirfd);
 		free(r->lr_path);
 		free(r);
 		return NULL;
 	}
+	/* Moved, not shared: the listener has no further use for it. */
+	r->lr_dirfd = l->li_dirfd;
+	l->li_dirfd = -1;
 	r->lr_dev = l->li_dev;
 	r->lr_ino = l->li_ino;
 	return r;

@@ -28,7 +28,8 @@ struct listener_retained;
  * ours, unlinks only after fstatat shows the inode that was checked), so
  * no symlink swapped in for the socket or its directory redirects a
  * privileged vhostd to another file.  The listener keeps the directory
- * descriptor (CLOEXEC, not in keep) for the release.
+ * descriptor (CLOEXEC, not in keep) until
+ * listener_take_parent_resources() moves it to the retained resources.
  *
  * Appends the listening fd to keep.  On error writes a message to err and
  * returns -errno.
@@ -53,8 +54,9 @@ const char *listener_path(const struct listener *l);
  * The retained resources the parent keeps for a device (the seed's
  * take_parent_process_resources): releasing them unlinks the socket file,
  * but only if the path still names the inode this listener created.  The
- * listener keeps its fd; the returned object is independent of it.  NULL
- * when there is nothing to keep (inherited fd) or on allocation failure.
+ * listener keeps its fd; the directory descriptor moves to the returned
+ * object, which is independent of the listener.  Call once.  NULL when
+ * there is nothing to keep (inherited fd) or on allocation failure.
  */
 struct listener_retained *listener_take_parent_resources(struct listener *l);
 

@@ -444,3 +444,28 @@ Test(listener, directory_swapped_for_symlink_changes_nothing_outside)
 {
 	race(SWAP_DIR);
 }
+
+Test(listener, retained_outlives_the_listener_and_follows_the_directory)
+{
+	struct listener			*l;
+	struct listener_retained	*r;
+	struct fdset			 keep;
+	char				 err[256], moved[80], mpath[128];
+	struct stat			 st;
+
+	fdset_init(&keep);
+	cr_assert_eq(listener_new_path(&l, path, 0600, (gid_t)-1, &keep, err,
+	    sizeof(err)), 0, "%s", err);
+	r = listener_take_parent_resources(l);
+	cr_assert_not_null(r);
+	listener_free(l);
+	/* The directory moves: the release acts on the one it bound in. */
+	snprintf(moved, sizeof(moved), "%s.moved", dir);
+	cr_assert_eq(rename(dir, moved), 0);
+	snprintf(mpath, sizeof(mpath), "%s/dev.sock", moved);
+	cr_assert_eq(lstat(mpath, &st), 0);
+	listener_retained_release(r);
+	cr_assert_eq(lstat(mpath, &st), -1, "socket left in the moved "
+	    "directory");
+	cr_assert_eq(rename(moved, dir), 0);
+}
