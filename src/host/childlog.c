@@ -2,16 +2,17 @@
  * childlog.c - read, sanitise and log a child's stderr.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "../util/log.h"
+#include "../util/ratelimit.h"
 #include "../util/util.h"
 #include "childlog.h"
 
@@ -23,9 +24,9 @@ struct childlog {
 	char		 cl_line[CHILDLOG_LINE_MAX + 1];
 	size_t		 cl_len;
 	int		 cl_overlong;	/* current line was cut */
-	time_t		 cl_window;	/* second of the rate window */
-	unsigned int	 cl_count;	/* lines in that second */
-	unsigned long	 cl_dropped;
+	struct ratelimit cl_rate;	/* lines logged */
+	unsigned long	 cl_dropped;	/* since the last report */
+	bool		 cl_quiet;	/* everything at debug level */
 	void		(*cl_state_cb)(void *, const char *);
 	void		*cl_arg;
 };
@@ -54,27 +55,29 @@ state_record(struct childlog *cl)
 }
 
 static void
+report_dropped(struct childlog *cl)
+{
+	if (cl->cl_dropped == 0)
+		return;
+	log_warnx("%s[%d]: %lu log lines suppressed (more than %d per "
+	    "second)", cl->cl_name, (int)cl->cl_pid, cl->cl_dropped,
+	    CHILDLOG_RATE);
+	cl->cl_dropped = 0;
+}
+
+static void
 emit(struct childlog *cl)
 {
 	char		 out[CHILDLOG_LINE_MAX * 4 + 1];
 	const char	*p = cl->cl_line;
 	size_t		 i, o = 0, n = cl->cl_len;
 	int		 pri = LOG_INFO;
-	time_t		 now = time(NULL);
 
-	if (now != cl->cl_window) {
-		if (cl->cl_dropped > 0)
-			log_warnx("%s[%d]: %lu log lines suppressed (more "
-			    "than %d per second)", cl->cl_name, (int)cl->cl_pid,
-			    cl->cl_dropped, CHILDLOG_RATE);
-		cl->cl_window = now;
-		cl->cl_count = 0;
-		cl->cl_dropped = 0;
-	}
-	if (++cl->cl_count > CHILDLOG_RATE) {
+	if (!ratelimit_allow(&cl->cl_rate, ratelimit_now())) {
 		cl->cl_dropped++;
 		return;
 	}
+	report_dropped(cl);
 	if (n >= 3 && p[0] == '<' && p[1] >= '0' && p[1] <= '7' &&
 	    p[2] == '>') {
 		pri = p[1] - '0';
@@ -92,6 +95,8 @@ emit(struct childlog *cl)
 	}
 	out[o] = '\0';
 	/* Lower priorities (numbers) are more severe. */
+	if (cl->cl_quiet)
+		pri = LOG_DEBUG;
 	if (pri <= LOG_WARNING)
 		log_warnx("%s[%d]: %s%s", cl->cl_name, (int)cl->cl_pid, out,
 		    cl->cl_overlong ? " [cut]" : "");
@@ -171,6 +176,7 @@ childlog_new(struct event_base *base, const char *name, pid_t pid, int fd,
 	cl->cl_fd = fd;
 	cl->cl_state_cb = state_cb;
 	cl->cl_arg = arg;
+	ratelimit_init(&cl->cl_rate, CHILDLOG_RATE, CHILDLOG_RATE);
 	fd_set_nonblock(fd, 1);
 	cl->cl_ev = event_new(base, fd, EV_READ | EV_PERSIST, read_cb, cl);
 	if (cl->cl_ev == NULL || event_add(cl->cl_ev, NULL) == -1) {
@@ -178,6 +184,13 @@ childlog_new(struct event_base *base, const char *name, pid_t pid, int fd,
 		return NULL;
 	}
 	return cl;
+}
+
+void
+childlog_quiet(struct childlog *cl, bool on)
+{
+	if (cl != NULL)
+		cl->cl_quiet = on;
 }
 
 void
@@ -191,6 +204,7 @@ childlog_free(struct childlog *cl)
 		if (cl->cl_len > 0)
 			emit(cl);
 	}
+	report_dropped(cl);
 	if (cl->cl_ev != NULL)
 		event_free(cl->cl_ev);
 	close_reset(&cl->cl_fd);

@@ -12,6 +12,7 @@
 #ifndef VHOSTD_HOST_CHILDLOG_H
 #define VHOSTD_HOST_CHILDLOG_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct event_base;
@@ -28,6 +29,12 @@ struct childlog;
 struct childlog	*childlog_new(struct event_base *base, const char *name,
 		    pid_t pid, int fd, void (*state_cb)(void *, const char *),
 		    void *arg);
+/*
+ * Log every line of this child at debug level (on), e.g. while its device
+ * is in a restart storm a front end causes: the storm is said once by the
+ * supervisor, not by every child.  NULL is a no-op.
+ */
+void		 childlog_quiet(struct childlog *cl, bool on);
 /* Log what the pipe still holds, then close and free.  NULL is a no-op. */
 void		 childlog_free(struct childlog *cl);
 

@@ -18,6 +18,7 @@
 #include "childlog.h"
 #include "ctl.h"
 #include "devtable.h"
+#include "restart.h"
 
 void
 sup_options_init(struct sup_options *opt)
@@ -222,7 +223,14 @@ sup_device_add(struct supervisor *sup, struct device_conf *dc, char *err,
 	sd->sd_conf = *dc;
 	memset(dc, 0, sizeof(*dc));
 	sd->sd_sup = sup;
+	if (restart_init(&sd->sd_restart, sup->su_opt.so_burst_count) < 0) {
+		snprintf(err, errlen, "out of memory");
+		config_device_free(&sd->sd_conf);
+		free(sd);
+		return NULL;
+	}
 	if (device_open(sd, &sup->su_opt, err, errlen) < 0) {
+		restart_fini(&sd->sd_restart);
 		sup_device_release(sd);
 		config_device_free(&sd->sd_conf);
 		free(sd);
@@ -250,6 +258,7 @@ sup_device_free(struct supervisor *sup, struct sup_device *sd)
 	    sizeof(sup->su_dev[0])); /* NOLINT(bugprone-sizeof-expression) */
 	sup->su_ndev--;
 	sup_device_release(sd);
+	restart_fini(&sd->sd_restart);
 	config_device_free(&sd->sd_conf);
 	if (sd->sd_replacement != NULL) {
 		config_device_free(sd->sd_replacement);

@@ -1,7 +1,8 @@
 /*
  * supervisor.c - the privileged parent: with the devices devtable.c opened,
- * fork one jailed child per device, reap, log, restart by policy with
- * capped exponential back-off, reload, shut down cleanly.
+ * fork one jailed child per device, reap, log, restart by policy
+ * (restart.c: exit classes, back-off, the restart bucket), reload, shut
+ * down cleanly.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,11 +23,8 @@
 #include "ctl.h"
 #include "devtable.h"
 #include "notify.h"
+#include "restart.h"
 #include "supervisor.h"
-
-#define BACKOFF_MIN_MS		100
-#define BACKOFF_MAX_MS		10000
-#define STABLE_SECS		10	/* a run this long resets back-off */
 
 static double
 ts_diff(const struct timespec *a, const struct timespec *b)
@@ -39,12 +37,18 @@ ts_diff(const struct timespec *a, const struct timespec *b)
 static int	device_spawn(struct sup_device *sd);
 static void	device_retire(struct supervisor *sup, struct sup_device *sd);
 
+/*
+ * The child's "@state WORD" records.  Untrusted: a child that lies about
+ * having served only changes how its own device is restarted.
+ */
 static void
 conn_state_cb(void *arg, const char *state)
 {
 	struct sup_device	*sd = arg;
 
 	snprintf(sd->sd_conn, sizeof(sd->sd_conn), "%s", state);
+	if (sd->sd_served == 0 && strcmp(state, "connected") == 0)
+		sd->sd_served = ratelimit_now();
 }
 
 int
@@ -155,10 +159,14 @@ device_spawn(struct sup_device *sd)
 	snprintf(sd->sd_conn, sizeof(sd->sd_conn), "listening");
 	sd->sd_log = childlog_new(sup->su_base, sd->sd_conf.dc_name, pid,
 	    logp[0], conn_state_cb, sd);
+	childlog_quiet(sd->sd_log, sd->sd_restart.sr_throttled);
 	sd->sd_pid = pid;
+	sd->sd_served = 0;
 	sd->sd_run = SUP_RUNNING;
 	clock_gettime(CLOCK_MONOTONIC, &sd->sd_started);
-	log_info("%s: started child %d on %s", sd->sd_conf.dc_name, (int)pid,
+	/* In a restart storm the supervisor said so once (device_exited). */
+	(sd->sd_restart.sr_throttled ? log_debug : log_info)(
+	    "%s: started child %d on %s", sd->sd_conf.dc_name, (int)pid,
 	    sd->sd_conf.dc_socket != NULL ? sd->sd_conf.dc_socket : "fd");
 	return 0;
 }
@@ -208,25 +216,6 @@ describe_status(int status, char *buf, size_t len)
 		    "to name it)" : "");
 	} else
 		snprintf(buf, len, "changed state 0x%x", status);
-}
-
-/* Record a failure; true when the burst limit is reached. */
-static bool
-burst_exceeded(struct sup_device *sd, const struct timespec *now)
-{
-	const struct sup_options	*opt = &sd->sd_sup->su_opt;
-	unsigned int			 i, n = 0;
-
-	if (sd->sd_nburst == ARRAY_SIZE(sd->sd_burst)) {
-		memmove(&sd->sd_burst[0], &sd->sd_burst[1],
-		    sizeof(sd->sd_burst[0]) * (ARRAY_SIZE(sd->sd_burst) - 1));
-		sd->sd_nburst--;
-	}
-	sd->sd_burst[sd->sd_nburst++] = *now;
-	for (i = 0; i < sd->sd_nburst; i++)
-		if (ts_diff(now, &sd->sd_burst[i]) <= opt->so_burst_secs)
-			n++;
-	return opt->so_burst_count > 0 && n >= opt->so_burst_count;
 }
 
 /*
@@ -281,29 +270,64 @@ notify_status(const struct supervisor *sup)
 	notify_send(buf);
 }
 
+/* Arm sd's restart timer for delay_ms.  false (logged) if it cannot. */
+static bool
+restart_later(struct sup_device *sd, unsigned int delay_ms)
+{
+	struct timeval	tv;
+
+	if (sd->sd_timer == NULL)
+		sd->sd_timer = evtimer_new(sd->sd_sup->su_base, restart_cb, sd);
+	tv.tv_sec = delay_ms / 1000;
+	tv.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000;
+	if (sd->sd_timer == NULL || evtimer_add(sd->sd_timer, &tv) == -1) {
+		log_warnx("%s: cannot schedule restart", sd->sd_conf.dc_name);
+		return false;
+	}
+	return true;
+}
+
 static void
 device_exited(struct sup_device *sd, int status)
 {
 	struct supervisor	*sup = sd->sd_sup;
+	struct restart_plan	 plan;
 	struct timespec		 now;
-	struct timeval		 tv;
+	enum sup_exit_class	 cls;
 	char			 desc[256];
 	double			 uptime;
-	bool			 failed, restart;
+	int64_t			 mono, served_ms = 0;
+	bool			 failed, restart, quiet;
+	void			(*say)(const char *, ...)
+				    __attribute__((format(printf, 1, 2)));
 
 	/* Log what the child said before saying that it is gone. */
 	childlog_free(sd->sd_log);
 	sd->sd_log = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	mono = ratelimit_now();
 	uptime = ts_diff(&now, &sd->sd_started);
+	if (sd->sd_served != 0)
+		served_ms = (mono - sd->sd_served) / 1000000;
 	describe_status(status, desc, sizeof(desc));
-	failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	if (sup->su_stopping && WIFSIGNALED(status) &&
-	    (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGKILL))
-		failed = false;
-	(failed && !sup->su_stopping ? log_warnx : log_info)(
-	    "%s: child %d %s after %.1fs (restarts %u)", sd->sd_conf.dc_name,
-	    (int)sd->sd_pid, desc, uptime, sd->sd_restarts);
+	cls = restart_classify(status, sup->su_stopping || sd->sd_removing);
+	failed = cls != SUP_EXIT_DISCONNECT && cls != SUP_EXIT_STOPPED;
+	/*
+	 * While a storm is throttled, the exits a front end causes are
+	 * logged at debug level: a peer must not fill the log either.
+	 */
+	quiet = sd->sd_restart.sr_throttled && (cls == SUP_EXIT_DISCONNECT ||
+	    cls == SUP_EXIT_FRONTEND);
+	if (quiet)
+		say = log_debug;
+	else if (failed && !sup->su_stopping)
+		say = log_warnx;
+	else
+		say = log_info;
+	say("%s: child %d %s after %.1fs: %s%s (restarts %u)",
+	    sd->sd_conf.dc_name, (int)sd->sd_pid, desc, uptime,
+	    restart_class_name(cls), sd->sd_served != 0 ? ", had served" : "",
+	    sd->sd_restarts);
 	sd->sd_pid = 0;
 	sd->sd_last_status = status;
 	snprintf(sd->sd_conn, sizeof(sd->sd_conn), "none");
@@ -337,38 +361,35 @@ device_exited(struct sup_device *sd, int status)
 		sup_device_release(sd);
 		return;
 	}
-	if (failed) {
-		if (burst_exceeded(sd, &now)) {
-			log_warnx("%s: %u failures within %us; giving up on "
-			    "this device (fix the cause, then restart vhostd)",
-			    sd->sd_conf.dc_name, sup->su_opt.so_burst_count,
-			    sup->su_opt.so_burst_secs);
-			sd->sd_run = SUP_FAILED;
-			sup->su_failed = true;
-			sup_device_release(sd);
-			return;
-		}
-		if (uptime >= STABLE_SECS || sd->sd_backoff_ms == 0)
-			sd->sd_backoff_ms = BACKOFF_MIN_MS;
-		else
-			sd->sd_backoff_ms = MIN(sd->sd_backoff_ms * 2,
-			    BACKOFF_MAX_MS);
-	} else
-		sd->sd_backoff_ms = 0;
+	restart_plan(&sd->sd_restart, sup->su_opt.so_burst_secs, cls,
+	    sd->sd_served != 0, served_ms, (int64_t)(uptime * 1000), mono,
+	    &plan);
+	if (plan.rp_give_up) {
+		log_warnx("%s: %u failures within %us; giving up on this device "
+		    "(fix the cause, then restart vhostd)", sd->sd_conf.dc_name,
+		    sup->su_opt.so_burst_count, sup->su_opt.so_burst_secs);
+		sd->sd_run = SUP_FAILED;
+		sup->su_failed = true;
+		sup_device_release(sd);
+		return;
+	}
+	if (plan.rp_storm_end > 0)
+		log_info("%s: restarts no longer throttled (%lu were delayed)",
+		    sd->sd_conf.dc_name, plan.rp_storm_end);
+	if (plan.rp_storm_start)
+		log_warnx("%s: children end as fast as they start; restarts are "
+		    "throttled to %d per second (burst %d) until it stops",
+		    sd->sd_conf.dc_name, RESTART_BUCKET_RATE,
+		    RESTART_BUCKET_BURST);
 	sd->sd_restarts++;
 	sd->sd_run = SUP_BACKOFF;
-	if (sd->sd_backoff_ms == 0) {
+	if (plan.rp_delay_ms == 0) {
 		restart_cb(-1, 0, sd);
 		return;
 	}
-	log_info("%s: restarting in %u ms", sd->sd_conf.dc_name,
-	    sd->sd_backoff_ms);
-	if (sd->sd_timer == NULL)
-		sd->sd_timer = evtimer_new(sup->su_base, restart_cb, sd);
-	tv.tv_sec = sd->sd_backoff_ms / 1000;
-	tv.tv_usec = (suseconds_t)(sd->sd_backoff_ms % 1000) * 1000;
-	if (sd->sd_timer == NULL || evtimer_add(sd->sd_timer, &tv) == -1) {
-		log_warnx("%s: cannot schedule restart", sd->sd_conf.dc_name);
+	(plan.rp_throttled ? log_debug : log_info)("%s: restarting in %u ms",
+	    sd->sd_conf.dc_name, plan.rp_delay_ms);
+	if (!restart_later(sd, plan.rp_delay_ms)) {
 		sd->sd_run = SUP_FAILED;
 		sup->su_failed = true;
 	}

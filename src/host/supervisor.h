@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "../config.h"
+#include "../util/ratelimit.h"
 #include "jail.h"
 #include "policy.h"
 
@@ -26,6 +27,22 @@ enum sup_state {
 	SUP_DONE	/* exited, not restarted */
 };
 
+/*
+ * What the restart policy (restart.c, vhostd(8) EXIT CLASSES) remembers
+ * of one device across its children.
+ */
+struct sup_restart {
+	struct ratelimit	 sr_bucket;	/* every restart */
+	int64_t			*sr_fail;	/* ring: counted failures (ns) */
+	unsigned int		 sr_cap;	/* its size: the burst count */
+	unsigned int		 sr_nfail;
+	unsigned int		 sr_head;	/* next slot */
+	unsigned int		 sr_backoff_ms;	/* start-up faults */
+	unsigned int		 sr_crash_ms;	/* faults after serving */
+	bool			 sr_throttled;	/* the bucket is empty */
+	unsigned long		 sr_nthrottled;	/* restarts it delayed */
+};
+
 struct sup_device {
 	struct device_conf	 sd_conf;
 	void			*sd_state;	/* device type state */
@@ -38,9 +55,10 @@ struct sup_device {
 	pid_t			 sd_pid;
 	unsigned int		 sd_restarts;
 	struct timespec		 sd_started;	/* CLOCK_MONOTONIC */
-	unsigned int		 sd_backoff_ms;
-	struct timespec		 sd_burst[16];	/* recent failure times */
-	unsigned int		 sd_nburst;
+	int64_t			 sd_served;	/* ratelimit_now() of the
+						   child's "@state connected",
+						   0: it has not served */
+	struct sup_restart	 sd_restart;
 	int			 sd_last_status;	/* wait status */
 	struct event		*sd_timer;
 	bool			 sd_removing;	/* reload dropped it */

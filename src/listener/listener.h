@@ -17,9 +17,22 @@ struct listener_retained;
 /*
  * Bind and listen on a unix socket at path, mode (e.g. 0600) and, when gid
  * is not (gid_t)-1, that group.  A stale socket at path (nothing answers a
- * connect) is replaced; a live one, or a path that is not a socket, is an
- * error naming the path.  Appends the listening fd to keep.  On error
- * writes a message to err and returns -errno.
+ * connect) is replaced; a live one (it accepts, or does not answer within
+ * a bounded non-blocking probe: a full backlog), or a path that is not a
+ * socket, is an error naming the path.  Never blocks on the path.
+ *
+ * Safe in a directory other users can write to: path's directory is
+ * opened once and every later step works on that descriptor (bind from
+ * inside it, the mode set by umask before bind, the group changed through
+ * an O_PATH descriptor of the entry after checking that it is a socket of
+ * ours, unlinks only after fstatat shows the inode that was checked), so
+ * no symlink swapped in for the socket or its directory redirects a
+ * privileged vhostd to another file.  The listener keeps the directory
+ * descriptor (CLOEXEC, not in keep) until
+ * listener_take_parent_resources() moves it to the retained resources.
+ *
+ * Appends the listening fd to keep.  On error writes a message to err and
+ * returns -errno.
  */
 int	listener_new_path(struct listener **out, const char *path, mode_t mode,
 	    gid_t gid, struct fdset *keep, char *err, size_t errlen);
@@ -41,12 +54,17 @@ const char *listener_path(const struct listener *l);
  * The retained resources the parent keeps for a device (the seed's
  * take_parent_process_resources): releasing them unlinks the socket file,
  * but only if the path still names the inode this listener created.  The
- * listener keeps its fd; the returned object is independent of it.  NULL
- * when there is nothing to keep (inherited fd) or on allocation failure.
+ * listener keeps its fd; the directory descriptor moves to the returned
+ * object, which is independent of the listener.  Call once.  NULL when
+ * there is nothing to keep (inherited fd) or on allocation failure.
  */
 struct listener_retained *listener_take_parent_resources(struct listener *l);
 
-/* Unlink the socket file if it is still ours; free r.  NULL is a no-op. */
+/*
+ * Unlink the socket file if it is still ours (same inode, checked on the
+ * directory descriptor opened at bind time, not by path); free r.  NULL is
+ * a no-op.
+ */
 void	listener_retained_release(struct listener_retained *r);
 
 /* Close the listening fd and free l (does not unlink).  NULL is a no-op. */

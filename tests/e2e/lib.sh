@@ -131,12 +131,26 @@ e2e_setup() {
 	trap 'exit 1' INT TERM HUP
 }
 
-# _e2e_listening SOCK: true when a unix socket bound to SOCK is listening
-# (looked up in /proc/net/unix, without connecting: a connection would be
-# taken as the front end's).
+# _e2e_listening SOCK [PID]: true when a unix socket bound to SOCK is
+# listening (looked up in /proc/net/unix, without connecting: a connection
+# would be taken as the front end's).  vhostd binds relative to the
+# socket's directory (listener.c), so its sockets show SOCK's last
+# component: that counts when process PID holds the socket.
 _e2e_listening() {
-	awk -v p="$1" '$NF == p && $4 == "00010000" { f = 1 } END { exit !f }' \
-	    /proc/net/unix
+	_inodes=
+	if [ -n "${2:-}" ]; then
+		for _f in /proc/"$2"/fd/*; do
+			_l=$(readlink "$_f" 2>/dev/null) || continue
+			case $_l in
+			socket:*) _inodes="$_inodes ${_l#socket:}" ;;
+			esac
+		done
+	fi
+	awk -v p="$1" -v b="${1##*/}" -v ino="$_inodes" '
+	    BEGIN { n = split(ino, a, " "); for (i = 1; i <= n; i++) {
+		gsub(/[][]/, "", a[i]); own[a[i]] = 1 } }
+	    $4 == "00010000" && ($NF == p || ($NF == b && own[$7])) { f = 1 }
+	    END { exit !f }' /proc/net/unix
 }
 
 # e2e_start_vhostd ARGS...: host: start $VHOSTD ARGS in the background with
@@ -179,7 +193,7 @@ e2e_start_vhostd() {
 		e2e_die "vhostd exited $_rc before it was ready"
 	fi
 	for _s in $E2E_SOCKETS; do
-		_e2e_listening "$_s" ||
+		_e2e_listening "$_s" "$E2E_VHOSTD_PID" ||
 		    e2e_die "vhostd is ready but $_s is not a listening socket"
 	done
 }
