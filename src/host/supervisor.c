@@ -543,8 +543,13 @@ watchdog_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Every listener accepts connections from the moment sup_init() returned
- * (the backlog holds them until the child accepts): tell the managers.
+ * Every listener accepts connections from the moment sup_new() returned
+ * (the backlog holds them until the child accepts): tell the managers,
+ * before the children are cloned.  A clone with the jail's namespaces
+ * costs the parent about a millisecond (the network and mount namespaces
+ * most), so with a thousand devices readiness would otherwise wait for
+ * a second of clones that a front end does not need to wait for: it
+ * connects at once and is served when its child comes up.
  */
 static void
 announce_ready(struct supervisor *sup)
@@ -608,15 +613,15 @@ sup_run(struct supervisor *sup)
 			return 1;
 		}
 	}
+	announce_ready(sup);
 	for (i = 0; i < sup->su_ndev; i++)
 		if (device_spawn(sup->su_dev[i]) < 0) {
 			sup->su_dev[i]->sd_run = SUP_FAILED;
 			sup->su_failed = true;
 		}
-	if (any_alive(sup) || sup->su_opt.so_reload != NULL) {
-		announce_ready(sup);
+	notify_status(sup);
+	if (any_alive(sup) || sup->su_opt.so_reload != NULL)
 		event_base_dispatch(sup->su_base);
-	}
 	if (sup->su_stopping) {
 		log_info("stopped");
 		return 0;
