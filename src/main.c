@@ -330,6 +330,9 @@ main(int argc, char *argv[])
 	const struct device_type	*dt;
 	const char			*prog;
 
+	/* An exec'd device child (src/host/child_exec.c). */
+	if (argc > 1 && strcmp(argv[1], SUP_CHILD_ARG) == 0)
+		sup_child_exec_main(argc, argv);
 	prog = strrchr(argv[0], '/') != NULL ? strrchr(argv[0], '/') + 1 :
 	    argv[0];
 	if (strncmp(prog, "vhostd-", 7) == 0) {

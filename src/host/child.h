@@ -32,6 +32,15 @@ void	child_args_init(struct child_args *ca, const char *name,
 	    const struct device_res *res, int listen_fd, int log_fd,
 	    const struct policy_filter *filter);
 
+/*
+ * Child, first thing after clone: renumber the kept descriptors to 3..n,
+ * pass ca's plain values through a sealed memfd and exec the vhostd
+ * binary open at exe_fd in child mode (child_exec.c); the new image runs
+ * child_main.  Never returns (exits on failure).
+ */
+__attribute__((noreturn)) void child_exec(const struct child_args *ca,
+	    int exe_fd);
+
 /* Child side: jail, device init, filter, serve; never returns. */
 __attribute__((noreturn)) void child_main(const struct child_args *ca);
 

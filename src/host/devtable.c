@@ -7,6 +7,7 @@
  * quadratic in it at start-up or shutdown.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,10 +444,19 @@ sup_new(const struct sup_options *opt, struct device_conf *devs,
 		return NULL;
 	}
 	sup->su_opt = *opt;
+	/*
+	 * The binary each child execs (fresh load addresses, no copy of the
+	 * parent's heap), opened now: a child may not see the same file
+	 * system by the time it execs.
+	 */
+	if ((sup->su_exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0)
+		log_warnx("cannot open /proc/self/exe (%s): device children "
+		    "are cloned from the parent, not exec'd", strerror(errno));
 	nofile_raise();
 	activated_init();
 	if (opt->so_jail.jc_enabled &&
 	    jail_probe(&opt->so_jail, err, errlen) < 0) {
+		close_reset(&sup->su_exe_fd);
 		free(sup);
 		return NULL;
 	}
@@ -480,6 +490,7 @@ sup_free(struct supervisor *sup)
 	if (sup->su_base != NULL)
 		event_base_free(sup->su_base);
 	free(sup->su_dev);
+	close_reset(&sup->su_exe_fd);
 	free(sup);
 }
 

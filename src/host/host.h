@@ -66,6 +66,9 @@ struct supervisor {
 	struct sup_device	**su_dev;	/* stable pointers */
 	unsigned int		 su_ndev;
 	unsigned int		 su_cap;
+	int			 su_exe_fd;	/* vhostd's binary (O_PATH),
+						   exec'd for each child; -1:
+						   children are only cloned */
 	struct sup_filter	**su_filters;	/* one per type in use */
 	unsigned int		 su_nfilters;
 	bool			 su_stopping;

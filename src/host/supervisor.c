@@ -196,6 +196,8 @@ device_spawn(struct sup_device *sd)
 		    &sup->su_opt.so_jail, &sd->sd_res,
 		    listener_fd(sd->sd_listener), logp[1],
 		    sd->sd_filter != NULL ? sd->sd_filter->sf_filter : NULL);
+		if (sup->su_exe_fd >= 0)
+			child_exec(&ca, sup->su_exe_fd);
 		child_main(&ca);
 	}
 	close(logp[1]);

@@ -83,6 +83,15 @@ int	sup_run(struct supervisor *sup);
 void	sup_free(struct supervisor *sup);
 
 /*
+ * vhostd SUP_CHILD_ARG N: an exec'd device child (the supervisor runs
+ * it; N is the descriptor of its resources).  main calls
+ * sup_child_exec_main(argc, argv) first thing when argv[1] is
+ * SUP_CHILD_ARG; it never returns.
+ */
+#define SUP_CHILD_ARG	"--device-child"
+__attribute__((noreturn)) void sup_child_exec_main(int argc, char *argv[]);
+
+/*
  * Exit codes of a device child (besides jail_enter's JAIL_EXIT_*), and the
  * class each one belongs to (see enum sup_exit_class, vhostd(8) EXIT
  * CLASSES).  A child that dies by a signal is a device fault.
