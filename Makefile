@@ -6,6 +6,8 @@
 #   make sanitize   build the ASan+UBSan tree (build-san/)
 #   make fuzz       libFuzzer targets (clang)
 #   make bench      benchmarks (not tests)
+#   make soak       64 devices, random kills and reconnects for SOAK_SECS
+#                   (default 180), then SIGTERM (not part of make check)
 #   make lint       clang-tidy, cppcheck, mandoc -Tlint
 #   make compdb     compile_commands.json
 #   make install    PREFIX, DESTDIR honoured
@@ -153,6 +155,15 @@ fuzz:
 
 bench: $(PROG) tests
 	scripts/bench $(BUILD)
+
+# The soak (tests/tools/vuf-soak.c): SOAK_SECS=30 for a quick run.
+SOAK_SECS ?= 180
+SOAK_DEVICES ?= 64
+soak: $(PROG) $(BUILD)/tests/tools/vuf-soak
+	$(BUILD)/tests/tools/vuf-soak --vhostd=$(abspath $(PROG)) \
+	    --policy-dir=$(abspath policies/x86_64) --secs=$(SOAK_SECS) \
+	    --devices=$(SOAK_DEVICES)
+.PHONY: soak
 
 # Unit tests under valgrind (memcheck, definite leaks are errors).  The
 # policy and jail tests load seccomp filters and enter namespaces, which
