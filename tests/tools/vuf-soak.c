@@ -586,16 +586,15 @@ main(int argc, char *argv[])
 	snprintf(rfd, sizeof(rfd), "--ready-fd=3");
 	for (i = 0; i < cfg.ndev; i++) {
 		struct dev	*d = &devs[i];
-		char		*spec;
+		char		*spec, nm[16];
 
 		d->d_blk = i % 2 == 1;
-		snprintf(d->d_name, sizeof(d->d_name), "%s%u",
-		    d->d_blk ? "blk" : "rng", i);
-		snprintf(d->d_sock, sizeof(d->d_sock), "%.63s/%.15s.sock", dir,
-		    d->d_name);
+		snprintf(nm, sizeof(nm), "%s%u", d->d_blk ? "blk" : "rng", i);
+		memcpy(d->d_name, nm, sizeof(nm));
+		snprintf(d->d_sock, sizeof(d->d_sock), "%s/%s.sock", dir, nm);
 		if (d->d_blk) {
-			snprintf(d->d_img, sizeof(d->d_img), "%.63s/%.15s.img", dir,
-			    d->d_name);
+			snprintf(d->d_img, sizeof(d->d_img), "%s/%s.img", dir,
+			    nm);
 			fd = open(d->d_img, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 			if (fd == -1 || ftruncate(fd, SOAK_IMG_SIZE) == -1)
 				err(1, "%s", d->d_img);
