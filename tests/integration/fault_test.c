@@ -50,7 +50,7 @@ fault_teardown(void)
 	vproc_cleanup(&it_vp);
 	vproc_cleanup(&fault_vp2);
 	if (fault_dm[0] != '\0')
-		fault_sh(it_fmt("dmsetup remove --force --noudevsync %s "
+		fault_sh(it_fmt("dmsetup remove --retry --force --noudevsync %s "
 		    ">/dev/null 2>&1", fault_dm));
 	if (fault_loop[0] != '\0')
 		fault_sh(it_fmt("losetup -d %s", fault_loop));
