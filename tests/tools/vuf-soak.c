@@ -631,6 +631,9 @@ main(int argc, char *argv[])
 	}
 	close(rp[0]);
 	t_ready = now_ms() - t0;
+	/* The served-again deadline of the first connections runs from here. */
+	for (i = 0; i < cfg.ndev; i++)
+		devs[i].d_down_ms = now_ms();
 	printf("soak: start-up: %u devices ready (READY on --ready-fd) in "
 	    "%ld ms\n", cfg.ndev, t_ready);
 	quiesce();
