@@ -140,6 +140,12 @@ struct blk_req {
 struct blk_queue;
 
 /*
+ * Offset of the I/O fence bytes (blk.c, blk_fence): past any image, and
+ * outside the range of the image lock (QEMU's lock bytes are near 100).
+ */
+#define BLK_FENCE_OFF	((off_t)(INT64_MAX - 16))
+
+/*
  * The child's state (blk_init).  The first part is what the parent found
  * out about the image (struct blk_res in blk.c, plain data) and the
  * descriptors it opened, as the child has them; the parent has its own

@@ -103,9 +103,11 @@ struct device_type {
 	 * child fresh open file descriptions of the device's files, under
 	 * the same descriptor numbers in dr_fds, so that nothing a child
 	 * changes on its descriptions (flags such as O_APPEND, offsets)
-	 * reaches a later child or the parent.  0, or -errno after logging
-	 * why: the child is not started (the spawn fails like a clone
-	 * failure).
+	 * reaches a later child or the parent.  0; -EAGAIN when the
+	 * previous child's I/O may still be in flight (the supervisor tries
+	 * again a few milliseconds later, blk's I/O fence); or another
+	 * -errno after logging why: the child is not started (the spawn
+	 * fails like a clone failure).
 	 */
 	int	(*dt_spawn)(struct device_res *res);
 	/* Free dr_parent (the fds and data are device_res_release's). */

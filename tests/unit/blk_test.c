@@ -1681,6 +1681,46 @@ Test(blk, spawn_gives_each_child_its_own_description)
 	device_res_release(&blk_device_type, &res);
 }
 
+/*
+ * The I/O fence: while anything still holds the previous child's
+ * description of the image (its io_uring, torn down after the process is
+ * reaped, with writes in flight), the next child is not started: dt_spawn
+ * says -EAGAIN until the description is gone.  Both descriptions of a
+ * direct=on disk are fenced; a read-only disk needs no fence.
+ */
+Test(blk, spawn_waits_for_the_previous_childs_io)
+{
+	const char *const	 kv[] = { "direct", "on", NULL };
+	const char *const	 ro[] = { "read-only", "on", NULL };
+	struct device_res	 res;
+	unsigned int		 i;
+	int			 held;
+
+	img_create("/var/tmp", IMG_SIZE);
+	prepare_only(kv, &res);
+	cr_assert_eq(res.dr_nfds, 2);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(blk_device_type.dt_spawn(&res), 0);
+		/* The dead child's ring still holds its description. */
+		held = dup(res.dr_fds[i]);
+		cr_assert_geq(held, 0);
+		cr_assert_eq(blk_device_type.dt_spawn(&res), -EAGAIN,
+		    "descriptor %u: a child started while the previous "
+		    "one's I/O could still land", i);
+		cr_assert_eq(blk_device_type.dt_spawn(&res), -EAGAIN);
+		close(held);
+		cr_assert_eq(blk_device_type.dt_spawn(&res), 0);
+	}
+	device_res_release(&blk_device_type, &res);
+
+	prepare_only(ro, &res);
+	cr_assert_eq(blk_device_type.dt_spawn(&res), 0);
+	held = dup(res.dr_fds[0]);
+	cr_assert_eq(blk_device_type.dt_spawn(&res), 0);
+	close(held);
+	device_res_release(&blk_device_type, &res);
+}
+
 /* The child may not grow the image (RLIMIT_FSIZE in the jail). */
 Test(blk, max_file_size_is_the_image)
 {
