@@ -298,13 +298,16 @@ sup_check_devices(const struct device_conf *devs, unsigned int ndev,
 
 	if (ndev < 2)
 		return 0;
-	if ((v = calloc(ndev, sizeof(*v))) == NULL) {
+	/* An array of pointers, on purpose. */
+	if ((v = calloc(ndev,
+	    sizeof(*v))) == NULL) { /* NOLINT(bugprone-sizeof-expression) */
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	for (i = 0; i < ndev; i++)
 		v[i] = &devs[i];
-	qsort(v, ndev, sizeof(*v), by_socket);
+	qsort(v, ndev,
+	    sizeof(*v), by_socket); /* NOLINT(bugprone-sizeof-expression) */
 	for (i = 0; i + 1 < ndev && rc == 0; i++) {
 		x = v[i];
 		y = v[i + 1];
@@ -321,7 +324,8 @@ sup_check_devices(const struct device_conf *devs, unsigned int ndev,
 			rc = -EINVAL;
 		}
 	}
-	qsort(v, ndev, sizeof(*v), by_name);
+	qsort(v, ndev,
+	    sizeof(*v), by_name); /* NOLINT(bugprone-sizeof-expression) */
 	for (i = 0; i + 1 < ndev && rc == 0; i++)
 		if (strcmp(v[i]->dc_name, v[i + 1]->dc_name) == 0) {
 			snprintf(err, errlen, "two devices are named '%s'; "
