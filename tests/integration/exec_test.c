@@ -167,3 +167,32 @@ Test(exec, children_have_own_load_address_and_only_their_fds)
 	it_assert_entropy(it_path("a.sock"));
 	it_stop(&it_vp);
 }
+
+/*
+ * The compiled filter crosses the exec with its mode: in LOG mode the
+ * exec'd child names the forbidden system call (its name table is built
+ * again from the program the parent compiled).
+ */
+Test(exec, log_mode_filter_crosses_the_exec)
+{
+	const char	*pol = it_path("pol");
+	char		 cmd[1024];
+	uint8_t		 buf[16];
+	char		 err[256];
+	int		 st;
+
+	cr_assert_eq(mkdir(pol, 0755), 0);
+	/* rng's policy without getrandom, the call rng makes per request. */
+	snprintf(cmd, sizeof(cmd), "cp '%s/common.policy' '%s/' && "
+	    "grep -v '^getrandom' '%s/rng.policy' > '%s/rng.policy'",
+	    it_env("VHOSTD_POLICYDIR"), pol, it_env("VHOSTD_POLICYDIR"), pol);
+	cr_assert_eq(system(cmd), 0);
+	it_start(&it_vp, "--policy-dir", pol, "--seccomp=log", "--device",
+	    it_fmt("rng,socket=%s,restart=never", it_path("rng.sock")), NULL);
+	cr_assert_gt(vproc_child_pid(&it_vp, "rng", 0, VPROC_TIMEOUT_MS), 0);
+	(void)it_entropy(it_path("rng.sock"), buf, sizeof(buf), err,
+	    sizeof(err));
+	cr_assert_geq(vproc_wait_log(&it_vp, "forbidden syscall getrandom(",
+	    0, VPROC_TIMEOUT_MS), 0, "stderr:\n%s", it_vp.vp_log);
+	cr_assert_eq(vproc_wait_exit(&it_vp, VPROC_TIMEOUT_MS, &st), 0);
+}
