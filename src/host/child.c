@@ -1,6 +1,9 @@
 /*
  * child.c - a device child: jail, then serve one front-end connection on
  * the inherited listener with the vhost-user engine in a libevent loop.
+ * It starts from a struct child_args (child.h), normally in a freshly
+ * exec'd image (child_exec.c), and builds the device's state from the
+ * resources the parent opened (dt_init) between the jail and the filter.
  *
  * The listener belongs to one session.  A connection that closes before
  * sending anything (a readiness probe) does not end the child: it goes
