@@ -65,7 +65,7 @@
 #define VIRTIO_VSOCK_OP_CREDIT_UPDATE	6
 #define VIRTIO_VSOCK_OP_CREDIT_REQUEST	7
 
-#define VIRTIO_VSOCK_SHUTDOWN_RCV	1	/* sender will receive no more */
+#define VIRTIO_VSOCK_SHUTDOWN_RCV	1	/* sender receives no more */
 #define VIRTIO_VSOCK_SHUTDOWN_SEND	2	/* sender will send no more */
 #define VIRTIO_VSOCK_SHUTDOWN_MASK	3
 

@@ -1287,7 +1287,8 @@ Test(vsock, ok_line_and_port_paths)
 
 Test(vsock, broker_records)
 {
-	struct vsock_broker_req		rq = { .br_seq = 7, .br_port = 52 }, rq2;
+	struct vsock_broker_req		rq = { .br_seq = 7, .br_port = 52 };
+	struct vsock_broker_req		rq2;
 	struct vsock_broker_resp	rp = { .bp_seq = 7, .bp_error = 111 };
 	struct vsock_broker_resp	rp2;
 	uint8_t				w[VSOCK_BROKER_REC_SIZE], bad[32];
