@@ -109,17 +109,13 @@ static const struct vu_dev_ops rng_ops = {
 	.queue_handler = rng_queue_handler,
 };
 
-/* Parent: no options, no descriptors; just the state. */
+/* Parent: no keys, no descriptors; just the state. */
 static int
-rng_prepare(const struct device_opt *opts, unsigned int nopts,
-    struct fdset *keep, void **statep, char *err, size_t errlen)
+rng_prepare(const struct dev_options *opts, struct fdset *keep,
+    void **statep, char *err, size_t errlen)
 {
 	struct rng_state	*rs;
 
-	if (nopts > 0) {
-		snprintf(err, errlen, "unknown key '%s'", opts[0].key);
-		return -EINVAL;
-	}
 	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -140,15 +136,12 @@ rng_release(void *state)
 	free(state);
 }
 
-static const char *const rng_keys[] = { NULL };
-static const char *const rng_caps_features[] = { NULL };
-
 const struct device_type rng_device_type = {
 	.dt_name = "rng",
 	.dt_caps_type = "rng",
 	.dt_description = "virtio entropy source",
-	.dt_keys = rng_keys,
-	.dt_caps_features = rng_caps_features,
+	.dt_keys = NULL,	/* the common keys only */
+	.dt_nkeys = 0,
 	.dt_ops = &rng_ops,
 	.dt_prepare = rng_prepare,
 	.dt_num_queues = rng_num_queues,

@@ -113,7 +113,7 @@ device_open(struct sup_device *sd, const struct sup_options *opt,
 		return rc;
 	}
 	sd->sd_retained = listener_take_parent_resources(sd->sd_listener);
-	if ((rc = dt->dt_prepare(dc->dc_opts, dc->dc_nopts, &sd->sd_keep,
+	if ((rc = dt->dt_prepare(&dc->dc_opts, &sd->sd_keep,
 	    &sd->sd_state, msg, sizeof(msg))) < 0) {
 		snprintf(err, errlen, "%s: %s", dc->dc_name, msg);
 		return rc;

@@ -58,14 +58,17 @@ sup_reload(struct supervisor *sup, struct device_conf *devs,
 	struct sup_device	*sd, *nsd;
 	char			 err[1024];
 	unsigned int		 i, j, changes = 0;
-	bool			 seen[CONFFILE_MAX_DEVICES] = { false };
+	bool			*seen;
 	int			 rc = 0;
 
-	if (ndev > CONFFILE_MAX_DEVICES)
-		return -E2BIG;
 	if (sup_check_devices(devs, ndev, err, sizeof(err)) < 0) {
 		log_warnx("reload: %s; keeping the running configuration", err);
 		return -EINVAL;
+	}
+	if ((seen = calloc(ndev + 1, sizeof(*seen))) == NULL) {
+		log_warnx("reload: out of memory; keeping the running "
+		    "configuration");
+		return -ENOMEM;
 	}
 	for (i = 0; i < sup->su_ndev; ) {
 		sd = sup->su_dev[i];
@@ -73,8 +76,8 @@ sup_reload(struct supervisor *sup, struct device_conf *devs,
 			if (!seen[j] &&
 			    strcmp(devs[j].dc_name, sd->sd_conf.dc_name) == 0)
 				break;
-		if (j < ndev && strcmp(devs[j].dc_orig,
-		    sd->sd_conf.dc_orig) == 0) {
+		/* Typed values, not how they were written. */
+		if (j < ndev && device_conf_equal(&devs[j], &sd->sd_conf)) {
 			seen[j] = true;		/* unchanged */
 			i++;
 			continue;
@@ -111,6 +114,7 @@ sup_reload(struct supervisor *sup, struct device_conf *devs,
 		if (device_spawn(nsd) < 0)
 			nsd->sd_run = SUP_FAILED;
 	}
+	free(seen);
 	return rc < 0 ? rc : (int)changes;
 }
 

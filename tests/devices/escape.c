@@ -551,8 +551,18 @@ static const struct escape_attempt escape_attempts[] = {
 	{ "userfaultfd",	LAYER_FILTER,	try_userfaultfd },
 };
 
-static const char *const escape_keys[] = {
-	"target", "victim", "abstract", "attempt", NULL
+enum { ESC_K_TARGET, ESC_K_VICTIM, ESC_K_ABSTRACT, ESC_K_ATTEMPT,
+	ESC_K_COUNT };
+
+static const struct dev_key escape_keys[ESC_K_COUNT] = {
+	[ESC_K_TARGET] = { .dk_name = "target", .dk_kind = DK_STRING,
+	    .dk_help = "test only: a path to reach" },
+	[ESC_K_VICTIM] = { .dk_name = "victim", .dk_kind = DK_STRING,
+	    .dk_help = "test only: a process to reach" },
+	[ESC_K_ABSTRACT] = { .dk_name = "abstract", .dk_kind = DK_STRING,
+	    .dk_help = "test only: an abstract socket to reach" },
+	[ESC_K_ATTEMPT] = { .dk_name = "attempt", .dk_kind = DK_STRING,
+	    .dk_help = "test only: run only this attempt" },
 };
 
 static void
@@ -566,43 +576,38 @@ escape_free(struct escape_state *es)
 }
 
 static int
-escape_prepare(const struct device_opt *opts, unsigned int nopts,
-    struct fdset *keep, void **statep, char *err, size_t errlen)
+escape_prepare(const struct dev_options *opts, struct fdset *keep,
+    void **statep, char *err, size_t errlen)
 {
-	struct escape_state	*es;
-	unsigned int		 i, j;
-	char			**slot;
+	static const unsigned int	 keys[] = { ESC_K_TARGET, ESC_K_VICTIM,
+					    ESC_K_ABSTRACT, ESC_K_ATTEMPT };
+	struct escape_state		*es;
+	const char			*v;
+	unsigned int			 i, j;
+	char				**slots[4];
 
 	if ((es = calloc(1, sizeof(*es))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	for (i = 0; i < nopts; i++) {
-		if (strcmp(opts[i].key, "target") == 0)
-			slot = &es->es_target;
-		else if (strcmp(opts[i].key, "victim") == 0)
-			slot = &es->es_victim;
-		else if (strcmp(opts[i].key, "abstract") == 0)
-			slot = &es->es_abstract;
-		else if (strcmp(opts[i].key, "attempt") == 0) {
-			for (j = 0; j < ARRAY_SIZE(escape_attempts); j++)
-				if (strcmp(opts[i].value,
-				    escape_attempts[j].ea_name) == 0)
-					break;
-			if (j == ARRAY_SIZE(escape_attempts)) {
-				snprintf(err, errlen, "attempt=%s: no such "
-				    "attempt", opts[i].value);
-				escape_free(es);
-				return -EINVAL;
-			}
-			slot = &es->es_only;
-		} else {
-			snprintf(err, errlen, "unknown key '%s'", opts[i].key);
+	slots[0] = &es->es_target;
+	slots[1] = &es->es_victim;
+	slots[2] = &es->es_abstract;
+	slots[3] = &es->es_only;
+	if ((v = dev_opt_str(opts, ESC_K_ATTEMPT)) != NULL) {
+		for (j = 0; j < ARRAY_SIZE(escape_attempts); j++)
+			if (strcmp(v, escape_attempts[j].ea_name) == 0)
+				break;
+		if (j == ARRAY_SIZE(escape_attempts)) {
+			snprintf(err, errlen, "attempt=%s: no such attempt", v);
 			escape_free(es);
 			return -EINVAL;
 		}
-		free(*slot);
-		if ((*slot = strdup(opts[i].value)) == NULL) {
+	}
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		if ((v = dev_opt_str(opts, keys[i])) == NULL)
+			continue;
+		if ((*slots[i] = strdup(v)) == NULL) {
 			snprintf(err, errlen, "out of memory");
 			escape_free(es);
 			return -ENOMEM;
@@ -665,6 +670,7 @@ const struct device_type escape_device_type = {
 	.dt_caps_type = "escape",
 	.dt_description = "test only: a hijacked device trying to escape",
 	.dt_keys = escape_keys,
+	.dt_nkeys = ESC_K_COUNT,
 	.dt_ops = &escape_ops,
 	.dt_prepare = escape_prepare,
 	.dt_num_queues = escape_num_queues,

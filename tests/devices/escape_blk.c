@@ -417,43 +417,37 @@ static const struct eb_attempt eb_attempts[] = {
 	{ "set-append",			EB_FILTER,	try_set_append },
 };
 
+enum { EB_K_ATTEMPT = BLK_K_COUNT, EB_K_COUNT };
+
 static int
-eb_prepare(const struct device_opt *opts, unsigned int nopts,
-    struct fdset *keep, void **statep, char *err, size_t errlen)
+eb_prepare(const struct dev_options *opts, struct fdset *keep,
+    void **statep, char *err, size_t errlen)
 {
-	struct device_opt	*bopts;
 	struct eb_state		*eb;
-	unsigned int		 i, j, n = 0;
+	const char		*v;
+	unsigned int		 j;
 	int			 rc;
 
 	*statep = NULL;
-	if ((eb = calloc(1, sizeof(*eb))) == NULL ||
-	    (bopts = calloc(nopts + 1, sizeof(*bopts))) == NULL) {
-		free(eb);
+	if ((eb = calloc(1, sizeof(*eb))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	for (i = 0; i < nopts; i++) {
-		if (strcmp(opts[i].key, "attempt") != 0) {
-			bopts[n++] = opts[i];
-			continue;
-		}
+	if ((v = dev_opt_str(opts, EB_K_ATTEMPT)) != NULL) {
 		for (j = 0; j < ARRAY_SIZE(eb_attempts); j++)
-			if (strcmp(opts[i].value, eb_attempts[j].ea_name) == 0)
+			if (strcmp(v, eb_attempts[j].ea_name) == 0)
 				break;
-		free(eb->eb_only);
 		if (j == ARRAY_SIZE(eb_attempts) ||
-		    (eb->eb_only = strdup(opts[i].value)) == NULL) {
+		    (eb->eb_only = strdup(v)) == NULL) {
 			snprintf(err, errlen, "attempt=%s: no such attempt",
-			    opts[i].value);
-			free(bopts);
+			    v);
 			free(eb);
 			return -EINVAL;
 		}
 	}
-	rc = blk_device_type.dt_prepare(bopts, n, keep,
-	    (void **)&eb->eb_blk, err, errlen);
-	free(bopts);
+	/* blk's keys come first, under blk's indices. */
+	rc = blk_device_type.dt_prepare(opts, keep, (void **)&eb->eb_blk,
+	    err, errlen);
 	if (rc != 0) {
 		free(eb->eb_only);
 		free(eb);
@@ -539,10 +533,11 @@ static const struct vu_dev_ops eb_ops = {
 	.queue_handler = eb_queue,
 };
 
-static const char *const eb_keys[] = {
-	"path", "read-only", "direct", "queues", "serial",
-	"logical-block-size", "poll-us", "discard", "null", "lock",
-	"attempt", NULL
+/* blk's keys, then attempt=. */
+static const struct dev_key eb_keys[EB_K_COUNT] = {
+	BLK_KEY_ROWS
+	[EB_K_ATTEMPT] = { .dk_name = "attempt", .dk_kind = DK_STRING,
+	    .dk_help = "test only: run only this attempt" },
 };
 
 const struct device_type escape_blk_device_type = {
@@ -551,6 +546,7 @@ const struct device_type escape_blk_device_type = {
 	.dt_description = "test only: a hijacked block device trying to "
 	    "escape",
 	.dt_keys = eb_keys,
+	.dt_nkeys = EB_K_COUNT,
 	.dt_ops = &eb_ops,
 	.dt_rlimit_nproc = 4096,
 	.dt_rlimit_memlock = 64ul << 20,

@@ -68,10 +68,12 @@ Test(service, print_capabilities_for_every_type)
 		n = (size_t)snprintf(want, sizeof(want),
 		    "d['type'] == '%s' and set(d) == {'type', 'features'} and "
 		    "sorted(d['features']) == sorted([", dt->dt_caps_type);
-		for (i = 0; dt->dt_caps_features != NULL &&
-		    dt->dt_caps_features[i] != NULL; i++)
-			n += (size_t)snprintf(want + n, sizeof(want) - n,
-			    "'%s',", dt->dt_caps_features[i]);
+		/* The features: the aliases the key table flags. */
+		for (i = 0; i < dt->dt_nkeys; i++)
+			if (dt->dt_keys[i].dk_flags & DKF_CAPS)
+				n += (size_t)snprintf(want + n,
+				    sizeof(want) - n, "'%s',",
+				    dt->dt_keys[i].dk_alias);
 		snprintf(want + n, sizeof(want) - n, "])");
 		assert_json(out, want);
 

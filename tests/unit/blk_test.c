@@ -36,6 +36,7 @@
 #include <liburing.h>
 
 #include "devices/device.h"
+#include "kvprep.h"
 #include "virtio/virtq.h"
 #include "vhost/vhost.h"
 #include "vuf.h"
@@ -237,7 +238,7 @@ be_start_opts(const char *const *kv, char *err, size_t errlen)
 		opts[n++].value = kv[1];
 	}
 	fdset_init(&keep);
-	rc = blk_device_type.dt_prepare(opts, n, &keep, &be.state, err,
+	rc = kv_prepare(&blk_device_type, opts, n, &keep, &be.state, err,
 	    errlen);
 	if (rc != 0)
 		return rc;
@@ -454,23 +455,29 @@ dev_write(unsigned int idx, uint64_t sector, uint32_t len, unsigned int seed)
 
 Test(blk, type_table)
 {
-	const char *const	*a = blk_device_type.dt_cli_aliases;
+	const struct dev_key	*k;
 	bool			 file = false, ro = false;
+	unsigned int		 i, ncaps = 0;
 
 	cr_assert_eq(device_type_find("blk"), &blk_device_type);
 	cr_assert_str_eq(blk_device_type.dt_name, "blk");
 	cr_assert_str_eq(blk_device_type.dt_caps_type, "block");
-	cr_assert_str_eq(blk_device_type.dt_caps_features[0], "read-only");
-	cr_assert_str_eq(blk_device_type.dt_caps_features[1], "blk-file");
-	cr_assert_null(blk_device_type.dt_caps_features[2]);
-	for (; *a != NULL; a += 2) {
-		if (strcmp(a[0], "blk-file") == 0 && strcmp(a[1], "path") == 0)
-			file = true;
-		if (strcmp(a[0], "read-only") == 0 &&
-		    strcmp(a[1], "read-only") == 0)
-			ro = true;
+	cr_assert_gt(blk_device_type.dt_nkeys, 0);
+	for (i = 0; i < blk_device_type.dt_nkeys; i++) {
+		k = &blk_device_type.dt_keys[i];
+		cr_assert_not_null(k->dk_name);
+		cr_assert_not_null(k->dk_help, "%s has no help", k->dk_name);
+		if (k->dk_flags & DKF_CAPS)
+			ncaps++;
+		if (k->dk_alias != NULL && strcmp(k->dk_alias, "blk-file") == 0 &&
+		    strcmp(k->dk_name, "path") == 0)
+			file = (k->dk_flags & DKF_CAPS) != 0;
+		if (k->dk_alias != NULL && strcmp(k->dk_alias, "read-only") == 0 &&
+		    strcmp(k->dk_name, "read-only") == 0)
+			ro = (k->dk_flags & DKF_CAPS) != 0;
 	}
-	cr_assert(file && ro, "--blk-file and --read-only aliases");
+	cr_assert_eq(ncaps, 2);
+	cr_assert(file && ro, "--blk-file and --read-only aliases, features");
 	cr_assert_not_null(blk_device_type.dt_child_setup);
 	cr_assert_not_null(blk_device_type.dt_spawn);
 	cr_assert_not_null(blk_device_type.dt_max_file_size);
@@ -500,7 +507,7 @@ Test(blk, print_capabilities)
 			norm[k++] = out[i];
 	norm[k] = '\0';
 	cr_assert_str_eq(norm,
-	    "{\"type\":\"block\",\"features\":[\"read-only\",\"blk-file\"]}");
+	    "{\"type\":\"block\",\"features\":[\"blk-file\",\"read-only\"]}");
 }
 
 Test(blk, prepare_errors)
@@ -530,7 +537,7 @@ Test(blk, prepare_errors)
 		fdset_init(&keep);
 		err[0] = '\0';
 		be.state = NULL;
-		cr_assert_lt(blk_device_type.dt_prepare(o, 2, &keep, &be.state,
+		cr_assert_lt(kv_prepare(&blk_device_type, o, 2, &keep, &be.state,
 		    err, sizeof(err)), 0, "%s=%s accepted", bad[i][0],
 		    bad[i][1]);
 		cr_assert_null(be.state);
@@ -539,17 +546,17 @@ Test(blk, prepare_errors)
 	}
 	/* path is required; directories and missing files are refused. */
 	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o + 1, 0, &keep, &be.state,
+	cr_assert_eq(kv_prepare(&blk_device_type, o + 1, 0, &keep, &be.state,
 	    err, sizeof(err)), -EINVAL);
 	cr_assert_not_null(strstr(err, "path"));
 	o[0].value = "/var/tmp";
 	o[1].key = "read-only";
 	o[1].value = "on";
-	cr_assert_eq(blk_device_type.dt_prepare(o, 2, &keep, &be.state, err,
+	cr_assert_eq(kv_prepare(&blk_device_type, o, 2, &keep, &be.state, err,
 	    sizeof(err)), -EINVAL);
 	cr_assert_not_null(strstr(err, "not a regular file"), "%s", err);
 	o[0].value = "/nonexistent/img";
-	cr_assert_eq(blk_device_type.dt_prepare(o, 1, &keep, &be.state, err,
+	cr_assert_eq(kv_prepare(&blk_device_type, o, 1, &keep, &be.state, err,
 	    sizeof(err)), -ENOENT);
 	/* discard=on where it cannot work fails early. */
 	cr_assert_eq(be_start_opts(ro_discard, err, sizeof(err)), -EOPNOTSUPP);
@@ -557,7 +564,7 @@ Test(blk, prepare_errors)
 	/* An image smaller than one block. */
 	cr_assert_eq(ftruncate(imgfd, 511), 0);
 	o[0].value = img;
-	cr_assert_eq(blk_device_type.dt_prepare(o, 1, &keep, &be.state, err,
+	cr_assert_eq(kv_prepare(&blk_device_type, o, 1, &keep, &be.state, err,
 	    sizeof(err)), -EINVAL);
 	cr_assert_eq(keep.fs_n, 0);
 }
@@ -1484,10 +1491,10 @@ Test(blk, image_lock)
 	o[0].key = "path";
 	o[0].value = img;
 	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o, 1, &keep, &st1, err,
+	cr_assert_eq(kv_prepare(&blk_device_type, o, 1, &keep, &st1, err,
 	    sizeof(err)), 0, "%s", err);
 	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o, 1, &keep, &st2, err,
+	cr_assert_eq(kv_prepare(&blk_device_type, o, 1, &keep, &st2, err,
 	    sizeof(err)), -EAGAIN);
 	cr_assert_not_null(strstr(err, "in use by another process"), "%s", err);
 	cr_assert_null(st2);
@@ -1495,18 +1502,18 @@ Test(blk, image_lock)
 	o[1].key = ro[0];
 	o[1].value = ro[1];
 	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o, 2, &keep, &st2, err,
+	cr_assert_eq(kv_prepare(&blk_device_type, o, 2, &keep, &st2, err,
 	    sizeof(err)), -EAGAIN);
 	/* lock=off shares it; vhostd -n checks without a claim. */
 	o[1].key = "lock";
 	o[1].value = "off";
 	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o, 2, &keep, &st2, err,
+	cr_assert_eq(kv_prepare(&blk_device_type, o, 2, &keep, &st2, err,
 	    sizeof(err)), 0, "%s", err);
 	blk_device_type.dt_release(st2);
 	device_check_only = true;
 	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o, 1, &keep, &st2, err,
+	cr_assert_eq(kv_prepare(&blk_device_type, o, 1, &keep, &st2, err,
 	    sizeof(err)), 0, "%s", err);
 	device_check_only = false;
 	blk_device_type.dt_release(st2);
@@ -1515,10 +1522,10 @@ Test(blk, image_lock)
 	o[1].key = ro[0];
 	o[1].value = ro[1];
 	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o, 2, &keep, &st1, err,
+	cr_assert_eq(kv_prepare(&blk_device_type, o, 2, &keep, &st1, err,
 	    sizeof(err)), 0, "%s", err);
 	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o, 2, &keep, &st2, err,
+	cr_assert_eq(kv_prepare(&blk_device_type, o, 2, &keep, &st2, err,
 	    sizeof(err)), 0, "%s", err);
 	blk_device_type.dt_release(st1);
 	blk_device_type.dt_release(st2);
@@ -1544,7 +1551,7 @@ prepare_only(const char *const *kv, struct fdset *keep)
 		opts[n++].value = kv[1];
 	}
 	fdset_init(keep);
-	cr_assert_eq(blk_device_type.dt_prepare(opts, n, keep, &st, err,
+	cr_assert_eq(kv_prepare(&blk_device_type, opts, n, keep, &st, err,
 	    sizeof(err)), 0, "%s", err);
 	return st;
 }

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "devices/device.h"
+#include "kvprep.h"
 #include "vhost/vhost.h"
 #include "virtio/virtq.h"
 
@@ -79,7 +80,7 @@ setup(void)
 	int				 fd;
 
 	fdset_init(&keep);
-	cr_assert_eq(rng_device_type.dt_prepare(NULL, 0, &keep, &state, err,
+	cr_assert_eq(kv_prepare(&rng_device_type, NULL, 0, &keep, &state, err,
 	    sizeof(err)), 0);
 	cr_assert_eq(keep.fs_n, 0);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
@@ -195,14 +196,13 @@ Test(rng, type_table)
 	cr_assert_str_eq(rng_device_type.dt_caps_type, "rng");
 	cr_assert_str_eq(rng_device_type.dt_description,
 	    "virtio entropy source");
-	cr_assert_null(rng_device_type.dt_keys[0]);
-	cr_assert_null(rng_device_type.dt_caps_features[0]);
+	cr_assert_eq(rng_device_type.dt_nkeys, 0);
 	cr_assert_eq(rng_device_type.dt_num_queues(state), 1);
 	cr_assert_eq(rng_device_type.dt_ops->get_features(&dev), 0);
 	cr_assert_eq(device_type_find("rng"), &rng_device_type);
 	fdset_init(&keep);
-	cr_assert_eq(rng_device_type.dt_prepare(&opt, 1, &keep, &st, err,
-	    sizeof(err)), -EINVAL);
+	cr_assert_eq(kv_prepare(&rng_device_type, &opt, 1, &keep, &st, err,
+	    sizeof(err)), -ENOENT);
 	cr_assert_null(st);
 	cr_assert_neq(strstr(err, "path"), NULL);
 }
