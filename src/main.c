@@ -188,7 +188,9 @@ check_config(const struct sup_options *opt, struct device_conf *devs,
 		fdset_init(&keep);
 		if (dt->dt_prepare(&devs[i].dc_opts, &keep, &state, err,
 		    sizeof(err)) < 0) {
-			fprintf(stderr, "%s: %s\n", devs[i].dc_name, err);
+			/* Where the device was configured ("f.conf:3"). */
+			fprintf(stderr, "%s: [%s] %s\n", devs[i].dc_where,
+			    devs[i].dc_name, err);
 			bad = 1;
 		} else if (dt->dt_release != NULL)
 			dt->dt_release(state);
