@@ -249,8 +249,21 @@ backend_main(const struct device_type *dt, int argc, char *argv[])
 	bool			 common;
 	int			 i, nargc = 0, rc;
 
+	/* Questions first: they need no device. */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--print-capabilities") == 0) {
+			print_capabilities(dt);
+			return 0;
+		}
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			backend_usage(stdout, dt);
+			return 0;
+		}
+	}
 	memset(&dl, 0, sizeof(dl));
 	dc = devlist_slot(&dl);
+	dl.dl_n = 1;		/* devlist_free releases it on every path */
 	if (config_device_init(dc, dt->dt_name, RESTART_NEVER, "command line",
 	    err, sizeof(err)) < 0)
 		fatalx("%s", err);
@@ -258,10 +271,6 @@ backend_main(const struct device_type *dt, int argc, char *argv[])
 		fatalx("out of memory");
 	nargv[nargc++] = argv[0];
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-h") == 0) {
-			backend_usage(stdout, dt);
-			exit(0);
-		}
 		if (strncmp(argv[i], "--", 2) != 0 || argv[i][2] == '\0') {
 			nargv[nargc++] = argv[i];	/* -v, ... */
 			continue;
@@ -271,14 +280,6 @@ backend_main(const struct device_type *dt, int argc, char *argv[])
 		if ((eq = strchr(name, '=')) != NULL) {
 			*eq = '\0';
 			val = eq + 1;
-		}
-		if (strcmp(name, "print-capabilities") == 0) {
-			print_capabilities(dt);
-			exit(0);
-		}
-		if (strcmp(name, "help") == 0) {
-			backend_usage(stdout, dt);
-			exit(0);
 		}
 		if ((k = config_key_find(dt, name, CONFIG_ALIAS, &common,
 		    &idx)) == NULL) {
@@ -294,29 +295,32 @@ backend_main(const struct device_type *dt, int argc, char *argv[])
 		else if (val == NULL) {
 			fprintf(stderr, "vhostd-%s: --%s needs a value\n",
 			    dt->dt_name, name);
-			exit(2);
+			goto usage;
 		}
 		if ((rc = config_device_set(dc, name, val, NULL, CONFIG_ALIAS,
 		    err, sizeof(err))) < 0) {
 			fprintf(stderr, "vhostd-%s: --%s\n", dt->dt_name, err);
-			exit(2);
+			goto usage;
 		}
 	}
 	if (dc->dc_common[CK_SOCKET].dv_set == dc->dc_common[CK_FD].dv_set) {
 		fprintf(stderr, "vhostd-%s: give exactly one of "
 		    "--socket-path=PATH or --fd=FDNUM (--help lists the "
 		    "options)\n", dt->dt_name);
-		exit(2);
+		goto usage;
 	}
 	if (config_device_finish(dc, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vhostd-%s: %s\n", dt->dt_name, err);
-		exit(2);
+		goto usage;
 	}
-	dl.dl_n = 1;
 	nargv[nargc] = NULL;
 	rc = host_main(nargc, nargv, &dl, dt);
 	free(nargv);
 	return rc;
+usage:
+	free(nargv);
+	devlist_free(&dl);
+	return 2;
 }
 
 /*
@@ -509,6 +513,7 @@ host_main(int argc, char *argv[], struct devlist *pre,
 				backend_usage(stdout, backend);
 			else
 				usage(stdout);
+			devlist_free(dl);
 			return 0;
 		case OPT_LOG:
 			if (strcmp(optarg, "stderr") != 0 &&
@@ -567,12 +572,14 @@ host_main(int argc, char *argv[], struct devlist *pre,
 			break;
 		case OPT_VERSION:
 			printf("vhostd %s\n", VHOSTD_VERSION);
+			devlist_free(dl);
 			return 0;
 		default:
 			if (backend != NULL)
 				backend_usage(stderr, backend);
 			else
 				usage(stderr);
+			devlist_free(dl);
 			return 2;
 		}
 	}
@@ -580,6 +587,7 @@ host_main(int argc, char *argv[], struct devlist *pre,
 		fprintf(stderr, "vhostd: unexpected argument '%s'\n",
 		    argv[optind]);
 		usage(stderr);
+		devlist_free(dl);
 		return 2;
 	}
 	if (conf_path != NULL) {
@@ -601,6 +609,7 @@ host_main(int argc, char *argv[], struct devlist *pre,
 	apply_options(&g, &opt);
 	if (dl->dl_n == 0 && conf_path == NULL) {
 		usage(stderr);
+		devlist_free(dl);
 		return 2;
 	}
 	/*
