@@ -274,13 +274,15 @@ device_retire(struct supervisor *sup, struct sup_device *sd)
 {
 	struct device_conf	*repl = sd->sd_replacement;
 	struct sup_device	*nsd;
-	char			 err[1024];
+	char			 err[1024], name[256];
 
 	sd->sd_replacement = NULL;
-	log_info("%s: %s", sd->sd_conf.dc_name, repl != NULL ?
+	/* Said once it is done: a reader of the log may look at once. */
+	snprintf(name, sizeof(name), "%s", sd->sd_conf.dc_name);
+	sup_device_free(sup, sd);
+	log_info("%s: %s", name, repl != NULL ?
 	    "configuration changed; replacing it" :
 	    "removed from the configuration; its socket is removed");
-	sup_device_free(sup, sd);
 	if (repl == NULL)
 		return;
 	if ((nsd = sup_device_add(sup, repl, err, sizeof(err))) == NULL)
