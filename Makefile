@@ -148,8 +148,9 @@ check-e2e: tests
 	    $(filter-out tests/e2e/lib.sh tests/e2e/%-bench.sh,\
 	    $(wildcard tests/e2e/*.sh))
 
-check-man:
-	scripts/run-tests man $(BUILD) tests/man/check-man.sh
+check-man: $(PROG)
+	VHOSTD=$(abspath $(PROG)) scripts/run-tests man $(BUILD) \
+	    tests/man/check-man.sh
 
 check-install:
 	scripts/run-tests install $(BUILD) tests/install/check-install.sh

@@ -142,7 +142,7 @@ int	jail_exec_prepare(const struct jail_config *jc);
 
 /*
  * Child, after jail_enter(..., NULL) and whatever must exist before the
- * filter (a device's restricted io_uring rings: device.h dt_child_setup):
+ * filter (a device's restricted io_uring rings: device.h dt_init):
  * the last jail step, loading filter (NULL: none, for --no-sandbox).
  * Nothing unfiltered may follow it.  0, or after logging
  * "jail: seccomp: reason", JAIL_EXIT(JAIL_STEP_SECCOMP) for _exit().

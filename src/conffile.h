@@ -17,27 +17,20 @@
 
 #include "config.h"
 
-#define CONFFILE_MAX_DEVICES	64
-
 struct conffile {
-	/* Global options (NULL / -1 when absent). */
-	char			*cf_user;
-	char			*cf_seccomp;
-	char			*cf_policy_dir;
-	char			*cf_jail_disable;
-	char			*cf_log;
-	char			*cf_restart_limit;	/* N/SECONDS */
-	int			 cf_grace;
-	int			 cf_verbose;
-	int			 cf_no_sandbox;
-	struct device_conf	 cf_dev[CONFFILE_MAX_DEVICES];
+	/* Global options (NULL / -1 when absent); strings owned. */
+	struct global_opts	 cf_opts;
+	struct device_conf	*cf_dev;	/* cf_ndev of them */
 	unsigned int		 cf_ndev;
+	unsigned int		 cf_cap;
 };
 
 /*
- * Parse f (name used in messages).  On error writes "name:line: message"
- * to err and returns -EINVAL; cf is then empty.  Release with
- * conffile_free().
+ * Parse f (name used in messages).  Each section is built key by key into
+ * a typed device configuration (config_device_set), so every error names
+ * "name:line" and the key as written.  On error writes the message to err
+ * and returns -EINVAL (or -ENOMEM, -EIO); cf is then empty.  Release with
+ * conffile_free() in either case.
  */
 int	conffile_parse(FILE *f, const char *name, struct conffile *cf,
 	    char *err, size_t errlen);

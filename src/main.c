@@ -62,23 +62,26 @@ usage(FILE *f)
 	fprintf(f,
 "usage: vhostd [options] --device TYPE,socket=PATH[,key=value...] ...\n"
 "       vhostd TYPE --socket-path=PATH | --fd=N [--print-capabilities] [options]\n"
-"       vhostd-TYPE (same as vhostd TYPE)\n"
+"       vhostd-TYPE (same as vhostd TYPE; vhostd-TYPE --help lists its keys)\n"
 "       vhostd ctl [--control=PATH] status [--json]\n"
 "\n"
 "Serve virtio devices over vhost-user sockets, one jailed child per device.\n"
+"A comma inside a value is written twice: path=/srv/a,,b.img\n"
 "\n"
-"Device keys (every type):\n"
-"  socket=PATH        listen on a unix socket at PATH (created mode 0600)\n"
-"  fd=N               use inherited listening socket N instead\n"
-"  restart=POLICY     never | on-failure | always (default always)\n"
-"  name=NAME          name in logs (default: the type)\n"
-"  mode=OCTAL         socket file permissions (default 0600)\n"
-"  group=GROUP        socket file group\n"
+"Device keys (every type):\n");
+	config_print_keys(f, NULL, false);
+	for (i = 0; device_types[i] != NULL; i++) {
+		fprintf(f, "\nKeys of %s (%s):%s\n", device_types[i]->dt_name,
+		    device_types[i]->dt_description,
+		    device_types[i]->dt_nkeys == 0 ? " none" : "");
+		config_print_keys(f, device_types[i], false);
+	}
+	fprintf(f,
 "\n"
 "Options:\n"
 "  -d, --device SPEC      add a device (repeatable)\n"
 "  -c, --config FILE      read devices and options from FILE (vhostd.conf(5));\n"
-"                         SIGHUP re-reads it\n"
+"                         SIGHUP re-reads it; options given here win\n"
 "  -n, --check            check the configuration and policies, then exit\n"
 "  -v, --verbose          more logging (repeatable)\n"
 "      --log=DEST         stderr (default) or syslog\n"
@@ -98,13 +101,70 @@ usage(FILE *f)
 "  -h, --help             this text\n"
 "      --version          print the version\n"
 "\n"
-"Device types:", POLICYDIR);
-	for (i = 0; device_types[i] != NULL; i++)
-		fprintf(f, " %s", device_types[i]->dt_name);
-	fprintf(f, "\nSee vhostd(8).\n");
+"See vhostd(8).\n", POLICYDIR);
 }
 
-static int	host_main(int argc, char *argv[]);
+/* vhostd-TYPE --help: the backend-program options of one type. */
+static void
+backend_usage(FILE *f, const struct device_type *dt)
+{
+	fprintf(f,
+"usage: vhostd-%s --socket-path=PATH | --fd=N [options]\n"
+"       vhostd-%s --print-capabilities\n"
+"\n"
+"Serve one %s (%s) over vhost-user, as the backend program\n"
+"conventions of QEMU's vhost-user.rst describe.  Options take --opt=VALUE\n"
+"or --opt VALUE; a flag (on|off) alone means on.\n"
+"\n"
+"Connection and restart:\n", dt->dt_name, dt->dt_name, dt->dt_name,
+	    dt->dt_description);
+	config_print_keys(f, NULL, true);
+	fprintf(f, "\nKeys of %s:%s\n", dt->dt_name,
+	    dt->dt_nkeys == 0 ? " none" : "");
+	config_print_keys(f, dt, true);
+	fprintf(f,
+"\n"
+"Every option of vhostd (--user, --seccomp, --log, -v, ...) applies too;\n"
+"the restart policy defaults to never.  See vhostd(8).\n");
+}
+
+/* Devices built by the front ends. */
+struct devlist {
+	struct device_conf	*dl_dev;
+	unsigned int		 dl_n;
+	unsigned int		 dl_cap;
+};
+
+static int	host_main(int argc, char *argv[], struct devlist *dl,
+		    const struct device_type *backend);
+
+/* A fresh slot at the end of dl (not yet counted), or fatal. */
+static struct device_conf *
+devlist_slot(struct devlist *dl)
+{
+	struct device_conf	*nd;
+	unsigned int		 cap;
+
+	if (dl->dl_n == dl->dl_cap) {
+		cap = dl->dl_cap == 0 ? 8 : dl->dl_cap * 2;
+		if ((nd = reallocarray(dl->dl_dev, cap, sizeof(*nd))) == NULL)
+			fatalx("out of memory");
+		dl->dl_dev = nd;
+		dl->dl_cap = cap;
+	}
+	return &dl->dl_dev[dl->dl_n];
+}
+
+static void
+devlist_free(struct devlist *dl)
+{
+	unsigned int	i;
+
+	for (i = 0; i < dl->dl_n; i++)
+		config_device_free(&dl->dl_dev[i]);
+	free(dl->dl_dev);
+	memset(dl, 0, sizeof(*dl));
+}
 
 /*
  * SIGHUP (through the supervisor): read the configuration file again and
@@ -132,75 +192,69 @@ reload_config(struct supervisor *sup, void *arg)
 
 /*
  * vhost-user.rst "Backend program conventions": --print-capabilities.
+ * The features are the backend-program options of the keys flagged
+ * DKF_CAPS in the type's table.
  */
 static void
 print_capabilities(const struct device_type *dt)
 {
-	unsigned int	i;
+	unsigned int	i, n = 0;
 
 	printf("{\n  \"type\": \"%s\",\n  \"features\": [", dt->dt_caps_type);
-	for (i = 0; dt->dt_caps_features != NULL &&
-	    dt->dt_caps_features[i] != NULL; i++)
-		printf("%s\n    \"%s\"", i ? "," : "", dt->dt_caps_features[i]);
-	printf("%s]\n}\n", i ? "\n  " : "");
-}
-
-static const char *
-alias_key(const struct device_type *dt, const char *opt)
-{
-	unsigned int	i;
-
-	for (i = 0; dt->dt_cli_aliases != NULL &&
-	    dt->dt_cli_aliases[i] != NULL; i += 2)
-		if (strcmp(dt->dt_cli_aliases[i], opt) == 0)
-			return dt->dt_cli_aliases[i + 1];
-	for (i = 0; dt->dt_keys != NULL && dt->dt_keys[i] != NULL; i++)
-		if (strcmp(dt->dt_keys[i], opt) == 0)
-			return dt->dt_keys[i];
-	return NULL;
-}
-
-static int
-spec_append(char *spec, size_t len, const char *key, const char *val)
-{
-	size_t	used = strlen(spec);
-
-	if (strchr(val, ',') != NULL) {
-		fprintf(stderr, "vhostd: --%s=%s: commas are not supported in "
-		    "values\n", key, val);
-		return -1;
+	for (i = 0; i < dt->dt_nkeys; i++) {
+		if (!(dt->dt_keys[i].dk_flags & DKF_CAPS) ||
+		    dt->dt_keys[i].dk_alias == NULL)
+			continue;
+		printf("%s\n    \"%s\"", n ? "," : "", dt->dt_keys[i].dk_alias);
+		n++;
 	}
-	if ((size_t)snprintf(spec + used, len - used, ",%s=%s", key, val) >=
-	    len - used) {
-		fprintf(stderr, "vhostd: arguments too long\n");
-		return -1;
-	}
-	return 0;
+	printf("%s]\n}\n", n ? "\n  " : "");
 }
 
 /*
  * One process per device, launched by a VM manager: "vhostd-TYPE ARGS" or
- * "vhostd TYPE ARGS".  Translates the conventions' options into one
- * --device and runs the host with the remaining options, so both paths
- * share one code path.  Defaults to restart=never: the process ends with
- * its front end, as VM managers expect.
+ * "vhostd TYPE ARGS".  The conventions' options (--socket-path, --fd, the
+ * type's aliases such as --blk-file, and every key as --KEY) go straight
+ * into the configuration builder, as --opt=VALUE or --opt VALUE (a flag
+ * alone is "on"); everything else is an option of the host.  Defaults to
+ * restart=never: the process ends with its front end, as VM managers
+ * expect.
  */
 static int
 backend_main(const struct device_type *dt, int argc, char *argv[])
 {
-	static char	 spec[4096];
-	char		**nargv;
-	char		*name, *val, *eq;
-	const char	*key;
-	int		 i, nargc = 0, have_listen = 0, have_restart = 0;
+	struct devlist		 dl;
+	struct device_conf	*dc;
+	const struct dev_key	*k;
+	char			**nargv, *name, *val, *eq, err[1024];
+	unsigned int		 idx;
+	bool			 common;
+	int			 i, nargc = 0, rc;
 
-	if ((nargv = calloc((size_t)argc + 4, sizeof(*nargv))) == NULL)
+	/* Questions first: they need no device. */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--print-capabilities") == 0) {
+			print_capabilities(dt);
+			return 0;
+		}
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			backend_usage(stdout, dt);
+			return 0;
+		}
+	}
+	memset(&dl, 0, sizeof(dl));
+	dc = devlist_slot(&dl);
+	dl.dl_n = 1;		/* devlist_free releases it on every path */
+	if (config_device_init(dc, dt->dt_name, RESTART_NEVER, "command line",
+	    err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if ((nargv = calloc((size_t)argc + 1, sizeof(*nargv))) == NULL)
 		fatalx("out of memory");
 	nargv[nargc++] = argv[0];
-	snprintf(spec, sizeof(spec), "%s", dt->dt_name);
 	for (i = 1; i < argc; i++) {
 		if (strncmp(argv[i], "--", 2) != 0 || argv[i][2] == '\0') {
-			nargv[nargc++] = argv[i];	/* -v, -h, ... */
+			nargv[nargc++] = argv[i];	/* -v, ... */
 			continue;
 		}
 		name = argv[i] + 2;
@@ -209,53 +263,46 @@ backend_main(const struct device_type *dt, int argc, char *argv[])
 			*eq = '\0';
 			val = eq + 1;
 		}
-		if (strcmp(name, "print-capabilities") == 0) {
-			print_capabilities(dt);
-			exit(0);
-		}
-		if (strcmp(name, "socket-path") == 0 ||
-		    strcmp(name, "fd") == 0 || strcmp(name, "restart") == 0) {
-			if (val == NULL && i + 1 < argc)
-				val = argv[++i];
-			if (val == NULL)
-				fatalx("--%s needs a value", name);
-			if (spec_append(spec, sizeof(spec),
-			    strcmp(name, "socket-path") == 0 ? "socket" : name,
-			    val) < 0)
-				exit(2);
-			if (strcmp(name, "restart") == 0)
-				have_restart = 1;
-			else
-				have_listen++;
+		if ((k = config_key_find(dt, name, CONFIG_ALIAS, &common,
+		    &idx)) == NULL) {
+			if (eq != NULL)
+				*eq = '=';
+			nargv[nargc++] = argv[i];	/* a host option */
 			continue;
 		}
-		if ((key = alias_key(dt, name)) != NULL) {
-			if (spec_append(spec, sizeof(spec), key,
-			    val != NULL ? val : "on") < 0)
-				exit(2);
-			continue;
+		if (val == NULL && k->dk_kind == DK_BOOL)
+			val = (char *)"on";
+		else if (val == NULL && i + 1 < argc)
+			val = argv[++i];
+		else if (val == NULL) {
+			fprintf(stderr, "vhostd-%s: --%s needs a value\n",
+			    dt->dt_name, name);
+			goto usage;
 		}
-		if (eq != NULL)
-			*eq = '=';
-		nargv[nargc++] = argv[i];	/* a host option */
+		if ((rc = config_device_set(dc, name, val, NULL, CONFIG_ALIAS,
+		    err, sizeof(err))) < 0) {
+			fprintf(stderr, "vhostd-%s: --%s\n", dt->dt_name, err);
+			goto usage;
+		}
 	}
-	if (have_listen != 1) {
+	if (dc->dc_common[CK_SOCKET].dv_set == dc->dc_common[CK_FD].dv_set) {
 		fprintf(stderr, "vhostd-%s: give exactly one of "
-		    "--socket-path=PATH or --fd=FDNUM\n", dt->dt_name);
-		free(nargv);
-		return 2;
+		    "--socket-path=PATH or --fd=FDNUM (--help lists the "
+		    "options)\n", dt->dt_name);
+		goto usage;
 	}
-	if (!have_restart && spec_append(spec, sizeof(spec), "restart",
-	    "never") < 0) {
-		free(nargv);
-		return 2;
+	if (config_device_finish(dc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vhostd-%s: %s\n", dt->dt_name, err);
+		goto usage;
 	}
-	nargv[nargc++] = "--device";
-	nargv[nargc++] = spec;
 	nargv[nargc] = NULL;
-	i = host_main(nargc, nargv);
+	rc = host_main(nargc, nargv, &dl, dt);
 	free(nargv);
-	return i;
+	return rc;
+usage:
+	free(nargv);
+	devlist_free(&dl);
+	return 2;
 }
 
 /*
@@ -350,28 +397,82 @@ main(int argc, char *argv[])
 	if (argc > 1 && argv[1][0] != '-' &&
 	    (dt = device_type_find(argv[1])) != NULL)
 		return backend_main(dt, argc - 1, argv + 1);
-	return host_main(argc, argv);
+	return host_main(argc, argv, NULL, NULL);
 }
 
-static int
-host_main(int argc, char *argv[])
+/*
+ * Apply the options in effect (the command line merged over the file by
+ * config_global_merge) to opt; logs are set up here.  Exits on a bad
+ * value, naming where it was given.
+ */
+static void
+apply_options(const struct global_opts *g, struct sup_options *opt)
 {
-	struct device_conf	*devs = NULL, *nd;
+	char	err[1024];
+	int	logdest = LOG_TO_STDERR;
+
+	if (g->go_log != NULL && strcmp(g->go_log, "syslog") == 0)
+		logdest = LOG_TO_SYSLOG;
+	log_init(g->go_verbose > 0 ? g->go_verbose : 0, logdest, "vhostd");
+	if (g->go_seccomp == NULL || strcmp(g->go_seccomp, "kill") == 0)
+		opt->so_seccomp = POLICY_MODE_KILL;
+	else if (strcmp(g->go_seccomp, "trap") == 0)
+		opt->so_seccomp = POLICY_MODE_TRAP;
+	else if (strcmp(g->go_seccomp, "log") == 0)
+		opt->so_seccomp = POLICY_MODE_LOG;
+	else
+		fatalx("seccomp mode '%s': expected kill, trap or log",
+		    g->go_seccomp);
+	if (g->go_policy_dir != NULL)
+		opt->so_policy_dir = g->go_policy_dir;
+	if (g->go_grace >= 0)
+		opt->so_grace_ms = (unsigned int)g->go_grace * 1000;
+	if (g->go_restart_limit != NULL)
+		(void)config_parse_restart_limit(g->go_restart_limit,
+		    &opt->so_burst_count, &opt->so_burst_secs);
+	if (g->go_user != NULL &&
+	    jail_config_set_user(&opt->so_jail, g->go_user, err,
+	    sizeof(err)) < 0)
+		fatalx("%s: %s", g->go_user_where, err);
+	if (g->go_jail_disable != NULL &&
+	    jail_config_disable(&opt->so_jail, g->go_jail_disable, err,
+	    sizeof(err)) < 0)
+		fatalx("%s: %s", g->go_jail_disable_where, err);
+	if (g->go_no_sandbox == 1) {
+		opt->so_jail.jc_enabled = false;
+		log_warnx("WARNING: --no-sandbox: device children run with the "
+		    "parent's privileges, files and system calls; a hostile "
+		    "guest that takes over a device owns this host. Use only "
+		    "for debugging.");
+	}
+}
+
+/*
+ * The host: options from argv, devices from dl (the backend program's,
+ * or NULL) plus --device and -c FILE.
+ */
+static int
+host_main(int argc, char *argv[], struct devlist *pre,
+    const struct device_type *backend)
+{
+	static struct conffile	 cf;
+	struct devlist		 own, *dl = pre != NULL ? pre : &own;
+	struct global_opts	 cli, g;
 	struct sup_options	 opt;
 	struct supervisor	*sup;
-	unsigned int		 ndev = 0, cap = 0, i;
+	struct device_conf	*dc;
+	unsigned int		 i;
 	char			 err[1024];
-	const char		*user = NULL, *disable = NULL;
-	const char		*conf_path = NULL, *seccomp = NULL;
-	int			 check_only = 0;
-	const char		*control = NULL;
-	static struct conffile	 cf;
-	int			 ch, verbose = 0, logdest = LOG_TO_STDERR;
-	int			 no_sandbox = 0, limit_set = 0, rc;
+	const char		*conf_path = NULL;
+	int			 check_only = 0, ch, verbose = 0, rc;
 	uint64_t		 v;
 
+	if (pre == NULL)
+		memset(&own, 0, sizeof(own));
 	log_init(0, LOG_TO_STDERR, "vhostd");
 	sup_options_init(&opt);
+	config_global_init(&cli);
+	config_global_init(&cf.cf_opts);
 	while ((ch = getopt_long(argc, argv, "c:d:nvh", long_opts, NULL)) !=
 	    -1) {
 		switch (ch) {
@@ -382,64 +483,69 @@ host_main(int argc, char *argv[])
 			check_only = 1;
 			break;
 		case 'd':
-			/* Any number of devices (the supervisor has no limit). */
-			if (ndev == cap) {
-				cap = cap == 0 ? 16 : cap * 2;
-				if ((nd = reallocarray(devs, cap,
-				    sizeof(*devs))) == NULL)
-					fatalx("out of memory");
-				devs = nd;
-			}
-			if (config_parse_device(optarg, RESTART_ALWAYS,
-			    &devs[ndev], err, sizeof(err)) < 0)
+			dc = devlist_slot(dl);
+			if ((rc = config_parse_device(optarg, RESTART_ALWAYS, dc,
+			    err, sizeof(err))) < 0)
 				fatalx("--device %s: %s", optarg, err);
-			ndev++;
+			dl->dl_n++;
 			break;
 		case 'v':
 			verbose++;
+			cli.go_verbose = verbose;
 			break;
 		case 'h':
-			usage(stdout);
+			if (backend != NULL)
+				backend_usage(stdout, backend);
+			else
+				usage(stdout);
+			devlist_free(dl);
 			return 0;
 		case OPT_LOG:
-			if (strcmp(optarg, "stderr") == 0)
-				logdest = LOG_TO_STDERR;
-			else if (strcmp(optarg, "syslog") == 0)
-				logdest = LOG_TO_SYSLOG;
-			else
+			if (strcmp(optarg, "stderr") != 0 &&
+			    strcmp(optarg, "syslog") != 0)
 				fatalx("--log=%s: expected stderr or syslog",
 				    optarg);
+			cli.go_log = optarg;
 			break;
 		case OPT_NO_SANDBOX:
-			no_sandbox = 1;
+			cli.go_no_sandbox = 1;
 			break;
 		case OPT_SECCOMP:
-			seccomp = optarg;
+			if (strcmp(optarg, "kill") != 0 &&
+			    strcmp(optarg, "trap") != 0 &&
+			    strcmp(optarg, "log") != 0)
+				fatalx("--seccomp=%s: expected kill, trap or "
+				    "log", optarg);
+			cli.go_seccomp = optarg;
 			break;
 		case OPT_POLICY_DIR:
-			opt.so_policy_dir = optarg;
+			cli.go_policy_dir = optarg;
 			break;
 		case OPT_USER:
-			user = optarg;
+			cli.go_user = optarg;
+			snprintf(cli.go_user_where, sizeof(cli.go_user_where),
+			    "--user=%s", optarg);
 			break;
 		case OPT_JAIL_DISABLE:
-			disable = optarg;
+			cli.go_jail_disable = optarg;
+			snprintf(cli.go_jail_disable_where,
+			    sizeof(cli.go_jail_disable_where),
+			    "--jail-disable=%s", optarg);
 			break;
 		case OPT_GRACE:
 			if (parse_u64(optarg, 0, 3600, &v) < 0)
 				fatalx("--grace=%s: expected seconds (0-3600)",
 				    optarg);
-			opt.so_grace_ms = (unsigned int)v * 1000;
+			cli.go_grace = (int)v;
 			break;
 		case OPT_RESTART_LIMIT:
-			if (config_parse_restart_limit(optarg,
-			    &opt.so_burst_count, &opt.so_burst_secs) < 0)
+			if (config_parse_restart_limit(optarg, NULL, NULL) < 0)
 				fatalx("--restart-limit=%s: expected N/SECONDS, "
 				    "e.g. 10/60, or 0", optarg);
-			limit_set = 1;
+			cli.go_restart_limit = optarg;
 			break;
 		case OPT_CONTROL:
-			control = optarg;
+			cli.go_control = optarg;
 			break;
 		case OPT_READY_FD:
 			if (parse_u64(optarg, 0, 65535, &v) < 0 ||
@@ -451,9 +557,14 @@ host_main(int argc, char *argv[])
 			break;
 		case OPT_VERSION:
 			printf("vhostd %s\n", VHOSTD_VERSION);
+			devlist_free(dl);
 			return 0;
 		default:
-			usage(stderr);
+			if (backend != NULL)
+				backend_usage(stderr, backend);
+			else
+				usage(stderr);
+			devlist_free(dl);
 			return 2;
 		}
 	}
@@ -461,70 +572,30 @@ host_main(int argc, char *argv[])
 		fprintf(stderr, "vhostd: unexpected argument '%s'\n",
 		    argv[optind]);
 		usage(stderr);
+		devlist_free(dl);
 		return 2;
 	}
 	if (conf_path != NULL) {
-		if (ndev > 0)
+		if (dl->dl_n > 0)
 			fatalx("-c and --device cannot be combined: put the "
 			    "devices in %s", conf_path);
 		if (conffile_load(conf_path, &cf, err, sizeof(err)) < 0)
 			fatalx("%s", err);
-		/* The command line wins over the file. */
-		if (user == NULL)
-			user = cf.cf_user;
-		if (seccomp == NULL)
-			seccomp = cf.cf_seccomp;
-		if (disable == NULL)
-			disable = cf.cf_jail_disable;
-		if (opt.so_policy_dir == NULL)
-			opt.so_policy_dir = cf.cf_policy_dir;
-		if (cf.cf_grace >= 0)
-			opt.so_grace_ms = (unsigned int)cf.cf_grace * 1000;
-		if (!limit_set && cf.cf_restart_limit != NULL)
-			(void)config_parse_restart_limit(cf.cf_restart_limit,
-			    &opt.so_burst_count, &opt.so_burst_secs);
-		if (verbose == 0 && cf.cf_verbose > 0)
-			verbose = cf.cf_verbose;
-		if (!no_sandbox && cf.cf_no_sandbox == 1)
-			no_sandbox = 1;
-		if (cf.cf_log != NULL && strcmp(cf.cf_log, "syslog") == 0)
-			logdest = LOG_TO_SYSLOG;
-		else if (cf.cf_log != NULL && strcmp(cf.cf_log, "stderr") != 0)
-			fatalx("%s: log = %s: expected stderr or syslog",
-			    conf_path, cf.cf_log);
-		if ((devs = calloc(cf.cf_ndev + 1, sizeof(*devs))) == NULL)
-			fatalx("out of memory");
 		for (i = 0; i < cf.cf_ndev; i++) {
-			devs[ndev++] = cf.cf_dev[i];
-			memset(&cf.cf_dev[i], 0, sizeof(cf.cf_dev[i]));
+			*devlist_slot(dl) = cf.cf_dev[i];
+			dl->dl_n++;
 		}
-		cf.cf_ndev = 0;
+		free(cf.cf_dev);
+		cf.cf_dev = NULL;
+		cf.cf_ndev = cf.cf_cap = 0;
 	}
-	log_init(verbose, logdest, "vhostd");
-	if (seccomp == NULL || strcmp(seccomp, "kill") == 0)
-		opt.so_seccomp = POLICY_MODE_KILL;
-	else if (strcmp(seccomp, "trap") == 0)
-		opt.so_seccomp = POLICY_MODE_TRAP;
-	else if (strcmp(seccomp, "log") == 0)
-		opt.so_seccomp = POLICY_MODE_LOG;
-	else
-		fatalx("seccomp mode '%s': expected kill, trap or log", seccomp);
-	if (ndev == 0 && conf_path == NULL) {
+	/* The command line wins over the file (vhostd.conf(5)). */
+	config_global_merge(&cli, &cf.cf_opts, &g);
+	apply_options(&g, &opt);
+	if (dl->dl_n == 0 && conf_path == NULL) {
 		usage(stderr);
+		devlist_free(dl);
 		return 2;
-	}
-	if (user != NULL &&
-	    jail_config_set_user(&opt.so_jail, user, err, sizeof(err)) < 0)
-		fatalx("--user=%s: %s", user, err);
-	if (disable != NULL &&
-	    jail_config_disable(&opt.so_jail, disable, err, sizeof(err)) < 0)
-		fatalx("--jail-disable=%s: %s", disable, err);
-	if (no_sandbox) {
-		opt.so_jail.jc_enabled = false;
-		log_warnx("WARNING: --no-sandbox: device children run with the "
-		    "parent's privileges, files and system calls; a hostile "
-		    "guest that takes over a device owns this host. Use only "
-		    "for debugging.");
 	}
 	/*
 	 * The installed directory, never one found next to the binary:
@@ -534,21 +605,26 @@ host_main(int argc, char *argv[])
 	if (opt.so_policy_dir == NULL)
 		opt.so_policy_dir = POLICYDIR;
 	if (check_only) {
-		rc = sup_check(&opt, devs, ndev);
-		free(devs);
+		/* sup_check frees the configurations; the list goes too. */
+		rc = sup_check(&opt, dl->dl_dev, dl->dl_n);
+		devlist_free(dl);
 		return rc;
 	}
-	opt.so_control = control;
+	opt.so_control = g.go_control;
 	if (conf_path != NULL) {
 		opt.so_reload = reload_config;
 		opt.so_reload_arg = (void *)conf_path;
 	}
-	if ((sup = sup_new(&opt, devs, ndev, err, sizeof(err))) == NULL) {
-		for (i = 0; i < ndev; i++)
-			config_device_free(&devs[i]);
+	/*
+	 * sup_new takes each configuration it opens (the entry is left
+	 * empty); devlist_free releases whatever is left, either way.
+	 */
+	if ((sup = sup_new(&opt, dl->dl_dev, dl->dl_n, err,
+	    sizeof(err))) == NULL) {
+		devlist_free(dl);
 		fatalx("%s", err);
 	}
-	free(devs);
+	devlist_free(dl);
 	rc = sup_run(sup);
 	sup_free(sup);
 	return rc;

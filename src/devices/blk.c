@@ -12,10 +12,8 @@
  * (blk_spawn), so flags a taken-over child sets die with it, and the
  * child may not grow the file (blk_max_file_size: RLIMIT_FSIZE).
  *
- * Keys: path= (required), read-only=on|off, direct=on|off (O_DIRECT),
- * queues=1..16, serial= (at most 20 bytes, GET_ID), logical-block-size=
- * 512|4096, poll-us=N (busy-poll window after a batch), discard=on|off
- * (default: on when the backing supports it; on fails if it does not).
+ * Keys: the table blk_keys (name, kind, range, default, help, backend
+ * program alias), parsed by common code; blk_parse_opts reads the values.
  */
 #include <endian.h>
 #include <errno.h>
@@ -128,122 +126,40 @@ struct blk_parent {
 	int		 bp_oflags;	/* open(2) flags of bp_fd */
 };
 
-/* "SIZE" with an optional K, M, G or T suffix (powers of 1024). */
-static int
-blk_parse_size(const char *v, uint64_t *out)
-{
-	char		 num[32];
-	size_t		 n = strlen(v);
-	unsigned int	 shift = 0;
+const char *const blk_lbs_names[] = { "512", "4096", NULL };
+static const uint64_t blk_lbs_values[] = { 512, 4096 };
 
-	if (n == 0 || n >= sizeof(num))
-		return -EINVAL;
-	memcpy(num, v, n + 1);
-	switch (num[n - 1]) {
-	case 'K': case 'k': shift = 10; break;
-	case 'M': case 'm': shift = 20; break;
-	case 'G': case 'g': shift = 30; break;
-	case 'T': case 't': shift = 40; break;
-	default: break;
-	}
-	if (shift != 0)
-		num[n - 1] = '\0';
-	if (parse_u64(num, 1, UINT64_MAX >> 41, out) != 0)
-		return -EINVAL;
-	*out <<= shift;
-	return 0;
-}
+static const struct dev_key blk_keys[BLK_K_COUNT] = { BLK_KEY_ROWS };
 
+/*
+ * The typed values (each checked against its row by common code) into
+ * struct blk_opts; what spans keys is checked here.
+ */
 static int
-blk_parse_bool(const char *key, const char *val, int *out, char *err,
+blk_parse_opts(const struct dev_options *o, struct blk_opts *bo, char *err,
     size_t errlen)
 {
-	if (strcmp(val, "on") == 0)
-		*out = 1;
-	else if (strcmp(val, "off") == 0)
-		*out = 0;
-	else {
-		snprintf(err, errlen, "%s=%s: expected on or off", key, val);
+	memset(bo, 0, sizeof(*bo));
+	bo->bo_path = dev_opt_str(o, BLK_K_PATH);
+	bo->bo_null = dev_opt_given(o, BLK_K_NULL) ?
+	    dev_opt_u64(o, BLK_K_NULL) : 0;
+	bo->bo_ro = (int)dev_opt_u64(o, BLK_K_RO);
+	bo->bo_direct = (int)dev_opt_u64(o, BLK_K_DIRECT);
+	bo->bo_discard = dev_opt_given(o, BLK_K_DISCARD) ?
+	    (int)dev_opt_u64(o, BLK_K_DISCARD) : -1;
+	bo->bo_lock = (int)dev_opt_u64(o, BLK_K_LOCK);
+	bo->bo_queues = dev_opt_u64(o, BLK_K_QUEUES);
+	bo->bo_lbs = dev_opt_given(o, BLK_K_LBS) ?
+	    blk_lbs_values[dev_opt_u64(o, BLK_K_LBS)] : 0;
+	bo->bo_poll_us = dev_opt_u64(o, BLK_K_POLL_US);
+	bo->bo_serial = dev_opt_str(o, BLK_K_SERIAL);
+	if ((bo->bo_path == NULL) == (bo->bo_null == 0)) {
+		snprintf(err, errlen, "%s: give path= (the image file or "
+		    "block device) or null=SIZE (no storage, for benchmarks)",
+		    bo->bo_path == NULL ? "path" : "path, null");
 		return -EINVAL;
 	}
 	return 0;
-}
-
-static int
-blk_parse_opts(const struct device_opt *opts, unsigned int nopts,
-    struct blk_opts *bo, char *err, size_t errlen)
-{
-	const char	*k, *v;
-	unsigned int	 i;
-	int		 rc = 0;
-
-	memset(bo, 0, sizeof(*bo));
-	bo->bo_discard = -1;
-	bo->bo_lock = 1;
-	bo->bo_queues = 1;
-	bo->bo_poll_us = BLK_POLL_US_DEFAULT;
-	for (i = 0; i < nopts && rc == 0; i++) {
-		k = opts[i].key;
-		v = opts[i].value;
-		if (strcmp(k, "path") == 0) {
-			if (*v == '\0') {
-				snprintf(err, errlen, "path= needs a file or "
-				    "block device");
-				return -EINVAL;
-			}
-			bo->bo_path = v;
-		} else if (strcmp(k, "read-only") == 0)
-			rc = blk_parse_bool(k, v, &bo->bo_ro, err, errlen);
-		else if (strcmp(k, "direct") == 0)
-			rc = blk_parse_bool(k, v, &bo->bo_direct, err, errlen);
-		else if (strcmp(k, "discard") == 0)
-			rc = blk_parse_bool(k, v, &bo->bo_discard, err, errlen);
-		else if (strcmp(k, "lock") == 0)
-			rc = blk_parse_bool(k, v, &bo->bo_lock, err, errlen);
-		else if (strcmp(k, "queues") == 0) {
-			if (parse_u64(v, 1, VU_MAX_QUEUES, &bo->bo_queues)) {
-				snprintf(err, errlen, "queues=%s: expected 1 "
-				    "to %d", v, VU_MAX_QUEUES);
-				return -EINVAL;
-			}
-		} else if (strcmp(k, "logical-block-size") == 0) {
-			if (parse_u64(v, 512, 4096, &bo->bo_lbs) ||
-			    (bo->bo_lbs != 512 && bo->bo_lbs != 4096)) {
-				snprintf(err, errlen, "logical-block-size=%s: "
-				    "expected 512 or 4096", v);
-				return -EINVAL;
-			}
-		} else if (strcmp(k, "poll-us") == 0) {
-			if (parse_u64(v, 0, BLK_POLL_US_MAX, &bo->bo_poll_us)) {
-				snprintf(err, errlen, "poll-us=%s: expected 0 "
-				    "to %u microseconds", v, BLK_POLL_US_MAX);
-				return -EINVAL;
-			}
-		} else if (strcmp(k, "serial") == 0) {
-			if (strlen(v) > VIRTIO_BLK_ID_BYTES) {
-				snprintf(err, errlen, "serial=%s: at most %d "
-				    "bytes", v, VIRTIO_BLK_ID_BYTES);
-				return -EINVAL;
-			}
-			bo->bo_serial = v;
-		} else if (strcmp(k, "null") == 0) {
-			if (blk_parse_size(v, &bo->bo_null) != 0 ||
-			    bo->bo_null < BLK_SECTOR) {
-				snprintf(err, errlen, "null=%s: expected a size "
-				    "such as 1G", v);
-				return -EINVAL;
-			}
-		} else {
-			snprintf(err, errlen, "unknown key '%s'", k);
-			return -EINVAL;
-		}
-	}
-	if (rc == 0 && (bo->bo_path == NULL) == (bo->bo_null == 0)) {
-		snprintf(err, errlen, "give path= (the image file or block "
-		    "device) or null=SIZE (no storage, for benchmarks)");
-		return -EINVAL;
-	}
-	return rc;
 }
 
 /*
@@ -629,8 +545,8 @@ blk_close(struct device_res *res)
  * and, as dr_parent, the locked description the parent keeps.
  */
 static int
-blk_res_open(const struct device_opt *opts, unsigned int nopts,
-    bool check_only, struct device_res *res, char *err, size_t errlen)
+blk_res_open(const struct dev_options *opts, bool check_only,
+    struct device_res *res, char *err, size_t errlen)
 {
 	struct blk_parent	*bp;
 	struct blk_res		*br;
@@ -639,7 +555,7 @@ blk_res_open(const struct device_opt *opts, unsigned int nopts,
 	int			 rc;
 
 	memset(&st, 0, sizeof(st));
-	if ((rc = blk_parse_opts(opts, nopts, &bo, err, errlen)) != 0)
+	if ((rc = blk_parse_opts(opts, &bo, err, errlen)) != 0)
 		return rc;
 	if ((bp = calloc(1, sizeof(*bp))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -652,8 +568,10 @@ blk_res_open(const struct device_opt *opts, unsigned int nopts,
 	br->br_direct = bo.bo_direct;
 	br->br_nqueues = (uint16_t)bo.bo_queues;
 	br->br_poll_us = (uint32_t)bo.bo_poll_us;
+	/* Copied: the child gets plain data, not the options' strings. */
 	if (bo.bo_serial != NULL)
-		memcpy(br->br_serial, bo.bo_serial, strlen(bo.bo_serial));
+		memcpy(br->br_serial, bo.bo_serial,
+		    MIN(strlen(bo.bo_serial), sizeof(br->br_serial)));
 	if (bo.bo_null != 0) {
 		/* Requests complete at once; reads leave buffers as they are. */
 		br->br_null = true;
@@ -902,26 +820,12 @@ static const struct vu_dev_ops blk_ops = {
 	.reset = blk_reset,
 };
 
-static const char *const blk_keys[] = {
-	"path", "read-only", "direct", "queues", "serial",
-	"logical-block-size", "poll-us", "discard", "null", "lock", NULL
-};
-static const char *const blk_caps_features[] = {
-	"read-only", "blk-file", NULL
-};
-/* vhost-user.rst, "Backend program conventions", block devices. */
-static const char *const blk_cli_aliases[] = {
-	"blk-file", "path",
-	"read-only", "read-only",
-	NULL
-};
-
 const struct device_type blk_device_type = {
 	.dt_name = "blk",
 	.dt_caps_type = "block",
+	.dt_description = "virtio block device",
 	.dt_keys = blk_keys,
-	.dt_caps_features = blk_caps_features,
-	.dt_cli_aliases = blk_cli_aliases,
+	.dt_nkeys = BLK_K_COUNT,
 	.dt_ops = &blk_ops,
 	/*
 	 * io_uring in the jail: ring memory is locked memory of the uid

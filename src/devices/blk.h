@@ -94,6 +94,70 @@ struct virtio_blk_dwz {
  */
 #define BLK_POLL_US_DEFAULT	32
 
+/*
+ * The device's keys (device.h): enum blk_key indexes BLK_KEY_ROWS, the
+ * rows of blk_keys in blk.c (a macro so that test devices built on blk
+ * can extend the table).
+ */
+enum blk_key {
+	BLK_K_PATH,
+	BLK_K_NULL,
+	BLK_K_RO,
+	BLK_K_DIRECT,
+	BLK_K_QUEUES,
+	BLK_K_SERIAL,
+	BLK_K_LBS,
+	BLK_K_DISCARD,
+	BLK_K_LOCK,
+	BLK_K_POLL_US,
+	BLK_K_COUNT
+};
+
+#define BLK_XSTR(x)	BLK_STR(x)
+#define BLK_STR(x)	#x
+
+extern const char *const blk_lbs_names[];
+
+#define BLK_KEY_ROWS \
+	[BLK_K_PATH] = { .dk_name = "path", .dk_kind = DK_PATH, \
+	    .dk_alias = "blk-file", .dk_flags = DKF_CAPS, \
+	    .dk_help = "the image file or block device (or null=)" }, \
+	[BLK_K_NULL] = { .dk_name = "null", .dk_kind = DK_SIZE, \
+	    .dk_min = BLK_SECTOR, .dk_max = UINT64_MAX >> 1, \
+	    .dk_help = "no storage: a disk of this size whose requests " \
+	    "succeed at once (benchmarks)" }, \
+	[BLK_K_RO] = { .dk_name = "read-only", .dk_kind = DK_BOOL, \
+	    .dk_default = "off", .dk_alias = "read-only", \
+	    .dk_flags = DKF_CAPS, \
+	    .dk_help = "open the image read-only and offer VIRTIO_BLK_F_RO" }, \
+	[BLK_K_DIRECT] = { .dk_name = "direct", .dk_kind = DK_BOOL, \
+	    .dk_default = "off", \
+	    .dk_help = "O_DIRECT: bypass the host page cache" }, \
+	[BLK_K_QUEUES] = { .dk_name = "queues", .dk_kind = DK_UINT, \
+	    .dk_min = 1, .dk_max = VU_MAX_QUEUES, .dk_default = "1", \
+	    .dk_help = "request queues (QEMU's num-queues must not be " \
+	    "larger)" }, \
+	[BLK_K_SERIAL] = { .dk_name = "serial", .dk_kind = DK_STRING, \
+	    .dk_max = VIRTIO_BLK_ID_BYTES, \
+	    .dk_help = "returned by get-id (at most 20 bytes)" }, \
+	[BLK_K_LBS] = { .dk_name = "logical-block-size", .dk_kind = DK_ENUM, \
+	    .dk_choices = blk_lbs_names, \
+	    .dk_help = "sector size the guest sees (default: the block " \
+	    "device's, or 512)" }, \
+	[BLK_K_DISCARD] = { .dk_name = "discard", .dk_kind = DK_BOOL, \
+	    .dk_help = "offer discard (default: when the backing supports " \
+	    "it; on fails when it does not)" }, \
+	[BLK_K_LOCK] = { .dk_name = "lock", .dk_kind = DK_BOOL, \
+	    .dk_default = "on", \
+	    .dk_help = "hold an OFD lock on the image (exclusive when " \
+	    "writable, shared when read-only)" }, \
+	[BLK_K_POLL_US] = { .dk_name = "poll-us", .dk_kind = DK_UINT, \
+	    .dk_min = 0, .dk_max = BLK_POLL_US_MAX, \
+	    .dk_default = BLK_XSTR(BLK_POLL_US_DEFAULT), \
+	    .dk_help = "microseconds to poll a queue that ran dry before " \
+	    "sleeping (0: never)" }, \
+	/* end of BLK_KEY_ROWS */
+
 /* One system call's worth of work for a request. */
 enum blk_op_kind {
 	BLK_OP_READ,		/* preadv, IORING_OP_READV */

@@ -3,10 +3,11 @@
  *
  * A device type has two halves that share no state (docs/devices.md):
  *
- *   parent (privileged, before any child): dt_open() validates the
- *   options, opens every resource and describes them as a struct
+ *   parent (privileged, before any child): dt_open() takes the typed
+ *   options (struct dev_options, built from the type's key table by
+ *   config.c), opens every resource and describes them as a struct
  *   device_res: descriptors plus plain data (no pointers, no descriptor
- *   numbers), which could cross an exec unchanged.  Anything only the
+ *   numbers), which crosses the exec of a child unchanged.  Anything only the
  *   parent needs between children (blk: the locked description of the
  *   image) hangs off dr_parent and never reaches a child.
  *
@@ -27,10 +28,78 @@
 #include "../util/util.h"
 #include "../vhost/vhost.h"
 
-struct device_opt {
-	const char	*key;
-	const char	*value;
+/*
+ * Device keys: one row per key, parsed and validated by common code
+ * (src/config.c) for every front end (--device, the backend-program
+ * options, the configuration file), and shown by --help and
+ * --print-capabilities.  A device declares an enum of key indices and a
+ * table indexed by it; dt_open reads the typed values by index.
+ */
+enum dev_key_kind {
+	DK_STRING,	/* any text, at most dk_max bytes (0: no limit) */
+	DK_PATH,	/* a file name, not empty */
+	DK_BOOL,	/* on | off; value 0 or 1 */
+	DK_UINT,	/* decimal, dk_min..dk_max */
+	DK_SIZE,	/* bytes, optional K/M/G/T suffix, dk_min..dk_max */
+	DK_ENUM,	/* one of dk_choices; value: its index */
+	DK_OCTAL,	/* octal, dk_min..dk_max (permissions) */
+	DK_NAME		/* 1-32 of [A-Za-z0-9._-] */
 };
+
+/* dk_flags */
+#define DKF_CAPS	0x1	/* dk_alias is a --print-capabilities feature */
+
+struct dev_key {
+	const char		*dk_name;	/* key=value */
+	enum dev_key_kind	 dk_kind;
+	uint64_t		 dk_min;
+	uint64_t		 dk_max;
+	/* Parsed like a given value when the key is absent; NULL: none. */
+	const char		*dk_default;
+	const char		*dk_help;	/* one line for --help */
+	/* Backend-program option (vhost-user.rst), e.g. "blk-file". */
+	const char		*dk_alias;
+	const char *const	*dk_choices;	/* DK_ENUM, NULL-terminated */
+	unsigned int		 dk_flags;
+};
+
+#define DEV_MAX_KEYS	24
+
+/* One key's typed value. */
+struct dev_value {
+	bool		 dv_set;	/* given (not the default) */
+	uint64_t	 dv_u;		/* BOOL, UINT, SIZE, ENUM, OCTAL */
+	char		*dv_text;	/* the text (owned); STRING, PATH, NAME */
+	char		 dv_src[96];	/* where it was given: "f.conf:3" */
+};
+
+/* A device's keys with their values, indexed like the type's table. */
+struct dev_options {
+	const struct dev_key	*do_keys;
+	unsigned int		 do_nkeys;
+	struct dev_value	 do_val[DEV_MAX_KEYS];
+};
+
+/* Value of key k (an index into the type's table). */
+static inline uint64_t
+dev_opt_u64(const struct dev_options *o, unsigned int k)
+{
+	return o->do_val[k].dv_u;
+}
+
+/* Text of key k, or NULL when neither given nor defaulted. */
+static inline const char *
+dev_opt_str(const struct dev_options *o, unsigned int k)
+{
+	return o->do_val[k].dv_text;
+}
+
+/* Whether key k was given (a default does not count). */
+static inline bool
+dev_opt_given(const struct dev_options *o, unsigned int k)
+{
+	return o->do_val[k].dv_set;
+}
 
 /* Most descriptors one device hands its child. */
 #define DEVICE_RES_FDS		8
@@ -66,16 +135,15 @@ struct device_child_res {
 struct device_type {
 	const char		*dt_name;	/* "rng", "blk" (--device TYPE) */
 	const char		*dt_caps_type;	/* vhost-user JSON "type" */
-	/* Device keys accepted besides the common ones, NULL-terminated. */
-	const char *const	*dt_keys;
-	/* Extra "features" for --print-capabilities, NULL-terminated. */
-	const char *const	*dt_caps_features;
+	const char		*dt_description;	/* --help: one line */
 	/*
-	 * Backend-program options (QEMU vhost-user.rst conventions) mapped
-	 * to device keys: pairs { "blk-file", "path", ..., NULL }.  A flag
-	 * without a value sets the key to "on".
+	 * Keys besides the common ones (config.c), indexed by the device's
+	 * own enum; dt_nkeys rows, at most DEV_MAX_KEYS.  Each row's
+	 * dk_alias is the backend-program option (vhost-user.rst), and
+	 * those flagged DKF_CAPS are its --print-capabilities "features".
 	 */
-	const char *const	*dt_cli_aliases;
+	const struct dev_key	*dt_keys;
+	unsigned int		 dt_nkeys;
 	const struct vu_dev_ops	*dt_ops;
 	/*
 	 * Jail rlimits above the default 0, for devices whose kernel
@@ -88,16 +156,19 @@ struct device_type {
 	/* Parent half. */
 
 	/*
-	 * Validate opts, open everything the device needs and fill res
-	 * (initialised by the caller with device_res_init).  check_only
-	 * (vhostd -n): check options and resources but take no lasting
-	 * claim on them (blk's image lock), as the running service holds
-	 * them.  0, or -errno with a message in err; on error whatever was
-	 * put in res is released by the caller.  Must not fork or exit.
+	 * Open everything the device needs and fill res (initialised by
+	 * the caller with device_res_init).  opts holds the typed values of
+	 * dt_keys, each already checked against its row (kind, range):
+	 * dt_open checks what spans keys, and copies into res's plain data
+	 * whatever the child needs of them (opts has pointers: it does not
+	 * reach a child).  check_only (vhostd -n): check options and
+	 * resources but take no lasting claim on them (blk's image lock),
+	 * as the running service holds them.  0, or -errno with a message
+	 * naming the key in err; on error whatever was put in res is
+	 * released by the caller.  Must not fork or exit.
 	 */
-	int	(*dt_open)(const struct device_opt *opts, unsigned int nopts,
-		    bool check_only, struct device_res *res, char *err,
-		    size_t errlen);
+	int	(*dt_open)(const struct dev_options *opts, bool check_only,
+		    struct device_res *res, char *err, size_t errlen);
 	/*
 	 * Right before each child is cloned.  Optional.  Gives the next
 	 * child fresh open file descriptions of the device's files, under

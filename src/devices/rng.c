@@ -109,15 +109,11 @@ static const struct vu_dev_ops rng_ops = {
 	.queue_handler = rng_queue_handler,
 };
 
-/* Parent: no options, no descriptors, no data. */
+/* Parent: no keys (config.c refuses any), no descriptors, no data. */
 static int
-rng_open(const struct device_opt *opts, unsigned int nopts, bool check_only,
+rng_open(const struct dev_options *opts, bool check_only,
     struct device_res *res, char *err, size_t errlen)
 {
-	if (nopts > 0) {
-		snprintf(err, errlen, "unknown key '%s'", opts[0].key);
-		return -EINVAL;
-	}
 	return 0;
 }
 
@@ -147,14 +143,12 @@ rng_free(void *state)
 	free(state);
 }
 
-static const char *const rng_keys[] = { NULL };
-static const char *const rng_caps_features[] = { NULL };
-
 const struct device_type rng_device_type = {
 	.dt_name = "rng",
 	.dt_caps_type = "rng",
-	.dt_keys = rng_keys,
-	.dt_caps_features = rng_caps_features,
+	.dt_description = "virtio entropy source",
+	.dt_keys = NULL,	/* the common keys only */
+	.dt_nkeys = 0,
 	.dt_ops = &rng_ops,
 	.dt_open = rng_open,
 	.dt_init = rng_init,

@@ -13,6 +13,7 @@
 
 #include "../listener/listener.h"
 #include "../util/log.h"
+#include "../util/ratelimit.h"
 #include "ctl.h"
 #include "host.h"
 
@@ -155,6 +156,10 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 	conn_free(cc);
 }
 
+/* Refused clients: a peer-triggered diagnostic, through the budget. */
+static struct ratelimit_log	ctl_refused;
+static bool			ctl_refused_init;
+
 static void
 accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
@@ -170,7 +175,13 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 		return;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
 	    (cred.uid != 0 && cred.uid != geteuid())) {
-		log_warnx("control: refused uid %u", (unsigned int)cred.uid);
+		if (!ctl_refused_init) {
+			ratelimit_log_init(&ctl_refused, 0, 0);
+			ctl_refused_init = true;
+		}
+		(void)ratelimit_warnx(&ctl_refused, ratelimit_now(),
+		    "control: refused uid %u (only root and the owner may "
+		    "use the control socket)", (unsigned int)cred.uid);
 		close(fd);
 		return;
 	}

@@ -210,8 +210,8 @@ device_open(struct sup_device *sd, char *err, size_t errlen)
 	}
 	sd->sd_retained = listener_take_parent_resources(sd->sd_listener);
 	msg[0] = '\0';
-	if ((rc = dt->dt_open(dc->dc_opts, dc->dc_nopts, false, &sd->sd_res,
-	    msg, sizeof(msg))) < 0) {
+	if ((rc = dt->dt_open(&dc->dc_opts, false, &sd->sd_res, msg,
+	    sizeof(msg))) < 0) {
 		snprintf(err, errlen, "%s: %s", dc->dc_name, msg);
 		return rc;
 	}
@@ -517,9 +517,11 @@ sup_check(const struct sup_options *opt, struct device_conf *devs,
 		dt = devs[i].dc_type;
 		device_res_init(&res);
 		err[0] = '\0';
-		if (dt->dt_open(devs[i].dc_opts, devs[i].dc_nopts, true, &res,
-		    err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s: %s\n", devs[i].dc_name, err);
+		if (dt->dt_open(&devs[i].dc_opts, true, &res, err,
+		    sizeof(err)) < 0) {
+			/* Where the device was configured ("f.conf:3"). */
+			fprintf(stderr, "%s: [%s] %s\n", devs[i].dc_where,
+			    devs[i].dc_name, err);
 			bad = 1;
 		}
 		device_res_release(dt, &res);

@@ -110,8 +110,9 @@ sup_reload(struct supervisor *sup, struct device_conf *devs,
 	for (i = 0; i < sup->su_ndev; ) {
 		sd = sup->su_dev[i];
 		j = reload_find(devs, idx, ndev, sd->sd_conf.dc_name);
-		if (j >= 0 && !seen[j] && strcmp(devs[j].dc_orig,
-		    sd->sd_conf.dc_orig) == 0) {
+		/* Typed values, not how they were written. */
+		if (j >= 0 && !seen[j] &&
+		    device_conf_equal(&devs[j], &sd->sd_conf)) {
 			seen[j] = true;		/* unchanged */
 			i++;
 			continue;

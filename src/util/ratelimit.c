@@ -2,8 +2,11 @@
  * ratelimit.c - a token bucket kept as refill time (nanoseconds) rather
  * than as a count, so that fractions of a token need no floating point.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <time.h>
 
+#include "log.h"
 #include "ratelimit.h"
 
 #define NSEC_PER_SEC	1000000000LL
@@ -83,4 +86,38 @@ ratelimit_full(struct ratelimit *rl, int64_t now)
 {
 	refill(rl, now);
 	return rl->rl_credit_ns >= rl->rl_cap_ns;
+}
+
+void
+ratelimit_log_init(struct ratelimit_log *rlg, unsigned int burst,
+    unsigned int rate)
+{
+	if (burst == 0 && rate == 0) {
+		burst = RATELIMIT_LOG_BURST;
+		rate = RATELIMIT_LOG_RATE;
+	}
+	ratelimit_init(&rlg->rlg_rl, burst, rate);
+	rlg->rlg_dropped = 0;
+}
+
+bool
+ratelimit_warnx(struct ratelimit_log *rlg, int64_t now, const char *fmt, ...)
+{
+	char	buf[768];
+	va_list	ap;
+
+	if (!ratelimit_allow(&rlg->rlg_rl, now)) {
+		rlg->rlg_dropped++;
+		return false;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (rlg->rlg_dropped > 0)
+		log_warnx("%s (%lu similar messages suppressed)", buf,
+		    rlg->rlg_dropped);
+	else
+		log_warnx("%s", buf);
+	rlg->rlg_dropped = 0;
+	return true;
 }

@@ -50,4 +50,31 @@ int64_t	ratelimit_reserve(struct ratelimit *rl, int64_t now);
 /* Whether the bucket is full again at now (a storm is over). */
 bool	ratelimit_full(struct ratelimit *rl, int64_t now);
 
+/*
+ * A budget for diagnostics a peer can trigger (a front end, a child, a
+ * control client): at most burst messages at once, then rate per second.
+ * What does not pass is counted, and the next message that passes says
+ * how many were suppressed.  The one mechanism for such messages; use it
+ * instead of "log once" flags or ad-hoc counters.
+ */
+struct ratelimit_log {
+	struct ratelimit	rlg_rl;
+	unsigned long		rlg_dropped;
+};
+
+#define RATELIMIT_LOG_BURST	10
+#define RATELIMIT_LOG_RATE	1
+
+/* burst, rate as ratelimit_init(); 0, 0: the defaults above. */
+void	ratelimit_log_init(struct ratelimit_log *rlg, unsigned int burst,
+	    unsigned int rate);
+
+/*
+ * log_warnx(fmt, ...) if the budget allows at now (ratelimit_now()),
+ * followed by " (N similar messages suppressed)" when some were; else
+ * count it.  true when logged.
+ */
+bool	ratelimit_warnx(struct ratelimit_log *rlg, int64_t now,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif /* VHOSTD_UTIL_RATELIMIT_H */

@@ -553,49 +553,59 @@ static const struct escape_attempt escape_attempts[] = {
 	{ "userfaultfd",	LAYER_FILTER,	try_userfaultfd },
 };
 
-static const char *const escape_keys[] = {
-	"target", "victim", "abstract", "attempt", NULL
+enum { ESC_K_TARGET, ESC_K_VICTIM, ESC_K_ABSTRACT, ESC_K_ATTEMPT,
+	ESC_K_COUNT };
+
+static const struct dev_key escape_keys[ESC_K_COUNT] = {
+	[ESC_K_TARGET] = { .dk_name = "target", .dk_kind = DK_STRING,
+	    .dk_help = "test only: a path to reach" },
+	[ESC_K_VICTIM] = { .dk_name = "victim", .dk_kind = DK_STRING,
+	    .dk_help = "test only: a process to reach" },
+	[ESC_K_ABSTRACT] = { .dk_name = "abstract", .dk_kind = DK_STRING,
+	    .dk_help = "test only: an abstract socket to reach" },
+	[ESC_K_ATTEMPT] = { .dk_name = "attempt", .dk_kind = DK_STRING,
+	    .dk_help = "test only: run only this attempt" },
 };
 
 /* Parent: the keys into a plain struct, nothing opened. */
 static int
-escape_open(const struct device_opt *opts, unsigned int nopts,
-    bool check_only, struct device_res *res, char *err, size_t errlen)
+escape_open(const struct dev_options *opts, bool check_only,
+    struct device_res *res, char *err, size_t errlen)
 {
-	struct escape_state	es;
-	unsigned int		i, j;
-	char			*slot;
-	size_t			size;
+	static const unsigned int	 keys[] = { ESC_K_TARGET, ESC_K_VICTIM,
+					    ESC_K_ABSTRACT, ESC_K_ATTEMPT };
+	struct escape_state		 es;
+	const char			*v;
+	unsigned int			 i, j;
+	char				*slots[4];
+	size_t				 sizes[4];
 
 	memset(&es, 0, sizeof(es));
-	for (i = 0; i < nopts; i++) {
-		if (strcmp(opts[i].key, "target") == 0) {
-			slot = es.es_target;
-			size = sizeof(es.es_target);
-		} else if (strcmp(opts[i].key, "victim") == 0) {
-			slot = es.es_victim;
-			size = sizeof(es.es_victim);
-		} else if (strcmp(opts[i].key, "abstract") == 0) {
-			slot = es.es_abstract;
-			size = sizeof(es.es_abstract);
-		} else if (strcmp(opts[i].key, "attempt") == 0) {
-			for (j = 0; j < ARRAY_SIZE(escape_attempts); j++)
-				if (strcmp(opts[i].value,
-				    escape_attempts[j].ea_name) == 0)
-					break;
-			if (j == ARRAY_SIZE(escape_attempts)) {
-				snprintf(err, errlen, "attempt=%s: no such "
-				    "attempt", opts[i].value);
-				return -EINVAL;
-			}
-			slot = es.es_only;
-			size = sizeof(es.es_only);
-		} else {
-			snprintf(err, errlen, "unknown key '%s'", opts[i].key);
+	slots[0] = es.es_target;
+	sizes[0] = sizeof(es.es_target);
+	slots[1] = es.es_victim;
+	sizes[1] = sizeof(es.es_victim);
+	slots[2] = es.es_abstract;
+	sizes[2] = sizeof(es.es_abstract);
+	slots[3] = es.es_only;
+	sizes[3] = sizeof(es.es_only);
+	if ((v = dev_opt_str(opts, ESC_K_ATTEMPT)) != NULL) {
+		for (j = 0; j < ARRAY_SIZE(escape_attempts); j++)
+			if (strcmp(v, escape_attempts[j].ea_name) == 0)
+				break;
+		if (j == ARRAY_SIZE(escape_attempts)) {
+			snprintf(err, errlen, "attempt=%s: no such attempt", v);
 			return -EINVAL;
 		}
-		if ((size_t)snprintf(slot, size, "%s", opts[i].value) >= size) {
-			snprintf(err, errlen, "%s: too long", opts[i].key);
+	}
+	/* Copied into the plain data: the child gets no pointers. */
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		if ((v = dev_opt_str(opts, keys[i])) == NULL)
+			continue;
+		if ((size_t)snprintf(slots[i], sizes[i], "%s", v) >=
+		    sizes[i]) {
+			snprintf(err, errlen, "%s: too long",
+			    escape_keys[keys[i]].dk_name);
 			return -EINVAL;
 		}
 	}
@@ -669,7 +679,9 @@ static const struct vu_dev_ops escape_ops = {
 const struct device_type escape_device_type = {
 	.dt_name = "escape",
 	.dt_caps_type = "escape",
+	.dt_description = "test only: a hijacked device trying to escape",
 	.dt_keys = escape_keys,
+	.dt_nkeys = ESC_K_COUNT,
 	.dt_ops = &escape_ops,
 	.dt_open = escape_open,
 	.dt_init = escape_init,

@@ -422,40 +422,33 @@ static const struct eb_attempt eb_attempts[] = {
 	{ "set-append",			EB_FILTER,	try_set_append },
 };
 
-/* Parent: blk's resources, with attempt= taken out and put first. */
+enum { EB_K_ATTEMPT = BLK_K_COUNT, EB_K_COUNT };
+
+/* Parent: blk's resources, with attempt= put first in the plain data. */
 static int
-eb_open(const struct device_opt *opts, unsigned int nopts, bool check_only,
+eb_open(const struct dev_options *opts, bool check_only,
     struct device_res *res, char *err, size_t errlen)
 {
-	struct device_opt	*bopts;
 	struct eb_res		 er;
 	unsigned char		*blob;
-	unsigned int		 i, j, n = 0;
+	const char		*v;
+	unsigned int		 j;
 	int			 rc;
 
 	memset(&er, 0, sizeof(er));
-	if ((bopts = calloc(nopts + 1, sizeof(*bopts))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	for (i = 0; i < nopts; i++) {
-		if (strcmp(opts[i].key, "attempt") != 0) {
-			bopts[n++] = opts[i];
-			continue;
-		}
+	if ((v = dev_opt_str(opts, EB_K_ATTEMPT)) != NULL) {
 		for (j = 0; j < ARRAY_SIZE(eb_attempts); j++)
-			if (strcmp(opts[i].value, eb_attempts[j].ea_name) == 0)
+			if (strcmp(v, eb_attempts[j].ea_name) == 0)
 				break;
 		if (j == ARRAY_SIZE(eb_attempts)) {
 			snprintf(err, errlen, "attempt=%s: no such attempt",
-			    opts[i].value);
-			free(bopts);
+			    v);
 			return -EINVAL;
 		}
-		snprintf(er.er_only, sizeof(er.er_only), "%s", opts[i].value);
+		snprintf(er.er_only, sizeof(er.er_only), "%s", v);
 	}
-	rc = blk_device_type.dt_open(bopts, n, check_only, res, err, errlen);
-	free(bopts);
+	/* blk's keys come first, under blk's indices. */
+	rc = blk_device_type.dt_open(opts, check_only, res, err, errlen);
 	if (rc != 0)
 		return rc;
 	if ((blob = malloc(sizeof(er) + res->dr_len)) == NULL) {
@@ -551,10 +544,11 @@ static const struct vu_dev_ops eb_ops = {
 	.queue_handler = eb_queue,
 };
 
-static const char *const eb_keys[] = {
-	"path", "read-only", "direct", "queues", "serial",
-	"logical-block-size", "poll-us", "discard", "null", "lock",
-	"attempt", NULL
+/* blk's keys, then attempt=. */
+static const struct dev_key eb_keys[EB_K_COUNT] = {
+	BLK_KEY_ROWS
+	[EB_K_ATTEMPT] = { .dk_name = "attempt", .dk_kind = DK_STRING,
+	    .dk_help = "test only: run only this attempt" },
 };
 
 static int
@@ -572,7 +566,10 @@ blk_close_of_type(struct device_res *res)
 const struct device_type escape_blk_device_type = {
 	.dt_name = "escape-blk",
 	.dt_caps_type = "escape",
+	.dt_description = "test only: a hijacked block device trying to "
+	    "escape",
 	.dt_keys = eb_keys,
+	.dt_nkeys = EB_K_COUNT,
 	.dt_ops = &eb_ops,
 	.dt_rlimit_nproc = 4096,
 	.dt_rlimit_memlock = 64ul << 20,

@@ -43,11 +43,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
-	if (rc != 0 || cf.cf_ndev > CONFFILE_MAX_DEVICES)
+	if (rc != 0 || (cf.cf_ndev > 0 && cf.cf_dev == NULL))
 		abort();
 	for (i = 0; i < cf.cf_ndev; i++) {
 		if (cf.cf_dev[i].dc_type == NULL ||
-		    cf.cf_dev[i].dc_name == NULL)
+		    cf.cf_dev[i].dc_name == NULL ||
+		    !device_conf_equal(&cf.cf_dev[i], &cf.cf_dev[i]))
 			abort();
 		for (j = 0; j < i; j++)
 			if (strcmp(cf.cf_dev[i].dc_name,

@@ -1,14 +1,15 @@
 /*
- * config_fuzz.c - libFuzzer target for the --device parser
- * (src/config.c): the input, up to its first NUL, is one device
- * specification (TYPE,key=value,...); the same string also goes through
- * the restart-limit parser.
+ * config_fuzz.c - libFuzzer target for the --device front end of the
+ * configuration builder (src/config.c): the input, up to its first NUL,
+ * is one device specification (TYPE,key=value,..., ",," a comma); the
+ * same string also goes through the restart-limit parser.
  *
  * Besides crashes and sanitizer reports, a finding is a result that
  * breaks the contract: a failure without a message or that leaves the
  * struct holding memory, a success without a type or name, with both
- * socket= and fd=, with more keys than the table holds, or with a key
- * the type does not have.
+ * socket= and fd=, with a value outside its key's row (kind, range), a
+ * defaulted key without its value, or a configuration not equal to
+ * itself.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,15 +20,31 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Whether key is one of the type's own keys. */
+/* Whether v fits row k. */
 static bool
-type_key(const struct device_type *dt, const char *key)
+value_fits(const struct dev_key *k, const struct dev_value *v)
 {
-	unsigned int	i;
+	unsigned int	n;
 
-	for (i = 0; dt->dt_keys != NULL && dt->dt_keys[i] != NULL; i++)
-		if (strcmp(dt->dt_keys[i], key) == 0)
-			return true;
+	if (v->dv_text == NULL)
+		return !v->dv_set && k->dk_default == NULL;
+	switch (k->dk_kind) {
+	case DK_BOOL:
+		return v->dv_u <= 1;
+	case DK_UINT:
+	case DK_SIZE:
+	case DK_OCTAL:
+		return v->dv_u >= k->dk_min && v->dv_u <= k->dk_max;
+	case DK_ENUM:
+		for (n = 0; k->dk_choices[n] != NULL; n++)
+			;
+		return v->dv_u < n;
+	case DK_STRING:
+		return k->dk_max == 0 || strlen(v->dv_text) <= k->dk_max;
+	case DK_PATH:
+	case DK_NAME:
+		return v->dv_text[0] != '\0';
+	}
 	return false;
 }
 
@@ -53,18 +70,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = config_parse_device(spec, RESTART_ON_FAILURE, &dc, err,
 	    sizeof(err));
 	if (rc < 0) {
-		if (err[0] == '\0' || dc.dc_spec != NULL || dc.dc_orig != NULL)
+		if (err[0] == '\0' || dc.dc_type != NULL ||
+		    dc.dc_common[CK_NAME].dv_text != NULL)
 			abort();
 	} else {
 		if (rc != 0 || dc.dc_type == NULL || dc.dc_name == NULL ||
-		    dc.dc_nopts > CONFIG_MAX_OPTS ||
 		    (dc.dc_socket != NULL && dc.dc_fd >= 0) ||
-		    strcmp(dc.dc_orig, spec) != 0)
+		    dc.dc_opts.do_nkeys != dc.dc_type->dt_nkeys ||
+		    !device_conf_equal(&dc, &dc))
 			abort();
-		for (i = 0; i < dc.dc_nopts; i++)
-			if (dc.dc_opts[i].key == NULL ||
-			    dc.dc_opts[i].value == NULL ||
-			    !type_key(dc.dc_type, dc.dc_opts[i].key))
+		for (i = 0; i < CK_COUNT; i++)
+			if (!value_fits(&config_common_keys[i],
+			    &dc.dc_common[i]))
+				abort();
+		for (i = 0; i < dc.dc_type->dt_nkeys; i++)
+			if (!value_fits(&dc.dc_type->dt_keys[i],
+			    &dc.dc_opts.do_val[i]))
 				abort();
 	}
 	config_device_free(&dc);

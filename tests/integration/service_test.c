@@ -68,10 +68,12 @@ Test(service, print_capabilities_for_every_type)
 		n = (size_t)snprintf(want, sizeof(want),
 		    "d['type'] == '%s' and set(d) == {'type', 'features'} and "
 		    "sorted(d['features']) == sorted([", dt->dt_caps_type);
-		for (i = 0; dt->dt_caps_features != NULL &&
-		    dt->dt_caps_features[i] != NULL; i++)
-			n += (size_t)snprintf(want + n, sizeof(want) - n,
-			    "'%s',", dt->dt_caps_features[i]);
+		/* The features: the aliases the key table flags. */
+		for (i = 0; i < dt->dt_nkeys; i++)
+			if (dt->dt_keys[i].dk_flags & DKF_CAPS)
+				n += (size_t)snprintf(want + n,
+				    sizeof(want) - n, "'%s',",
+				    dt->dt_keys[i].dk_alias);
 		snprintf(want + n, sizeof(want) - n, "])");
 		assert_json(out, want);
 
@@ -396,8 +398,37 @@ Test(service, ctl_status_json_matches_reality)
 	argv[4] = NULL;
 	cr_assert_eq(vproc_run(argv, out, sizeof(out), NULL, 0,
 	    VPROC_TIMEOUT_MS), 0);
-	cr_assert_neq(strstr(out, "a"), NULL);
-	cr_assert_neq(strstr(out, it_fmt("%d", (int)pb)), NULL, "%s", out);
+	{
+		/* A header, then one row per device, each field right. */
+		const char *const	 names[2] = { "a", "b" };
+		const char *const	 socks[2] = { a, b };
+		const int		 pids[2] = { (int)pa2, (int)pb };
+		const unsigned int	 restarts[2] = { 1, 0 };
+		char			*line, *save = NULL, name[64], type[16];
+		char			 state[16], conn[16], sockp[256];
+		unsigned int		 row = 0, rs;
+		int			 pid;
+		double			 up;
+
+		line = strtok_r(out, "\n", &save);
+		cr_assert_not_null(line);
+		cr_assert_eq(strncmp(line, "NAME", 4), 0, "header: %s", line);
+		while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+			cr_assert_lt(row, 2, "extra row: %s", line);
+			cr_assert_eq(sscanf(line, "%63s %15s %15s %d %u %lfs "
+			    "%15s %255s", name, type, state, &pid, &rs, &up,
+			    conn, sockp), 8, "row: %s", line);
+			cr_assert_str_eq(name, names[row]);
+			cr_assert_str_eq(type, "rng");
+			cr_assert_str_eq(state, "running");
+			cr_assert_eq(pid, pids[row], "%s", line);
+			cr_assert_eq(rs, restarts[row], "%s", line);
+			cr_assert_str_eq(conn, "listening");
+			cr_assert_str_eq(sockp, socks[row]);
+			row++;
+		}
+		cr_assert_eq(row, 2, "rows: %u", row);
+	}
 	it_stop(&it_vp);
 	cr_assert(!it_exists(ctl), "control socket left behind");
 }

@@ -1,6 +1,10 @@
 #!/bin/sh
-# check-man.sh - man pages lint clean, and every CLI option of vhostd is
-# documented in vhostd(8).
+# check-man.sh - man pages lint clean; every CLI option of vhostd is
+# documented in vhostd(8); every device key of the key tables (as
+# vhostd --help prints them) is documented in vhostd(8)'s DEVICES and vice
+# versa, and so are the backend-program aliases; every global option of
+# the configuration file (src/conffile.c) is documented in vhostd.conf(5)
+# and vice versa.
 set -u
 cd "$(dirname "$0")/../.."
 fail=0
@@ -27,4 +31,56 @@ for o in $opts; do
 	fi
 done
 echo "checked $n options"
+
+# Device keys: the tables, through the binary.
+vhostd=${VHOSTD:-build/vhostd}
+if [ ! -x "$vhostd" ]; then
+	echo "FAIL: no $vhostd (make first, or set VHOSTD)"; exit 1
+fi
+help=$("$vhostd" --help) || { echo "FAIL: $vhostd --help"; exit 1; }
+keys=$(printf '%s\n' "$help" | sed -n 's/^  \([a-z][a-z-]*\)=.*/\1/p' | sort -u)
+[ -n "$keys" ] || { echo "FAIL: vhostd --help lists no device keys"; exit 1; }
+# .It Cm KEY Ns = ... in the DEVICES section of vhostd.8.
+mankeys=$(sed -n '/^\.Sh DEVICES/,/^\.Sh /p' man/vhostd.8 |
+    sed -n 's/^\.It Cm \([a-z\\-]*\) Ns =.*/\1/p' | sed 's/\\-/-/g' | sort -u)
+nk=0
+for k in $keys; do
+	nk=$((nk + 1))
+	printf '%s\n' "$mankeys" | grep -qx -- "$k" || {
+		echo "FAIL: device key $k= (vhostd --help) is not in vhostd.8 DEVICES"
+		fail=1; }
+done
+for k in $mankeys; do
+	printf '%s\n' "$keys" | grep -qx -- "$k" || {
+		echo "FAIL: vhostd.8 documents key $k=, which no key table has"
+		fail=1; }
+done
+echo "checked $nk device keys"
+# Backend-program aliases ([--alias] in --help) in vhostd.8.
+for a in $(printf '%s\n' "$help" | sed -n 's/.*\[--\([a-z-]*\)\]$/\1/p' | sort -u); do
+	printf '%s\n' "$text" | grep -q -- "--$a" || {
+		echo "FAIL: backend option --$a is not documented in vhostd.8"
+		fail=1; }
+done
+for t in $(printf '%s\n' "$help" | sed -n 's/^Keys of \([a-z-]*\) .*/\1/p'); do
+	"$vhostd" "$t" --help >/dev/null || {
+		echo "FAIL: vhostd $t --help"; fail=1; }
+done
+
+# Global options of the file: rows of global_keys in src/conffile.c.
+gopts=$(sed -n '/global_keys\[\] = {/,/^};/p' src/conffile.c |
+    sed -n 's/^\t{ "\([a-z-]*\)",.*/\1/p' | sort -u)
+[ -n "$gopts" ] || { echo "FAIL: found no global options in src/conffile.c"; exit 1; }
+mangopts=$(sed -n 's/^\.It Cm \([a-z\\-]*\) No =.*/\1/p' man/vhostd.conf.5 |
+    sed 's/\\-/-/g' | sort -u)
+for o in $gopts; do
+	printf '%s\n' "$mangopts" | grep -qx -- "$o" || {
+		echo "FAIL: global option $o is not documented in vhostd.conf.5"
+		fail=1; }
+done
+for o in $mangopts; do
+	printf '%s\n' "$gopts" | grep -qx -- "$o" || {
+		echo "FAIL: vhostd.conf.5 documents $o, which conffile.c lacks"
+		fail=1; }
+done
 exit $fail

@@ -31,11 +31,14 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <liburing.h>
 
 #include "devices/device.h"
+#include "kvprep.h"
 #include "virtio/virtq.h"
 #include "vhost/vhost.h"
 #include "vuf.h"
@@ -234,7 +237,7 @@ t_open(const struct device_opt *o, unsigned int n, bool check_only,
 	int	rc;
 
 	device_res_init(res);
-	rc = blk_device_type.dt_open(o, n, check_only, res, err, errlen);
+	rc = kv_open(&blk_device_type, o, n, check_only, res, err, errlen);
 	if (rc != 0)
 		device_res_release(&blk_device_type, res);
 	return rc;
@@ -483,23 +486,31 @@ dev_write(unsigned int idx, uint64_t sector, uint32_t len, unsigned int seed)
 
 Test(blk, type_table)
 {
-	const char *const	*a = blk_device_type.dt_cli_aliases;
+	const struct dev_key	*k;
 	bool			 file = false, ro = false;
+	unsigned int		 i, ncaps = 0;
 
 	cr_assert_eq(device_type_find("blk"), &blk_device_type);
 	cr_assert_str_eq(blk_device_type.dt_name, "blk");
 	cr_assert_str_eq(blk_device_type.dt_caps_type, "block");
-	cr_assert_str_eq(blk_device_type.dt_caps_features[0], "read-only");
-	cr_assert_str_eq(blk_device_type.dt_caps_features[1], "blk-file");
-	cr_assert_null(blk_device_type.dt_caps_features[2]);
-	for (; *a != NULL; a += 2) {
-		if (strcmp(a[0], "blk-file") == 0 && strcmp(a[1], "path") == 0)
-			file = true;
-		if (strcmp(a[0], "read-only") == 0 &&
-		    strcmp(a[1], "read-only") == 0)
-			ro = true;
+	cr_assert_gt(blk_device_type.dt_nkeys, 0);
+	for (i = 0; i < blk_device_type.dt_nkeys; i++) {
+		k = &blk_device_type.dt_keys[i];
+		cr_assert_not_null(k->dk_name);
+		cr_assert_not_null(k->dk_help, "%s has no help", k->dk_name);
+		if (k->dk_flags & DKF_CAPS)
+			ncaps++;
+		if (k->dk_alias != NULL && strcmp(k->dk_alias, "blk-file") == 0 &&
+		    strcmp(k->dk_name, "path") == 0)
+			file = (k->dk_flags & DKF_CAPS) != 0;
+		if (k->dk_alias != NULL && strcmp(k->dk_alias, "read-only") == 0 &&
+		    strcmp(k->dk_name, "read-only") == 0)
+			ro = (k->dk_flags & DKF_CAPS) != 0;
 	}
-	cr_assert(file && ro, "--blk-file and --read-only aliases");
+	cr_assert_eq(ncaps, 2);
+	cr_assert(file && ro, "--blk-file and --read-only aliases, features");
+	cr_assert_str_eq(blk_device_type.dt_description,
+	    "virtio block device");
 	cr_assert_not_null(blk_device_type.dt_init);
 	cr_assert_not_null(blk_device_type.dt_spawn);
 	cr_assert_not_null(blk_device_type.dt_close);
@@ -529,7 +540,7 @@ Test(blk, print_capabilities)
 			norm[k++] = out[i];
 	norm[k] = '\0';
 	cr_assert_str_eq(norm,
-	    "{\"type\":\"block\",\"features\":[\"read-only\",\"blk-file\"]}");
+	    "{\"type\":\"block\",\"features\":[\"blk-file\",\"read-only\"]}");
 }
 
 Test(blk, prepare_errors)
@@ -558,7 +569,7 @@ Test(blk, prepare_errors)
 		o[1].value = bad[i][1];
 		err[0] = '\0';
 		device_res_init(&res);
-		cr_assert_lt(blk_device_type.dt_open(o, 2, false, &res, err,
+		cr_assert_lt(t_open(o, 2, false, &res, err,
 		    sizeof(err)), 0, "%s=%s accepted", bad[i][0], bad[i][1]);
 		/* Refused by the options: nothing opened yet. */
 		cr_assert_eq(res.dr_nfds, 0);
@@ -1348,29 +1359,102 @@ Test(blk, direct_io_unaligned_buffers)
 	cr_assert(memcmp(w.data, r.data, 4096) == 0);
 }
 
-/* SET_CONFIG writeback = 0 (write-through) is accepted and read back. */
+/*
+ * The synchronous I/O path's writes, counted: this definition takes the
+ * place of libc's pwritev2 for blk_req.c (linked into this binary), and
+ * makes the same system call.
+ */
+static int	pw_writes, pw_dsync;
+
+ssize_t
+pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	__atomic_add_fetch(&pw_writes, 1, __ATOMIC_SEQ_CST);
+	if (flags & RWF_DSYNC)
+		__atomic_add_fetch(&pw_dsync, 1, __ATOMIC_SEQ_CST);
+	return syscall(SYS_pwritev2, fd, iov, cnt, (long)off, 0L, flags);
+}
+
+/* SET_CONFIG writeback byte to v (CONFIG_WCE). */
+static void
+set_wce(uint8_t v)
+{
+	struct vhost_user_config	cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.offset = offsetof(struct virtio_blk_config, wce);
+	cfg.size = 1;
+	cfg.region[0] = v;
+	cr_assert_eq(vuf_request(&f, VHOST_USER_SET_CONFIG, &cfg,
+	    VHOST_USER_CONFIG_HDR_SIZE + 1, NULL, 0, NULL, 0), 0, "%s",
+	    vuf_error(&f));
+}
+
+/*
+ * SET_CONFIG writeback = 0 (write-through, 5.2.5.1): read back, and from
+ * then on every write reaches stable storage before it completes (the
+ * write is issued with RWF_DSYNC); writeback = 1 again: no more.  On the
+ * synchronous path (RLIMIT_NPROC 0: no ring), where the flag is seen.
+ */
 Test(blk, writeback_config)
 {
 	struct vhost_user_config	cfg;
 	struct virtio_blk_config	c;
+	struct rlimit			old, zero;
 	struct rq			w;
+	int				n0, d0;
 
 	img_create("/var/tmp", IMG_SIZE);
+	cr_assert_eq(getrlimit(RLIMIT_NPROC, &old), 0);
+	zero = old;
+	zero.rlim_cur = 0;
+	cr_assert_eq(setrlimit(RLIMIT_NPROC, &zero), 0);
 	be_start(NULL, 1, 64);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.offset = offsetof(struct virtio_blk_config, wce);
-	cfg.size = 1;
-	cfg.region[0] = 0;
-	cr_assert_eq(vuf_request(&f, VHOST_USER_SET_CONFIG, &cfg,
-	    VHOST_USER_CONFIG_HDR_SIZE + 1, NULL, 0, NULL, 0), 0, "%s",
-	    vuf_error(&f));
+	cr_assert_eq(setrlimit(RLIMIT_NPROC, &old), 0);
+	cr_assert_eq(vuf_get_config(&f, 0, &c, sizeof(c)), 0);
+	cr_assert_eq(c.wce, 1, "writeback by default");
+
+	/* Write-back: a plain write. */
+	n0 = pw_writes;
+	d0 = pw_dsync;
+	dev_write(0, 0, 4096, 29);
+	cr_assert_gt(pw_writes, n0, "the write did not take the counted path");
+	cr_assert_eq(pw_dsync, d0, "write-back write issued with RWF_DSYNC");
+
+	/* Write-through: every write with RWF_DSYNC. */
+	set_wce(0);
 	cr_assert_eq(vuf_get_config(&f, 0, &c, sizeof(c)), 0);
 	cr_assert_eq(c.wce, 0);
+	n0 = pw_writes;
+	d0 = pw_dsync;
 	dev_write(0, 0, 4096, 30);
+	dev_write(0, 64, 8192, 31);
+	cr_assert_gt(pw_writes, n0);
+	cr_assert_eq(pw_dsync - d0, pw_writes - n0,
+	    "%d of %d write-through writes without RWF_DSYNC",
+	    (pw_writes - n0) - (pw_dsync - d0), pw_writes - n0);
 	rq_alloc(&w, 4096, 4096);
 	cr_assert_eq(rq_do(&w, 0, VIRTIO_BLK_T_IN, 0), VIRTIO_BLK_S_OK);
+	{
+		uint8_t	want[4096];
+
+		fill(want, sizeof(want), 30);
+		cr_assert(memcmp(w.data, want, sizeof(want)) == 0,
+		    "the data written through");
+	}
+
+	/* Back to write-back. */
+	set_wce(1);
+	n0 = pw_writes;
+	d0 = pw_dsync;
+	dev_write(0, 0, 4096, 32);
+	cr_assert_gt(pw_writes, n0);
+	cr_assert_eq(pw_dsync, d0);
+
 	/* Any other byte is read-only. */
+	memset(&cfg, 0, sizeof(cfg));
 	cfg.offset = 0;
+	cfg.size = 1;
 	cr_assert_neq(vuf_request(&f, VHOST_USER_SET_CONFIG, &cfg,
 	    VHOST_USER_CONFIG_HDR_SIZE + 1, NULL, 0, NULL, 0), 0);
 }

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "devices/device.h"
+#include "kvprep.h"
 #include "vhost/vhost.h"
 #include "virtio/virtq.h"
 
@@ -81,7 +82,7 @@ setup(void)
 
 	/* Parent half: nothing to open; child half: a fresh state. */
 	device_res_init(&res);
-	cr_assert_eq(rng_device_type.dt_open(NULL, 0, false, &res, err,
+	cr_assert_eq(kv_open(&rng_device_type, NULL, 0, false, &res, err,
 	    sizeof(err)), 0);
 	cr_assert_eq(res.dr_nfds, 0);
 	device_res_view(&res, &cr);
@@ -200,15 +201,18 @@ Test(rng, type_table)
 
 	cr_assert_str_eq(rng_device_type.dt_name, "rng");
 	cr_assert_str_eq(rng_device_type.dt_caps_type, "rng");
-	cr_assert_null(rng_device_type.dt_keys[0]);
-	cr_assert_null(rng_device_type.dt_caps_features[0]);
+	cr_assert_str_eq(rng_device_type.dt_description,
+	    "virtio entropy source");
+	cr_assert_eq(rng_device_type.dt_nkeys, 0);
 	cr_assert_eq(rng_device_type.dt_num_queues(state), 1);
 	cr_assert_eq(rng_device_type.dt_ops->get_features(&dev), 0);
 	cr_assert_eq(device_type_find("rng"), &rng_device_type);
+	/* The builder refuses a key rng does not have. */
 	device_res_init(&res);
-	cr_assert_eq(rng_device_type.dt_open(&opt, 1, false, &res, err,
-	    sizeof(err)), -EINVAL);
+	cr_assert_eq(kv_open(&rng_device_type, &opt, 1, false, &res, err,
+	    sizeof(err)), -ENOENT);
 	cr_assert_eq(res.dr_nfds, 0);
+	device_res_release(&rng_device_type, &res);
 	cr_assert_neq(strstr(err, "path"), NULL);
 	/* The child half refuses resources it did not expect. */
 	cr_assert_eq(rng_device_type.dt_init(&cr, &st), -EINVAL);
