@@ -279,8 +279,8 @@ backend_main(const struct device_type *dt, int argc, char *argv[])
 			    dt->dt_name, name);
 			goto usage;
 		}
-		if ((rc = config_device_set(dc, name, val, NULL, CONFIG_ALIAS,
-		    err, sizeof(err))) < 0) {
+		if (config_device_set(dc, name, val, NULL, CONFIG_ALIAS, err,
+		    sizeof(err)) < 0) {
 			fprintf(stderr, "vhostd-%s: --%s\n", dt->dt_name, err);
 			goto usage;
 		}
@@ -484,8 +484,8 @@ host_main(int argc, char *argv[], struct devlist *pre,
 			break;
 		case 'd':
 			dc = devlist_slot(dl);
-			if ((rc = config_parse_device(optarg, RESTART_ALWAYS, dc,
-			    err, sizeof(err))) < 0)
+			if (config_parse_device(optarg, RESTART_ALWAYS, dc, err,
+			    sizeof(err)) < 0)
 				fatalx("--device %s: %s", optarg, err);
 			dl->dl_n++;
 			break;

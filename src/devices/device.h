@@ -49,9 +49,9 @@ enum dev_key_kind {
 /* dk_flags */
 #define DKF_CAPS	0x1	/* dk_alias is a --print-capabilities feature */
 
+/* Rows are written with designated initializers; the order packs them. */
 struct dev_key {
 	const char		*dk_name;	/* key=value */
-	enum dev_key_kind	 dk_kind;
 	uint64_t		 dk_min;
 	uint64_t		 dk_max;
 	/* Parsed like a given value when the key is absent; NULL: none. */
@@ -60,6 +60,7 @@ struct dev_key {
 	/* Backend-program option (vhost-user.rst), e.g. "blk-file". */
 	const char		*dk_alias;
 	const char *const	*dk_choices;	/* DK_ENUM, NULL-terminated */
+	enum dev_key_kind	 dk_kind;
 	unsigned int		 dk_flags;
 };
 
