@@ -295,9 +295,13 @@ Test(service, sighup_adds_removes_and_keeps)
 	cr_assert_gt(pb, 0);
 	cr_assert(it_exists(a) && it_exists(b));
 
-	/* b unchanged (same lines, other order), a removed, c added. */
-	text = it_fmt("[c]\ntype = rng\nsocket = %s\n\n[b]\ntype = rng\n"
-	    "socket = %s\n", c, b);
+	/*
+	 * b unchanged (other place, its keys in another order, a default
+	 * spelled out, the mode written without its leading 0: reload
+	 * compares typed values), a removed, c added.
+	 */
+	text = it_fmt("[c]\ntype = rng\nsocket = %s\n\n[b]\nmode = 600\n"
+	    "socket = %s\nrestart = always\ntype = rng\n", c, b);
 	write_conf("vhostd.conf", text);
 	cr_assert_eq(kill(it_vp.vp_pid, SIGHUP), 0);
 	cr_assert_gt(vproc_child_pid(&it_vp, "c", 0, VPROC_TIMEOUT_MS), 0,
