@@ -351,6 +351,16 @@ device_exited(struct sup_device *sd, int status)
 		restart = true;
 		break;
 	}
+	/* A connected --fd was the one session: nothing to restart on. */
+	if (sd->sd_listener != NULL && listener_is_connected(sd->sd_listener)) {
+		sd->sd_run = SUP_DONE;
+		if (failed)
+			sup->su_failed = true;
+		log_info("%s: the connection it was given ended; not "
+		    "restarting", sd->sd_conf.dc_name);
+		sup_device_release(sd);
+		return;
+	}
 	if (!restart) {
 		sd->sd_run = SUP_DONE;
 		if (failed)
