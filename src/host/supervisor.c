@@ -534,6 +534,7 @@ announce_ready(struct supervisor *sup)
 	if ((rc = notify_send(buf)) < 0)
 		log_warnx("sd_notify: %s", strerror(-rc));
 	notify_status(sup);
+	log_startup_done();
 	if (sup->su_opt.so_ready_fd >= 0) {
 		if ((rc = notify_ready_fd(sup->su_opt.so_ready_fd)) < 0)
 			log_warnx("--ready-fd=%d: %s", sup->su_opt.so_ready_fd,
