@@ -142,12 +142,16 @@ fi
 
 # The unit's capabilities: enough, and each one needed.  run_caps CAPS
 # runs the installed vhostd on the example configuration with bounding
-# set CAPS (setpriv syntax) and no_new_privs; 0 when it serves entropy
+# set CAPS (setpriv syntax), no_new_privs and private network and IPC
+# namespaces; 0 when it serves entropy
 # and a disk and stops cleanly on SIGTERM.
 run_caps() {
 	rm -f "$tmp/ready" "$tmp/run/"*.sock
 	mkfifo "$tmp/ready"
-	setpriv --bounding-set=-all,"$1" --inh-caps=-all --no-new-privs \
+	# In network and IPC namespaces of its own, as PrivateNetwork= and
+	# PrivateIPC= put it: the front ends outside still connect.
+	unshare --net --ipc \
+	    setpriv --bounding-set=-all,"$1" --inh-caps=-all --no-new-privs \
 	    "$p/bin/vhostd" -c "$tmp/example.conf" --grace=1 \
 	    --policy-dir="$p/share/vhostd/policies" --ready-fd=3 \
 	    3>"$tmp/ready" 2>"$tmp/vhostd.log" &
@@ -187,8 +191,8 @@ run_caps() {
 }
 if [ "$(id -u)" -ne 0 ]; then
 	skip "not root: cannot run vhostd with the unit's capabilities"
-elif ! command -v setpriv >/dev/null; then
-	skip "setpriv missing (apt-get install util-linux)"
+elif ! command -v setpriv >/dev/null || ! command -v unshare >/dev/null; then
+	skip "setpriv or unshare missing (apt-get install util-linux)"
 else
 	capline=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")
 	[ -n "$capline" ] || fail "unit has no CapabilityBoundingSet="
