@@ -239,6 +239,18 @@ net_hdr_check_tx(struct net_hdr *h, size_t frame_len, uint64_t features,
 }
 
 enum net_drop
+net_hdr_tx_prepare(struct net_hdr *h, const void *hdr, size_t chain_len,
+    uint64_t features, size_t max_frame)
+{
+	size_t	hlen = net_hdr_len(features);
+
+	if (chain_len < hlen)
+		return NET_DROP_SHORT_HDR;
+	(void)net_hdr_load(h, hdr, hlen);
+	return net_hdr_check_tx(h, chain_len - hlen, features, max_frame);
+}
+
+enum net_drop
 net_hdr_fix_rx(struct net_hdr *h, size_t frame_len, uint64_t features,
     uint16_t num_buffers)
 {
@@ -261,6 +273,16 @@ net_hdr_fix_rx(struct net_hdr *h, size_t frame_len, uint64_t features,
 	if (h->nh_hdr_len > frame_len)
 		h->nh_hdr_len = (uint16_t)frame_len;
 	h->nh_num_buffers = num_buffers;
+	return NET_DROP_NONE;
+}
+
+enum net_drop
+net_rx_result(size_t n, size_t hdr_len, size_t cap)
+{
+	if (n > hdr_len + cap)
+		return NET_DROP_RX_NO_ROOM;
+	if (n < hdr_len + NET_ETH_HLEN)
+		return NET_DROP_RUNT;
 	return NET_DROP_NONE;
 }
 

@@ -138,6 +138,17 @@ enum net_drop	net_hdr_check_tx(struct net_hdr *h, size_t frame_len,
 		    uint64_t features, size_t max_frame);
 
 /*
+ * The transmit path in one call: chain_len is the length of the readable
+ * chain (header and frame), hdr the first net_hdr_len(features) bytes of
+ * it, copied out of guest memory by the caller (fewer when the chain is
+ * shorter).  Decodes into *h and checks it as net_hdr_check_tx() with
+ * frame_len = chain_len - header.  NET_DROP_SHORT_HDR when the chain
+ * cannot hold the header.
+ */
+enum net_drop	net_hdr_tx_prepare(struct net_hdr *h, const void *hdr,
+		    size_t chain_len, uint64_t features, size_t max_frame);
+
+/*
  * Adjust the header the tap gave for a received frame of frame_len bytes
  * before it goes to the guest: offloads the guest did not ack are a drop
  * (the tap's offloads follow the acked features, so this is the kernel
@@ -146,6 +157,17 @@ enum net_drop	net_hdr_check_tx(struct net_hdr *h, size_t frame_len,
  */
 enum net_drop	net_hdr_fix_rx(struct net_hdr *h, size_t frame_len,
 		    uint64_t features, uint16_t num_buffers);
+
+/*
+ * Judge one readv() from the tap into [header of hdr_len][guest buffers
+ * of cap bytes][one spare byte]: the tap truncates a frame longer than
+ * the buffers and returns the truncated length, so only the spare byte
+ * shows that it did not fit.  n is readv's return (>= 0).  NET_DROP_NONE
+ * (frame length n - hdr_len), NET_DROP_RUNT (shorter than a header and
+ * an Ethernet header) or NET_DROP_RX_NO_ROOM (did not fit: drop it and
+ * give the buffers back).
+ */
+enum net_drop	net_rx_result(size_t n, size_t hdr_len, size_t cap);
 
 /*
  * Build the RARP announce frame for mac (SEND_RARP: the back end sends it

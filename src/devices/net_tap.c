@@ -270,13 +270,16 @@ net_tap_adopt(struct net_tap *t, const int *fds, unsigned int n, char *err,
 			    "tap", fds[i], ifr.ifr_name);
 			return -EINVAL;
 		}
-		if (!(ifr.ifr_flags & IFF_NO_PI) ||
-		    !(ifr.ifr_flags & IFF_VNET_HDR)) {
+		/*
+		 * IFF_NO_PI cannot be checked: TUNGETIFF reports bit 0x1000
+		 * as IFF_NOFILTER (no TUNSETTXFILTER) whatever the fd was
+		 * opened with.  IFF_VNET_HDR is reported as set.
+		 */
+		if (!(ifr.ifr_flags & IFF_VNET_HDR)) {
 			snprintf(err, errlen, "tap-fd %d: tap %s was opened "
-			    "without %s; open it with IFF_NO_PI|IFF_VNET_HDR "
-			    "(vnet_hdr on)", fds[i], ifr.ifr_name,
-			    !(ifr.ifr_flags & IFF_NO_PI) ? "IFF_NO_PI" :
-			    "IFF_VNET_HDR");
+			    "without IFF_VNET_HDR; open it with IFF_TAP|"
+			    "IFF_NO_PI|IFF_VNET_HDR (vnet_hdr=on)", fds[i],
+			    ifr.ifr_name);
 			return -EINVAL;
 		}
 		if (i == 0) {

@@ -66,10 +66,12 @@ int	net_tap_open(struct net_tap *t, const char *name, unsigned int queues,
 
 /*
  * Adopt n tap fds passed in (tap-fd=N[:M...]).  Each must be attached
- * (TUNGETIFF) to the same tap, with IFF_TAP, IFF_NO_PI and IFF_VNET_HDR
- * (an fd's flags cannot be changed once attached: a tap opened without
- * vnet_hdr is refused); n > 1 needs IFF_MULTI_QUEUE; the same fd twice is
- * refused.  Sets CLOEXEC, O_NONBLOCK and the vnet header size, probes the
+ * (TUNGETIFF) to the same tap, with IFF_TAP and IFF_VNET_HDR (an fd's
+ * flags cannot be changed once attached: a tap opened without vnet_hdr is
+ * refused); n > 1 needs IFF_MULTI_QUEUE; the same fd twice is refused.
+ * IFF_NO_PI is required but cannot be checked (TUNGETIFF reports that bit
+ * as IFF_NOFILTER whatever the opener asked): VM managers open taps with
+ * it (libvirt and QEMU always do).  Sets CLOEXEC, O_NONBLOCK and the vnet header size, probes the
  * offloads.  On success the tap owns the fds (release closes them and
  * never removes the tap); on failure the caller still owns them.
  */
