@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <linux/if_tun.h>
 
@@ -315,6 +316,65 @@ net_tap_adopt(struct net_tap *t, const int *fds, unsigned int n, char *err,
 		t->nt_nfds = 0;
 		return rc;
 	}
+	return 0;
+}
+
+int
+net_tap_reset(struct net_tap *t)
+{
+	unsigned int	i;
+	int		rc;
+
+	if (t->nt_nfds == 0)
+		return -EBADF;
+	if ((rc = net_tap_set_offload(t->nt_fds[0], 0)) < 0)
+		return rc;
+	for (i = 0; i < t->nt_nfds; i++)
+		if ((rc = fd_set_nonblock(t->nt_fds[i], 1)) < 0)
+			return rc;
+	return 0;
+}
+
+/* SIOCGIFMTU / SIOCSIFMTU on the tap by name, through a datagram socket. */
+static int
+net_tap_mtu_ioctl(const struct net_tap *t, unsigned long req, int *mtu)
+{
+	struct ifreq	ifr;
+	int		s, rc = 0;
+
+	if (t->nt_name[0] == '\0')
+		return -EBADF;
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, t->nt_name, strlen(t->nt_name));
+	ifr.ifr_mtu = *mtu;
+	if (ioctl(s, req, &ifr) == -1)
+		rc = -errno;
+	else
+		*mtu = ifr.ifr_mtu;
+	close_reset(&s);
+	return rc;
+}
+
+int
+net_tap_set_mtu(const struct net_tap *t, uint16_t mtu)
+{
+	int	v = mtu;
+
+	if (mtu < NET_MTU_MIN)
+		return -EINVAL;
+	return net_tap_mtu_ioctl(t, SIOCSIFMTU, &v);
+}
+
+int
+net_tap_get_mtu(const struct net_tap *t, unsigned int *cur)
+{
+	int	v = 0, rc;
+
+	if ((rc = net_tap_mtu_ioctl(t, SIOCGIFMTU, &v)) < 0)
+		return rc;
+	*cur = (unsigned int)v;
 	return 0;
 }
 

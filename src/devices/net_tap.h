@@ -85,6 +85,23 @@ int	net_tap_adopt(struct net_tap *t, const int *fds, unsigned int n,
  */
 void	net_tap_release(struct net_tap *t);
 
+/*
+ * Before each child starts: undo what a dead child could have changed on
+ * the tap it shared with the parent: offloads back to none (the new child
+ * sets them from the features its guest acks) and O_NONBLOCK set again on
+ * every fd (the open file descriptions are shared; a child that cleared
+ * it would make the next one block in readv).  0 or -errno.
+ */
+int	net_tap_reset(struct net_tap *t);
+
+/*
+ * Set the MTU of the tap (SIOCSIFMTU through a datagram socket in the
+ * parent: mtu= of the device, which the config space also reports);
+ * net_tap_get_mtu reads it (SIOCGIFMTU) into *cur.  0 or -errno.
+ */
+int	net_tap_set_mtu(const struct net_tap *t, uint16_t mtu);
+int	net_tap_get_mtu(const struct net_tap *t, unsigned int *cur);
+
 /* Validate a tap name (non-empty, < IFNAMSIZ, no '/', ':' or space). */
 int	net_tap_name_ok(const char *name);
 

@@ -22,8 +22,10 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -31,6 +33,7 @@
 
 #include "devices/net_hdr.h"
 #include "devices/net_tap.h"
+#include "policy.h"
 
 #define B(x)	NET_BIT(VIRTIO_NET_F_##x)
 
@@ -1184,4 +1187,131 @@ Test(net, tap_offloads_follow_acked_features)
 	}
 	close(s);
 	net_tap_release(&t);
+}
+
+Test(net, tap_reset_and_mtu)
+{
+	struct net_tap	t;
+	char		err[256] = "";
+	unsigned int	mtu = 0;
+	int		fl;
+
+	enter_netns();
+	cr_assert_eq(net_tap_open(&t, "vt0", 2, true, err, sizeof(err)), 0,
+	    "%s", err);
+	/* What a dead child could leave: blocking fds. */
+	fl = fcntl(t.nt_fds[1], F_GETFL);
+	cr_assert_eq(fcntl(t.nt_fds[1], F_SETFL, fl & ~O_NONBLOCK), 0);
+	cr_assert_eq(net_tap_set_offload(t.nt_fds[1], NET_TUN_F_CSUM), 0);
+	cr_assert_eq(net_tap_reset(&t), 0);
+	cr_assert_eq(fcntl(t.nt_fds[1], F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+	/* MTU: set from mtu=, read back; the kernel's bounds stand. */
+	cr_assert_eq(net_tap_get_mtu(&t, &mtu), 0);
+	cr_assert_eq(mtu, 1500);
+	cr_assert_eq(net_tap_set_mtu(&t, 9000), 0);
+	cr_assert_eq(net_tap_get_mtu(&t, &mtu), 0);
+	cr_assert_eq(mtu, 9000);
+	cr_assert_eq(net_tap_set_mtu(&t, 67), -EINVAL);
+	net_tap_release(&t);
+	cr_assert_eq(net_tap_reset(&t), -EBADF);
+	cr_assert_eq(net_tap_get_mtu(&t, &mtu), -ENODEV, "tap gone");
+}
+
+/*
+ * What the jailed child may do with its tap, under the real
+ * policies/x86_64/net.policy: frames and TUNSETOFFLOAD; every other tap
+ * ioctl, open and socket() kill it.
+ */
+enum { P_ALLOWED, P_SETIFF, P_DETACH, P_PERSIST, P_HDRSZ, P_STEER, P_OPEN,
+    P_SOCKET, P__N };
+
+static void
+policy_child(const struct policy_filter *pf, int fd, int what)
+{
+	struct ifreq	ifr;
+	uint8_t		hdr[12] = { 0 }, frame[60], buf[256];
+	struct iovec	v[2];
+	int		n = 12;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    policy_filter_load(pf) != 0)
+		_exit(100);
+	switch (what) {
+	case P_ALLOWED:
+		if (net_tap_set_offload(fd, NET_TUN_F_CSUM |
+		    NET_TUN_F_TSO4) != 0)
+			_exit(1);
+		fill_frame(frame, sizeof(frame), 0x66);
+		v[0] = (struct iovec){ hdr, sizeof(hdr) };
+		v[1] = (struct iovec){ frame, sizeof(frame) };
+		if (writev(fd, v, 2) != 72)
+			_exit(2);
+		v[1] = (struct iovec){ buf, sizeof(buf) };
+		if (readv(fd, v, 2) != -1 || errno != EAGAIN)
+			_exit(3);
+		_exit(0);
+	case P_SETIFF:
+		ifr.ifr_flags = IFF_TAP;
+		(void)ioctl(fd, TUNSETIFF, &ifr);
+		break;
+	case P_DETACH:
+		ifr.ifr_flags = IFF_DETACH_QUEUE;
+		(void)ioctl(fd, TUNSETQUEUE, &ifr);
+		break;
+	case P_PERSIST:
+		(void)ioctl(fd, TUNSETPERSIST, 1);
+		break;
+	case P_HDRSZ:
+		(void)ioctl(fd, TUNSETVNETHDRSZ, &n);
+		break;
+	case P_STEER:
+		n = -1;
+		(void)ioctl(fd, TUNSETSTEERINGEBPF, &n);
+		break;
+	case P_OPEN:
+		(void)open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+		break;
+	case P_SOCKET:
+		(void)socket(AF_PACKET, SOCK_RAW, 0);
+		break;
+	}
+	_exit(50);	/* survived a forbidden call */
+}
+
+Test(net, policy_allows_frames_and_offload_only)
+{
+	struct policy_filter	*pf;
+	struct net_tap		 t;
+	char			 err[512] = "";
+	int			 what, status;
+	pid_t			 pid;
+
+	enter_netns();
+	pf = policy_compile_file("policies/x86_64/net.policy",
+	    POLICY_MODE_KILL, err, sizeof(err));
+	cr_assert_not_null(pf, "%s", err);
+	cr_assert_eq(net_tap_open(&t, "vt0", 2, true, err, sizeof(err)), 0,
+	    "%s", err);
+	if_up("vt0");
+	for (what = 0; what < P__N; what++) {
+		pid = fork();
+		cr_assert_geq(pid, 0);
+		if (pid == 0)
+			policy_child(pf, t.nt_fds[1], what);
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		if (what == P_ALLOWED)
+			cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			    "allowed path: status %#x", status);
+		else
+			cr_assert(WIFSIGNALED(status) &&
+			    WTERMSIG(status) == SIGSYS,
+			    "case %d not killed: status %#x", what, status);
+	}
+	/* Nothing the children tried changed the tap. */
+	cr_assert_eq(tap_flags(t.nt_fds[1]) & IFF_MULTI_QUEUE,
+	    IFF_MULTI_QUEUE);
+	policy_filter_free(pf);
+	net_tap_release(&t);
+	cr_assert_eq(if_nametoindex("vt0"), 0);
 }
