@@ -32,6 +32,7 @@
 #include <linux/if_tun.h>
 
 #include "devices/net_hdr.h"
+#include "devices/net_opts.h"
 #include "devices/net_tap.h"
 #include "policy.h"
 
@@ -125,6 +126,100 @@ Test(net, tap_name_rules)
 	cr_assert_lt(net_tap_name_ok("a:b"), 0);
 	cr_assert_lt(net_tap_name_ok("a b"), 0);
 	cr_assert_lt(net_tap_name_ok("a\nb"), 0);
+}
+
+/* ---- device options ---- */
+
+static int
+opts_of(struct net_opts *no, const char *const *kv, char *err, size_t len)
+{
+	int	rc;
+
+	net_opts_init(no);
+	for (; kv[0] != NULL; kv += 2)
+		if ((rc = net_opts_set(no, kv[0], kv[1], err, len)) < 0)
+			return rc;
+	return net_opts_finish(no, "net0", err, len);
+}
+
+Test(net, opts_good)
+{
+	static const char *const a[] = { "tap", "tap0", "tap-create", "on",
+	    "queues", "4", "mac", "52:54:00:00:00:01", "mtu", "9000", NULL };
+	static const char *const b[] = { "tap-fd", "3:7:12", NULL };
+	static const char *const c[] = { "tap", "t", NULL };
+	struct net_opts	no;
+	uint8_t		def[6];
+	char		err[256] = "";
+
+	cr_assert_eq(opts_of(&no, a, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(no.no_tap, "tap0");
+	cr_assert(no.no_tap_create);
+	cr_assert_eq(no.no_queues, 4);
+	cr_assert_eq(no.no_mtu, 9000);
+	cr_assert_eq(memcmp(no.no_mac, "\x52\x54\x00\x00\x00\x01", 6), 0);
+	cr_assert_eq(opts_of(&no, b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(no.no_ntap_fds, 3);
+	cr_assert_eq(no.no_queues, 3, "one queue pair per fd");
+	cr_assert_eq(no.no_tap_fds[0], 3);
+	cr_assert_eq(no.no_tap_fds[1], 7);
+	cr_assert_eq(no.no_tap_fds[2], 12);
+	cr_assert_eq(no.no_tap_fds[3], -1);
+	cr_assert_eq(opts_of(&no, c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(no.no_queues, 1);
+	cr_assert_eq(no.no_mtu, 1500);
+	net_mac_default("net0", def);
+	cr_assert_eq(memcmp(no.no_mac, def, 6), 0, "default MAC from seed");
+}
+
+Test(net, opts_bad)
+{
+	static const struct {
+		const char *const	kv[8];
+		const char		*msg;
+	} cases[] = {
+		{ { NULL }, "tap=NAME" },
+		{ { "tap", "a", "tap-fd", "3", NULL }, "not both" },
+		{ { "tap-fd", "3", "tap-create", "on", NULL }, "only goes" },
+		{ { "tap-fd", "3:4", "queues", "3", NULL }, "one fd per" },
+		{ { "tap", "a", "tap", "b", NULL }, "twice" },
+		{ { "tap", "a/b", NULL }, "interface name" },
+		{ { "tap", "", NULL }, "interface name" },
+		{ { "tap", "abcdefghijklmnop", NULL }, "interface name" },
+		{ { "tap-fd", "2", NULL }, "descriptors" },
+		{ { "tap-fd", "3:3", NULL }, "distinct" },
+		{ { "tap-fd", "3:", NULL }, "tap-fd" },
+		{ { "tap-fd", ":3", NULL }, "tap-fd" },
+		{ { "tap-fd", "3::4", NULL }, "tap-fd" },
+		{ { "tap-fd", "x", NULL }, "tap-fd" },
+		{ { "tap-fd", "3:4:5:6:7:8:9:10:11:12:13:14:15:16:17:18:19",
+		    NULL }, "tap-fd" },
+		{ { "tap", "a", "tap-create", "yes", NULL }, "on or off" },
+		{ { "tap", "a", "queues", "0", NULL }, "1 to 16" },
+		{ { "tap", "a", "queues", "17", NULL }, "1 to 16" },
+		{ { "tap", "a", "mac", "01:00:00:00:00:01", NULL }, "unicast" },
+		{ { "tap", "a", "mtu", "67", NULL }, "68 to 65535" },
+		{ { "tap", "a", "speed", "10", NULL }, "unknown key" },
+	};
+	struct net_opts	no;
+	char		err[256];
+	size_t		i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		cr_assert_eq(opts_of(&no, cases[i].kv, err, sizeof(err)),
+		    -EINVAL, "case %zu", i);
+		cr_assert_not_null(strstr(err, cases[i].msg),
+		    "case %zu: '%s' lacks '%s'", i, err, cases[i].msg);
+	}
+	/* 16 fds is the limit, not past it. */
+	{
+		static const char *const kv[] = { "tap-fd",
+		    "3:4:5:6:7:8:9:10:11:12:13:14:15:16:17:18", NULL };
+
+		cr_assert_eq(opts_of(&no, kv, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(no.no_queues, 16);
+	}
 }
 
 /* ---- features and offloads ---- */
