@@ -286,6 +286,28 @@ net_rx_result(size_t n, size_t hdr_len, size_t cap)
 	return NET_DROP_NONE;
 }
 
+unsigned int
+net_rx_split(const uint32_t *caps, unsigned int ncaps, size_t hdr_len,
+    size_t total, uint32_t *used)
+{
+	unsigned int	i;
+	size_t		left = total, take;
+
+	if (ncaps == 0 || caps[0] < hdr_len || total < hdr_len)
+		return 0;
+	for (i = 0; i < ncaps && left > 0; i++) {
+		take = caps[i] < left ? caps[i] : left;
+		used[i] = (uint32_t)take;
+		left -= take;
+		/* A zero-sized buffer after the first carries nothing. */
+		if (take == 0)
+			return 0;
+	}
+	if (left > 0)
+		return 0;
+	return i;
+}
+
 int
 net_rarp_build(uint8_t *buf, size_t len, const uint8_t mac[NET_ETH_ALEN])
 {

@@ -170,6 +170,19 @@ enum net_drop	net_hdr_fix_rx(struct net_hdr *h, size_t frame_len,
 enum net_drop	net_rx_result(size_t n, size_t hdr_len, size_t cap);
 
 /*
+ * Split a received frame over the guest buffers it was read into, for
+ * the used ring (mergeable rx).  caps[i] is the writable size of buffer
+ * (chain) i, in ring order; the header fills the first hdr_len bytes of
+ * buffer 0; total is header plus frame (readv's return, already judged
+ * by net_rx_result).  Fills used[i] for each buffer the frame touches and
+ * returns how many (num_buffers; the rest go back to the ring unused).
+ * Returns 0 when buffer 0 cannot hold the header (5.1.6.3.1: a driver
+ * bug: the device should be marked broken) or total exceeds the buffers.
+ */
+unsigned int	net_rx_split(const uint32_t *caps, unsigned int ncaps,
+		    size_t hdr_len, size_t total, uint32_t *used);
+
+/*
  * Build the RARP announce frame for mac (SEND_RARP: the back end sends it
  * on behalf of the migrated guest so switches learn where the MAC is):
  * broadcast destination, source mac, ethertype 0x8035, reverse request

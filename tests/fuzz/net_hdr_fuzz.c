@@ -138,6 +138,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(chain >= hlen + NET_ETH_HLEN && chain <= hlen + max_frame);
 	CHECK(net_qstats_drops(&qs) <= 2);
 
+	/* Split: the used lengths add up, each within its buffer. */
+	{
+		uint32_t	caps[8], used[8];
+		unsigned int	nb, i;
+		size_t		sum = 0, room = 0;
+
+		for (i = 0; i < 8; i++) {
+			caps[i] = (uint32_t)(le(data + 16 + (i % 6) * 2, 2) +
+			    (i == 0 ? 0 : 1));
+			room += caps[i];
+		}
+		nb = net_rx_split(caps, 8, hlen, chain, used);
+		CHECK(nb <= 8);
+		if (nb > 0) {
+			for (i = 0; i < nb; i++) {
+				CHECK(used[i] <= caps[i] && used[i] > 0);
+				if (i + 1 < nb)
+					CHECK(used[i] == caps[i]);
+				sum += used[i];
+			}
+			CHECK(sum == chain);
+			CHECK(used[0] >= hlen);
+		} else
+			CHECK(caps[0] < hlen || chain < hlen || chain > room);
+	}
+
 	/* Offloads: derived flags never exceed what the tap accepts. */
 	acc = raw[0] & 0x7f;
 	off = net_tap_offload_flags(f, acc);

@@ -599,6 +599,43 @@ Test(net, rx_result_rules)
 	cr_assert_eq(net_rx_result(0, 12, 100), NET_DROP_RUNT);
 }
 
+Test(net, rx_split_over_buffers)
+{
+	const uint32_t	caps[4] = { 1526, 1526, 1526, 4096 };
+	uint32_t	used[4] = { 0 };
+
+	/* A small frame: one buffer, header + frame. */
+	cr_assert_eq(net_rx_split(caps, 4, 12, 12 + 60, used), 1);
+	cr_assert_eq(used[0], 72);
+	/* Exactly one buffer full. */
+	cr_assert_eq(net_rx_split(caps, 4, 12, 1526, used), 1);
+	cr_assert_eq(used[0], 1526);
+	/* One byte more: two buffers. */
+	cr_assert_eq(net_rx_split(caps, 4, 12, 1527, used), 2);
+	cr_assert_eq(used[0], 1526);
+	cr_assert_eq(used[1], 1);
+	/* A 64 KiB GSO frame does not fit four buffers. */
+	cr_assert_eq(net_rx_split(caps, 4, 12, 12 + 65536, used), 0);
+	cr_assert_eq(net_rx_split(caps, 4, 12, 1526 * 3 + 4096, used), 4);
+	cr_assert_eq(used[3], 4096);
+	/* A first buffer smaller than the header is a driver bug. */
+	{
+		const uint32_t	tiny[2] = { 11, 1500 };
+
+		cr_assert_eq(net_rx_split(tiny, 2, 12, 100, used), 0);
+		cr_assert_eq(net_rx_split(tiny, 2, 10, 100, used), 2);
+	}
+	/* A zero-length buffer in the middle carries nothing: refused. */
+	{
+		const uint32_t	hole[3] = { 100, 0, 100 };
+
+		cr_assert_eq(net_rx_split(hole, 3, 12, 150, used), 0);
+		cr_assert_eq(net_rx_split(hole, 3, 12, 100, used), 1);
+	}
+	cr_assert_eq(net_rx_split(caps, 0, 12, 72, used), 0);
+	cr_assert_eq(net_rx_split(caps, 4, 12, 11, used), 0);
+}
+
 Test(net, rarp_frame_bytes)
 {
 	static const uint8_t want[NET_RARP_LEN] = {
