@@ -407,12 +407,10 @@ net_tap_probe_offloads(int fd)
 		if (net_tap_set_offload(fd, NET_TUN_F_CSUM |
 		    NET_TUN_F_UFO) == 0)
 			acc |= NET_TUN_F_UFO;
-		if (net_tap_set_offload(fd, NET_TUN_F_CSUM |
-		    NET_TUN_F_USO4) == 0)
-			acc |= NET_TUN_F_USO4;
-		if (net_tap_set_offload(fd, NET_TUN_F_CSUM |
+		/* The tap takes USO for both families or neither. */
+		if (net_tap_set_offload(fd, NET_TUN_F_CSUM | NET_TUN_F_USO4 |
 		    NET_TUN_F_USO6) == 0)
-			acc |= NET_TUN_F_USO6;
+			acc |= NET_TUN_F_USO4 | NET_TUN_F_USO6;
 	}
 	if ((rc = net_tap_set_offload(fd, 0)) < 0)
 		return rc;
