@@ -122,13 +122,15 @@ net_hdr_load(struct net_hdr *h, const void *buf, size_t hdr_len)
 
 	if (hdr_len != NET_HDR_LEN && hdr_len != NET_HDR_LEN_LEGACY)
 		return -EINVAL;
-	h->nh_flags = p[0];
-	h->nh_gso_type = p[1];
-	h->nh_hdr_len = get_le16(p + 2);
-	h->nh_gso_size = get_le16(p + 4);
-	h->nh_csum_start = get_le16(p + 6);
-	h->nh_csum_offset = get_le16(p + 8);
-	h->nh_num_buffers = hdr_len == NET_HDR_LEN ? get_le16(p + 10) : 0;
+#define W(f)	offsetof(struct net_hdr_wire, f)
+	h->nh_flags = p[W(nw_flags)];
+	h->nh_gso_type = p[W(nw_gso_type)];
+	h->nh_hdr_len = get_le16(p + W(nw_hdr_len));
+	h->nh_gso_size = get_le16(p + W(nw_gso_size));
+	h->nh_csum_start = get_le16(p + W(nw_csum_start));
+	h->nh_csum_offset = get_le16(p + W(nw_csum_offset));
+	h->nh_num_buffers = hdr_len == NET_HDR_LEN ?
+	    get_le16(p + W(nw_num_buffers)) : 0;
 	return 0;
 }
 
@@ -139,14 +141,14 @@ net_hdr_store(const struct net_hdr *h, void *buf, size_t hdr_len)
 
 	if (hdr_len != NET_HDR_LEN && hdr_len != NET_HDR_LEN_LEGACY)
 		return -EINVAL;
-	p[0] = h->nh_flags;
-	p[1] = h->nh_gso_type;
-	put_le16(p + 2, h->nh_hdr_len);
-	put_le16(p + 4, h->nh_gso_size);
-	put_le16(p + 6, h->nh_csum_start);
-	put_le16(p + 8, h->nh_csum_offset);
+	p[W(nw_flags)] = h->nh_flags;
+	p[W(nw_gso_type)] = h->nh_gso_type;
+	put_le16(p + W(nw_hdr_len), h->nh_hdr_len);
+	put_le16(p + W(nw_gso_size), h->nh_gso_size);
+	put_le16(p + W(nw_csum_start), h->nh_csum_start);
+	put_le16(p + W(nw_csum_offset), h->nh_csum_offset);
 	if (hdr_len == NET_HDR_LEN)
-		put_le16(p + 10, h->nh_num_buffers);
+		put_le16(p + W(nw_num_buffers), h->nh_num_buffers);
 	return 0;
 }
 

@@ -75,6 +75,26 @@
 #define NET_ETHERTYPE_RARP		0x8035
 
 /*
+ * The header on the wire (virtio 1.x 5.1.6: struct virtio_net_hdr, then
+ * num_buffers with VERSION_1 or MRG_RXBUF), little endian.  For layout
+ * only: code decodes it with net_hdr_load(), never uses it in place.
+ */
+struct net_hdr_wire {
+	uint8_t		nw_flags;
+	uint8_t		nw_gso_type;
+	uint16_t	nw_hdr_len;
+	uint16_t	nw_gso_size;
+	uint16_t	nw_csum_start;
+	uint16_t	nw_csum_offset;
+	uint16_t	nw_num_buffers;		/* not in the 10-byte layout */
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct net_hdr_wire) == NET_HDR_LEN,
+    "virtio-net header is 12 bytes");
+_Static_assert(offsetof(struct net_hdr_wire, nw_num_buffers) ==
+    NET_HDR_LEN_LEGACY, "num_buffers follows the 10-byte header");
+
+/*
  * The header in host byte order.  net_hdr_load() fills it from the wire
  * bytes, net_hdr_store() writes it back; num_buffers is 0 for the
  * 10-byte layout.
