@@ -483,7 +483,7 @@ net_mac_parse(const char *s, uint8_t mac[NET_ETH_ALEN])
 	if (s == NULL || strlen(s) != 3 * NET_ETH_ALEN - 1)
 		return -EINVAL;
 	for (i = 0; i < NET_ETH_ALEN; i++) {
-		const char *p = s + 3 * i;
+		const char *p = s + (size_t)3 * (size_t)i;
 
 		if ((hi = net_hexval(p[0])) < 0 || (lo = net_hexval(p[1])) < 0)
 			return -EINVAL;
