@@ -7,9 +7,11 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "conffile.h"
@@ -164,6 +166,24 @@ devlist_free(struct devlist *dl)
 		config_device_free(&dl->dl_dev[i]);
 	free(dl->dl_dev);
 	memset(dl, 0, sizeof(*dl));
+}
+
+static void	usage_errx(const char *fmt, ...)
+		    __attribute__((noreturn, format(printf, 1, 2)));
+
+/*
+ * A usage error: log what is wrong and exit 2 (vhostd(8) EXIT STATUS).
+ * An error in the configuration file is fatalx's 1.
+ */
+static void
+usage_errx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap);
+	va_end(ap);
+	exit(2);
 }
 
 /*
@@ -403,10 +423,13 @@ main(int argc, char *argv[])
 /*
  * Apply the options in effect (the command line merged over the file by
  * config_global_merge) to opt; logs are set up here.  Exits on a bad
- * value, naming where it was given.
+ * value, naming where it was given: 1 when file gave it (a configuration
+ * error), 2 when the command line did (a usage error).
  */
+#define FROM_FILE(field)	(g->field != NULL && g->field == file->field)
 static void
-apply_options(const struct global_opts *g, struct sup_options *opt)
+apply_options(const struct global_opts *g, const struct global_opts *file,
+    struct sup_options *opt)
 {
 	char	err[1024];
 	int	logdest = LOG_TO_STDERR;
@@ -421,7 +444,8 @@ apply_options(const struct global_opts *g, struct sup_options *opt)
 	else if (strcmp(g->go_seccomp, "log") == 0)
 		opt->so_seccomp = POLICY_MODE_LOG;
 	else
-		fatalx("seccomp mode '%s': expected kill, trap or log",
+		(FROM_FILE(go_seccomp) ? fatalx : usage_errx)(
+		    "seccomp mode '%s': expected kill, trap or log",
 		    g->go_seccomp);
 	if (g->go_policy_dir != NULL)
 		opt->so_policy_dir = g->go_policy_dir;
@@ -433,11 +457,13 @@ apply_options(const struct global_opts *g, struct sup_options *opt)
 	if (g->go_user != NULL &&
 	    jail_config_set_user(&opt->so_jail, g->go_user, err,
 	    sizeof(err)) < 0)
-		fatalx("%s: %s", g->go_user_where, err);
+		(FROM_FILE(go_user) ? fatalx : usage_errx)("%s: %s",
+		    g->go_user_where, err);
 	if (g->go_jail_disable != NULL &&
 	    jail_config_disable(&opt->so_jail, g->go_jail_disable, err,
 	    sizeof(err)) < 0)
-		fatalx("%s: %s", g->go_jail_disable_where, err);
+		(FROM_FILE(go_jail_disable) ? fatalx : usage_errx)("%s: %s",
+		    g->go_jail_disable_where, err);
 	if (g->go_no_sandbox == 1) {
 		opt->so_jail.jc_enabled = false;
 		log_warnx("WARNING: --no-sandbox: device children run with the "
@@ -486,7 +512,7 @@ host_main(int argc, char *argv[], struct devlist *pre,
 			dc = devlist_slot(dl);
 			if (config_parse_device(optarg, RESTART_ALWAYS, dc, err,
 			    sizeof(err)) < 0)
-				fatalx("--device %s: %s", optarg, err);
+				usage_errx("--device %s: %s", optarg, err);
 			dl->dl_n++;
 			break;
 		case 'v':
@@ -503,7 +529,7 @@ host_main(int argc, char *argv[], struct devlist *pre,
 		case OPT_LOG:
 			if (strcmp(optarg, "stderr") != 0 &&
 			    strcmp(optarg, "syslog") != 0)
-				fatalx("--log=%s: expected stderr or syslog",
+				usage_errx("--log=%s: expected stderr or syslog",
 				    optarg);
 			cli.go_log = optarg;
 			break;
@@ -514,8 +540,8 @@ host_main(int argc, char *argv[], struct devlist *pre,
 			if (strcmp(optarg, "kill") != 0 &&
 			    strcmp(optarg, "trap") != 0 &&
 			    strcmp(optarg, "log") != 0)
-				fatalx("--seccomp=%s: expected kill, trap or "
-				    "log", optarg);
+				usage_errx("--seccomp=%s: expected kill, trap "
+				    "or log", optarg);
 			cli.go_seccomp = optarg;
 			break;
 		case OPT_POLICY_DIR:
@@ -534,14 +560,14 @@ host_main(int argc, char *argv[], struct devlist *pre,
 			break;
 		case OPT_GRACE:
 			if (parse_u64(optarg, 0, 3600, &v) < 0)
-				fatalx("--grace=%s: expected seconds (0-3600)",
+				usage_errx("--grace=%s: expected seconds (0-3600)",
 				    optarg);
 			cli.go_grace = (int)v;
 			break;
 		case OPT_RESTART_LIMIT:
 			if (config_parse_restart_limit(optarg, NULL, NULL) < 0)
-				fatalx("--restart-limit=%s: expected N/SECONDS, "
-				    "e.g. 10/60, or 0", optarg);
+				usage_errx("--restart-limit=%s: expected "
+				    "N/SECONDS, e.g. 10/60, or 0", optarg);
 			cli.go_restart_limit = optarg;
 			break;
 		case OPT_CONTROL:
@@ -550,7 +576,7 @@ host_main(int argc, char *argv[], struct devlist *pre,
 		case OPT_READY_FD:
 			if (parse_u64(optarg, 0, 65535, &v) < 0 ||
 			    fcntl((int)v, F_GETFD) == -1)
-				fatalx("--ready-fd=%s: not an open descriptor",
+				usage_errx("--ready-fd=%s: not an open descriptor",
 				    optarg);
 			opt.so_ready_fd = (int)v;
 			fd_set_cloexec((int)v, 1);
@@ -577,8 +603,8 @@ host_main(int argc, char *argv[], struct devlist *pre,
 	}
 	if (conf_path != NULL) {
 		if (dl->dl_n > 0)
-			fatalx("-c and --device cannot be combined: put the "
-			    "devices in %s", conf_path);
+			usage_errx("-c and --device cannot be combined: put "
+			    "the devices in %s", conf_path);
 		if (conffile_load(conf_path, &cf, err, sizeof(err)) < 0)
 			fatalx("%s", err);
 		for (i = 0; i < cf.cf_ndev; i++) {
@@ -591,7 +617,7 @@ host_main(int argc, char *argv[], struct devlist *pre,
 	}
 	/* The command line wins over the file (vhostd.conf(5)). */
 	config_global_merge(&cli, &cf.cf_opts, &g);
-	apply_options(&g, &opt);
+	apply_options(&g, &cf.cf_opts, &opt);
 	if (dl->dl_n == 0 && conf_path == NULL) {
 		usage(stderr);
 		devlist_free(dl);
