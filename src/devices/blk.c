@@ -506,7 +506,7 @@ blk_max_file_size(void *state)
 	if (bs->bs_null)
 		return 0;
 	inflight = (uint64_t)bs->bs_nqueues *
-	    VIRTQ_INFLIGHT_SIZE(VIRTQ_MAX_NUM);
+	    VIRTQ_INFLIGHT_SIZE(VIRTQ_MAX_SIZE);
 	return MAX(bs->bs_bytes, inflight);
 }
 

@@ -44,6 +44,23 @@ vu_warn(struct vu_dev *dev, const char *fmt, ...)
 		log_warnx("%s", buf);
 }
 
+_Static_assert(VHOST_USER_MAX_MEM_SLOTS == GMEM_MAX_REGIONS,
+    "GET_MAX_MEM_SLOTS must answer the memory table's size");
+
+/* A region as the wire describes it, for the memory table. */
+static struct gmem_desc
+be_region(const struct vhost_user_mem_region *w)
+{
+	struct gmem_desc	d = {
+		.gd_gpa = w->guest_phys_addr,
+		.gd_size = w->memory_size,
+		.gd_uva = w->userspace_addr,
+		.gd_offset = w->mmap_offset,
+	};
+
+	return d;
+}
+
 static uint64_t
 be_features(struct vu_dev *dev)
 {
@@ -93,7 +110,7 @@ vu_dev_init(struct vu_dev *dev, int sock, uint16_t nqueues,
 	dev->vd_watch_ctx = watch_ctx;
 	dev->vd_nqueues = nqueues;
 	dev->vd_reply_fd = -1;
-	vu_mem_init(&dev->vd_mem);
+	gmem_init(&dev->vd_mem);
 	for (i = 0; i < VU_MAX_QUEUES; i++) {
 		vr = &dev->vd_vring[i];
 		vr->vr_kick_fd = -1;
@@ -111,7 +128,7 @@ vu_dev_fini(struct vu_dev *dev)
 
 	for (i = 0; i < dev->vd_nqueues; i++)
 		vu_vring_fini(dev, i);
-	vu_mem_clear(&dev->vd_mem);
+	gmem_clear(&dev->vd_mem);
 	vu_inflight_clear(dev);
 	close_reset(&dev->vd_reply_fd);
 }
@@ -121,7 +138,7 @@ vu_dev_maps(const struct vu_dev *dev, const void *addr)
 {
 	uintptr_t	a = (uintptr_t)addr, start;
 
-	if (vu_mem_maps(&dev->vd_mem, addr))
+	if (gmem_maps(&dev->vd_mem, addr))
 		return true;
 	start = (uintptr_t)dev->vd_inflight;
 	return dev->vd_inflight != NULL && a >= start &&
@@ -361,28 +378,30 @@ static int
 be_set_mem_table(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds)
 {
 	const struct vhost_user_memory	*m = &msg->payload.memory;
-	struct vu_mem			*nm;
+	struct gmem_desc		 d;
+	struct gmem			*nm;
 	unsigned int			 i;
 	int				 fd, rc;
 
 	if ((nm = malloc(sizeof(*nm))) == NULL)
 		return -ENOMEM;
-	vu_mem_init(nm);
+	gmem_init(nm);
 	for (i = 0; i < m->nregions; i++) {
 		fd = fds[i];
 		fds[i] = -1;
-		if ((rc = vu_mem_add(nm, &m->regions[i], fd)) != 0) {
+		d = be_region(&m->regions[i]);
+		if ((rc = gmem_add(nm, &d, fd)) != 0) {
 			vu_warn(dev, "SET_MEM_TABLE: region %u rejected", i);
-			vu_mem_clear(nm);
+			gmem_clear(nm);
 			free(nm);
 			return rc;
 		}
 	}
 	if (dev->vd_ops->mem_quiesce != NULL)
 		dev->vd_ops->mem_quiesce(dev);
-	vu_mem_swap(&dev->vd_mem, nm);
+	gmem_swap(&dev->vd_mem, nm);
 	vu_vring_remap(dev);
-	vu_mem_clear(nm);
+	gmem_clear(nm);
 	free(nm);
 	return 0;
 }
@@ -391,18 +410,19 @@ be_set_mem_table(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds)
 static int
 be_rem_mem_reg(struct vu_dev *dev, const struct vhost_user_mem_region *reg)
 {
-	struct vu_mem_region	mr;
+	struct gmem_region	mr;
+	struct gmem_desc	d = be_region(reg);
 
 	if (dev->vd_ops->mem_quiesce != NULL)
 		dev->vd_ops->mem_quiesce(dev);
-	if (vu_mem_take(&dev->vd_mem, reg, &mr) != 0) {
+	if (gmem_take(&dev->vd_mem, &d, &mr) != 0) {
 		vu_warn(dev, "REM_MEM_REG: no region at gpa 0x%llx size 0x%llx",
 		    (unsigned long long)reg->guest_phys_addr,
 		    (unsigned long long)reg->memory_size);
 		return VU_HANDLED_FAIL;
 	}
 	vu_vring_remap(dev);
-	vu_mem_region_unmap(&mr);
+	gmem_region_unmap(&mr);
 	return 0;
 }
 
@@ -471,6 +491,7 @@ be_handle(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
     unsigned int nfds)
 {
 	const struct vhost_user_mem_region *reg = &msg->payload.mem_reg.region;
+	struct gmem_desc		 d;
 	uint64_t			 f;
 	int				 rc;
 
@@ -505,7 +526,8 @@ be_handle(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
 	case VHOST_USER_GET_MAX_MEM_SLOTS:
 		return be_reply_u64(msg, VHOST_USER_MAX_MEM_SLOTS);
 	case VHOST_USER_ADD_MEM_REG:
-		rc = vu_mem_add(&dev->vd_mem, reg, fds[0]);
+		d = be_region(reg);
+		rc = gmem_add(&dev->vd_mem, &d, fds[0]);
 		fds[0] = -1;
 		if (rc != 0) {
 			vu_warn(dev, "ADD_MEM_REG: region rejected");

@@ -30,19 +30,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "mem.h"
-#include "proto.h"
+#include "../mem/gmem.h"
 #include "../virtio/virtq.h"
+#include "proto.h"
 
 #define VU_MAX_QUEUES	16
-
-/* virtio device status bits (virtio spec 2.1). */
-#define VIRTIO_CONFIG_S_ACKNOWLEDGE	1
-#define VIRTIO_CONFIG_S_DRIVER		2
-#define VIRTIO_CONFIG_S_DRIVER_OK	4
-#define VIRTIO_CONFIG_S_FEATURES_OK	8
-#define VIRTIO_CONFIG_S_NEEDS_RESET	0x40
-#define VIRTIO_CONFIG_S_FAILED		0x80
 
 struct vu_dev;
 
@@ -163,7 +155,7 @@ struct vu_dev {
 	bool			 vd_broken;
 	bool			 vd_stalled;	/* a front-end fd blocked */
 	uint8_t			 vd_status;	/* SET_STATUS */
-	struct vu_mem		 vd_mem;
+	struct gmem		 vd_mem;
 	struct vu_vring		 vd_vring[VU_MAX_QUEUES];
 	int			 vd_warned;
 	/* INFLIGHT_SHMFD: the regions, shared with the front end. */

@@ -58,11 +58,11 @@ vring_translate(const struct vu_dev *dev, const struct vu_vring *vr,
 {
 	const struct vhost_user_vring_addr *a = &vr->vr_addr;
 
-	*desc = vu_mem_uva(&dev->vd_mem, a->desc_user_addr,
+	*desc = gmem_uva(&dev->vd_mem, a->desc_user_addr,
 	    virtq_desc_size(num));
-	*avail = vu_mem_uva(&dev->vd_mem, a->avail_user_addr,
+	*avail = gmem_uva(&dev->vd_mem, a->avail_user_addr,
 	    virtq_avail_size(num));
-	*used = vu_mem_uva(&dev->vd_mem, a->used_user_addr,
+	*used = gmem_uva(&dev->vd_mem, a->used_user_addr,
 	    virtq_used_size(num));
 	if (*desc == NULL || *avail == NULL || *used == NULL)
 		return -EFAULT;

@@ -24,17 +24,13 @@
 
 #include "../util/log.h"
 #include "../util/util.h"
-#include "../vhost/proto.h"
 #include "virtq.h"
 
-/* Largest ring (virtio 1.x 2.7: Queue Size <= 32768). */
 /*
- * Largest indirect table.  The spec bounds a chain by the queue size, but
- * Linux drivers build indirect tables longer than the ring, so the bound
- * is the largest possible ring; every table entry still has to yield at
- * most VIRTQ_MAX_SEGS segments.
+ * Largest indirect table: the largest possible ring (see VIRTQ_MAX_SIZE);
+ * every table entry still has to yield at most VIRTQ_MAX_SEGS segments.
  */
-#define VIRTQ_MAX_INDIRECT	32768u
+#define VIRTQ_MAX_INDIRECT	VIRTQ_MAX_SIZE
 
 /* An unaligned-safe u16 in guest memory (avail_event, used_event). */
 struct virtq_u16 {
@@ -143,11 +139,11 @@ virtq_bad(struct virtq *vq, uint16_t idx, const char *why)
 }
 
 int
-virtq_init(struct virtq *vq, const struct vu_mem *mem, uint16_t num,
+virtq_init(struct virtq *vq, const struct gmem *mem, uint16_t num,
     struct virtq_desc *desc, struct virtq_avail *avail,
     struct virtq_used *used, uint16_t last_avail, uint64_t features)
 {
-	if (num == 0 || (num & (num - 1)) != 0 || num > VIRTQ_MAX_NUM ||
+	if (num == 0 || (num & (num - 1)) != 0 || num > VIRTQ_MAX_SIZE ||
 	    mem == NULL || desc == NULL || avail == NULL || used == NULL)
 		return -EINVAL;
 	memset(vq, 0, sizeof(*vq));
@@ -185,7 +181,7 @@ virtq_copy_from_guest(const struct virtq *vq, uint64_t gpa, void *dst,
 	if (gpa + len < gpa)
 		return -1;
 	while (len > 0) {
-		p = vu_mem_gpa_span(vq->vq_mem, gpa, len, &n);
+		p = gmem_gpa_span(vq->vq_mem, gpa, len, &n);
 		if (p == NULL || n == 0)
 			return -1;
 		memcpy(out, p, n);
@@ -234,7 +230,7 @@ virtq_map_desc(struct virtq *vq, struct virtq_elem *elem,
 	if (gpa + left < gpa)
 		return virtq_bad(vq, elem->head, "buffer address wraps");
 	while (left > 0) {
-		p = vu_mem_gpa_span(vq->vq_mem, gpa, left, &n);
+		p = gmem_gpa_span(vq->vq_mem, gpa, left, &n);
 		if (p == NULL || n == 0)
 			return virtq_bad(vq, elem->head,
 			    "buffer outside guest memory");
@@ -626,47 +622,4 @@ virtq_enable_notify(struct virtq *vq)
 	 */
 	virtq_mb();
 	return virtq_has_avail(vq);
-}
-
-size_t
-iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
-    const void *buf, size_t len)
-{
-	const uint8_t	*src = buf;
-	size_t		 done = 0, chunk;
-	unsigned int	 i;
-
-	for (i = 0; i < n && done < len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		chunk = MIN(iov[i].iov_len - off, len - done);
-		memcpy((uint8_t *)iov[i].iov_base + off, src + done, chunk);
-		done += chunk;
-		off = 0;
-	}
-	return done;
-}
-
-size_t
-iov_to_buf(const struct iovec *iov, unsigned int n, size_t off, void *buf,
-    size_t len)
-{
-	uint8_t		*dst = buf;
-	size_t		 done = 0, chunk;
-	unsigned int	 i;
-
-	for (i = 0; i < n && done < len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		chunk = MIN(iov[i].iov_len - off, len - done);
-		memcpy(dst + done, (const uint8_t *)iov[i].iov_base + off,
-		    chunk);
-		done += chunk;
-		off = 0;
-	}
-	return done;
 }

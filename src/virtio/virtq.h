@@ -16,7 +16,9 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "../vhost/mem.h"
+#include "../mem/gmem.h"
+#include "iov.h"
+#include "virtio.h"
 
 #define VIRTQ_DESC_F_NEXT	1
 #define VIRTQ_DESC_F_WRITE	2
@@ -72,8 +74,6 @@ struct virtq_elem {
  * that a new back end finds the requests the old one had taken but not
  * completed.  Layout fixed by the vhost-user specification.
  */
-#define VIRTQ_MAX_NUM		32768u	/* largest split ring */
-
 struct virtq_inflight_desc {
 	uint8_t		inflight;	/* head taken, not yet used */
 	uint8_t		padding[5];
@@ -97,7 +97,7 @@ struct virtq_inflight {
 	    ~(size_t)63)
 
 struct virtq {
-	const struct vu_mem	*vq_mem;
+	const struct gmem	*vq_mem;
 	struct virtq_desc	*vq_desc;
 	struct virtq_avail	*vq_avail;
 	struct virtq_used	*vq_used;
@@ -126,11 +126,11 @@ size_t	virtq_used_size(uint16_t num);
 /*
  * Attach a queue to rings already translated to host pointers (the caller
  * checked each covers virtq_*_size(num) bytes).  num must be a power of two
- * <= 32768 (-EINVAL otherwise).  last_avail is where popping starts (from
+ * <= VIRTQ_MAX_SIZE (-EINVAL otherwise).  last_avail is where popping starts (from
  * SET_VRING_BASE); the used index is read from the ring.  features is the
  * negotiated virtio feature set (EVENT_IDX, INDIRECT_DESC).  0 or -errno.
  */
-int	virtq_init(struct virtq *vq, const struct vu_mem *mem, uint16_t num,
+int	virtq_init(struct virtq *vq, const struct gmem *mem, uint16_t num,
 	    struct virtq_desc *desc, struct virtq_avail *avail,
 	    struct virtq_used *used, uint16_t last_avail, uint64_t features);
 
@@ -179,11 +179,5 @@ bool	virtq_has_avail(struct virtq *vq);
  */
 void	virtq_disable_notify(struct virtq *vq);
 bool	virtq_enable_notify(struct virtq *vq);
-
-/* Copy helpers over an iovec array; return bytes copied. */
-size_t	iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
-	    const void *buf, size_t len);
-size_t	iov_to_buf(const struct iovec *iov, unsigned int n, size_t off,
-	    void *buf, size_t len);
 
 #endif /* VHOSTD_VIRTIO_VIRTQ_H */

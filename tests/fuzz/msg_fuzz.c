@@ -77,7 +77,7 @@ static const struct vu_watch_ops watch_ops = {
 static void
 check_seg(struct vu_dev *dev, const struct iovec *iov)
 {
-	const struct vu_mem_region	*r;
+	const struct gmem_region	*r;
 	volatile uint8_t		*p = iov->iov_base;
 	unsigned int			 i;
 	size_t				 k;
@@ -100,7 +100,7 @@ check_seg(struct vu_dev *dev, const struct iovec *iov)
 static bool
 in_regions(const struct vu_dev *dev, const void *p, size_t len)
 {
-	const struct vu_mem_region	*r;
+	const struct gmem_region	*r;
 	const uint8_t			*q = p;
 	unsigned int			 i;
 

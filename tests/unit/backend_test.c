@@ -945,7 +945,7 @@ Test(backend, addresses_before_memory_translated_at_start)
 	kick(0);
 	cr_assert(vu_queue_ready(&dev, 0));
 	cr_assert_eq((uint8_t *)dev.vd_vring[0].vr_vq.vq_avail,
-	    (uint8_t *)vu_mem_gpa(&dev.vd_mem, AVAIL_GPA(0), 1));
+	    (uint8_t *)gmem_gpa(&dev.vd_mem, AVAIL_GPA(0), 1));
 }
 
 Test(backend, mem_table_replacement_retranslates_rings)
@@ -963,7 +963,7 @@ Test(backend, mem_table_replacement_retranslates_rings)
 	cr_assert_eq(set_mem_table_at(0, GUEST_SIZE, GUEST_UVA, fd2), 0);
 	cr_assert(vu_queue_ready(&dev, 0));
 	cr_assert_eq((uint8_t *)dev.vd_vring[0].vr_vq.vq_desc,
-	    (uint8_t *)vu_mem_gpa(&dev.vd_mem, DESC_GPA(0), 1));
+	    (uint8_t *)gmem_gpa(&dev.vd_mem, DESC_GPA(0), 1));
 
 	/* A table without the ring's memory pauses the ring... */
 	cr_assert_eq(set_mem_table_at(0x100000, GUEST_SIZE, GUEST_UVA +
@@ -1128,7 +1128,7 @@ Test(backend, eof_is_connreset)
 static bool
 in_guest_mapping(const void *p, size_t len)
 {
-	const struct vu_mem_region	*r;
+	const struct gmem_region	*r;
 	const uint8_t			*q = p;
 	unsigned int			 i;
 
@@ -1528,7 +1528,7 @@ Test(backend, inflight_resubmissions_run_without_a_kick)
 /* What the child's SIGBUS handler asks: is this front-end memory? */
 Test(backend, dev_maps_front_end_memory_only)
 {
-	const struct vu_mem_region	*r;
+	const struct gmem_region	*r;
 	uint64_t			 size;
 	int				 local = 0;
 

@@ -1687,6 +1687,6 @@ Test(blk, max_file_size_is_the_image)
 	/* At least what the inflight regions of 16 queues need. */
 	st = prepare_only(kv, &keep);
 	cr_assert_eq(blk_device_type.dt_max_file_size(st),
-	    16 * VIRTQ_INFLIGHT_SIZE(VIRTQ_MAX_NUM));
+	    16 * VIRTQ_INFLIGHT_SIZE(VIRTQ_MAX_SIZE));
 	blk_device_type.dt_release(st);
 }

@@ -72,7 +72,7 @@ static const struct vu_watch_ops watch_ops = {
 static void
 setup(void)
 {
-	struct vhost_user_mem_region	 r = { 0, GUEST_SIZE, 0x7f00000000, 0 };
+	struct gmem_desc	 r = { 0, GUEST_SIZE, 0x7f00000000, 0 };
 	struct vu_vring			*vr;
 	char				 err[128];
 	struct fdset			 keep;
@@ -93,7 +93,7 @@ setup(void)
 	guest = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 	    fd, 0);
 	cr_assert_neq(guest, MAP_FAILED);
-	cr_assert_eq(vu_mem_add(&dev.vd_mem, &r, fd), 0);
+	cr_assert_eq(gmem_add(&dev.vd_mem, &r, fd), 0);
 
 	vr = &dev.vd_vring[0];
 	cr_assert_eq(virtq_init(&vr->vr_vq, &dev.vd_mem, QNUM,

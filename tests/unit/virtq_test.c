@@ -3,7 +3,7 @@
  * spanning two regions), every class of malicious chain, EVENT_IDX and
  * NO_INTERRUPT notification decisions, the used ring, copy helpers.
  *
- * Guest memory is a memfd registered with vu_mem_add as two adjacent
+ * Guest memory is a memfd registered with gmem_add as two adjacent
  * regions ([0, 512K) and [512K, 1M)), so translation is the real one; the
  * test writes the rings through its own mapping of the same memfd, where
  * guest physical address == offset.
@@ -16,8 +16,8 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
-#include "vhost/mem.h"
-#include "vhost/proto.h"
+#include "mem/gmem.h"
+#include "virtio/virtio.h"
 #include "virtio/virtq.h"
 
 #define GUEST_SIZE	(1024 * 1024)
@@ -32,7 +32,7 @@
 #define F_INDIRECT	(1ull << VIRTIO_RING_F_INDIRECT_DESC)
 #define F_EVENT_IDX	(1ull << VIRTIO_RING_F_EVENT_IDX)
 
-static struct vu_mem		 mem;
+static struct gmem		 mem;
 static uint8_t			*guest;
 static struct virtq		 vq;
 static struct virtq_elem	 elem;
@@ -41,32 +41,32 @@ static uint16_t			 qnum;
 static void
 setup(void)
 {
-	struct vhost_user_mem_region	r;
+	struct gmem_desc	r;
 	int				fd;
 
-	vu_mem_init(&mem);
+	gmem_init(&mem);
 	fd = memfd_create("virtq_test", MFD_CLOEXEC);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(ftruncate(fd, GUEST_SIZE), 0);
 	guest = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 	    fd, 0);
 	cr_assert_neq(guest, MAP_FAILED);
-	r.guest_phys_addr = 0;
-	r.memory_size = REGION_SIZE;
-	r.userspace_addr = 0x7f0000000000;
-	r.mmap_offset = 0;
-	cr_assert_eq(vu_mem_add(&mem, &r, dup(fd)), 0);
-	r.guest_phys_addr = REGION_SIZE;
-	r.userspace_addr = 0x7f0000000000 + REGION_SIZE;
-	r.mmap_offset = REGION_SIZE;
-	cr_assert_eq(vu_mem_add(&mem, &r, fd), 0);
+	r.gd_gpa = 0;
+	r.gd_size = REGION_SIZE;
+	r.gd_uva = 0x7f0000000000;
+	r.gd_offset = 0;
+	cr_assert_eq(gmem_add(&mem, &r, dup(fd)), 0);
+	r.gd_gpa = REGION_SIZE;
+	r.gd_uva = 0x7f0000000000 + REGION_SIZE;
+	r.gd_offset = REGION_SIZE;
+	cr_assert_eq(gmem_add(&mem, &r, fd), 0);
 	cr_assert_eq(mem.mm_nregions, 2);
 }
 
 static void
 teardown(void)
 {
-	vu_mem_clear(&mem);
+	gmem_clear(&mem);
 	munmap(guest, GUEST_SIZE);
 }
 
@@ -108,9 +108,9 @@ vq_start(uint16_t num, uint16_t last_avail, uint64_t features)
 {
 	qnum = num;
 	cr_assert_eq(virtq_init(&vq, &mem, num,
-	    vu_mem_gpa(&mem, DESC_GPA, virtq_desc_size(num)),
-	    vu_mem_gpa(&mem, AVAIL_GPA, virtq_avail_size(num)),
-	    vu_mem_gpa(&mem, USED_GPA, virtq_used_size(num)),
+	    gmem_gpa(&mem, DESC_GPA, virtq_desc_size(num)),
+	    gmem_gpa(&mem, AVAIL_GPA, virtq_avail_size(num)),
+	    gmem_gpa(&mem, USED_GPA, virtq_used_size(num)),
 	    last_avail, features), 0);
 }
 
@@ -199,9 +199,9 @@ Test(virtq, direct_chain_out_then_in)
 	cr_assert_eq(elem.in_len, 500);
 	cr_assert_eq(elem.out, elem.iov);
 	cr_assert_eq(elem.in, elem.iov + 1);
-	cr_assert_eq(elem.out[0].iov_base, vu_mem_gpa(&mem, BUF_GPA, 100));
+	cr_assert_eq(elem.out[0].iov_base, gmem_gpa(&mem, BUF_GPA, 100));
 	cr_assert_eq(elem.in[0].iov_base,
-	    vu_mem_gpa(&mem, BUF_GPA + 0x1000, 200));
+	    gmem_gpa(&mem, BUF_GPA + 0x1000, 200));
 	cr_assert_eq(elem.in[1].iov_len, 300);
 	cr_assert_eq(vq.vq_last_avail, 1);
 	cr_assert_eq(virtq_pop(&vq, &elem), 0);
@@ -223,7 +223,7 @@ Test(virtq, indirect_chain)
 	cr_assert_eq(elem.in_num, 2);
 	cr_assert_eq(elem.out_len, 10);
 	cr_assert_eq(elem.in_len, 50);
-	cr_assert_eq(elem.in[1].iov_base, vu_mem_gpa(&mem, BUF_GPA + 0x200,
+	cr_assert_eq(elem.in[1].iov_base, gmem_gpa(&mem, BUF_GPA + 0x200,
 	    30));
 }
 
@@ -252,8 +252,8 @@ Test(virtq, buffer_spanning_two_regions)
 	cr_assert_eq(elem.in_len, 300);
 	cr_assert_eq(elem.in[0].iov_len, 100);
 	cr_assert_eq(elem.in[1].iov_len, 200);
-	cr_assert_eq(elem.in[0].iov_base, vu_mem_gpa(&mem, gpa, 100));
-	cr_assert_eq(elem.in[1].iov_base, vu_mem_gpa(&mem, REGION_SIZE, 200));
+	cr_assert_eq(elem.in[0].iov_base, gmem_gpa(&mem, gpa, 100));
+	cr_assert_eq(elem.in[1].iov_base, gmem_gpa(&mem, REGION_SIZE, 200));
 	/* Writes through the iovecs land at the right guest bytes. */
 	memset(elem.in[0].iov_base, 0xaa, 100);
 	memset(elem.in[1].iov_base, 0xbb, 200);
