@@ -18,7 +18,7 @@
 
 #include "../util/log.h"
 #include "../util/util.h"
-#include "vring.h"
+#include "vhost_int.h"
 
 /* Warnings about one connection before they are suppressed. */
 #define VU_WARN_MAX	8
@@ -121,6 +121,35 @@ vu_dev_init(struct vu_dev *dev, int sock, uint16_t nqueues,
 	return 0;
 }
 
+int
+vu_dev_new(struct vu_dev **devp, int sock, uint16_t nqueues,
+    const struct vu_dev_ops *ops, void *priv,
+    const struct vu_watch_ops *watch, void *watch_ctx)
+{
+	struct vu_dev	*dev;
+	int		 rc;
+
+	*devp = NULL;
+	if ((dev = calloc(1, sizeof(*dev))) == NULL)
+		return -ENOMEM;
+	if ((rc = vu_dev_init(dev, sock, nqueues, ops, priv, watch,
+	    watch_ctx)) != 0) {
+		free(dev);
+		return rc;
+	}
+	*devp = dev;
+	return 0;
+}
+
+void
+vu_dev_free(struct vu_dev *dev)
+{
+	if (dev == NULL)
+		return;
+	vu_dev_fini(dev);
+	free(dev);
+}
+
 void
 vu_dev_fini(struct vu_dev *dev)
 {
@@ -149,6 +178,12 @@ void *
 vu_dev_priv(const struct vu_dev *dev)
 {
 	return dev->vd_priv;
+}
+
+uint64_t
+vu_dev_features(const struct vu_dev *dev)
+{
+	return dev->vd_features;
 }
 
 bool

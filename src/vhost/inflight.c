@@ -15,7 +15,7 @@
 
 #include "../util/log.h"
 #include "../util/util.h"
-#include "vring.h"
+#include "vhost_int.h"
 
 /* Check num_queues and queue_size; the regions' total size. */
 static int

@@ -22,7 +22,7 @@
 
 #include "../util/log.h"
 #include "../util/util.h"
-#include "vring.h"
+#include "vhost_int.h"
 
 /* Started, enabled, and its memory mapped (see vu_vring_remap). */
 static bool

@@ -44,6 +44,13 @@ struct virtq_u16 {
 /* Compiler barrier: values copied before it are never re-read after it. */
 #define virtq_barrier()	__asm__ __volatile__("" ::: "memory")
 
+bool
+virtq_mapped(const struct virtq *vq)
+{
+	return vq->vq_desc != NULL && vq->vq_avail != NULL &&
+	    vq->vq_used != NULL;
+}
+
 size_t
 virtq_desc_size(uint16_t num)
 {

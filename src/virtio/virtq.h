@@ -96,6 +96,7 @@ struct virtq_inflight {
 	    (size_t)(num) * sizeof(struct virtq_inflight_desc) + 63) &	\
 	    ~(size_t)63)
 
+/* The fields are the virtqueue's own: users call the functions below. */
 struct virtq {
 	const struct gmem	*vq_mem;
 	struct virtq_desc	*vq_desc;
@@ -117,6 +118,13 @@ struct virtq {
 	uint16_t		 vq_nresubmit;
 	uint16_t		 vq_resubmit_next;
 };
+
+/*
+ * Whether the queue points into guest memory (its rings are attached):
+ * false for a stopped ring, or one whose memory the front end removed.
+ * Push and pop do nothing on such a queue.
+ */
+bool	virtq_mapped(const struct virtq *vq);
 
 /* Bytes each ring part needs for num entries (event fields included). */
 size_t	virtq_desc_size(uint16_t num);

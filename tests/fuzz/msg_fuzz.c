@@ -27,7 +27,7 @@
 
 #include "util/log.h"
 #include "util/util.h"
-#include "vhost/vhost.h"
+#include "vhost/vhost_int.h"
 #include "virtio/virtq.h"
 
 #define MAX_WATCH	64

@@ -18,7 +18,7 @@
 #include <sys/time.h>
 
 #include "util/util.h"
-#include "vhost/vhost.h"
+#include "vhost/vhost_int.h"
 
 #define GUEST_SIZE	(1u << 20)
 #define GUEST_UVA	0x7f0000000000ull

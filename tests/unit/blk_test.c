@@ -53,7 +53,7 @@ struct watch {
 
 /* The back end: engine + device, served by one thread. */
 static struct {
-	struct vu_dev	 dev;
+	struct vu_dev	*dev;
 	void		*state;
 	int		 sock;
 	pthread_t	 thr;
@@ -203,11 +203,12 @@ be_main(void *arg)
 				}
 		}
 		if ((pfd[n].revents & (POLLIN | POLLHUP)) &&
-		    vu_dev_dispatch(&be.dev) != 0)
+		    vu_dev_dispatch(be.dev) != 0)
 			break;
 		be_run_deferred();
 	}
-	vu_dev_fini(&be.dev);
+	vu_dev_free(be.dev);
+	be.dev = NULL;
 	return NULL;
 }
 
@@ -249,7 +250,7 @@ be_start_opts(const char *const *kv, char *err, size_t errlen)
 	be.nw = 0;
 	be.ndefer = 0;
 	memset(be.darg, 0, sizeof(be.darg));
-	cr_assert_eq(vu_dev_init(&be.dev, sv[0],
+	cr_assert_eq(vu_dev_new(&be.dev, sv[0],
 	    blk_device_type.dt_num_queues(be.state), blk_device_type.dt_ops,
 	    be.state, &wops, NULL), 0);
 	cr_assert_eq(pthread_create(&be.thr, NULL, be_main, NULL), 0);

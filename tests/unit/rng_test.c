@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 
 #include "devices/device.h"
-#include "vhost/vhost.h"
+#include "vhost/vhost_int.h"
 #include "virtio/virtq.h"
 
 #define GUEST_SIZE	(1024 * 1024)

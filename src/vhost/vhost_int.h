@@ -1,11 +1,66 @@
 /*
- * vring.h - internal interface between the request dispatcher (backend.c)
- * and the ring life cycle (vring.c).  Not for devices: they use vhost.h.
+ * vhost_int.h - the engine's own view: struct vu_dev and struct vu_vring,
+ * and the interface between the request dispatcher (backend.c), the ring
+ * life cycle (vring.c) and inflight tracking (inflight.c).  Private to
+ * src/vhost and the engine's unit tests: devices use vhost.h.
  */
-#ifndef VHOSTD_VHOST_VRING_H
-#define VHOSTD_VHOST_VRING_H
+#ifndef VHOSTD_VHOST_VHOST_INT_H
+#define VHOSTD_VHOST_VHOST_INT_H
 
 #include "vhost.h"
+
+struct vu_vring {
+	struct virtq			vr_vq;
+	struct vhost_user_vring_addr	vr_addr;	/* as the front end sent */
+	uint16_t			vr_num;		/* SET_VRING_NUM */
+	uint16_t			vr_base;	/* SET_VRING_BASE */
+	bool				vr_addr_set;
+	bool				vr_started;
+	bool				vr_enabled;
+	bool				vr_resched;	/* defer pending */
+	bool				vr_kick_plain;	/* no RWF_NOWAIT */
+	bool				vr_call_plain;	/* no RWF_NOWAIT */
+	int				vr_kick_fd;
+	int				vr_call_fd;
+	int				vr_err_fd;
+	uint16_t			*vr_resubmit;	/* inflight */
+	struct vu_dev			*vr_dev;	/* back pointer for cb */
+};
+
+struct vu_dev {
+	int			 vd_sock;	/* connection, not owned */
+	const struct vu_dev_ops	*vd_ops;
+	void			*vd_priv;	/* device state */
+	const struct vu_watch_ops *vd_watch;
+	void			*vd_watch_ctx;
+	uint16_t		 vd_nqueues;	/* GET_QUEUE_NUM answer */
+	uint64_t		 vd_features;	/* acked */
+	uint64_t		 vd_protocol_features;	/* acked */
+	bool			 vd_owner;
+	bool			 vd_broken;
+	bool			 vd_stalled;	/* a front-end fd blocked */
+	uint8_t			 vd_status;	/* SET_STATUS */
+	struct gmem		 vd_mem;
+	struct vu_vring		 vd_vring[VU_MAX_QUEUES];
+	int			 vd_warned;
+	/* INFLIGHT_SHMFD: the regions, shared with the front end. */
+	uint8_t			*vd_inflight;
+	size_t			 vd_inflight_size;
+	uint16_t		 vd_inflight_nq;
+	uint16_t		 vd_inflight_qsize;
+	int			 vd_reply_fd;	/* sent with the reply, or -1 */
+};
+
+/*
+ * Bind an engine to a connected socket in caller-provided storage (what
+ * vu_dev_new does after allocating).  Does not take ownership of sock.
+ * 0 or -errno.
+ */
+int	vu_dev_init(struct vu_dev *dev, int sock, uint16_t nqueues,
+	    const struct vu_dev_ops *ops, void *priv,
+	    const struct vu_watch_ops *watch, void *watch_ctx);
+/* vu_dev_free() without the free: stop, unwatch, close, unmap. */
+void	vu_dev_fini(struct vu_dev *dev);
 
 /*
  * Request handler results besides 0 (done, no reply of its own) and -errno
@@ -64,4 +119,4 @@ bool	vu_vring_uses_inflight(const struct vu_dev *dev);
 /* Connection end: stop, close every ring fd. */
 void	vu_vring_fini(struct vu_dev *dev, unsigned int idx);
 
-#endif /* VHOSTD_VHOST_VRING_H */
+#endif /* VHOSTD_VHOST_VHOST_INT_H */
