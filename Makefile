@@ -7,7 +7,8 @@
 #   make fuzz       libFuzzer targets (clang), FUZZ_TIME=30 s each
 #   make check-fuzz every fuzz target for 20 s (part of make check)
 #   make bench      benchmarks (not tests)
-#   make lint       clang-tidy, cppcheck, mandoc -Tlint
+#   make lint       the include graph, clang-tidy, cppcheck, mandoc -Tlint
+#   make check-lint the include graph check and its self-test (in check)
 #   make compdb     compile_commands.json
 #   make install    PREFIX, DESTDIR honoured
 
@@ -149,6 +150,12 @@ check-e2e: tests
 check-man:
 	scripts/run-tests man $(BUILD) tests/man/check-man.sh
 
+# The include graph points one way, without cycles
+# (tests/lint/include-graph.sh); the self-test shows the check can fail.
+LINT_TESTS := tests/lint/include-graph.sh tests/lint/include-graph-selftest.sh
+check-lint:
+	scripts/run-tests lint $(BUILD) $(LINT_TESTS)
+
 check-install:
 	scripts/run-tests install $(BUILD) tests/install/check-install.sh
 
@@ -163,8 +170,8 @@ check-fuzz:
 check:
 	rm -f build/results.txt build-san/results.txt
 	@st=0; \
-	$(MAKE) -k check-unit check-integration check-e2e check-man \
-	    check-install check-fuzz || st=1; \
+	$(MAKE) -k check-lint check-unit check-integration check-e2e \
+	    check-man check-install check-fuzz || st=1; \
 	$(MAKE) -k BUILD=build-san SAN=1 check-unit check-integration || st=1; \
 	scripts/run-tests summary build build-san || st=1; \
 	exit $$st
@@ -194,6 +201,7 @@ compdb:
 	bear -- $(MAKE) -B tests
 
 lint: compdb
+	sh tests/lint/include-graph.sh
 	clang-tidy -p . --quiet $(LIB_SRCS) src/main.c src/devices/device.c
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr -Isrc -Isandbox src sandbox
@@ -241,7 +249,8 @@ uninstall:
 clean:
 	rm -rf build build-san compile_commands.json
 
-.PHONY: all tests check check-unit check-integration check-e2e check-man \
+.PHONY: all tests check check-lint check-unit check-integration check-e2e \
+	check-man \
 	check-install check-fuzz valgrind FORCE \
 	sanitize fuzz bench compdb lint install uninstall clean
 .SECONDARY:
