@@ -77,7 +77,8 @@ inflight_busy(struct vu_dev *dev, const char *name)
 }
 
 int
-vu_inflight_get(struct vu_dev *dev, struct vhost_user_msg *msg)
+vu_req_get_inflight_fd(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+    unsigned int nfds)
 {
 	struct vhost_user_inflight	*in = &msg->payload.inflight;
 	size_t				 size;
@@ -115,7 +116,8 @@ vu_inflight_get(struct vu_dev *dev, struct vhost_user_msg *msg)
 }
 
 int
-vu_inflight_set(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds)
+vu_req_set_inflight_fd(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+    unsigned int nfds)
 {
 	const struct vhost_user_inflight	*in = &msg->payload.inflight;
 	struct stat				 st;

@@ -97,6 +97,17 @@ vu_budget_charge(struct vu_budget *b, size_t len)
 	return b->b_reqs == 0 || b->b_bytes == 0;
 }
 
+/*
+ * Protocol features a device may add to those the engine offers: the
+ * ones whose requests the engine routes to the device (ops->requests).
+ */
+#define VU_DEVICE_PROTOCOL_FEATURES					\
+	((1ull << VHOST_USER_PROTOCOL_F_RARP) |				\
+	    (1ull << VHOST_USER_PROTOCOL_F_MTU))
+
+/* A request in vu_dev_ops.requests. */
+#define VU_REQUEST_BIT(req)	(1ull << (req))
+
 /* What a device provides.  Only queue_handler is mandatory. */
 struct vu_dev_ops {
 	/* Device feature bits offered (the engine adds the ring/transport bits
@@ -123,6 +134,24 @@ struct vu_dev_ops {
 	 * REM_MEM_REG): complete and publish every request in flight, as
 	 * their buffers are about to go away.  Rings stay started. */
 	void		(*mem_quiesce)(struct vu_dev *dev);
+	/* Protocol features the device adds (GET_PROTOCOL_FEATURES), within
+	 * VU_DEVICE_PROTOCOL_FEATURES (MTU, RARP); other bits are dropped. */
+	uint64_t	(*get_protocol_features)(struct vu_dev *dev);
+	/*
+	 * Device-specific requests: VU_REQUEST_BIT(r) for each request r the
+	 * device handles (VHOST_USER_SEND_RARP, VHOST_USER_NET_SET_MTU).
+	 * The engine checks them as its request table says (payload size,
+	 * no descriptors, the protocol feature negotiated: RARP, MTU), then
+	 * calls request() with the payload (size bytes, e.g. the u64 MTU).
+	 * Undeclared, they are not supported.  0, or -errno to refuse: a
+	 * failure status with REPLY_ACK; the connection stays up.
+	 */
+	uint64_t	requests;
+	int		(*request)(struct vu_dev *dev, uint32_t request,
+			    const void *payload, uint32_t size);
+	/* Largest ring size the device takes for ring qidx (SET_VRING_NUM
+	 * refuses more); 0 or absent: VIRTQ_MAX_SIZE. */
+	uint16_t	(*max_queue_size)(struct vu_dev *dev, unsigned int qidx);
 };
 
 /*

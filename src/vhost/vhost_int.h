@@ -69,20 +69,100 @@ void	vu_dev_fini(struct vu_dev *dev);
 #define VU_HANDLED_REPLY	1	/* the reply was built in the message */
 #define VU_HANDLED_FAIL		2	/* refused: failure ack, connection kept */
 
+/*
+ * The request table (request.c): one row per front-end request.  The
+ * dispatcher checks a message against its row (vu_request_check) before
+ * the row's handler runs, so a handler reads a payload of the right size
+ * with the right descriptor count and a ring index below vd_nqueues.
+ */
+enum vu_size_rule {
+	VU_SIZE_EXACT,		/* exactly rq_size bytes */
+	VU_SIZE_MEM_TABLE,	/* header + nregions (1..8) regions */
+	VU_SIZE_CONFIG,		/* header + size, inside the config space */
+	VU_SIZE_INFLIGHT,	/* 20 bytes packed, or 24 (as QEMU pads) */
+};
+
+enum vu_fd_rule {
+	VU_FDS_NONE,		/* no descriptor */
+	VU_FDS_ONE,		/* exactly one */
+	VU_FDS_OPTIONAL,	/* none or one */
+	VU_FDS_VRING,		/* one, none with VHOST_USER_VRING_NOFD_MASK */
+	VU_FDS_REGIONS,		/* one per memory region */
+};
+
+enum vu_ring_rule {
+	VU_RING_NONE,		/* not a per-ring request */
+	VU_RING_STATE,		/* payload.state.index */
+	VU_RING_ADDR,		/* payload.addr.index */
+	VU_RING_U64,		/* payload.u64 bits 0-7; bits 9-63 reserved */
+};
+
+struct vu_request {
+	const char	*rq_name;	/* for logs: "SET_MEM_TABLE" */
+	uint8_t		 rq_size_rule;	/* enum vu_size_rule */
+	uint16_t	 rq_size;	/* VU_SIZE_EXACT */
+	uint8_t		 rq_fds;	/* enum vu_fd_rule */
+	uint8_t		 rq_ring;	/* enum vu_ring_rule */
+	bool		 rq_device;	/* the device's (ops->requests) */
+	uint64_t	 rq_needs;	/* protocol features it needs */
+	/*
+	 * After the checks.  A kept descriptor's slot in fds is set to -1.
+	 * 0, VU_HANDLED_REPLY, VU_HANDLED_FAIL or -errno.  NULL: the
+	 * request is not supported.
+	 */
+	int		(*rq_handler)(struct vu_dev *dev,
+			    struct vhost_user_msg *msg, int *fds,
+			    unsigned int nfds);
+};
+
+/* The row of request, or NULL for a number the protocol does not know. */
+const struct vu_request *vu_request_lookup(uint32_t request);
+
+/*
+ * Check msg (nfds descriptors) against its row: size, reserved bits,
+ * descriptor count, ring index, negotiated protocol features.  0, or
+ * -EINVAL after a warning.
+ */
+int	vu_request_check(struct vu_dev *dev, const struct vu_request *rq,
+	    const struct vhost_user_msg *msg, unsigned int nfds);
+
+/* The ring index of a checked per-ring request (0 for other requests). */
+unsigned int vu_request_ring(const struct vhost_user_msg *msg);
+
+/* Handlers of the table (backend.c, vring.c, inflight.c). */
+#define VU_HANDLER(fn)							\
+	int	fn(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds, \
+		    unsigned int nfds)
+VU_HANDLER(vu_req_get_features);
+VU_HANDLER(vu_req_set_features);
+VU_HANDLER(vu_req_get_protocol_features);
+VU_HANDLER(vu_req_set_protocol_features);
+VU_HANDLER(vu_req_set_owner);
+VU_HANDLER(vu_req_reset);
+VU_HANDLER(vu_req_set_mem_table);
+VU_HANDLER(vu_req_get_max_mem_slots);
+VU_HANDLER(vu_req_add_mem_reg);
+VU_HANDLER(vu_req_rem_mem_reg);
+VU_HANDLER(vu_req_get_queue_num);
+VU_HANDLER(vu_req_get_config);
+VU_HANDLER(vu_req_set_config);
+VU_HANDLER(vu_req_set_status);
+VU_HANDLER(vu_req_get_status);
+VU_HANDLER(vu_req_get_inflight_fd);
+VU_HANDLER(vu_req_set_inflight_fd);
+VU_HANDLER(vu_req_device);
+VU_HANDLER(vu_req_set_vring_num);
+VU_HANDLER(vu_req_set_vring_addr);
+VU_HANDLER(vu_req_set_vring_base);
+VU_HANDLER(vu_req_get_vring_base);
+VU_HANDLER(vu_req_set_vring_kick);
+VU_HANDLER(vu_req_set_vring_call);
+VU_HANDLER(vu_req_set_vring_err);
+VU_HANDLER(vu_req_set_vring_enable);
+
 /* Rate-limited warning about the front end (a few per connection). */
 void	vu_warn(struct vu_dev *dev, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-
-/* Whether req is one of the per-ring requests vu_vring_handle() serves. */
-int	vu_vring_is_request(uint32_t req);
-
-/*
- * Handle a validated per-ring request (index < nqueues, payload size and
- * fd count checked).  A kept descriptor's slot in fds is set to -1.
- * 0, VU_HANDLED_REPLY or -errno.
- */
-int	vu_vring_handle(struct vu_dev *dev, struct vhost_user_msg *msg,
-	    int *fds, unsigned int nfds);
 
 /* Stop ring idx (remove the kick watch, remember the avail index). */
 void	vu_vring_stop(struct vu_dev *dev, unsigned int idx);
@@ -97,13 +177,9 @@ void	vu_vring_reset(struct vu_dev *dev, unsigned int idx);
 void	vu_vring_remap(struct vu_dev *dev);
 
 /*
- * GET_INFLIGHT_FD / SET_INFLIGHT_FD (inflight.c): payload size and fd count
- * checked.  GET creates the regions and leaves their fd in vd_reply_fd
- * for the reply.  0, VU_HANDLED_REPLY, VU_HANDLED_FAIL or -errno.
+ * Inflight regions (inflight.c; GET_INFLIGHT_FD leaves the regions' fd in
+ * vd_reply_fd for the reply).
  */
-int	vu_inflight_get(struct vu_dev *dev, struct vhost_user_msg *msg);
-int	vu_inflight_set(struct vu_dev *dev, struct vhost_user_msg *msg,
-	    int *fds);
 /* The region of ring idx, or NULL. */
 struct virtq_inflight *vu_inflight_region(struct vu_dev *dev,
 	    unsigned int idx);
