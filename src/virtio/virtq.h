@@ -26,6 +26,13 @@
 #define VIRTQ_AVAIL_F_NO_INTERRUPT	1
 #define VIRTQ_USED_F_NO_NOTIFY		1
 
+/*
+ * Most chains virtq_avail_bytes() looks at per call: a wake-up's worth of
+ * requests (the engine's budget), so that a guest posting many chains
+ * without writable bytes cannot make each call walk the whole ring.
+ */
+#define VIRTQ_AVAIL_SCAN	256u
+
 /* Most segments (iovecs) one element may have, after region splits. */
 #define VIRTQ_MAX_SEGS	1024
 
@@ -117,6 +124,8 @@ struct virtq {
 	uint16_t		*vq_resubmit;	/* heads to take first */
 	uint16_t		 vq_nresubmit;
 	uint16_t		 vq_resubmit_next;
+	uint8_t			 vq_popped;	/* what virtq_unpop gives back */
+	uint16_t		 vq_popped_head;
 };
 
 /*
@@ -162,6 +171,26 @@ int	virtq_pop(struct virtq *vq, struct virtq_elem *elem);
 int	virtq_inflight_attach(struct virtq *vq, struct virtq_inflight *region,
 	    uint16_t *resubmit);
 
+/*
+ * Give back the element the last virtq_pop returned, unused (net rx: the
+ * frame does not fit): the next pop returns the same chain again, and its
+ * inflight record is undone.  Once per pop, before the next pop or push.
+ * 0, or -EINVAL when there is nothing to give back.
+ */
+int	virtq_unpop(struct virtq *vq);
+
+/*
+ * How many device-writable bytes the chains available now offer (the
+ * heads to take again first, then the avail ring from the next pop on),
+ * counted until limit is reached: *bytes is at most limit.  Nothing is
+ * popped.  Chains are checked as virtq_pop checks them: a malformed one
+ * breaks the queue (-EIO).  At most VIRTQ_AVAIL_SCAN chains are looked
+ * at.  Advisory: the driver may change a chain before it is
+ * popped; what virtq_pop returns is what counts (mergeable rx buffers,
+ * vsock rx).  0 or -EIO.
+ */
+int	virtq_avail_bytes(struct virtq *vq, size_t limit, size_t *bytes);
+
 /* Give back elem's head with len bytes written.  Not visible until flush. */
 void	virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 
@@ -187,5 +216,13 @@ bool	virtq_has_avail(struct virtq *vq);
  */
 void	virtq_disable_notify(struct virtq *vq);
 bool	virtq_enable_notify(struct virtq *vq);
+
+/*
+ * Ask the driver to kick once it makes more chains available than it has
+ * now (not merely those not popped yet: after virtq_unpop or a short
+ * virtq_avail_bytes the device waits for new buffers).  True if chains
+ * arrived meanwhile (look again).
+ */
+bool	virtq_enable_notify_more(struct virtq *vq);
 
 #endif /* VHOSTD_VIRTIO_VIRTQ_H */

@@ -115,7 +115,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t	 features = 0;
 	uint16_t	 num, last_avail;
 	unsigned int	 npop = 0;
-	int		 rc;
+	size_t		 avail = 0;
+	uint16_t	 head;
+	int		 rc, unpopped = 0;
 
 	if (!inited) {
 		fuzz_init();
@@ -144,7 +146,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * log (the message path is covered by the unit tests). */
 	vq.vq_warned = 1;
 	virtq_disable_notify(&vq);
+	/* The count looks at what pop takes next, and never more than the
+	 * limit; a chain it finds malformed breaks the queue. */
+	if ((rc = virtq_avail_bytes(&vq, last_avail, &avail)) != 0 &&
+	    (rc != -EIO || !vq.vq_broken))
+		abort();
+	if (avail > last_avail)
+		abort();
 	while ((rc = virtq_pop(&vq, &elem)) == 1) {
+		/* Every other chain goes back once and comes out again. */
+		if ((npop & 1) && !unpopped) {
+			head = elem.head;
+			if (virtq_unpop(&vq) != 0 || virtq_pop(&vq, &elem) != 1 ||
+			    elem.head != head)
+				abort();
+			unpopped = 1;
+		} else
+			unpopped = 0;
 		consume();
 		virtq_push(&vq, elem.head, (uint32_t)elem.in_len);
 		if (++npop > num)
