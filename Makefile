@@ -117,7 +117,11 @@ $(PROG_TEST): $(BUILD)/src/main.o $(BUILD)/src/devices/device-test.o \
 	    $(TESTDEV_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
+# Fixtures shared by the unit tests (tests/unit/*.c that are not tests).
+UNIT_FIXTURES := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),\
+	    $(wildcard tests/unit/*.c)))
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_FIXTURES) $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRIT_LIBS)
 
 $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)

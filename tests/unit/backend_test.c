@@ -19,6 +19,7 @@
 
 #include "util/util.h"
 #include "vhost/vhost_int.h"
+#include "guestmem.h"
 
 #define GUEST_SIZE	(1u << 20)
 #define GUEST_UVA	0x7f0000000000ull
@@ -57,7 +58,8 @@ static struct {
 } rec;
 
 static int		 sv[2] = { -1, -1 };
-static int		 memfd = -1;
+static struct guestmem	 gm;
+static int		 memfd = -1;	/* gm.gm_fd */
 static uint8_t		*guest;
 static struct vu_dev	 dev;
 static int		 kickfd[NQ] = { -1, -1 };
@@ -189,12 +191,9 @@ setup_ops(const struct vu_dev_ops *ops)
 	memset(&watches, 0, sizeof(watches));
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 	    0);
-	memfd = memfd_create("guest", MFD_CLOEXEC);
-	cr_assert_geq(memfd, 0);
-	cr_assert_eq(ftruncate(memfd, GUEST_SIZE), 0);
-	guest = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    memfd, 0);
-	cr_assert_neq(guest, MAP_FAILED);
+	guestmem_create(&gm, GUEST_SIZE, GUEST_UVA);
+	memfd = gm.gm_fd;
+	guest = gm.gm_base;
 	cr_assert_eq(vu_dev_init(&dev, sv[0], NQ, ops, &rec,
 	    &fake_watch_ops, NULL), 0);
 }
@@ -215,8 +214,8 @@ teardown(void)
 		close_reset(&kickfd[i]);
 		close_reset(&callfd[i]);
 	}
-	munmap(guest, GUEST_SIZE);
-	close_reset(&memfd);
+	guestmem_destroy(&gm);
+	memfd = -1;
 	close_reset(&sv[0]);
 	close_reset(&sv[1]);
 }
@@ -958,8 +957,7 @@ Test(backend, mem_table_replacement_retranslates_rings)
 	kick(0);
 
 	/* Same layout, new backing: ring pointers follow the new mapping. */
-	fd2 = memfd_create("guest2", MFD_CLOEXEC);
-	cr_assert_eq(ftruncate(fd2, GUEST_SIZE), 0);
+	fd2 = guestmem_fd(GUEST_SIZE);
 	cr_assert_eq(set_mem_table_at(0, GUEST_SIZE, GUEST_UVA, fd2), 0);
 	cr_assert(vu_queue_ready(&dev, 0));
 	cr_assert_eq((uint8_t *)dev.vd_vring[0].vr_vq.vq_desc,
@@ -1407,8 +1405,7 @@ Test(backend, stopped_ring_points_nowhere)
 	cr_assert_eq(get_vring_base(0), 1);
 	assert_ring_pointers();
 	/* Memory replaced while stopped; the device may still publish. */
-	fd2 = memfd_create("guest2", MFD_CLOEXEC);
-	cr_assert_eq(ftruncate(fd2, GUEST_SIZE), 0);
+	fd2 = guestmem_fd(GUEST_SIZE);
 	cr_assert_eq(set_mem_table_at(0, GUEST_SIZE, GUEST_UVA, fd2), 0);
 	vu_queue_publish(&dev, 0);
 	assert_ring_pointers();
@@ -1445,8 +1442,7 @@ Test(backend, set_mem_table_under_a_started_ring)
 	assert_ring_pointers();
 
 	/* A good one: the ring follows into the new mapping. */
-	fd2 = memfd_create("guest2", MFD_CLOEXEC);
-	cr_assert_eq(ftruncate(fd2, GUEST_SIZE), 0);
+	fd2 = guestmem_fd(GUEST_SIZE);
 	cr_assert_eq(set_mem_table_at(0, GUEST_SIZE, GUEST_UVA, fd2), 0);
 	assert_ring_pointers();
 	cr_assert(vu_queue_ready(&dev, 0));

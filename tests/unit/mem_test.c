@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 
 #include "mem/gmem.h"
+#include "guestmem.h"
 
 #define PG	4096u
 
@@ -29,24 +30,6 @@ teardown(void)
 }
 
 TestSuite(mem, .init = setup, .fini = teardown);
-
-/* A memfd of len bytes where byte i holds (i * 7 + seed) & 0xff. */
-static int
-pattern_fd(size_t len, unsigned int seed)
-{
-	uint8_t	*buf;
-	size_t	 i;
-	int	 fd;
-
-	fd = memfd_create("mem_test", MFD_CLOEXEC);
-	cr_assert_geq(fd, 0);
-	cr_assert_not_null(buf = malloc(len));
-	for (i = 0; i < len; i++)
-		buf[i] = (uint8_t)(i * 7 + seed);
-	cr_assert_eq(write(fd, buf, len), (ssize_t)len);
-	free(buf);
-	return fd;
-}
 
 static struct gmem_desc
 region(uint64_t gpa, uint64_t size, uint64_t uva, uint64_t off)
@@ -68,7 +51,7 @@ Test(mem, add_and_translate)
 	uint8_t				*p;
 	int				 fd;
 
-	fd = pattern_fd(16 * PG, 0);
+	fd = guestmem_pattern_fd(16 * PG, 0);
 	/* Offset not page aligned: the engine maps the page below it. */
 	r = region(0x100000, 4 * PG, 0x7f0000000000, 2 * PG + 0x100);
 	cr_assert_eq(gmem_add(&mem, &r, fd), 0);
@@ -91,7 +74,7 @@ Test(mem, bounds)
 {
 	struct gmem_desc	r = region(0x10000, PG, 0x5000, 0);
 
-	cr_assert_eq(gmem_add(&mem, &r, pattern_fd(PG, 1)), 0);
+	cr_assert_eq(gmem_add(&mem, &r, guestmem_pattern_fd(PG, 1)), 0);
 	cr_assert_null(gmem_gpa(&mem, 0xffff, 1));
 	cr_assert_not_null(gmem_gpa(&mem, 0x10000, PG));
 	cr_assert_null(gmem_gpa(&mem, 0x10000, PG + 1));
@@ -111,20 +94,20 @@ Test(mem, invalid_regions_rejected_and_fd_closed)
 	int				fd;
 
 	r = region(0, 0, 0, 0);
-	fd = pattern_fd(PG, 0);
+	fd = guestmem_pattern_fd(PG, 0);
 	cr_assert_eq(gmem_add(&mem, &r, fd), -EINVAL);
 	cr_assert_not(fd_is_open(fd));
 
 	r = region(UINT64_MAX - PG + 2, PG, 0, 0);		/* gpa wraps */
-	fd = pattern_fd(PG, 0);
+	fd = guestmem_pattern_fd(PG, 0);
 	cr_assert_eq(gmem_add(&mem, &r, fd), -EINVAL);
 	cr_assert_not(fd_is_open(fd));
 
 	r = region(0, PG, UINT64_MAX - 10, 0);			/* uva wraps */
-	cr_assert_eq(gmem_add(&mem, &r, pattern_fd(PG, 0)), -EINVAL);
+	cr_assert_eq(gmem_add(&mem, &r, guestmem_pattern_fd(PG, 0)), -EINVAL);
 
 	r = region(0, PG, 0, UINT64_MAX - 10);			/* offset wraps */
-	cr_assert_eq(gmem_add(&mem, &r, pattern_fd(PG, 0)), -EINVAL);
+	cr_assert_eq(gmem_add(&mem, &r, guestmem_pattern_fd(PG, 0)), -EINVAL);
 
 	r = region(0, PG, 0, 0);
 	cr_assert_eq(gmem_add(&mem, &r, -1), -EINVAL);
@@ -137,25 +120,25 @@ Test(mem, overlap_rejected)
 	int				fd;
 
 	r = region(0x10000, 4 * PG, 0x100000, 0);
-	cr_assert_eq(gmem_add(&mem, &r, pattern_fd(4 * PG, 0)), 0);
+	cr_assert_eq(gmem_add(&mem, &r, guestmem_pattern_fd(4 * PG, 0)), 0);
 
 	r = region(0x10000 + 3 * PG, 2 * PG, 0x200000, 0);	/* tail */
-	fd = pattern_fd(2 * PG, 0);
+	fd = guestmem_pattern_fd(2 * PG, 0);
 	cr_assert_eq(gmem_add(&mem, &r, fd), -EINVAL);
 	cr_assert_not(fd_is_open(fd));
 	r = region(0x10000 - PG, 2 * PG, 0x200000, 0);		/* head */
-	cr_assert_eq(gmem_add(&mem, &r, pattern_fd(2 * PG, 0)), -EINVAL);
+	cr_assert_eq(gmem_add(&mem, &r, guestmem_pattern_fd(2 * PG, 0)), -EINVAL);
 	r = region(0x10000 + PG, PG, 0x200000, 0);		/* inside */
-	cr_assert_eq(gmem_add(&mem, &r, pattern_fd(PG, 0)), -EINVAL);
+	cr_assert_eq(gmem_add(&mem, &r, guestmem_pattern_fd(PG, 0)), -EINVAL);
 	r = region(0, 32 * PG, 0x200000, 0);			/* around */
-	cr_assert_eq(gmem_add(&mem, &r, pattern_fd(32 * PG, 0)), -EINVAL);
+	cr_assert_eq(gmem_add(&mem, &r, guestmem_pattern_fd(32 * PG, 0)), -EINVAL);
 	cr_assert_eq(mem.mm_nregions, 1);
 
 	/* Adjacent on both sides is fine. */
 	r = region(0x10000 - PG, PG, 0x200000, 0);
-	cr_assert_eq(gmem_add(&mem, &r, pattern_fd(PG, 0)), 0);
+	cr_assert_eq(gmem_add(&mem, &r, guestmem_pattern_fd(PG, 0)), 0);
 	r = region(0x10000 + 4 * PG, PG, 0x300000, 0);
-	cr_assert_eq(gmem_add(&mem, &r, pattern_fd(PG, 0)), 0);
+	cr_assert_eq(gmem_add(&mem, &r, guestmem_pattern_fd(PG, 0)), 0);
 	cr_assert_eq(mem.mm_nregions, 3);
 }
 
@@ -166,7 +149,7 @@ Test(mem, all_509_slots_sorted_and_found)
 	uint8_t				*p;
 	int				fd;
 
-	fd = pattern_fd(GMEM_MAX_REGIONS * PG, 3);
+	fd = guestmem_pattern_fd(GMEM_MAX_REGIONS * PG, 3);
 	/* Insert in a scrambled order (509 is prime, 200 is a generator
 	 * of a permutation), leaving a one-page hole after each region. */
 	for (k = 0; k < GMEM_MAX_REGIONS; k++) {
@@ -201,9 +184,9 @@ Test(mem, remove)
 	struct gmem_desc	c = region(2 * PG, PG, 0x3000000, 0);
 	struct gmem_desc	wrong = b;
 
-	cr_assert_eq(gmem_add(&mem, &a, pattern_fd(PG, 0)), 0);
-	cr_assert_eq(gmem_add(&mem, &b, pattern_fd(PG, 1)), 0);
-	cr_assert_eq(gmem_add(&mem, &c, pattern_fd(PG, 2)), 0);
+	cr_assert_eq(gmem_add(&mem, &a, guestmem_pattern_fd(PG, 0)), 0);
+	cr_assert_eq(gmem_add(&mem, &b, guestmem_pattern_fd(PG, 1)), 0);
+	cr_assert_eq(gmem_add(&mem, &c, guestmem_pattern_fd(PG, 2)), 0);
 
 	wrong.gd_uva++;
 	cr_assert_eq(gmem_remove(&mem, &wrong), -ENOENT);
@@ -215,7 +198,7 @@ Test(mem, remove)
 	cr_assert_eq(gmem_remove(&mem, &b), -ENOENT);
 
 	/* The slot can be used again. */
-	cr_assert_eq(gmem_add(&mem, &b, pattern_fd(PG, 5)), 0);
+	cr_assert_eq(gmem_add(&mem, &b, guestmem_pattern_fd(PG, 5)), 0);
 	cr_assert_eq(*(uint8_t *)gmem_gpa(&mem, PG, 1), 5);
 
 	gmem_clear(&mem);
@@ -231,8 +214,8 @@ Test(mem, span_across_adjacent_regions)
 	uint64_t			 avail;
 	uint8_t				*p;
 
-	cr_assert_eq(gmem_add(&mem, &a, pattern_fd(PG, 10)), 0);
-	cr_assert_eq(gmem_add(&mem, &b, pattern_fd(PG, 20)), 0);
+	cr_assert_eq(gmem_add(&mem, &a, guestmem_pattern_fd(PG, 10)), 0);
+	cr_assert_eq(gmem_add(&mem, &b, guestmem_pattern_fd(PG, 20)), 0);
 
 	/* One lookup may not cross the boundary... */
 	cr_assert_null(gmem_gpa(&mem, 0x100000 + PG - 96, 200));
@@ -261,15 +244,15 @@ Test(mem, region_beyond_its_file_rejected)
 
 	/* Touching a mapping past the end of its file would be SIGBUS. */
 	r = region(0x10000, 4 * PG, 0x100000, 0);
-	fd = pattern_fd(2 * PG, 0);
+	fd = guestmem_pattern_fd(2 * PG, 0);
 	cr_assert_eq(gmem_add(&mem, &r, fd), -EINVAL);
 	cr_assert_not(fd_is_open(fd));
 	r = region(0x10000, 2 * PG, 0x100000, PG);		/* offset */
-	cr_assert_eq(gmem_add(&mem, &r, pattern_fd(2 * PG, 0)), -EINVAL);
+	cr_assert_eq(gmem_add(&mem, &r, guestmem_pattern_fd(2 * PG, 0)), -EINVAL);
 	cr_assert_eq(mem.mm_nregions, 0);
 	/* Exactly the file, or a part of it, is fine. */
 	r = region(0x10000, PG, 0x100000, PG);
-	cr_assert_eq(gmem_add(&mem, &r, pattern_fd(2 * PG, 0)), 0);
+	cr_assert_eq(gmem_add(&mem, &r, guestmem_pattern_fd(2 * PG, 0)), 0);
 	cr_assert_eq(mem.mm_nregions, 1);
 }
 

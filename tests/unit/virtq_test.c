@@ -3,7 +3,7 @@
  * spanning two regions), every class of malicious chain, EVENT_IDX and
  * NO_INTERRUPT notification decisions, the used ring, copy helpers.
  *
- * Guest memory is a memfd registered with gmem_add as two adjacent
+ * Guest memory (the guestmem fixture) is a memfd registered as two adjacent
  * regions ([0, 512K) and [512K, 1M)), so translation is the real one; the
  * test writes the rings through its own mapping of the same memfd, where
  * guest physical address == offset.
@@ -19,6 +19,7 @@
 #include "mem/gmem.h"
 #include "virtio/virtio.h"
 #include "virtio/virtq.h"
+#include "guestmem.h"
 
 #define GUEST_SIZE	(1024 * 1024)
 #define REGION_SIZE	(GUEST_SIZE / 2)
@@ -32,6 +33,7 @@
 #define F_INDIRECT	(1ull << VIRTIO_RING_F_INDIRECT_DESC)
 #define F_EVENT_IDX	(1ull << VIRTIO_RING_F_EVENT_IDX)
 
+static struct guestmem		 gm;
 static struct gmem		 mem;
 static uint8_t			*guest;
 static struct virtq		 vq;
@@ -41,25 +43,11 @@ static uint16_t			 qnum;
 static void
 setup(void)
 {
-	struct gmem_desc	r;
-	int				fd;
-
+	guestmem_create(&gm, GUEST_SIZE, 0x7f0000000000);
+	guest = gm.gm_base;
 	gmem_init(&mem);
-	fd = memfd_create("virtq_test", MFD_CLOEXEC);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(ftruncate(fd, GUEST_SIZE), 0);
-	guest = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    fd, 0);
-	cr_assert_neq(guest, MAP_FAILED);
-	r.gd_gpa = 0;
-	r.gd_size = REGION_SIZE;
-	r.gd_uva = 0x7f0000000000;
-	r.gd_offset = 0;
-	cr_assert_eq(gmem_add(&mem, &r, dup(fd)), 0);
-	r.gd_gpa = REGION_SIZE;
-	r.gd_uva = 0x7f0000000000 + REGION_SIZE;
-	r.gd_offset = REGION_SIZE;
-	cr_assert_eq(gmem_add(&mem, &r, fd), 0);
+	guestmem_add(&gm, &mem, 0, REGION_SIZE);
+	guestmem_add(&gm, &mem, REGION_SIZE, REGION_SIZE);
 	cr_assert_eq(mem.mm_nregions, 2);
 }
 
@@ -67,7 +55,7 @@ static void
 teardown(void)
 {
 	gmem_clear(&mem);
-	munmap(guest, GUEST_SIZE);
+	guestmem_destroy(&gm);
 }
 
 TestSuite(virtq, .init = setup, .fini = teardown);
