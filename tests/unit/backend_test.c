@@ -443,7 +443,7 @@ negotiate(uint64_t features, uint64_t protocol)
 
 Test(backend, init_rejects_bad_arguments)
 {
-	struct vu_dev	d;
+	struct vu_dev	d, *pd;
 
 	cr_assert_eq(vu_dev_init(&d, sv[0], 0, &test_ops, NULL,
 	    &fake_watch_ops, NULL), -EINVAL);
@@ -453,6 +453,15 @@ Test(backend, init_rejects_bad_arguments)
 	    -EINVAL);
 	cr_assert_eq(vu_dev_priv(&dev), &rec);
 	cr_assert_null(vu_queue(&dev, NQ));
+	cr_assert_eq(vu_dev_new(&pd, sv[0], 0, &test_ops, NULL,
+	    &fake_watch_ops, NULL), -EINVAL);
+	cr_assert_null(pd);
+	cr_assert_eq(vu_dev_new(&pd, sv[0], NQ, &test_ops, &rec,
+	    &fake_watch_ops, NULL), 0);
+	cr_assert_eq(vu_dev_priv(pd), &rec);
+	cr_assert_eq(vu_dev_features(pd), 0);
+	vu_dev_free(pd);
+	vu_dev_free(NULL);
 	cr_assert_not_null(vu_queue(&dev, NQ - 1));
 }
 
@@ -472,6 +481,8 @@ Test(backend, feature_negotiation)
 	cr_assert(vu_has_feature(&dev, 0));
 	cr_assert_not(vu_has_feature(&dev, 5));
 	cr_assert_not(vu_has_feature(&dev, 64));
+	cr_assert_eq(vu_dev_features(&dev), BIT(0) | BIT(VIRTIO_F_VERSION_1) |
+	    PF);
 	assert_no_reply();
 }
 
