@@ -31,7 +31,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../mem/gmem.h"
 #include "../virtio/virtq.h"
 #include "proto.h"
 

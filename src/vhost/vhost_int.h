@@ -7,6 +7,7 @@
 #ifndef VHOSTD_VHOST_VHOST_INT_H
 #define VHOSTD_VHOST_VHOST_INT_H
 
+#include "../mem/gmem.h"
 #include "vhost.h"
 
 struct vu_vring {
