@@ -215,8 +215,9 @@ valgrind: tests
 compdb:
 	bear -- $(MAKE) -B tests
 
-lint: compdb
+lint:
 	sh tests/lint/include-graph.sh
+	$(MAKE) compdb
 	clang-tidy -p . --quiet $(LIB_SRCS) src/main.c src/devices/device.c
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr -Isrc -Isandbox src sandbox
