@@ -6,7 +6,14 @@
  * front end for long: the rest of a message and a reply wait at most a
  * few seconds (msg.c), ring fds are used with RWF_NOWAIT (vring.c).
  * Devices plug in through struct vu_dev_ops and see the engine (struct
- * vu_dev, opaque) through the functions of this header only.
+ * vu_dev, opaque) through the functions of this header only: a device
+ * fills the ops (features, config space, queue handler, reset, and for
+ * net/vsock protocol features, device requests, maximum queue size),
+ * finds its state with vu_dev_priv(), asks vu_has_feature(), and in its
+ * queue handler takes vu_queue(dev, q), pops, pushes (virtq.h: virtq_pop,
+ * virtq_unpop, virtq_avail_bytes, virtq_push), charges a struct vu_budget
+ * and calls vu_queue_notify().  The request table (request.c) checks
+ * every message before any handler; a device never sees the wire.
  *
  * Ring life cycle (vhost-user spec, "Ring states"): rings start stopped and
  * disabled; SET_VRING_KICK starts a ring; GET_VRING_BASE stops it and
