@@ -229,11 +229,24 @@ PERSONAS := $(patsubst data/vhost-user/50-vhostd-%.json,%,\
 	    $(wildcard data/vhost-user/50-vhostd-*.json))
 VHOSTUSERDIR ?= $(DATADIR)/qemu/vhost-user
 UNITDIR	?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DOCDIR	?= $(DATADIR)/doc/vhostd
+# The children's user: created by make install (DESTDIR empty only) when
+# missing, through systemd-sysusers where it exists, else useradd.
+VHOSTD_USER ?= vhostd
+SYSUSERS ?= systemd-sysusers
+USERADD	?= useradd
+# The man pages name the default paths (PREFIX=/usr/local); installed
+# pages name the ones this install uses.
+MANSUBST = sed -e 's|/usr/local/share/vhostd/policies|$(POLICYDIR)|g' \
+	    -e 's|/usr/local/share|$(DATADIR)|g' \
+	    -e 's|/usr/local/bin|$(BINDIR)|g' -e 's|/usr/local|$(PREFIX)|g'
 
 install: $(PROG)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(POLICYDIR) \
-	    $(DESTDIR)$(VHOSTUSERDIR) $(DESTDIR)$(UNITDIR)
+	    $(DESTDIR)$(VHOSTUSERDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/vhostd
 	for t in $(PERSONAS); do \
 		ln -sf vhostd $(DESTDIR)$(BINDIR)/vhostd-$$t; \
@@ -241,13 +254,32 @@ install: $(PROG)
 		    > $(DESTDIR)$(VHOSTUSERDIR)/50-vhostd-$$t.json; \
 	done
 	install -m 0644 policies/x86_64/*.policy $(DESTDIR)$(POLICYDIR)/
-	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	for m in man/*.8 man/*.5; do \
+		s=$${m##*.}; \
+		$(MANSUBST) $$m > $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; \
+	done
 	for u in data/systemd/*; do \
 		sed 's|@BINDIR@|$(BINDIR)|g' $$u > \
 		    $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
 	done
+	sed 's|@VHOSTD_USER@|$(VHOSTD_USER)|g' data/sysusers.d/vhostd.conf \
+	    > $(DESTDIR)$(SYSUSERSDIR)/vhostd.conf
+	install -m 0644 data/example.conf $(DESTDIR)$(DOCDIR)/example.conf
+	@if [ -z "$(DESTDIR)" ] && ! id -u $(VHOSTD_USER) >/dev/null 2>&1; then \
+		if command -v $(SYSUSERS) >/dev/null 2>&1; then \
+			echo "creating system user $(VHOSTD_USER): $(SYSUSERS)"; \
+			$(SYSUSERS) $(SYSUSERSDIR)/vhostd.conf; \
+		else \
+			echo "creating system user $(VHOSTD_USER): $(USERADD)"; \
+			$(USERADD) --system --user-group --no-create-home \
+			    --home-dir / --shell /usr/sbin/nologin \
+			    --comment 'vhostd jailed device children' \
+			    $(VHOSTD_USER); \
+		fi; \
+	fi
 
+# Leaves the vhostd user in place: files may still belong to it.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/vhostd
 	for t in $(PERSONAS); do \
@@ -260,7 +292,10 @@ uninstall:
 	rm -rf $(DESTDIR)$(POLICYDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man8/vhostd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/vhostd.policy.5 \
-	    $(DESTDIR)$(MANDIR)/man5/vhostd.conf.5
+	    $(DESTDIR)$(MANDIR)/man5/vhostd.conf.5 \
+	    $(DESTDIR)$(SYSUSERSDIR)/vhostd.conf \
+	    $(DESTDIR)$(DOCDIR)/example.conf
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build build-san compile_commands.json

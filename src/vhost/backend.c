@@ -372,7 +372,7 @@ be_set_status(struct vu_dev *dev, uint64_t status)
 		    (unsigned long long)status);
 		return -EINVAL;
 	}
-	log_debug("SET_STATUS 0x%02x (was 0x%02x)", (unsigned int)status,
+	log_trace("SET_STATUS 0x%02x (was 0x%02x)", (unsigned int)status,
 	    dev->vd_status);
 	if (status == 0) {
 		/*
@@ -596,7 +596,7 @@ vu_dev_dispatch(struct vu_dev *dev)
 			    strerror(-rc));
 		return rc;
 	}
-	log_debug("%s: %s (%u) flags 0x%x size %u fds %u", __func__,
+	log_trace("message %s (%u) flags 0x%x size %u fds %u",
 	    vhost_user_request_name(msg.hdr.request), msg.hdr.request,
 	    msg.hdr.flags, msg.hdr.size, nfds);
 	need_reply = (msg.hdr.flags & VHOST_USER_NEED_REPLY_MASK) != 0;

@@ -40,7 +40,7 @@ vring_update(struct vu_dev *dev, unsigned int idx, bool was)
 
 	if (now == was)
 		return;
-	log_debug("%s: ring %u %s", __func__, idx, now ? "ready" : "stopped");
+	log_trace("ring %u %s", idx, now ? "ready" : "stopped");
 	if (dev->vd_ops->queue_state != NULL)
 		dev->vd_ops->queue_state(dev, idx, now);
 	if (now && vring_ready(vr) && virtq_has_avail(&vr->vr_vq))
@@ -331,6 +331,8 @@ vring_kick_cb(int fd, void *arg)
 	if (n < 0 && errno != EAGAIN)
 		vu_warn(dev, "%s: ring %u: read kick: %s", __func__, idx,
 		    strerror(errno));
+	log_ring("ring %u: kick; next avail %u, used %u", idx,
+	    vr->vr_vq.vq_last_avail, vr->vr_vq.vq_used_idx);
 	if (vring_ready(vr))
 		dev->vd_ops->queue_handler(dev, idx);
 }
@@ -619,8 +621,11 @@ vu_queue_publish(struct vu_dev *dev, unsigned int qidx)
 	if (!virtq_should_notify(&vr->vr_vq) || vr->vr_call_fd < 0 ||
 	    dev->vd_stalled)
 		return;
-	if (vring_fd_io(vr->vr_call_fd, true, &vr->vr_call_plain) >= 0)
+	if (vring_fd_io(vr->vr_call_fd, true, &vr->vr_call_plain) >= 0) {
+		log_ring("ring %u: used %u published; call signalled", qidx,
+		    vr->vr_vq.vq_used_idx);
 		return;
+	}
 	/* EAGAIN: a full pipe or counter, signals are pending already. */
 	if (errno == EINTR)
 		vring_fd_stalled(dev, qidx, "call");
