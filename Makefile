@@ -9,7 +9,8 @@
 #   make bench      benchmarks (not tests)
 #   make soak       64 devices, random kills and reconnects for SOAK_SECS
 #                   (default 180), then SIGTERM (not part of make check)
-#   make lint       clang-tidy, cppcheck, mandoc -Tlint
+#   make lint       the include graph, clang-tidy, cppcheck, mandoc -Tlint
+#   make check-lint the include graph check and its self-test (in check)
 #   make compdb     compile_commands.json
 #   make install    PREFIX, DESTDIR honoured
 
@@ -118,7 +119,11 @@ $(PROG_TEST): $(BUILD)/src/main.o $(BUILD)/src/devices/device-test.o \
 	    $(TESTDEV_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
+# Fixtures shared by the unit tests (tests/unit/*.c that are not tests).
+UNIT_FIXTURES := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),\
+	    $(wildcard tests/unit/*.c)))
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_FIXTURES) $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRIT_LIBS)
 
 $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
@@ -152,6 +157,12 @@ check-man: $(PROG)
 	VHOSTD=$(abspath $(PROG)) scripts/run-tests man $(BUILD) \
 	    tests/man/check-man.sh
 
+# The include graph points one way, without cycles
+# (tests/lint/include-graph.sh); the self-test shows the check can fail.
+LINT_TESTS := tests/lint/include-graph.sh tests/lint/include-graph-selftest.sh
+check-lint:
+	scripts/run-tests lint $(BUILD) $(LINT_TESTS)
+
 check-install:
 	scripts/run-tests install $(BUILD) tests/install/check-install.sh
 
@@ -166,8 +177,8 @@ check-fuzz:
 check:
 	rm -f build/results.txt build-san/results.txt
 	@st=0; \
-	$(MAKE) -k check-unit check-integration check-e2e check-man \
-	    check-install check-fuzz || st=1; \
+	$(MAKE) -k check-lint check-unit check-integration check-e2e \
+	    check-man check-install check-fuzz || st=1; \
 	$(MAKE) -k BUILD=build-san SAN=1 check-unit check-integration || st=1; \
 	scripts/run-tests summary build build-san || st=1; \
 	exit $$st
@@ -205,7 +216,9 @@ valgrind: tests
 compdb:
 	bear -- $(MAKE) -B tests
 
-lint: compdb
+lint:
+	sh tests/lint/include-graph.sh
+	$(MAKE) compdb
 	clang-tidy -p . --quiet $(LIB_SRCS) src/main.c src/devices/device.c
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr -Isrc -Isandbox src sandbox
@@ -288,7 +301,8 @@ uninstall:
 clean:
 	rm -rf build build-san compile_commands.json
 
-.PHONY: all tests check check-unit check-integration check-e2e check-man \
+.PHONY: all tests check check-lint check-unit check-integration check-e2e \
+	check-man \
 	check-install check-fuzz valgrind FORCE \
 	sanitize fuzz bench compdb lint install uninstall clean
 .SECONDARY:

@@ -79,7 +79,7 @@ struct child {
 	int			 ch_conn;
 	struct event		*ch_accept_ev;
 	struct event		*ch_conn_ev;
-	struct vu_dev		 ch_dev;
+	struct vu_dev		*ch_dev;
 	bool			 ch_dev_live;
 	unsigned long		 ch_nmsgs;
 	int			 ch_exit;
@@ -112,7 +112,7 @@ child_sigbus(int sig, siginfo_t *si, void *uctx)
 	struct child		*ch = child_self;
 
 	if (si->si_code > 0 && ch != NULL && ch->ch_dev_live &&
-	    vu_dev_maps(&ch->ch_dev, si->si_addr)) {
+	    vu_dev_maps(ch->ch_dev, si->si_addr)) {
 		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 		_exit(CHILD_EXIT_MEMORY);
 	}
@@ -133,7 +133,7 @@ static void	session_end(struct child *, int);
 static void
 child_check(struct child *ch)
 {
-	if (ch->ch_dev_live && vu_dev_error(&ch->ch_dev) != 0) {
+	if (ch->ch_dev_live && vu_dev_error(ch->ch_dev) != 0) {
 		log_warnx("the front end stalled; ending the session");
 		session_end(ch, CHILD_EXIT_TIMEOUT);
 	}
@@ -315,8 +315,9 @@ conn_close(struct child *ch)
 		ch->ch_conn_ev = NULL;
 	}
 	if (ch->ch_dev_live) {
-		vu_dev_fini(&ch->ch_dev);
 		ch->ch_dev_live = false;
+		vu_dev_free(ch->ch_dev);
+		ch->ch_dev = NULL;
 	}
 	close_reset(&ch->ch_conn);
 }
@@ -367,7 +368,7 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (ch->ch_listen_fd >= 0 && !conn_first_byte(ch))
 		return;
-	rc = vu_dev_dispatch(&ch->ch_dev);
+	rc = vu_dev_dispatch(ch->ch_dev);
 	if (rc == 0) {
 		ch->ch_nmsgs++;
 		return;
@@ -400,7 +401,7 @@ conn_start(struct child *ch, int conn)
 	ch->ch_nmsgs = 0;
 	nq = ch->ch_type->dt_num_queues != NULL ?
 	    ch->ch_type->dt_num_queues(ch->ch_state) : 1;
-	rc = vu_dev_init(&ch->ch_dev, conn, nq, ch->ch_type->dt_ops,
+	rc = vu_dev_new(&ch->ch_dev, conn, nq, ch->ch_type->dt_ops,
 	    ch->ch_state, &child_watch_ops, ch);
 	if (rc < 0) {
 		log_warnx("cannot start the vhost-user engine: %s",
