@@ -13,7 +13,8 @@
  *	                   the back end's; repeatable
  *
  * Prints one line of key=value pairs: iops, mib_s, lat_mean_us,
- * lat_p99_us, cpu_us_per_req (when --cpu-pid was given), errors.
+ * lat_p50_us, lat_p99_us, cpu_us_per_req (when --cpu-pid was given),
+ * fe_cpu_us_per_req (this front end's own CPU time), errors.
  * Exit 1 on any failure, including an I/O error from the device.
  */
 #include <err.h>
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "vuf.h"
 
@@ -109,6 +111,18 @@ all_cpu_ticks(void)
 	return t;
 }
 
+/* This process's CPU time (user + system), microseconds. */
+static uint64_t
+self_cpu_us(void)
+{
+	struct rusage	ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		err(1, "getrusage");
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+	    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 static uint64_t
 next_offset(uint64_t blocks)
 {
@@ -148,10 +162,11 @@ submit(struct vuf *f, unsigned int i, uint64_t blocks)
 	return vuf_vq_add(f, 0, seg, 3, true, s);
 }
 
+/* The latency (us) below which a fraction pct/100 of n requests finished. */
 static double
-p99_us(uint64_t n)
+pct_us(uint64_t n, unsigned int pct)
 {
-	uint64_t	want = n - n / 100, c = 0;
+	uint64_t	want = n - n * (100 - pct) / 100, c = 0;
 	unsigned int	i;
 
 	for (i = 0; i <= HIST_US; i++)
@@ -186,7 +201,7 @@ main(int argc, char *argv[])
 	struct vuf_opts	 opts;
 	struct vuf	*f;
 	uint64_t	 capacity, blocks, t0, tend, tramp, n = 0, sum_ns = 0;
-	uint64_t	 cpu0 = 0, cpu1, errors = 0, lat;
+	uint64_t	 cpu0 = 0, cpu1, errors = 0, lat, fe0 = 0, fe1;
 	unsigned int	 i;
 	int		 ch, r, k;
 	bool		 measuring = false;
@@ -283,6 +298,7 @@ main(int argc, char *argv[])
 		if (!measuring && t >= tramp) {
 			measuring = true;
 			cpu0 = all_cpu_ticks();
+			fe0 = self_cpu_us();
 			tramp = t;
 			n = sum_ns = 0;
 		}
@@ -308,16 +324,20 @@ main(int argc, char *argv[])
 			memset(hist, 0, sizeof(hist));
 	}
 	cpu1 = all_cpu_ticks();
+	fe1 = self_cpu_us();
 	{
 		double	secs = (double)(now_ns() - tramp) / 1e9;
 		double	iops = (double)n / secs;
 
-		printf("iops=%.0f mib_s=%.1f lat_mean_us=%.1f lat_p99_us=%.0f",
-		    iops, iops * cfg.bs / 1048576.0,
-		    n ? (double)sum_ns / (double)n / 1000.0 : 0.0, p99_us(n));
+		printf("iops=%.0f mib_s=%.1f lat_mean_us=%.1f lat_p50_us=%.0f "
+		    "lat_p99_us=%.0f", iops, iops * cfg.bs / 1048576.0,
+		    n ? (double)sum_ns / (double)n / 1000.0 : 0.0,
+		    pct_us(n, 50), pct_us(n, 99));
 		if (cfg.npids > 0)
 			printf(" cpu_us_per_req=%.2f", n ? (double)(cpu1 - cpu0) *
 			    1e6 / (double)sysconf(_SC_CLK_TCK) / (double)n : 0.0);
+		printf(" fe_cpu_us_per_req=%.2f", n ? (double)(fe1 - fe0) /
+		    (double)n : 0.0);
 		printf(" errors=%llu\n", (unsigned long long)errors);
 	}
 	vuf_fini(f);
