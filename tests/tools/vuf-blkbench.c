@@ -11,6 +11,8 @@
  *	  --span=BYTES     offsets within the first BYTES of the disk
  *	  --cpu-pid=PID    add PID's CPU time (utime+stime, all threads) to
  *	                   the back end's; repeatable
+ *	  --idle=SECONDS   after the run, stay connected that long without
+ *	                   I/O (the back end's idle cost)
  *
  * Prints one line of key=value pairs: iops, mib_s, lat_mean_us,
  * lat_p50_us, lat_p99_us, cpu_us_per_req (when --cpu-pid was given),
@@ -63,7 +65,8 @@ static struct {
 	uint64_t	 span;
 	int		 pids[MAX_PIDS];
 	unsigned int	 npids;
-} cfg = { "randread", 4096, 32, 5, 1, 0, { 0 }, 0 };
+	unsigned int	 idle;
+} cfg = { "randread", 4096, 32, 5, 1, 0, { 0 }, 0, 0 };
 
 static struct slot	slots[MAX_QD];
 static uint32_t		hist[HIST_US + 1];
@@ -180,7 +183,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: vuf-blkbench [--rw=randread|randwrite|read|"
 	    "write] [--bs=N] [--qd=N] [--time=S] [--ramp=S] [--span=BYTES] "
-	    "[--cpu-pid=PID]... SOCKET\n");
+	    "[--cpu-pid=PID]... [--idle=S] SOCKET\n");
 	exit(2);
 }
 
@@ -195,6 +198,7 @@ main(int argc, char *argv[])
 		{ "ramp", required_argument, NULL, 'R' },
 		{ "span", required_argument, NULL, 's' },
 		{ "cpu-pid", required_argument, NULL, 'p' },
+		{ "idle", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vuf_used	 used[MAX_QD];
@@ -230,6 +234,9 @@ main(int argc, char *argv[])
 			break;
 		case 's':
 			cfg.span = strtoull(optarg, NULL, 0);
+			break;
+		case 'i':
+			cfg.idle = (unsigned int)strtoul(optarg, NULL, 0);
 			break;
 		case 'p':
 			if (cfg.npids == MAX_PIDS)
@@ -339,6 +346,11 @@ main(int argc, char *argv[])
 		printf(" fe_cpu_us_per_req=%.2f", n ? (double)(fe1 - fe0) /
 		    (double)n : 0.0);
 		printf(" errors=%llu\n", (unsigned long long)errors);
+	}
+	if (cfg.idle > 0) {
+		/* What is in flight finishes; then nothing for cfg.idle s. */
+		fflush(stdout);
+		sleep(cfg.idle);
 	}
 	vuf_fini(f);
 	free(f);
