@@ -7,6 +7,8 @@
 #   make fuzz       libFuzzer targets (clang), FUZZ_TIME=30 s each
 #   make check-fuzz every fuzz target for 20 s (part of make check)
 #   make bench      benchmarks (not tests)
+#   make soak       64 devices, random kills and reconnects for SOAK_SECS
+#                   (default 180), then SIGTERM (not part of make check)
 #   make lint       clang-tidy, cppcheck, mandoc -Tlint
 #   make compdb     compile_commands.json
 #   make install    PREFIX, DESTDIR honoured
@@ -174,6 +176,15 @@ fuzz:
 
 bench: $(PROG) tests
 	scripts/bench $(BUILD)
+
+# The soak (tests/tools/vuf-soak.c): SOAK_SECS=30 for a quick run.
+SOAK_SECS ?= 180
+SOAK_DEVICES ?= 64
+soak: $(PROG) $(BUILD)/tests/tools/vuf-soak
+	$(BUILD)/tests/tools/vuf-soak --vhostd=$(abspath $(PROG)) \
+	    --policy-dir=$(abspath policies/x86_64) --secs=$(SOAK_SECS) \
+	    --devices=$(SOAK_DEVICES)
+.PHONY: soak
 
 # Unit tests under valgrind (memcheck, definite leaks are errors).  The
 # policy and jail tests load seccomp filters and enter namespaces, which

@@ -264,6 +264,7 @@ blk_lock(struct blk_state *bs, const struct blk_opts *bo, char *err,
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = bo->bo_ro ? F_RDLCK : F_WRLCK;
 	fl.l_whence = SEEK_SET;
+	fl.l_len = BLK_FENCE_OFF;	/* all but the fence bytes */
 	if (fcntl(bs->bs_fd, F_OFD_SETLK, &fl) == 0)
 		return 0;
 	e = errno;
@@ -438,6 +439,46 @@ blk_reopen_at(const struct blk_state *bs, int flags, int *target)
 }
 
 /*
+ * The I/O fence.  A child killed with writes in flight in its io_uring is
+ * reaped before the kernel has finished them: the ring is torn down after
+ * the process is gone (tens of milliseconds measured here), and until then
+ * its requests still hold the child's description of the image.  Writes
+ * of a dead child that land after the next child's writes to the same
+ * blocks would corrupt the disk, so the next child must not start while
+ * they can.  Each child's description carries a write lock on a fence
+ * byte (far past any image, outside the image lock's range) taken by the
+ * parent before the clone; the lock goes away only with the last
+ * reference to that description, that is once every request of the dead
+ * child is done.  The next spawn takes the same byte on its new
+ * description: -EAGAIN while the old one lives (the supervisor retries
+ * shortly), 0 when it is free or where the file system has no OFD locks
+ * (then there is no fence: said once).  The child cannot drop the lock:
+ * its policy allows no F_OFD_SETLK.
+ */
+static int
+blk_fence(int fd, unsigned int which)
+{
+	static bool	warned;
+	struct flock	fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = BLK_FENCE_OFF + (off_t)which;
+	fl.l_len = 1;
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	if (errno == EAGAIN || errno == EACCES)
+		return -EAGAIN;
+	if (!warned)
+		log_info("blk: no I/O fence between children (OFD lock: %s): "
+		    "a restart does not wait for a dead child's writes",
+		    strerror(errno));
+	warned = true;
+	return 0;
+}
+
+/*
  * Per-child open file descriptions (dt_spawn): a child can set flags on
  * its descriptions (O_APPEND would make every later pwrite land at the end
  * of the file) or move their offsets; the next child must not inherit
@@ -459,6 +500,12 @@ blk_spawn(void *state)
 		    "child: %s", strerror(-rc));
 		return rc;
 	}
+	if ((bs->bs_oflags & O_ACCMODE) == O_RDONLY)
+		return 0;	/* nothing in flight can change the image */
+	if ((rc = blk_fence(bs->bs_fd, 0)) < 0 ||
+	    (bs->bs_fd_buffered >= 0 &&
+	    (rc = blk_fence(bs->bs_fd_buffered, 1)) < 0))
+		return rc;
 	return 0;
 }
 

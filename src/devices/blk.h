@@ -138,6 +138,12 @@ struct blk_req {
 
 struct blk_queue;
 
+/*
+ * Offset of the I/O fence bytes (blk.c, blk_fence): past any image, and
+ * outside the range of the image lock (QEMU's lock bytes are near 100).
+ */
+#define BLK_FENCE_OFF	((off_t)(INT64_MAX - 16))
+
 struct blk_state {
 	/* Parent: options and the image. */
 	int			 bs_fd;		/* the image (the child's) */

@@ -58,9 +58,11 @@ struct device_type {
 	 * next child fresh open file descriptions of the device's files,
 	 * under the same descriptor numbers (the keep list stays valid), so
 	 * that nothing a child changes on its descriptions (flags such as
-	 * O_APPEND, offsets) reaches a later child or the parent.  0, or
-	 * -errno after logging why: the child is not started (the spawn
-	 * fails like a clone failure).
+	 * O_APPEND, offsets) reaches a later child or the parent.  0;
+	 * -EAGAIN when the previous child's I/O may still be in flight (the
+	 * supervisor tries again a few milliseconds later, blk's I/O fence);
+	 * or another -errno after logging why: the child is not started (the
+	 * spawn fails like a clone failure).
 	 */
 	int	(*dt_spawn)(void *state);
 	/*

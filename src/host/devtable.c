@@ -137,7 +137,7 @@ sup_device_before_spawn(struct sup_device *sd)
 
 	if (dt->dt_spawn == NULL || sd->sd_state == NULL)
 		return 0;
-	if ((rc = dt->dt_spawn(sd->sd_state)) < 0)
+	if ((rc = dt->dt_spawn(sd->sd_state)) < 0 && rc != -EAGAIN)
 		log_warnx("%s: not started: the device could not prepare "
 		    "its files for a new child: %s", sd->sd_conf.dc_name,
 		    strerror(-rc));

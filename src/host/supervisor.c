@@ -114,6 +114,39 @@ sup_reload(struct supervisor *sup, struct device_conf *devs,
 	return rc < 0 ? rc : (int)changes;
 }
 
+static bool	restart_later(struct sup_device *, unsigned int);
+
+/* How often the I/O fence is tried again (ms), and when that is said. */
+#define FENCE_POLL_MS		5
+#define FENCE_WARN_SECS		1
+
+/*
+ * The device's previous child may still have I/O in flight (blk's I/O
+ * fence, dt_spawn -EAGAIN): try again shortly, never give up (the kernel
+ * finishes or fails every request), and say so if it takes long.
+ */
+static int
+device_spawn_wait(struct sup_device *sd)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!sd->sd_fence_wait) {
+		sd->sd_fence_wait = true;
+		sd->sd_fence_since = now;
+		log_debug("%s: waiting for the previous child's I/O to finish",
+		    sd->sd_conf.dc_name);
+	} else if (!sd->sd_fence_warned &&
+	    ts_diff(&now, &sd->sd_fence_since) >= FENCE_WARN_SECS) {
+		log_warnx("%s: the previous child's I/O is still in flight "
+		    "after %d s; the next child starts when it is done",
+		    sd->sd_conf.dc_name, FENCE_WARN_SECS);
+		sd->sd_fence_warned = true;
+	}
+	sd->sd_run = SUP_BACKOFF;
+	return restart_later(sd, FENCE_POLL_MS) ? 0 : -EIO;
+}
+
 static int
 device_spawn(struct sup_device *sd)
 {
@@ -123,10 +156,20 @@ device_spawn(struct sup_device *sd)
 
 	int			 logp[2], rc;
 	sigset_t		 term, omask;
+	struct timespec		 now;
 
 	flags = jail_clone_flags(&sup->su_opt.so_jail);
-	if ((rc = sup_device_before_spawn(sd)) < 0)
+	if ((rc = sup_device_before_spawn(sd)) == -EAGAIN)
+		return device_spawn_wait(sd);
+	if (rc < 0)
 		return rc;
+	if (sd->sd_fence_wait) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		(sd->sd_fence_warned ? log_info : log_debug)("%s: the previous "
+		    "child's I/O finished after %.0f ms", sd->sd_conf.dc_name,
+		    ts_diff(&now, &sd->sd_fence_since) * 1000);
+		sd->sd_fence_wait = sd->sd_fence_warned = false;
+	}
 	if (pipe2(logp, O_CLOEXEC) == -1) {
 		log_warn("%s: pipe", sd->sd_conf.dc_name);
 		return -errno;

@@ -61,6 +61,9 @@ struct sup_device {
 	struct sup_restart	 sd_restart;
 	int			 sd_last_status;	/* wait status */
 	struct event		*sd_timer;
+	bool			 sd_fence_wait;	/* dt_spawn said -EAGAIN */
+	bool			 sd_fence_warned;
+	struct timespec		 sd_fence_since;
 	bool			 sd_removing;	/* reload dropped it */
 	struct childlog		*sd_log;	/* child's stderr */
 	int			 sd_logfd;	/* write end, child side */

@@ -1673,6 +1673,47 @@ Test(blk, spawn_gives_each_child_its_own_description)
 	blk_device_type.dt_release(bs);
 }
 
+/*
+ * The I/O fence: while anything still holds the previous child's
+ * description of the image (its io_uring, torn down after the process is
+ * reaped, with writes in flight), the next child is not started: dt_spawn
+ * says -EAGAIN until the description is gone.  Both descriptions of a
+ * direct=on disk are fenced; a read-only disk needs no fence.
+ */
+Test(blk, spawn_waits_for_the_previous_childs_io)
+{
+	const char *const	 kv[] = { "direct", "on", NULL };
+	const char *const	 ro[] = { "read-only", "on", NULL };
+	struct fdset		 keep;
+	void			*bs;
+	unsigned int		 i;
+	int			 held;
+
+	img_create("/var/tmp", IMG_SIZE);
+	bs = prepare_only(kv, &keep);
+	cr_assert_eq(keep.fs_n, 2);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(blk_device_type.dt_spawn(bs), 0);
+		/* The dead child's ring still holds its description. */
+		held = dup(keep.fs_fds[i]);
+		cr_assert_geq(held, 0);
+		cr_assert_eq(blk_device_type.dt_spawn(bs), -EAGAIN,
+		    "descriptor %u: a child started while the previous "
+		    "one's I/O could still land", i);
+		cr_assert_eq(blk_device_type.dt_spawn(bs), -EAGAIN);
+		close(held);
+		cr_assert_eq(blk_device_type.dt_spawn(bs), 0);
+	}
+	blk_device_type.dt_release(bs);
+
+	bs = prepare_only(ro, &keep);
+	cr_assert_eq(blk_device_type.dt_spawn(bs), 0);
+	held = dup(keep.fs_fds[0]);
+	cr_assert_eq(blk_device_type.dt_spawn(bs), 0);
+	close(held);
+	blk_device_type.dt_release(bs);
+}
+
 /* The child may not grow the image (RLIMIT_FSIZE in the jail). */
 Test(blk, max_file_size_is_the_image)
 {
