@@ -576,3 +576,30 @@ jail_enter(const struct jail_config *jc, const struct fdset *keep,
 		close(jc->jc_parent_pidfd);
 	return jail_seccomp(filter);
 }
+
+int
+jail_exec_prepare(const struct jail_config *jc)
+{
+	struct __user_cap_header_struct	hdr = {
+		_LINUX_CAPABILITY_VERSION_3, 0
+	};
+	struct __user_cap_data_struct	data[2];
+	int				cap;
+
+	if (!jc->jc_enabled || !jc->jc_userns)
+		return 0;
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		return -errno;
+	data[0].inheritable = data[0].permitted;
+	data[1].inheritable = data[1].permitted;
+	if (syscall(SYS_capset, &hdr, data) == -1)
+		return -errno;
+	for (cap = 0; cap < 64; cap++) {
+		if (!(data[cap / 32].permitted & (1u << (cap % 32))))
+			continue;
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) ==
+		    -1 && errno != EINVAL)
+			return -errno;
+	}
+	return 0;
+}

@@ -130,6 +130,17 @@ int	jail_enter(const struct jail_config *jc, const struct fdset *keep,
 	    const struct policy_filter *filter);
 
 /*
+ * Child, after clone and before it execs itself (an exec'd device child,
+ * src/host/child_exec.c), before jail_enter.  In a user namespace made by
+ * clone the child is not root inside (its maps are written by step 4,
+ * after the exec), so the exec would drop the capabilities the jail steps
+ * need: carry them across in the ambient set.  Step 9 empties it with
+ * every other set.  A no-op without a user namespace (root keeps its
+ * capabilities across exec).  0 or -errno.
+ */
+int	jail_exec_prepare(const struct jail_config *jc);
+
+/*
  * Child, after jail_enter(..., NULL) and whatever must exist before the
  * filter (a device's restricted io_uring rings: device.h dt_child_setup):
  * the last jail step, loading filter (NULL: none, for --no-sandbox).

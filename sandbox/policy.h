@@ -68,6 +68,20 @@ struct policy_filter *policy_load_bpf_file(const char *path, char *err,
  */
 int	policy_filter_write(const struct policy_filter *f, int fd);
 
+/*
+ * Read len bytes of a program policy_filter_write wrote from fd (at its
+ * offset; not closed), compiled for mode, and validate it as
+ * policy_load_bpf_file does; a LOG-mode filter gets its name table.  For
+ * an exec'd device child: the parent compiled the policy, the child only
+ * loads it.  name is used in messages.  NULL with a message in err.
+ */
+struct policy_filter *policy_read_bpf_fd(int fd, size_t len,
+	    enum policy_mode mode, const char *name, char *err,
+	    size_t errlen);
+
+/* The mode f was compiled for. */
+enum policy_mode policy_filter_mode(const struct policy_filter *f);
+
 /* Number of BPF instructions of f (for tests and diagnostics). */
 size_t	policy_filter_len(const struct policy_filter *f);
 

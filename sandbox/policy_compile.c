@@ -901,3 +901,51 @@ policy_load_bpf_file(const char *path, char *err, size_t errlen)
 	}
 	return pf;
 }
+
+struct policy_filter *
+policy_read_bpf_fd(int fd, size_t len, enum policy_mode mode,
+    const char *name, char *err, size_t errlen)
+{
+	struct policy_filter	*pf;
+	struct sock_filter	*insn;
+	size_t			 n, done = 0;
+	ssize_t			 r;
+
+	if (len == 0 || len % sizeof(*insn) != 0 ||
+	    len / sizeof(*insn) > POL_MAX_INSNS) {
+		snprintf(err, errlen, "%s: not a BPF program", name);
+		return NULL;
+	}
+	n = len / sizeof(*insn);
+	if ((pf = filter_new(mode)) == NULL ||
+	    (insn = malloc(len)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		policy_filter_free(pf);
+		return NULL;
+	}
+	while (done < len) {
+		r = read(fd, (uint8_t *)insn + done, len - done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(err, errlen, "%s: short read", name);
+			free(insn);
+			policy_filter_free(pf);
+			return NULL;
+		}
+		done += (size_t)r;
+	}
+	pf->pf_prog.filter = insn;
+	pf->pf_prog.len = (unsigned short)n;
+	if (bpf_validate(insn, n, name, err, errlen) < 0) {
+		policy_filter_free(pf);
+		return NULL;
+	}
+	return pf;
+}
+
+enum policy_mode
+policy_filter_mode(const struct policy_filter *f)
+{
+	return f->pf_mode;
+}

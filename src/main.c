@@ -19,7 +19,6 @@
 #include "util/log.h"
 
 #define VHOSTD_VERSION	"0.1"
-#define MAX_DEVICES	64
 
 enum {
 	OPT_LOG = 256,
@@ -108,45 +107,27 @@ usage(FILE *f)
 static int	host_main(int argc, char *argv[]);
 
 /*
- * -n: everything start-up would check, without creating sockets or
- * starting children: device keys and resources, and every policy.
+ * SIGHUP (through the supervisor): read the configuration file again and
+ * hand its devices to the supervisor.
  */
-static int
-check_config(const struct sup_options *opt, struct device_conf *devs,
-    unsigned int ndev)
+static void
+reload_config(struct supervisor *sup, void *arg)
 {
-	const struct device_type	*dt;
-	struct policy_filter		*pf;
-	struct fdset			 keep;
-	char				 err[1024];
-	void				*state;
-	unsigned int			 i;
-	int				 bad = 0;
+	const char	*path = arg;
+	struct conffile	 cf;
+	char		 err[1024];
+	int		 rc;
 
-	device_check_only = true;
-	for (i = 0; i < ndev; i++) {
-		dt = devs[i].dc_type;
-		fdset_init(&keep);
-		if (dt->dt_prepare(devs[i].dc_opts, devs[i].dc_nopts, &keep,
-		    &state, err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s: %s\n", devs[i].dc_name, err);
-			bad = 1;
-		} else if (dt->dt_release != NULL)
-			dt->dt_release(state);
-		if (!opt->so_jail.jc_enabled)
-			continue;
-		if ((pf = sup_policy_load(opt, dt, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "%s: seccomp policy: %s\n",
-			    devs[i].dc_name, err);
-			bad = 1;
-		}
-		policy_filter_free(pf);
+	log_info("received SIGHUP; reloading %s", path);
+	if (conffile_load(path, &cf, err, sizeof(err)) < 0) {
+		log_warnx("reload failed: %s; keeping the running "
+		    "configuration", err);
+		return;
 	}
-	for (i = 0; i < ndev; i++)
-		config_device_free(&devs[i]);
-	if (!bad)
-		printf("configuration OK: %u device(s)\n", ndev);
-	return bad;
+	rc = sup_reload(sup, cf.cf_dev, cf.cf_ndev);
+	if (rc >= 0)
+		log_info("reload: %d device(s) added, removed or changed", rc);
+	conffile_free(&cf);
 }
 
 /*
@@ -349,6 +330,9 @@ main(int argc, char *argv[])
 	const struct device_type	*dt;
 	const char			*prog;
 
+	/* An exec'd device child (src/host/child_exec.c). */
+	if (argc > 1 && strcmp(argv[1], SUP_CHILD_ARG) == 0)
+		sup_child_exec_main(argc, argv);
 	prog = strrchr(argv[0], '/') != NULL ? strrchr(argv[0], '/') + 1 :
 	    argv[0];
 	if (strncmp(prog, "vhostd-", 7) == 0) {
@@ -372,10 +356,10 @@ main(int argc, char *argv[])
 static int
 host_main(int argc, char *argv[])
 {
-	static struct device_conf devs[MAX_DEVICES];
+	struct device_conf	*devs = NULL, *nd;
 	struct sup_options	 opt;
-	struct supervisor	 sup;
-	unsigned int		 ndev = 0, i;
+	struct supervisor	*sup;
+	unsigned int		 ndev = 0, cap = 0, i;
 	char			 err[1024];
 	const char		*user = NULL, *disable = NULL;
 	const char		*conf_path = NULL, *seccomp = NULL;
@@ -398,8 +382,14 @@ host_main(int argc, char *argv[])
 			check_only = 1;
 			break;
 		case 'd':
-			if (ndev == MAX_DEVICES)
-				fatalx("too many devices (max %d)", MAX_DEVICES);
+			/* Any number of devices (the supervisor has no limit). */
+			if (ndev == cap) {
+				cap = cap == 0 ? 16 : cap * 2;
+				if ((nd = reallocarray(devs, cap,
+				    sizeof(*devs))) == NULL)
+					fatalx("out of memory");
+				devs = nd;
+			}
 			if (config_parse_device(optarg, RESTART_ALWAYS,
 			    &devs[ndev], err, sizeof(err)) < 0)
 				fatalx("--device %s: %s", optarg, err);
@@ -502,6 +492,8 @@ host_main(int argc, char *argv[])
 		else if (cf.cf_log != NULL && strcmp(cf.cf_log, "stderr") != 0)
 			fatalx("%s: log = %s: expected stderr or syslog",
 			    conf_path, cf.cf_log);
+		if ((devs = calloc(cf.cf_ndev + 1, sizeof(*devs))) == NULL)
+			fatalx("out of memory");
 		for (i = 0; i < cf.cf_ndev; i++) {
 			devs[ndev++] = cf.cf_dev[i];
 			memset(&cf.cf_dev[i], 0, sizeof(cf.cf_dev[i]));
@@ -541,17 +533,23 @@ host_main(int argc, char *argv[])
 	 */
 	if (opt.so_policy_dir == NULL)
 		opt.so_policy_dir = POLICYDIR;
-	if (check_only)
-		return check_config(&opt, devs, ndev);
-
-	if (sup_init(&sup, &opt, devs, ndev, err, sizeof(err)) < 0) {
+	if (check_only) {
+		rc = sup_check(&opt, devs, ndev);
+		free(devs);
+		return rc;
+	}
+	opt.so_control = control;
+	if (conf_path != NULL) {
+		opt.so_reload = reload_config;
+		opt.so_reload_arg = (void *)conf_path;
+	}
+	if ((sup = sup_new(&opt, devs, ndev, err, sizeof(err))) == NULL) {
 		for (i = 0; i < ndev; i++)
 			config_device_free(&devs[i]);
 		fatalx("%s", err);
 	}
-	sup.su_conffile = conf_path;
-	sup.su_ctl_path = control;
-	rc = sup_run(&sup);
-	sup_fini(&sup);
+	free(devs);
+	rc = sup_run(sup);
+	sup_free(sup);
 	return rc;
 }

@@ -3,7 +3,7 @@
  * device: options, the parent's side (open, probe), config space and
  * features.  Requests are in blk_req.c, queues and io_uring in blk_io.c.
  *
- * The parent opens the image in dt_prepare, before fork, and works out
+ * The parent opens the image in dt_open, before fork, and works out
  * everything the child must know: capacity, block sizes, and whether
  * discard and write-zeroes work on this backing (probed with fallocate
  * beyond the end of a file, or BLKDISCARD on a block device, without
@@ -82,6 +82,50 @@ struct blk_opts {
 	uint64_t	 bo_poll_us;
 	const char	*bo_serial;
 	uint64_t	 bo_null;	/* null=SIZE: bytes, 0 if not */
+};
+
+/* Indexes of the child's descriptors in the device's resources. */
+#define BLK_FD_IMAGE		0
+#define BLK_FD_BUFFERED		1	/* direct=on only */
+
+/*
+ * What the parent found out about the image, handed to the child as
+ * plain data (the device's resources): no pointers, no descriptor
+ * numbers.
+ */
+struct blk_res {
+	uint64_t	br_bytes;	/* size of the file or device */
+	uint64_t	br_capacity;	/* 512-byte sectors */
+	uint32_t	br_lbs;		/* logical block size */
+	uint32_t	br_pbs;		/* physical block size */
+	uint32_t	br_min_io;	/* bytes */
+	uint32_t	br_opt_io;	/* bytes */
+	uint32_t	br_dio_mem;	/* O_DIRECT buffer alignment */
+	uint32_t	br_dio_off;	/* O_DIRECT offset alignment */
+	uint32_t	br_poll_us;
+	uint16_t	br_nqueues;
+	bool		br_ro;
+	bool		br_direct;	/* O_DIRECT; a buffered fd too */
+	bool		br_blkdev;
+	bool		br_null;	/* null=SIZE: no storage, no fd */
+	bool		br_discard;	/* DISCARD offered */
+	bool		br_wzeroes;	/* WRITE_ZEROES offered */
+	bool		br_zero_range;	/* FALLOC_FL_ZERO_RANGE works */
+	bool		br_punch;	/* FALLOC_FL_PUNCH_HOLE works */
+	bool		br_may_unmap;	/* write_zeroes_may_unmap */
+	bool		br_nowait_read;	/* buffered RWF_NOWAIT reads */
+	char		br_serial[VIRTIO_BLK_ID_BYTES];
+};
+
+/* The parent's own: the image as it opened (and locked) it. */
+struct blk_parent {
+	struct blk_res	 bp_res;
+	int		 bp_fd;		/* the child's, until moved to res */
+	int		 bp_fd_buffered; /* likewise (direct=on) */
+	int		 bp_fd_parent;	/* the image as opened, with the
+					   lock; never in a child.  -1: not
+					   reopened, the child shares it */
+	int		 bp_oflags;	/* open(2) flags of bp_fd */
 };
 
 /* "SIZE" with an optional K, M, G or T suffix (powers of 1024). */
@@ -207,16 +251,17 @@ blk_parse_opts(const struct device_opt *opts, unsigned int nopts,
  * same file for guest buffers O_DIRECT cannot take).  0 or -errno.
  */
 static int
-blk_open(struct blk_state *bs, const struct blk_opts *bo, struct stat *st,
+blk_open(struct blk_parent *bp, const struct blk_opts *bo, struct stat *st,
     char *err, size_t errlen)
 {
-	struct stat	st2;
-	int		flags, e;
+	struct blk_res	*br = &bp->bp_res;
+	struct stat	 st2;
+	int		 flags, e;
 
 	flags = (bo->bo_ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY;
-	bs->bs_oflags = flags | (bo->bo_direct ? O_DIRECT : 0);
-	bs->bs_fd = open(bo->bo_path, bs->bs_oflags);
-	if (bs->bs_fd == -1 || fstat(bs->bs_fd, st) == -1) {
+	bp->bp_oflags = flags | (bo->bo_direct ? O_DIRECT : 0);
+	bp->bp_fd = open(bo->bo_path, bp->bp_oflags);
+	if (bp->bp_fd == -1 || fstat(bp->bp_fd, st) == -1) {
 		e = errno > 0 ? errno : EIO;
 		snprintf(err, errlen, "%s: %s%s", bo->bo_path, strerror(e),
 		    e == EINVAL && bo->bo_direct ? " (direct=on: the "
@@ -228,11 +273,11 @@ blk_open(struct blk_state *bs, const struct blk_opts *bo, struct stat *st,
 		    "device", bo->bo_path);
 		return -EINVAL;
 	}
-	bs->bs_blkdev = S_ISBLK(st->st_mode);
+	br->br_blkdev = S_ISBLK(st->st_mode);
 	if (!bo->bo_direct)
 		return 0;
-	if ((bs->bs_fd_buffered = open(bo->bo_path, flags)) == -1 ||
-	    fstat(bs->bs_fd_buffered, &st2) == -1) {
+	if ((bp->bp_fd_buffered = open(bo->bo_path, flags)) == -1 ||
+	    fstat(bp->bp_fd_buffered, &st2) == -1) {
 		e = errno > 0 ? errno : EIO;
 		snprintf(err, errlen, "%s: %s", bo->bo_path, strerror(e));
 		return -e;
@@ -255,7 +300,7 @@ blk_open(struct blk_state *bs, const struct blk_opts *bo, struct stat *st,
  * a disk one of them has open.  0 or -errno.
  */
 static int
-blk_lock(struct blk_state *bs, const struct blk_opts *bo, char *err,
+blk_lock(struct blk_parent *bp, const struct blk_opts *bo, char *err,
     size_t errlen)
 {
 	struct flock	fl;
@@ -265,7 +310,7 @@ blk_lock(struct blk_state *bs, const struct blk_opts *bo, char *err,
 	fl.l_type = bo->bo_ro ? F_RDLCK : F_WRLCK;
 	fl.l_whence = SEEK_SET;
 	fl.l_len = BLK_FENCE_OFF;	/* all but the fence bytes */
-	if (fcntl(bs->bs_fd, F_OFD_SETLK, &fl) == 0)
+	if (fcntl(bp->bp_fd, F_OFD_SETLK, &fl) == 0)
 		return 0;
 	e = errno;
 	if (e == EAGAIN || e == EACCES)
@@ -288,65 +333,66 @@ blk_pow2_or(uint64_t v, uint32_t dflt)
 
 /* Size and block geometry.  0 or -errno. */
 static int
-blk_geometry(struct blk_state *bs, const struct blk_opts *bo,
+blk_geometry(struct blk_parent *bp, const struct blk_opts *bo,
     const struct stat *st, char *err, size_t errlen)
 {
-	struct statx	stx;
-	uint64_t	size, bytes;
-	unsigned int	u;
-	int		i, e;
+	struct blk_res	*br = &bp->bp_res;
+	struct statx	 stx;
+	uint64_t	 size, bytes;
+	unsigned int	 u;
+	int		 i, e;
 
-	bs->bs_dio_mem = bs->bs_dio_off = 4096;
-	if (bs->bs_blkdev) {
-		if (ioctl(bs->bs_fd, BLKGETSIZE64, &size) == -1 ||
-		    ioctl(bs->bs_fd, BLKSSZGET, &i) == -1) {
+	br->br_dio_mem = br->br_dio_off = 4096;
+	if (br->br_blkdev) {
+		if (ioctl(bp->bp_fd, BLKGETSIZE64, &size) == -1 ||
+		    ioctl(bp->bp_fd, BLKSSZGET, &i) == -1) {
 			e = errno > 0 ? errno : EIO;
 			snprintf(err, errlen, "%s: block device size: %s",
 			    bo->bo_path, strerror(e));
 			return -e;
 		}
-		bs->bs_dio_mem = bs->bs_dio_off = blk_pow2_or((uint64_t)i,
+		br->br_dio_mem = br->br_dio_off = blk_pow2_or((uint64_t)i,
 		    4096);
-		bs->bs_lbs = bo->bo_lbs != 0 ? (uint32_t)bo->bo_lbs :
-		    MAX(bs->bs_dio_off, BLK_SECTOR);
-		if (bs->bs_lbs < bs->bs_dio_off) {
+		br->br_lbs = bo->bo_lbs != 0 ? (uint32_t)bo->bo_lbs :
+		    MAX(br->br_dio_off, BLK_SECTOR);
+		if (br->br_lbs < br->br_dio_off) {
 			snprintf(err, errlen, "%s: logical-block-size=%u is "
 			    "smaller than the device's %u", bo->bo_path,
-			    bs->bs_lbs, bs->bs_dio_off);
+			    br->br_lbs, br->br_dio_off);
 			return -EINVAL;
 		}
-		bs->bs_pbs = ioctl(bs->bs_fd, BLKPBSZGET, &u) == 0 ?
-		    blk_pow2_or(u, bs->bs_lbs) : bs->bs_lbs;
-		bs->bs_min_io = ioctl(bs->bs_fd, BLKIOMIN, &u) == 0 ? u : 0;
-		bs->bs_opt_io = ioctl(bs->bs_fd, BLKIOOPT, &u) == 0 ? u : 0;
+		br->br_pbs = ioctl(bp->bp_fd, BLKPBSZGET, &u) == 0 ?
+		    blk_pow2_or(u, br->br_lbs) : br->br_lbs;
+		br->br_min_io = ioctl(bp->bp_fd, BLKIOMIN, &u) == 0 ? u : 0;
+		br->br_opt_io = ioctl(bp->bp_fd, BLKIOOPT, &u) == 0 ? u : 0;
 	} else {
 		size = (uint64_t)st->st_size;
-		bs->bs_lbs = bo->bo_lbs != 0 ? (uint32_t)bo->bo_lbs :
+		br->br_lbs = bo->bo_lbs != 0 ? (uint32_t)bo->bo_lbs :
 		    BLK_SECTOR;
 		/* Guests that align to 4 KiB spare the page cache. */
-		bs->bs_pbs = MAX(bs->bs_lbs, 4096u);
-		bs->bs_min_io = bs->bs_pbs;
-		bs->bs_opt_io = 0;
-		if (statx(bs->bs_fd, "", AT_EMPTY_PATH, STATX_DIOALIGN,
+		br->br_pbs = MAX(br->br_lbs, 4096u);
+		br->br_min_io = br->br_pbs;
+		br->br_opt_io = 0;
+		if (statx(bp->bp_fd, "", AT_EMPTY_PATH, STATX_DIOALIGN,
 		    &stx) == 0 && (stx.stx_mask & STATX_DIOALIGN) &&
 		    stx.stx_dio_offset_align != 0) {
-			bs->bs_dio_mem = blk_pow2_or(stx.stx_dio_mem_align,
+			br->br_dio_mem = blk_pow2_or(stx.stx_dio_mem_align,
 			    4096);
-			bs->bs_dio_off = blk_pow2_or(stx.stx_dio_offset_align,
+			br->br_dio_off = blk_pow2_or(stx.stx_dio_offset_align,
 			    4096);
 		}
 	}
-	if (bs->bs_pbs < bs->bs_lbs)
-		bs->bs_pbs = bs->bs_lbs;
-	bytes = size & ~(uint64_t)(bs->bs_lbs - 1);
+	if (br->br_pbs < br->br_lbs)
+		br->br_pbs = br->br_lbs;
+	bytes = size & ~(uint64_t)(br->br_lbs - 1);
 	if (bytes == 0) {
 		snprintf(err, errlen, "%s: %llu bytes, smaller than one block "
 		    "of %u", bo->bo_path, (unsigned long long)size,
-		    bs->bs_lbs);
+		    br->br_lbs);
 		return -EINVAL;
 	}
-	bs->bs_capacity = bytes / BLK_SECTOR;
-	bs->bs_bytes = size;
+	br->br_capacity = bytes / BLK_SECTOR;
+	br->br_bytes = size;
 	return 0;
 }
 
@@ -360,31 +406,32 @@ blk_geometry(struct blk_state *bs, const struct blk_opts *bo,
  * buffered reads can be tried without blocking (RWF_NOWAIT; not tmpfs).
  */
 static void
-blk_probe(struct blk_state *bs, const struct stat *st)
+blk_probe(struct blk_parent *bp, const struct stat *st)
 {
-	uint64_t	range[2] = { 0, 0 };
-	uint8_t		buf[512];
-	struct iovec	iov = { buf, sizeof(buf) };
-	off_t		off;
+	struct blk_res	*br = &bp->bp_res;
+	uint64_t	 range[2] = { 0, 0 };
+	uint8_t		 buf[512];
+	struct iovec	 iov = { buf, sizeof(buf) };
+	off_t		 off;
 
-	bs->bs_nowait_read = preadv2(bs->bs_direct ? bs->bs_fd_buffered :
-	    bs->bs_fd, &iov, 1, 0, RWF_NOWAIT) >= 0 || errno == EAGAIN;
-	if (bs->bs_ro)
+	br->br_nowait_read = preadv2(br->br_direct ? bp->bp_fd_buffered :
+	    bp->bp_fd, &iov, 1, 0, RWF_NOWAIT) >= 0 || errno == EAGAIN;
+	if (br->br_ro)
 		return;
-	if (bs->bs_blkdev) {
-		bs->bs_punch = ioctl(bs->bs_fd, BLKDISCARD, range) == -1 &&
+	if (br->br_blkdev) {
+		br->br_punch = ioctl(bp->bp_fd, BLKDISCARD, range) == -1 &&
 		    errno == EINVAL;
-		bs->bs_zero_range = true;
+		br->br_zero_range = true;
 		return;
 	}
 	/* A 4 KiB block 64 KiB or more past the end. */
 	off = (st->st_size + 65535) / 65536 * 65536 + 65536;
-	bs->bs_punch = fallocate(bs->bs_fd, FALLOC_FL_PUNCH_HOLE |
+	br->br_punch = fallocate(bp->bp_fd, FALLOC_FL_PUNCH_HOLE |
 	    FALLOC_FL_KEEP_SIZE, off, 4096) == 0;
-	if (bs->bs_punch && fallocate(bs->bs_fd, FALLOC_FL_ZERO_RANGE |
+	if (br->br_punch && fallocate(bp->bp_fd, FALLOC_FL_ZERO_RANGE |
 	    FALLOC_FL_KEEP_SIZE, off, 4096) == 0) {
-		bs->bs_zero_range = true;
-		(void)fallocate(bs->bs_fd, FALLOC_FL_PUNCH_HOLE |
+		br->br_zero_range = true;
+		(void)fallocate(bp->bp_fd, FALLOC_FL_PUNCH_HOLE |
 		    FALLOC_FL_KEEP_SIZE, off, 4096);
 	}
 }
@@ -395,16 +442,16 @@ blk_probe(struct blk_state *bs, const struct stat *st)
  * checked to be the same file.  The descriptor, or -errno.
  */
 static int
-blk_reopen_one(const struct blk_state *bs, int flags)
+blk_reopen_one(const struct blk_parent *bp, int flags)
 {
 	struct stat	a, b;
 	char		path[64];
 	int		fd, e;
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", bs->bs_fd_parent);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", bp->bp_fd_parent);
 	if ((fd = open(path, flags | O_CLOEXEC | O_NOCTTY)) == -1)
 		return -errno;
-	if (fstat(fd, &a) == -1 || fstat(bs->bs_fd_parent, &b) == -1) {
+	if (fstat(fd, &a) == -1 || fstat(bp->bp_fd_parent, &b) == -1) {
 		e = errno;
 		close_reset(&fd);
 		return -e;
@@ -422,11 +469,11 @@ blk_reopen_one(const struct blk_state *bs, int flags)
  * number (dup3 replaces the old description atomically).  0 or -errno.
  */
 static int
-blk_reopen_at(const struct blk_state *bs, int flags, int *target)
+blk_reopen_at(const struct blk_parent *bp, int flags, int *target)
 {
 	int	fd, rc = 0;
 
-	if ((fd = blk_reopen_one(bs, flags)) < 0)
+	if ((fd = blk_reopen_one(bp, flags)) < 0)
 		return fd;
 	if (*target < 0)
 		*target = fd;
@@ -483,57 +530,59 @@ blk_fence(int fd, unsigned int which)
  * its descriptions (O_APPEND would make every later pwrite land at the end
  * of the file) or move their offsets; the next child must not inherit
  * them, nor the parent see them.  So the parent keeps the description it
- * opened (and locked) to itself and hands each child new ones.
+ * opened (and locked) to itself and hands each child new ones, under the
+ * numbers the resources name.
  */
 static int
-blk_spawn(void *state)
+blk_spawn(struct device_res *res)
 {
-	struct blk_state	*bs = state;
+	struct blk_parent	*bp = res->dr_parent;
 	int			 rc;
 
-	if (bs->bs_null || bs->bs_fd_parent < 0)
+	if (bp == NULL || bp->bp_fd_parent < 0 || res->dr_nfds == 0)
 		return 0;
-	if ((rc = blk_reopen_at(bs, bs->bs_oflags, &bs->bs_fd)) < 0 ||
-	    (bs->bs_fd_buffered >= 0 && (rc = blk_reopen_at(bs,
-	    bs->bs_oflags & ~O_DIRECT, &bs->bs_fd_buffered)) < 0)) {
+	if ((rc = blk_reopen_at(bp, bp->bp_oflags,
+	    &res->dr_fds[BLK_FD_IMAGE])) < 0 ||
+	    (res->dr_nfds > BLK_FD_BUFFERED && (rc = blk_reopen_at(bp,
+	    bp->bp_oflags & ~O_DIRECT, &res->dr_fds[BLK_FD_BUFFERED])) < 0)) {
 		log_warnx("blk: cannot open the image again for the next "
 		    "child: %s", strerror(-rc));
 		return rc;
 	}
-	if ((bs->bs_oflags & O_ACCMODE) == O_RDONLY)
+	if ((bp->bp_oflags & O_ACCMODE) == O_RDONLY)
 		return 0;	/* nothing in flight can change the image */
-	if ((rc = blk_fence(bs->bs_fd, 0)) < 0 ||
-	    (bs->bs_fd_buffered >= 0 &&
-	    (rc = blk_fence(bs->bs_fd_buffered, 1)) < 0))
+	if ((rc = blk_fence(res->dr_fds[BLK_FD_IMAGE], 0)) < 0 ||
+	    (res->dr_nfds > BLK_FD_BUFFERED &&
+	    (rc = blk_fence(res->dr_fds[BLK_FD_BUFFERED], 1)) < 0))
 		return rc;
 	return 0;
 }
 
 /*
- * At prepare: the description just opened (and locked) becomes the
+ * At open: the description just opened (and locked) becomes the
  * parent's, and the child's descriptors get descriptions of their own.
  * Without /proc the children share the parent's description as before
  * (the seccomp filter still keeps them from changing its flags).
  */
 static void
-blk_split_parent(struct blk_state *bs)
+blk_split_parent(struct blk_parent *bp)
 {
 	int	fd, rc;
 
-	bs->bs_fd_parent = bs->bs_fd;
-	bs->bs_fd = -1;
-	if ((rc = blk_reopen_at(bs, bs->bs_oflags, &bs->bs_fd)) < 0) {
+	bp->bp_fd_parent = bp->bp_fd;
+	bp->bp_fd = -1;
+	if ((rc = blk_reopen_at(bp, bp->bp_oflags, &bp->bp_fd)) < 0) {
 		log_info("blk: cannot open the image through /proc/self/fd "
 		    "(%s): children share the parent's open file description",
 		    strerror(-rc));
-		bs->bs_fd = bs->bs_fd_parent;
-		bs->bs_fd_parent = -1;
+		bp->bp_fd = bp->bp_fd_parent;
+		bp->bp_fd_parent = -1;
 		return;
 	}
-	if (bs->bs_fd_buffered >= 0 && (fd = blk_reopen_one(bs,
-	    bs->bs_oflags & ~O_DIRECT)) >= 0) {
-		close_reset(&bs->bs_fd_buffered);
-		bs->bs_fd_buffered = fd;
+	if (bp->bp_fd_buffered >= 0 && (fd = blk_reopen_one(bp,
+	    bp->bp_oflags & ~O_DIRECT)) >= 0) {
+		close_reset(&bp->bp_fd_buffered);
+		bp->bp_fd_buffered = fd;
 	}
 }
 
@@ -545,95 +594,166 @@ blk_split_parent(struct blk_state *bs)
  * counted by the same limit).
  */
 static uint64_t
-blk_max_file_size(void *state)
+blk_max_file_size(const struct blk_res *br)
 {
-	const struct blk_state	*bs = state;
-	uint64_t		 inflight;
+	uint64_t	inflight;
 
-	if (bs->bs_null)
+	if (br->br_null)
 		return 0;
-	inflight = (uint64_t)bs->bs_nqueues *
+	inflight = (uint64_t)br->br_nqueues *
 	    VIRTQ_INFLIGHT_SIZE(VIRTQ_MAX_NUM);
-	return MAX(bs->bs_bytes, inflight);
+	return MAX(br->br_bytes, inflight);
 }
 
 static void
-blk_state_free(struct blk_state *bs)
+blk_parent_free(struct blk_parent *bp)
 {
-	if (bs == NULL)
+	if (bp == NULL)
 		return;
-	blk_io_free(bs);
-	close_reset(&bs->bs_fd);
-	close_reset(&bs->bs_fd_buffered);
-	close_reset(&bs->bs_fd_parent);
-	free(bs);
+	close_reset(&bp->bp_fd);
+	close_reset(&bp->bp_fd_buffered);
+	close_reset(&bp->bp_fd_parent);
+	free(bp);
 }
 
-static int
-blk_prepare(const struct device_opt *opts, unsigned int nopts,
-    struct fdset *keep, void **statep, char *err, size_t errlen)
+static void
+blk_close(struct device_res *res)
 {
-	struct blk_state	*bs;
+	blk_parent_free(res->dr_parent);
+	res->dr_parent = NULL;
+}
+
+/*
+ * Parent: open and probe the image.  res gets the child's descriptors
+ * (BLK_FD_IMAGE, and BLK_FD_BUFFERED with direct=on), a struct blk_res
+ * and, as dr_parent, the locked description the parent keeps.
+ */
+static int
+blk_res_open(const struct device_opt *opts, unsigned int nopts,
+    bool check_only, struct device_res *res, char *err, size_t errlen)
+{
+	struct blk_parent	*bp;
+	struct blk_res		*br;
 	struct blk_opts		 bo;
 	struct stat		 st;
 	int			 rc;
 
-	*statep = NULL;
 	memset(&st, 0, sizeof(st));
 	if ((rc = blk_parse_opts(opts, nopts, &bo, err, errlen)) != 0)
 		return rc;
-	if ((bs = calloc(1, sizeof(*bs))) == NULL) {
+	if ((bp = calloc(1, sizeof(*bp))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	bs->bs_fd = bs->bs_fd_buffered = bs->bs_fd_parent = -1;
-	bs->bs_ro = bo.bo_ro;
-	bs->bs_direct = bo.bo_direct;
-	bs->bs_nqueues = (uint16_t)bo.bo_queues;
-	bs->bs_poll_us = (uint32_t)bo.bo_poll_us;
-	bs->bs_writeback = true;
+	res->dr_parent = bp;
+	br = &bp->bp_res;
+	bp->bp_fd = bp->bp_fd_buffered = bp->bp_fd_parent = -1;
+	br->br_ro = bo.bo_ro;
+	br->br_direct = bo.bo_direct;
+	br->br_nqueues = (uint16_t)bo.bo_queues;
+	br->br_poll_us = (uint32_t)bo.bo_poll_us;
 	if (bo.bo_serial != NULL)
-		memcpy(bs->bs_serial, bo.bo_serial, strlen(bo.bo_serial));
+		memcpy(br->br_serial, bo.bo_serial, strlen(bo.bo_serial));
 	if (bo.bo_null != 0) {
 		/* Requests complete at once; reads leave buffers as they are. */
-		bs->bs_null = true;
-		bs->bs_lbs = bo.bo_lbs != 0 ? (uint32_t)bo.bo_lbs : BLK_SECTOR;
-		bs->bs_pbs = bs->bs_min_io = MAX(bs->bs_lbs, 4096u);
-		bs->bs_dio_mem = bs->bs_dio_off = 4096;
-		bs->bs_capacity = (bo.bo_null & ~(uint64_t)(bs->bs_lbs - 1)) /
+		br->br_null = true;
+		br->br_lbs = bo.bo_lbs != 0 ? (uint32_t)bo.bo_lbs : BLK_SECTOR;
+		br->br_pbs = br->br_min_io = MAX(br->br_lbs, 4096u);
+		br->br_dio_mem = br->br_dio_off = 4096;
+		br->br_capacity = (bo.bo_null & ~(uint64_t)(br->br_lbs - 1)) /
 		    BLK_SECTOR;
-		*statep = bs;
-		return 0;
+		goto done;
 	}
-	if ((rc = blk_open(bs, &bo, &st, err, errlen)) != 0 ||
-	    (bo.bo_lock && !device_check_only &&
-	    (rc = blk_lock(bs, &bo, err, errlen)) != 0) ||
-	    (rc = blk_geometry(bs, &bo, &st, err, errlen)) != 0)
-		goto fail;
-	blk_probe(bs, &st);
-	bs->bs_discard = bs->bs_punch && bo.bo_discard != 0;
-	if (bo.bo_discard == 1 && !bs->bs_discard) {
+	if ((rc = blk_open(bp, &bo, &st, err, errlen)) != 0 ||
+	    (bo.bo_lock && !check_only &&
+	    (rc = blk_lock(bp, &bo, err, errlen)) != 0) ||
+	    (rc = blk_geometry(bp, &bo, &st, err, errlen)) != 0)
+		return rc;
+	blk_probe(bp, &st);
+	br->br_discard = br->br_punch && bo.bo_discard != 0;
+	if (bo.bo_discard == 1 && !br->br_discard) {
 		snprintf(err, errlen, "%s: discard=on, but %s", bo.bo_path,
-		    bs->bs_ro ? "the disk is read-only" :
+		    br->br_ro ? "the disk is read-only" :
 		    "the file system or device cannot discard");
-		rc = -EOPNOTSUPP;
-		goto fail;
+		return -EOPNOTSUPP;
 	}
-	bs->bs_wzeroes = !bs->bs_ro && (bs->bs_zero_range || bs->bs_punch);
+	br->br_wzeroes = !br->br_ro && (br->br_zero_range || br->br_punch);
 	/* Block devices zero with BLKDEV_ZERO_NOUNMAP (blk_req.c). */
-	bs->bs_may_unmap = bs->bs_wzeroes && bs->bs_discard && !bs->bs_blkdev;
-	blk_split_parent(bs);
-	if ((rc = fdset_add(keep, bs->bs_fd)) != 0 ||
-	    (bs->bs_fd_buffered >= 0 &&
-	    (rc = fdset_add(keep, bs->bs_fd_buffered)) != 0)) {
+	br->br_may_unmap = br->br_wzeroes && br->br_discard && !br->br_blkdev;
+	blk_split_parent(bp);
+	/* The child's descriptors move to res (BLK_FD_IMAGE, BUFFERED). */
+	rc = device_res_add_fd(res, bp->bp_fd);
+	bp->bp_fd = -1;
+	if (rc >= 0 && bp->bp_fd_buffered >= 0) {
+		rc = device_res_add_fd(res, bp->bp_fd_buffered);
+		bp->bp_fd_buffered = -1;
+	}
+	if (rc < 0) {
 		snprintf(err, errlen, "too many descriptors to keep");
-		goto fail;
+		return rc;
+	}
+done:
+	res->dr_max_file_size = blk_max_file_size(br);
+	if ((rc = device_res_set_data(res, br, sizeof(*br))) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
+	return 0;
+}
+
+/*
+ * Child, before the filter: the state from the parent's blk_res, then
+ * every queue's ring, restricted (blk_io.c).
+ */
+static int
+blk_init(const struct device_child_res *res, void **statep)
+{
+	const struct blk_res	*br;
+	struct blk_state	*bs;
+	unsigned int		 nfds;
+	int			 rc;
+
+	if ((br = device_child_data(res, sizeof(*br))) == NULL ||
+	    br->br_nqueues == 0 || br->br_nqueues > VU_MAX_QUEUES ||
+	    br->br_lbs < BLK_SECTOR || (br->br_lbs & (br->br_lbs - 1)) != 0)
+		return -EINVAL;
+	nfds = br->br_null ? 0 : br->br_direct ? 2 : 1;
+	if (res->cr_nfds != nfds)
+		return -EINVAL;
+	if ((bs = calloc(1, sizeof(*bs))) == NULL)
+		return -ENOMEM;
+	bs->bs_fd = nfds > BLK_FD_IMAGE ? res->cr_fds[BLK_FD_IMAGE] : -1;
+	bs->bs_fd_buffered = nfds > BLK_FD_BUFFERED ?
+	    res->cr_fds[BLK_FD_BUFFERED] : -1;
+	bs->bs_bytes = br->br_bytes;
+	bs->bs_ro = br->br_ro;
+	bs->bs_direct = br->br_direct;
+	bs->bs_blkdev = br->br_blkdev;
+	bs->bs_null = br->br_null;
+	bs->bs_discard = br->br_discard;
+	bs->bs_wzeroes = br->br_wzeroes;
+	bs->bs_zero_range = br->br_zero_range;
+	bs->bs_punch = br->br_punch;
+	bs->bs_may_unmap = br->br_may_unmap;
+	bs->bs_nowait_read = br->br_nowait_read;
+	bs->bs_capacity = br->br_capacity;
+	bs->bs_lbs = br->br_lbs;
+	bs->bs_pbs = br->br_pbs;
+	bs->bs_min_io = br->br_min_io;
+	bs->bs_opt_io = br->br_opt_io;
+	bs->bs_dio_mem = br->br_dio_mem;
+	bs->bs_dio_off = br->br_dio_off;
+	bs->bs_nqueues = br->br_nqueues;
+	bs->bs_poll_us = br->br_poll_us;
+	memcpy(bs->bs_serial, br->br_serial, sizeof(bs->bs_serial));
+	bs->bs_writeback = true;
+	if ((rc = blk_io_child_init(bs)) < 0) {
+		blk_io_free(bs);
+		free(bs);
+		return rc;
 	}
 	*statep = bs;
 	return 0;
-fail:
-	blk_state_free(bs);
-	return rc;
 }
 
 static uint16_t
@@ -642,17 +762,19 @@ blk_num_queues(void *state)
 	return ((struct blk_state *)state)->bs_nqueues;
 }
 
-/* Before the filter: every queue's ring, restricted (blk_io.c). */
-static int
-blk_child_setup(void *state)
-{
-	return blk_io_child_init(state);
-}
-
+/*
+ * The descriptors are the resources' (the parent's, or the child's own
+ * after the jail): not closed here.
+ */
 static void
-blk_release(void *state)
+blk_free(void *state)
 {
-	blk_state_free(state);
+	struct blk_state	*bs = state;
+
+	if (bs == NULL)
+		return;
+	blk_io_free(bs);
+	free(bs);
 }
 
 static uint64_t
@@ -797,7 +919,6 @@ static const char *const blk_cli_aliases[] = {
 const struct device_type blk_device_type = {
 	.dt_name = "blk",
 	.dt_caps_type = "block",
-	.dt_description = "virtio block device",
 	.dt_keys = blk_keys,
 	.dt_caps_features = blk_caps_features,
 	.dt_cli_aliases = blk_cli_aliases,
@@ -810,10 +931,10 @@ const struct device_type blk_device_type = {
 	 */
 	.dt_rlimit_nproc = 4096,
 	.dt_rlimit_memlock = 64ul << 20,
-	.dt_prepare = blk_prepare,
-	.dt_num_queues = blk_num_queues,
+	.dt_open = blk_res_open,
 	.dt_spawn = blk_spawn,
-	.dt_max_file_size = blk_max_file_size,
-	.dt_child_setup = blk_child_setup,
-	.dt_release = blk_release,
+	.dt_close = blk_close,
+	.dt_init = blk_init,
+	.dt_num_queues = blk_num_queues,
+	.dt_free = blk_free,
 };

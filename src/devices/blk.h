@@ -1,8 +1,9 @@
 /*
  * blk.h - virtio-blk internals, shared by the three files of the device:
  *
- *   blk.c      options, the image opened and probed by the parent, config
- *              space, features, the device type;
+ *   blk.c      options, the image opened and probed by the parent
+ *              (struct blk_parent, struct blk_res), the child's state
+ *              built from them, config space, features, the device type;
  *   blk_req.c  one guest request: copy the header out once, validate it,
  *              turn it into I/O operations, write the status back;
  *   blk_io.c   one restricted io_uring per queue, created before the
@@ -144,16 +145,17 @@ struct blk_queue;
  */
 #define BLK_FENCE_OFF	((off_t)(INT64_MAX - 16))
 
+/*
+ * The child's state (blk_init).  The first part is what the parent found
+ * out about the image (struct blk_res in blk.c, plain data) and the
+ * descriptors it opened, as the child has them; the parent has its own
+ * struct blk_parent and never sees this one.
+ */
 struct blk_state {
-	/* Parent: options and the image. */
-	int			 bs_fd;		/* the image (the child's) */
+	/* From the parent's resources. */
+	int			 bs_fd;		/* the image */
 	int			 bs_fd_buffered; /* direct=on: for unaligned
 						    guest buffers, else -1 */
-	int			 bs_fd_parent;	/* the image as opened, with
-						   the lock; never in a child.
-						   -1: not reopened, bs_fd is
-						   that description */
-	int			 bs_oflags;	/* open(2) flags of bs_fd */
 	uint64_t		 bs_bytes;	/* size of the file or device */
 	bool			 bs_ro;
 	bool			 bs_direct;
@@ -176,7 +178,7 @@ struct blk_state {
 	uint32_t		 bs_poll_us;
 	char			 bs_serial[VIRTIO_BLK_ID_BYTES];
 
-	/* Child. */
+	/* The child's own. */
 	bool			 bs_writeback;	/* config writeback field */
 	bool			 bs_dsync;	/* writes are write-through */
 	bool			 bs_no_uring;	/* inline I/O from now on */

@@ -4,7 +4,10 @@
  * Compiled twice: as is for vhostd, and with VHOSTD_TESTING for
  * vhostd_test, which adds test-only devices (tests/devices/).
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "device.h"
 
@@ -12,8 +15,6 @@
 extern const struct device_type escape_device_type;
 extern const struct device_type escape_blk_device_type;
 #endif
-
-bool	device_check_only;
 
 const struct device_type *const device_types[] = {
 	&rng_device_type,
@@ -34,4 +35,71 @@ device_type_find(const char *name)
 		if (strcmp(device_types[i]->dt_name, name) == 0)
 			return device_types[i];
 	return NULL;
+}
+
+void
+device_res_init(struct device_res *res)
+{
+	unsigned int	i;
+
+	memset(res, 0, sizeof(*res));
+	for (i = 0; i < DEVICE_RES_FDS; i++)
+		res->dr_fds[i] = -1;
+}
+
+int
+device_res_add_fd(struct device_res *res, int fd)
+{
+	if (res->dr_nfds == DEVICE_RES_FDS) {
+		close_reset(&fd);
+		return -ENOSPC;
+	}
+	res->dr_fds[res->dr_nfds] = fd;
+	return (int)res->dr_nfds++;
+}
+
+int
+device_res_set_data(struct device_res *res, const void *data, size_t len)
+{
+	void	*p;
+
+	if (len > DEVICE_RES_DATA_MAX)
+		return -E2BIG;
+	if ((p = malloc(len > 0 ? len : 1)) == NULL)
+		return -ENOMEM;
+	memcpy(p, data, len);
+	free(res->dr_data);
+	res->dr_data = p;
+	res->dr_len = len;
+	return 0;
+}
+
+void
+device_res_release(const struct device_type *dt, struct device_res *res)
+{
+	unsigned int	i;
+
+	if (dt != NULL && dt->dt_close != NULL)
+		dt->dt_close(res);
+	for (i = 0; i < DEVICE_RES_FDS; i++)
+		close_reset(&res->dr_fds[i]);
+	free(res->dr_data);
+	device_res_init(res);
+}
+
+void
+device_res_view(const struct device_res *res, struct device_child_res *cr)
+{
+	cr->cr_data = res->dr_data;
+	cr->cr_len = res->dr_len;
+	cr->cr_fds = res->dr_fds;
+	cr->cr_nfds = res->dr_nfds;
+}
+
+const void *
+device_child_data(const struct device_child_res *cr, size_t len)
+{
+	if (cr == NULL || cr->cr_data == NULL || cr->cr_len != len)
+		return NULL;
+	return cr->cr_data;
 }

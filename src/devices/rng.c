@@ -109,21 +109,28 @@ static const struct vu_dev_ops rng_ops = {
 	.queue_handler = rng_queue_handler,
 };
 
-/* Parent: no options, no descriptors; just the state. */
+/* Parent: no options, no descriptors, no data. */
 static int
-rng_prepare(const struct device_opt *opts, unsigned int nopts,
-    struct fdset *keep, void **statep, char *err, size_t errlen)
+rng_open(const struct device_opt *opts, unsigned int nopts, bool check_only,
+    struct device_res *res, char *err, size_t errlen)
 {
-	struct rng_state	*rs;
-
 	if (nopts > 0) {
 		snprintf(err, errlen, "unknown key '%s'", opts[0].key);
 		return -EINVAL;
 	}
-	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
-		snprintf(err, errlen, "out of memory");
+	return 0;
+}
+
+/* Child: a fresh state; nothing comes from the parent. */
+static int
+rng_init(const struct device_child_res *res, void **statep)
+{
+	struct rng_state	*rs;
+
+	if (res->cr_nfds != 0 || res->cr_len != 0)
+		return -EINVAL;
+	if ((rs = calloc(1, sizeof(*rs))) == NULL)
 		return -ENOMEM;
-	}
 	*statep = rs;
 	return 0;
 }
@@ -135,7 +142,7 @@ rng_num_queues(void *state)
 }
 
 static void
-rng_release(void *state)
+rng_free(void *state)
 {
 	free(state);
 }
@@ -146,11 +153,11 @@ static const char *const rng_caps_features[] = { NULL };
 const struct device_type rng_device_type = {
 	.dt_name = "rng",
 	.dt_caps_type = "rng",
-	.dt_description = "virtio entropy source",
 	.dt_keys = rng_keys,
 	.dt_caps_features = rng_caps_features,
 	.dt_ops = &rng_ops,
-	.dt_prepare = rng_prepare,
+	.dt_open = rng_open,
+	.dt_init = rng_init,
 	.dt_num_queues = rng_num_queues,
-	.dt_release = rng_release,
+	.dt_free = rng_free,
 };

@@ -1,6 +1,9 @@
 /*
  * child.c - a device child: jail, then serve one front-end connection on
  * the inherited listener with the vhost-user engine in a libevent loop.
+ * It starts from a struct child_args (child.h), normally in a freshly
+ * exec'd image (child_exec.c), and builds the device's state from the
+ * resources the parent opened (dt_init) between the jail and the filter.
  *
  * The listener belongs to one session.  A connection that closes before
  * sending anything (a readiness probe) does not end the child: it goes
@@ -33,6 +36,7 @@
 
 #include "../listener/listener.h"
 #include "../util/log.h"
+#include "child.h"
 #include "supervisor.h"
 
 #define CHILD_MAX_WATCHES	(VU_MAX_QUEUES * 2 + 8)
@@ -407,8 +411,6 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	ch->ch_dev_live = true;
-	if (ch->ch_type->dt_connect != NULL)
-		ch->ch_type->dt_connect(ch->ch_state, &ch->ch_dev);
 	ch->ch_conn_ev = event_new(ch->ch_base, conn, EV_READ | EV_PERSIST,
 	    conn_cb, ch);
 	if (ch->ch_conn_ev == NULL ||
@@ -440,36 +442,58 @@ term_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-child_main(struct sup_device *sd, const struct sup_options *opt)
+child_args_init(struct child_args *ca, const char *name,
+    const struct device_type *dt, const struct jail_config *jc,
+    const struct device_res *res, int listen_fd, int log_fd,
+    const struct policy_filter *filter)
+{
+	memset(ca, 0, sizeof(*ca));
+	ca->ca_name = name;
+	ca->ca_type = dt;
+	ca->ca_listen_fd = listen_fd;
+	ca->ca_log_fd = log_fd;
+	device_res_view(res, &ca->ca_res);
+	ca->ca_jail = *jc;
+	if (dt->dt_rlimit_nproc > ca->ca_jail.jc_nproc)
+		ca->ca_jail.jc_nproc = dt->dt_rlimit_nproc;
+	if (dt->dt_rlimit_memlock > ca->ca_jail.jc_memlock)
+		ca->ca_jail.jc_memlock = dt->dt_rlimit_memlock;
+	if (res->dr_max_file_size != 0)
+		ca->ca_jail.jc_fsize = res->dr_max_file_size;
+	ca->ca_filter = filter;
+}
+
+void
+child_main(const struct child_args *ca)
 {
 	static struct child	 ch;
-	struct jail_config	 jc;
+	struct fdset		 keep;
 	struct event		*sigev;
 	struct sigaction	 sa;
 	sigset_t		 set;
+	unsigned int		 i;
+	void			*state = NULL;
 	int			 rc, sfd;
 
 	/* stderr is the pipe the parent logs from (childlog.c). */
-	if (dup2(sd->sd_logfd, STDERR_FILENO) == -1)
+	if (dup2(ca->ca_log_fd, STDERR_FILENO) == -1)
 		_exit(CHILD_EXIT_FAILURE);
 	log_setchild();
-	jc = opt->so_jail;
-	if (sd->sd_conf.dc_type->dt_rlimit_nproc > jc.jc_nproc)
-		jc.jc_nproc = sd->sd_conf.dc_type->dt_rlimit_nproc;
-	if (sd->sd_conf.dc_type->dt_rlimit_memlock > jc.jc_memlock)
-		jc.jc_memlock = sd->sd_conf.dc_type->dt_rlimit_memlock;
-	if (sd->sd_conf.dc_type->dt_max_file_size != NULL)
-		jc.jc_fsize = sd->sd_conf.dc_type->dt_max_file_size(
-		    sd->sd_state);
-	/* Jailed, then the device's pre-filter set-up, then the filter. */
-	if ((rc = jail_enter(&jc, &sd->sd_keep, NULL)) != 0)
+	/* The keep list: the listener and the device's descriptors. */
+	fdset_init(&keep);
+	if (fdset_add(&keep, ca->ca_listen_fd) != 0)
+		_exit(CHILD_EXIT_FAILURE);
+	for (i = 0; i < ca->ca_res.cr_nfds; i++)
+		if (fdset_add(&keep, ca->ca_res.cr_fds[i]) != 0)
+			_exit(CHILD_EXIT_FAILURE);
+	/* Jailed, then the device's state (pre-filter set-up), the filter. */
+	if ((rc = jail_enter(&ca->ca_jail, &keep, NULL)) != 0)
 		_exit(rc);
-	if (sd->sd_conf.dc_type->dt_child_setup != NULL &&
-	    (rc = sd->sd_conf.dc_type->dt_child_setup(sd->sd_state)) < 0) {
+	if ((rc = ca->ca_type->dt_init(&ca->ca_res, &state)) < 0) {
 		log_warnx("device set-up failed: %s", strerror(-rc));
 		_exit(CHILD_EXIT_INIT);
 	}
-	if ((rc = jail_seccomp(sd->sd_filter)) != 0)
+	if ((rc = jail_seccomp(ca->ca_filter)) != 0)
 		_exit(rc);
 	/* The parent coordinates shutdown; only SIGTERM ends a child. */
 	signal(SIGINT, SIG_IGN);
@@ -486,14 +510,14 @@ child_main(struct sup_device *sd, const struct sup_options *opt)
 		log_warn("sigaction SIGBUS");
 		_exit(CHILD_EXIT_FAILURE);
 	}
-	ch.ch_type = sd->sd_conf.dc_type;
-	ch.ch_state = sd->sd_state;
-	ch.ch_name = sd->sd_conf.dc_name;
-	ch.ch_listen_fd = listener_fd(sd->sd_listener);
+	ch.ch_type = ca->ca_type;
+	ch.ch_state = state;
+	ch.ch_name = ca->ca_name;
+	ch.ch_listen_fd = ca->ca_listen_fd;
 	ch.ch_conn = -1;
 	ch.ch_exit = CHILD_EXIT_FAILURE;
-	if (ch.ch_type->dt_child_init != NULL &&
-	    (rc = ch.ch_type->dt_child_init(ch.ch_state)) < 0) {
+	if (ch.ch_type->dt_start != NULL &&
+	    (rc = ch.ch_type->dt_start(ch.ch_state)) < 0) {
 		log_warnx("device initialisation failed: %s", strerror(-rc));
 		_exit(CHILD_EXIT_INIT);
 	}

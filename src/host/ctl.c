@@ -14,7 +14,7 @@
 #include "../listener/listener.h"
 #include "../util/log.h"
 #include "ctl.h"
-#include "supervisor.h"
+#include "host.h"
 
 struct ctl_conn {
 	struct supervisor	*cc_sup;

@@ -1,13 +1,17 @@
 /*
  * devtable.c - the supervisor's device table: what the parent opens for a
- * device before any fork (listener, device state, seccomp filter, socket-
- * activated fds), adding and freeing entries, sup_init and sup_fini.
- * Running the children is supervisor.c.
+ * device before any fork (listener, device resources, the seccomp filter
+ * shared by devices of a type, socket-activated fds), adding and freeing
+ * entries, sup_new, sup_free and sup_check (vhostd -n).  Running the
+ * children is supervisor.c.  No fixed number of devices, and nothing
+ * quadratic in it at start-up or shutdown.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,8 +21,7 @@
 #include "../util/log.h"
 #include "childlog.h"
 #include "ctl.h"
-#include "devtable.h"
-#include "restart.h"
+#include "host.h"
 
 void
 sup_options_init(struct sup_options *opt)
@@ -33,6 +36,8 @@ sup_options_init(struct sup_options *opt)
 	opt->so_ready_fd = -1;
 }
 
+static void	filter_put(struct supervisor *, struct sup_filter *);
+
 void
 sup_device_release(struct sup_device *sd)
 {
@@ -42,24 +47,45 @@ sup_device_release(struct sup_device *sd)
 		event_free(sd->sd_timer);
 		sd->sd_timer = NULL;
 	}
-	if (sd->sd_state != NULL && sd->sd_conf.dc_type->dt_release != NULL)
-		sd->sd_conf.dc_type->dt_release(sd->sd_state);
-	sd->sd_state = NULL;
+	device_res_release(sd->sd_conf.dc_type, &sd->sd_res);
 	listener_free(sd->sd_listener);
 	sd->sd_listener = NULL;
 	listener_retained_release(sd->sd_retained);
 	sd->sd_retained = NULL;
-	policy_filter_free(sd->sd_filter);
+	filter_put(sd->sd_sup, sd->sd_filter);
 	sd->sd_filter = NULL;
 }
 
-/* systemd socket activation: the passed fds and their names. */
-#define SUP_MAX_ACTIVATED	64
+/*
+ * systemd socket activation: the passed fds and their names, as many as
+ * LISTEN_FDS says (read once, at the first sup_new).
+ */
 static struct {
 	int		 n;
-	const char	*names[SUP_MAX_ACTIVATED];
-	bool		 used[SUP_MAX_ACTIVATED];
+	const char	**names;
+	bool		*used;
 } activated;
+
+static void
+activated_init(void)
+{
+	const char	*v = getenv("LISTEN_FDS");
+	uint64_t	 n;
+	int		 max;
+
+	if (activated.names != NULL)
+		return;
+	max = v != NULL && parse_u64(v, 1, 65536, &n) == 0 ? (int)n : 0;
+	activated.names = calloc((size_t)max + 1, sizeof(*activated.names));
+	activated.used = calloc((size_t)max + 1, sizeof(*activated.used));
+	if (activated.names == NULL || activated.used == NULL) {
+		log_warnx("socket activation: out of memory");
+		return;
+	}
+	activated.n = listener_systemd_fds(activated.names, max);
+	if (activated.n > max)
+		activated.n = max;
+}
 
 /*
  * The socket-activated fd for the device called name: the one whose
@@ -71,36 +97,106 @@ activated_fd(const char *name)
 {
 	int	i;
 
-	for (i = 0; i < activated.n && i < SUP_MAX_ACTIVATED; i++)
+	if (activated.names == NULL)
+		return -1;
+	for (i = 0; i < activated.n; i++)
 		if (!activated.used[i] && activated.names[i] != NULL &&
 		    strcmp(activated.names[i], name) == 0)
 			break;
 	if (i == activated.n && activated.n == 1 && !activated.used[0])
 		i = 0;
-	if (i >= activated.n || i >= SUP_MAX_ACTIVATED)
+	if (i >= activated.n)
 		return -1;
 	activated.used[i] = true;
 	return 3 + i;
 }
 
-static int
-device_open(struct sup_device *sd, const struct sup_options *opt,
+/*
+ * The filter of type dt, compiled once for every device of that type
+ * opened since the last filter_forget() (start-up, one reload): 1000
+ * devices are not 1000 compilations, nor 1000 copies.
+ */
+static struct sup_filter *
+filter_get(struct supervisor *sup, const struct device_type *dt,
     char *err, size_t errlen)
+{
+	struct sup_filter	**nf, *sf;
+	unsigned int		  i;
+
+	for (i = 0; i < sup->su_nfilters; i++)
+		if (sup->su_filters[i]->sf_type == dt) {
+			sup->su_filters[i]->sf_refs++;
+			return sup->su_filters[i];
+		}
+	if ((sf = calloc(1, sizeof(*sf))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((sf->sf_filter = sup_policy_load(&sup->su_opt, dt, err,
+	    errlen)) == NULL) {
+		free(sf);
+		return NULL;
+	}
+	/* An array of pointers, on purpose. */
+	nf = reallocarray(sup->su_filters, sup->su_nfilters + 1,
+	    sizeof(*nf)); /* NOLINT(bugprone-sizeof-expression) */
+	if (nf == NULL) {
+		policy_filter_free(sf->sf_filter);
+		free(sf);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	sup->su_filters = nf;
+	sf->sf_type = dt;
+	sf->sf_refs = 2;	/* the device's and the cache's */
+	sup->su_filters[sup->su_nfilters++] = sf;
+	return sf;
+}
+
+static void
+filter_put(struct supervisor *sup, struct sup_filter *sf)
+{
+	if (sf == NULL || --sf->sf_refs > 0)
+		return;
+	policy_filter_free(sf->sf_filter);
+	free(sf);
+}
+
+/*
+ * Drop the cache's references: the next device compiles its policy
+ * again (a reload picks up edited policy files).
+ */
+void
+sup_filters_forget(struct supervisor *sup)
+{
+	unsigned int	i;
+
+	for (i = 0; i < sup->su_nfilters; i++)
+		filter_put(sup, sup->su_filters[i]);
+	free(sup->su_filters);
+	sup->su_filters = NULL;
+	sup->su_nfilters = 0;
+}
+
+static int
+device_open(struct sup_device *sd, char *err, size_t errlen)
 {
 	const struct device_type	*dt = sd->sd_conf.dc_type;
 	struct device_conf		*dc = &sd->sd_conf;
+	struct fdset			 unused;
 	char				 msg[512];
 	int				 rc, fd;
 
-	fdset_init(&sd->sd_keep);
+	/* The child's keep list is built from the listener and sd_res. */
+	fdset_init(&unused);
 	if (dc->dc_socket != NULL)
 		rc = listener_new_path(&sd->sd_listener, dc->dc_socket,
-		    dc->dc_mode, dc->dc_gid, &sd->sd_keep, msg, sizeof(msg));
+		    dc->dc_mode, dc->dc_gid, &unused, msg, sizeof(msg));
 	else if (dc->dc_fd >= 0)
-		rc = listener_new_fd(&sd->sd_listener, dc->dc_fd,
-		    &sd->sd_keep, msg, sizeof(msg));
+		rc = listener_new_fd(&sd->sd_listener, dc->dc_fd, &unused,
+		    msg, sizeof(msg));
 	else if ((fd = activated_fd(dc->dc_name)) >= 0)
-		rc = listener_new_fd(&sd->sd_listener, fd, &sd->sd_keep, msg,
+		rc = listener_new_fd(&sd->sd_listener, fd, &unused, msg,
 		    sizeof(msg));
 	else {
 		snprintf(err, errlen, "%s: no socket=PATH or fd=N, and no "
@@ -113,13 +209,14 @@ device_open(struct sup_device *sd, const struct sup_options *opt,
 		return rc;
 	}
 	sd->sd_retained = listener_take_parent_resources(sd->sd_listener);
-	if ((rc = dt->dt_prepare(dc->dc_opts, dc->dc_nopts, &sd->sd_keep,
-	    &sd->sd_state, msg, sizeof(msg))) < 0) {
+	msg[0] = '\0';
+	if ((rc = dt->dt_open(dc->dc_opts, dc->dc_nopts, false, &sd->sd_res,
+	    msg, sizeof(msg))) < 0) {
 		snprintf(err, errlen, "%s: %s", dc->dc_name, msg);
 		return rc;
 	}
-	if (opt->so_jail.jc_enabled) {
-		sd->sd_filter = sup_policy_load(opt, dt, msg, sizeof(msg));
+	if (sd->sd_sup->su_opt.so_jail.jc_enabled) {
+		sd->sd_filter = filter_get(sd->sd_sup, dt, msg, sizeof(msg));
 		if (sd->sd_filter == NULL) {
 			snprintf(err, errlen, "%s: seccomp policy: %s",
 			    dc->dc_name, msg);
@@ -135,9 +232,9 @@ sup_device_before_spawn(struct sup_device *sd)
 	const struct device_type	*dt = sd->sd_conf.dc_type;
 	int				 rc;
 
-	if (dt->dt_spawn == NULL || sd->sd_state == NULL)
+	if (dt->dt_spawn == NULL)
 		return 0;
-	if ((rc = dt->dt_spawn(sd->sd_state)) < 0 && rc != -EAGAIN)
+	if ((rc = dt->dt_spawn(&sd->sd_res)) < 0 && rc != -EAGAIN)
 		log_warnx("%s: not started: the device could not prepare "
 		    "its files for a new child: %s", sd->sd_conf.dc_name,
 		    strerror(-rc));
@@ -172,30 +269,71 @@ sup_policy_load(const struct sup_options *opt, const struct device_type *dt,
 	return policy_compile_file(path, opt->so_seccomp, err, errlen);
 }
 
-int
-sup_check_devices(struct device_conf *devs, unsigned int ndev, char *err,
-    size_t errlen)
+/* qsort: device configurations by socket path (NULL last), by name. */
+static int
+by_socket(const void *a, const void *b)
 {
-	unsigned int	i, j;
+	const struct device_conf	*x = *(const struct device_conf *const *)a;
+	const struct device_conf	*y = *(const struct device_conf *const *)b;
 
+	if (x->dc_socket == NULL || y->dc_socket == NULL)
+		return (x->dc_socket == NULL) - (y->dc_socket == NULL);
+	return strcmp(x->dc_socket, y->dc_socket);
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp((*(const struct device_conf *const *)a)->dc_name,
+	    (*(const struct device_conf *const *)b)->dc_name);
+}
+
+int
+sup_check_devices(const struct device_conf *devs, unsigned int ndev,
+    char *err, size_t errlen)
+{
+	const struct device_conf	**v, *x, *y;
+	unsigned int			  i;
+	int				  rc = 0;
+
+	if (ndev < 2)
+		return 0;
+	/* An array of pointers, on purpose. */
+	if ((v = calloc(ndev,
+	    sizeof(*v))) == NULL) { /* NOLINT(bugprone-sizeof-expression) */
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	for (i = 0; i < ndev; i++)
-		for (j = i + 1; j < ndev; j++) {
-			/* Two devices on one path would unlink each other's. */
-			if (devs[i].dc_socket != NULL &&
-			    devs[j].dc_socket != NULL &&
-			    strcmp(devs[i].dc_socket, devs[j].dc_socket) == 0) {
-				snprintf(err, errlen, "%s and %s use the same "
-				    "socket %s", devs[i].dc_name,
-				    devs[j].dc_name, devs[i].dc_socket);
-				return -EINVAL;
+		v[i] = &devs[i];
+	qsort(v, ndev,
+	    sizeof(*v), by_socket); /* NOLINT(bugprone-sizeof-expression) */
+	for (i = 0; i + 1 < ndev && rc == 0; i++) {
+		x = v[i];
+		y = v[i + 1];
+		/* Two devices on one path would unlink each other's. */
+		if (x->dc_socket != NULL && y->dc_socket != NULL &&
+		    strcmp(x->dc_socket, y->dc_socket) == 0) {
+			/* In the order given, as the message always was. */
+			if (x > y) {
+				x = v[i + 1];
+				y = v[i];
 			}
-			if (strcmp(devs[i].dc_name, devs[j].dc_name) == 0) {
-				snprintf(err, errlen, "two devices are named "
-				    "'%s'; give each a name=", devs[i].dc_name);
-				return -EINVAL;
-			}
+			snprintf(err, errlen, "%s and %s use the same socket "
+			    "%s", x->dc_name, y->dc_name, x->dc_socket);
+			rc = -EINVAL;
 		}
-	return 0;
+	}
+	qsort(v, ndev,
+	    sizeof(*v), by_name); /* NOLINT(bugprone-sizeof-expression) */
+	for (i = 0; i + 1 < ndev && rc == 0; i++)
+		if (strcmp(v[i]->dc_name, v[i + 1]->dc_name) == 0) {
+			snprintf(err, errlen, "two devices are named '%s'; "
+			    "give each a name=", v[i]->dc_name);
+			rc = -EINVAL;
+		}
+	free(v);
+	return rc;
 }
 
 /* Add a device (taking its configuration) and open its resources. */
@@ -204,17 +342,20 @@ sup_device_add(struct supervisor *sup, struct device_conf *dc, char *err,
     size_t errlen)
 {
 	struct sup_device	**nd, *sd;
+	unsigned int		  cap;
 
 	if (sup->su_ndev == sup->su_cap) {
+		/* Doubling: adding n devices costs O(n). */
+		cap = sup->su_cap < 16 ? 16 : sup->su_cap * 2;
 		/* An array of pointers, on purpose. */
-		nd = reallocarray(sup->su_dev, sup->su_cap + 8,
+		nd = reallocarray(sup->su_dev, cap,
 		    sizeof(*nd)); /* NOLINT(bugprone-sizeof-expression) */
 		if (nd == NULL) {
 			snprintf(err, errlen, "out of memory");
 			return NULL;
 		}
 		sup->su_dev = nd;
-		sup->su_cap += 8;
+		sup->su_cap = cap;
 	}
 	if ((sd = calloc(1, sizeof(*sd))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -223,13 +364,14 @@ sup_device_add(struct supervisor *sup, struct device_conf *dc, char *err,
 	sd->sd_conf = *dc;
 	memset(dc, 0, sizeof(*dc));
 	sd->sd_sup = sup;
+	device_res_init(&sd->sd_res);
 	if (restart_init(&sd->sd_restart, sup->su_opt.so_burst_count) < 0) {
 		snprintf(err, errlen, "out of memory");
 		config_device_free(&sd->sd_conf);
 		free(sd);
 		return NULL;
 	}
-	if (device_open(sd, &sup->su_opt, err, errlen) < 0) {
+	if (device_open(sd, err, errlen) < 0) {
 		restart_fini(&sd->sd_restart);
 		sup_device_release(sd);
 		config_device_free(&sd->sd_conf);
@@ -245,15 +387,17 @@ sup_device_free(struct supervisor *sup, struct sup_device *sd)
 {
 	unsigned int	i;
 
-	for (i = 0; i < sup->su_ndev; i++)
-		if (sup->su_dev[i] == sd)
+	/* From the end: sup_free empties the table in O(n). */
+	for (i = sup->su_ndev; i > 0; i--)
+		if (sup->su_dev[i - 1] == sd)
 			break;
-	if (i == sup->su_ndev) {
+	if (i == 0) {
 		/* Never freed while out of the table: keep it, say so. */
 		log_warnx("%s: %s is not in the device table", __func__,
 		    sd->sd_conf.dc_name);
 		return;
 	}
+	i--;
 	memmove(&sup->su_dev[i], &sup->su_dev[i + 1], (sup->su_ndev - i - 1) *
 	    sizeof(sup->su_dev[0])); /* NOLINT(bugprone-sizeof-expression) */
 	sup->su_ndev--;
@@ -267,41 +411,78 @@ sup_device_free(struct supervisor *sup, struct sup_device *sd)
 	free(sd);
 }
 
-int
-sup_init(struct supervisor *sup, const struct sup_options *opt,
-    struct device_conf *devs, unsigned int ndev, char *err, size_t errlen)
+/*
+ * Each device costs the parent a few descriptors (listener, its
+ * directory, the child's log pipe, the device's files): a host with many
+ * devices needs more than the usual soft limit of 1024.  Raise it to the
+ * hard limit; the children get the jail's own tight limit.
+ */
+static void
+nofile_raise(void)
 {
-	unsigned int	i;
-	int		rc;
+	struct rlimit	rl;
 
-	memset(sup, 0, sizeof(*sup));
-	sup->su_opt = *opt;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_debug("%s: setrlimit: %s", __func__, strerror(errno));
+}
+
+struct supervisor *
+sup_new(const struct sup_options *opt, struct device_conf *devs,
+    unsigned int ndev, char *err, size_t errlen)
+{
+	struct supervisor	*sup;
+	unsigned int		 i;
+
 	if (ndev == 0) {
 		snprintf(err, errlen, "no device given (use --device TYPE,"
 		    "socket=PATH)");
-		return -EINVAL;
+		return NULL;
 	}
-	if ((rc = sup_check_devices(devs, ndev, err, errlen)) < 0)
-		return rc;
-	activated.n = listener_systemd_fds(activated.names, SUP_MAX_ACTIVATED);
+	if (sup_check_devices(devs, ndev, err, errlen) < 0)
+		return NULL;
+	if ((sup = calloc(1, sizeof(*sup))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	sup->su_opt = *opt;
+	/*
+	 * The binary each child execs (fresh load addresses, no copy of the
+	 * parent's heap), opened now: a child may not see the same file
+	 * system by the time it execs.
+	 */
+	if ((sup->su_exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0)
+		log_warnx("cannot open /proc/self/exe (%s): device children "
+		    "are cloned from the parent, not exec'd", strerror(errno));
+	nofile_raise();
+	activated_init();
 	if (opt->so_jail.jc_enabled &&
-	    (rc = jail_probe(&opt->so_jail, err, errlen)) < 0)
-		return rc;
+	    jail_probe(&opt->so_jail, err, errlen) < 0) {
+		close_reset(&sup->su_exe_fd);
+		free(sup);
+		return NULL;
+	}
 	for (i = 0; i < ndev; i++)
 		if (sup_device_add(sup, &devs[i], err, errlen) == NULL) {
-			sup_fini(sup);
-			return -EINVAL;
+			sup_free(sup);
+			return NULL;
 		}
-	return 0;
+	sup_filters_forget(sup);
+	return sup;
 }
 
 void
-sup_fini(struct supervisor *sup)
+sup_free(struct supervisor *sup)
 {
 	unsigned int	i;
 
+	if (sup == NULL)
+		return;
 	while (sup->su_ndev > 0)
 		sup_device_free(sup, sup->su_dev[sup->su_ndev - 1]);
+	sup_filters_forget(sup);
 	ctl_close(sup);
 	for (i = 0; i < ARRAY_SIZE(sup->su_sig); i++)
 		if (sup->su_sig[i] != NULL)
@@ -313,5 +494,47 @@ sup_fini(struct supervisor *sup)
 	if (sup->su_base != NULL)
 		event_base_free(sup->su_base);
 	free(sup->su_dev);
-	memset(sup, 0, sizeof(*sup));
+	close_reset(&sup->su_exe_fd);
+	free(sup);
+}
+
+int
+sup_check(const struct sup_options *opt, struct device_conf *devs,
+    unsigned int ndev)
+{
+	const struct device_type	*dt;
+	struct policy_filter		*pf;
+	struct device_res		 res;
+	char				 err[1024];
+	unsigned int			 i;
+	int				 bad = 0;
+
+	if (sup_check_devices(devs, ndev, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		bad = 1;
+	}
+	for (i = 0; i < ndev; i++) {
+		dt = devs[i].dc_type;
+		device_res_init(&res);
+		err[0] = '\0';
+		if (dt->dt_open(devs[i].dc_opts, devs[i].dc_nopts, true, &res,
+		    err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: %s\n", devs[i].dc_name, err);
+			bad = 1;
+		}
+		device_res_release(dt, &res);
+		if (!opt->so_jail.jc_enabled)
+			continue;
+		if ((pf = sup_policy_load(opt, dt, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "%s: seccomp policy: %s\n",
+			    devs[i].dc_name, err);
+			bad = 1;
+		}
+		policy_filter_free(pf);
+	}
+	for (i = 0; i < ndev; i++)
+		config_device_free(&devs[i]);
+	if (!bad)
+		printf("configuration OK: %u device(s)\n", ndev);
+	return bad;
 }

@@ -12,7 +12,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../util/ratelimit.h"
 #include "supervisor.h"
+
+/*
+ * What the restart policy (vhostd(8) EXIT CLASSES) remembers of one
+ * device across its children.
+ */
+struct sup_restart {
+	struct ratelimit	 sr_bucket;	/* every restart */
+	int64_t			*sr_fail;	/* ring: counted failures (ns) */
+	unsigned int		 sr_cap;	/* its size: the burst count */
+	unsigned int		 sr_nfail;
+	unsigned int		 sr_head;	/* next slot */
+	unsigned int		 sr_backoff_ms;	/* start-up faults */
+	unsigned int		 sr_crash_ms;	/* faults after serving */
+	bool			 sr_throttled;	/* the bucket is empty */
+	unsigned long		 sr_nthrottled;	/* restarts it delayed */
+};
 
 /* Every restart: a burst of 20, then 10 per second, per device. */
 #define RESTART_BUCKET_BURST	20

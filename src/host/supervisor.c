@@ -16,15 +16,13 @@
 
 #include <event2/event.h>
 
-#include "../conffile.h"
 #include "../listener/listener.h"
 #include "../util/log.h"
+#include "child.h"
 #include "childlog.h"
 #include "ctl.h"
-#include "devtable.h"
+#include "host.h"
 #include "notify.h"
-#include "restart.h"
-#include "supervisor.h"
 
 static double
 ts_diff(const struct timespec *a, const struct timespec *b)
@@ -51,36 +49,75 @@ conn_state_cb(void *arg, const char *state)
 		sd->sd_served = ratelimit_now();
 }
 
+/* qsort of indexes into a device_conf array, by name. */
+static const struct device_conf	*reload_devs;
+
+static int
+reload_by_name(const void *a, const void *b)
+{
+	return strcmp(reload_devs[*(const unsigned int *)a].dc_name,
+	    reload_devs[*(const unsigned int *)b].dc_name);
+}
+
+/* The entry of devs named name, through idx sorted by name, or -1. */
+static int
+reload_find(const struct device_conf *devs, const unsigned int *idx,
+    unsigned int ndev, const char *name)
+{
+	unsigned int	lo = 0, hi = ndev, mid;
+	int		c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(name, devs[idx[mid]].dc_name);
+		if (c == 0)
+			return (int)idx[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
 int
 sup_reload(struct supervisor *sup, struct device_conf *devs,
     unsigned int ndev)
 {
 	struct sup_device	*sd, *nsd;
 	char			 err[1024];
-	unsigned int		 i, j, changes = 0;
-	bool			 seen[CONFFILE_MAX_DEVICES] = { false };
-	int			 rc = 0;
+	unsigned int		 i, *idx = NULL, changes = 0;
+	bool			*seen = NULL;
+	int			 j, rc = 0;
 
-	if (ndev > CONFFILE_MAX_DEVICES)
-		return -E2BIG;
 	if (sup_check_devices(devs, ndev, err, sizeof(err)) < 0) {
 		log_warnx("reload: %s; keeping the running configuration", err);
 		return -EINVAL;
 	}
+	if (ndev > 0 && ((seen = calloc(ndev, sizeof(*seen))) == NULL ||
+	    (idx = calloc(ndev, sizeof(*idx))) == NULL)) {
+		free(seen);
+		log_warnx("reload: out of memory; keeping the running "
+		    "configuration");
+		return -ENOMEM;
+	}
+	/* Names are unique (sup_check_devices): match by binary search. */
+	for (i = 0; i < ndev; i++)
+		idx[i] = i;
+	reload_devs = devs;
+	if (ndev > 0)
+		qsort(idx, ndev, sizeof(*idx), reload_by_name);
 	for (i = 0; i < sup->su_ndev; ) {
 		sd = sup->su_dev[i];
-		for (j = 0; j < ndev; j++)
-			if (!seen[j] &&
-			    strcmp(devs[j].dc_name, sd->sd_conf.dc_name) == 0)
-				break;
-		if (j < ndev && strcmp(devs[j].dc_orig,
+		j = reload_find(devs, idx, ndev, sd->sd_conf.dc_name);
+		if (j >= 0 && !seen[j] && strcmp(devs[j].dc_orig,
 		    sd->sd_conf.dc_orig) == 0) {
 			seen[j] = true;		/* unchanged */
 			i++;
 			continue;
 		}
 		changes++;
-		if (j < ndev) {
+		if (j >= 0 && !seen[j]) {
 			seen[j] = true;
 			if ((sd->sd_replacement = malloc(sizeof(*sd->sd_replacement))) == NULL) {
 				log_warnx("reload: out of memory");
@@ -97,11 +134,11 @@ sup_reload(struct supervisor *sup, struct device_conf *devs,
 		} else
 			device_retire(sup, sd);	/* sd is gone from [i] */
 	}
-	for (j = 0; j < ndev; j++) {
-		if (seen[j])
+	for (i = 0; i < ndev; i++) {
+		if (seen[i])
 			continue;
 		changes++;
-		if ((nsd = sup_device_add(sup, &devs[j], err, sizeof(err))) ==
+		if ((nsd = sup_device_add(sup, &devs[i], err, sizeof(err))) ==
 		    NULL) {
 			log_warnx("reload: %s", err);
 			rc = -EINVAL;
@@ -111,6 +148,9 @@ sup_reload(struct supervisor *sup, struct device_conf *devs,
 		if (device_spawn(nsd) < 0)
 			nsd->sd_run = SUP_FAILED;
 	}
+	sup_filters_forget(sup);
+	free(seen);
+	free(idx);
 	return rc < 0 ? rc : (int)changes;
 }
 
@@ -151,9 +191,9 @@ static int
 device_spawn(struct sup_device *sd)
 {
 	struct supervisor	*sup = sd->sd_sup;
+	struct child_args	 ca;
 	unsigned long		 flags;
 	pid_t			 pid;
-
 	int			 logp[2], rc;
 	sigset_t		 term, omask;
 	struct timespec		 now;
@@ -194,8 +234,14 @@ device_spawn(struct sup_device *sd)
 		return -errno;
 	}
 	if (pid == 0) {
-		sd->sd_logfd = logp[1];
-		child_main(sd, &sup->su_opt);
+		/* A small struct of its own, not the supervisor's record. */
+		child_args_init(&ca, sd->sd_conf.dc_name, sd->sd_conf.dc_type,
+		    &sup->su_opt.so_jail, &sd->sd_res,
+		    listener_fd(sd->sd_listener), logp[1],
+		    sd->sd_filter != NULL ? sd->sd_filter->sf_filter : NULL);
+		if (sup->su_exe_fd >= 0)
+			child_exec(&ca, sup->su_exe_fd);
+		child_main(&ca);
 	}
 	close(logp[1]);
 	childlog_free(sd->sd_log);
@@ -270,13 +316,15 @@ device_retire(struct supervisor *sup, struct sup_device *sd)
 {
 	struct device_conf	*repl = sd->sd_replacement;
 	struct sup_device	*nsd;
-	char			 err[1024];
+	char			 err[1024], name[256];
 
 	sd->sd_replacement = NULL;
-	log_info("%s: %s", sd->sd_conf.dc_name, repl != NULL ?
+	/* Said once it is done: a reader of the log may look at once. */
+	snprintf(name, sizeof(name), "%s", sd->sd_conf.dc_name);
+	sup_device_free(sup, sd);
+	log_info("%s: %s", name, repl != NULL ?
 	    "configuration changed; replacing it" :
 	    "removed from the configuration; its socket is removed");
-	sup_device_free(sup, sd);
 	if (repl == NULL)
 		return;
 	if ((nsd = sup_device_add(sup, repl, err, sizeof(err))) == NULL)
@@ -464,7 +512,8 @@ sigchld_cb(evutil_socket_t sig, short what, void *arg)
 			notify_status(sup);
 	}
 	/* A service with a configuration file waits for SIGHUP instead. */
-	if (!any_alive(sup) && (sup->su_stopping || sup->su_conffile == NULL))
+	if (!any_alive(sup) && (sup->su_stopping ||
+	    sup->su_opt.so_reload == NULL))
 		event_base_loopbreak(sup->su_base);
 }
 
@@ -521,27 +570,16 @@ static void
 sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct supervisor	*sup = arg;
-	struct conffile		 cf;
-	char			 err[1024];
-	int			 rc;
 
 	if (sup->su_stopping)
 		return;
-	if (sup->su_conffile == NULL) {
+	if (sup->su_opt.so_reload == NULL) {
 		log_info("received SIGHUP; nothing to reload without a "
 		    "configuration file (-c)");
 		return;
 	}
-	log_info("received SIGHUP; reloading %s", sup->su_conffile);
-	if (conffile_load(sup->su_conffile, &cf, err, sizeof(err)) < 0) {
-		log_warnx("reload failed: %s; keeping the running "
-		    "configuration", err);
-		return;
-	}
-	rc = sup_reload(sup, cf.cf_dev, cf.cf_ndev);
-	if (rc >= 0)
-		log_info("reload: %d device(s) added, removed or changed", rc);
-	conffile_free(&cf);
+	/* main's callback reads the configuration and calls sup_reload. */
+	sup->su_opt.so_reload(sup, sup->su_opt.so_reload_arg);
 	notify_status(sup);
 }
 
@@ -552,8 +590,13 @@ watchdog_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Every listener accepts connections from the moment sup_init() returned
- * (the backlog holds them until the child accepts): tell the managers.
+ * Every listener accepts connections from the moment sup_new() returned
+ * (the backlog holds them until the child accepts): tell the managers,
+ * before the children are cloned.  A clone with the jail's namespaces
+ * costs the parent about a millisecond (the network and mount namespaces
+ * most), so with a thousand devices readiness would otherwise wait for
+ * a second of clones that a front end does not need to wait for: it
+ * connects at once and is served when its child comes up.
  */
 static void
 announce_ready(struct supervisor *sup)
@@ -608,23 +651,24 @@ sup_run(struct supervisor *sup)
 			return 1;
 		}
 	}
-	if (sup->su_ctl_path != NULL) {
+	if (sup->su_opt.so_control != NULL) {
 		char	err[512];
 
-		if (ctl_listen(sup, sup->su_ctl_path, err, sizeof(err)) < 0) {
+		if (ctl_listen(sup, sup->su_opt.so_control, err,
+		    sizeof(err)) < 0) {
 			log_warnx("control socket: %s", err);
 			return 1;
 		}
 	}
+	announce_ready(sup);
 	for (i = 0; i < sup->su_ndev; i++)
 		if (device_spawn(sup->su_dev[i]) < 0) {
 			sup->su_dev[i]->sd_run = SUP_FAILED;
 			sup->su_failed = true;
 		}
-	if (any_alive(sup) || sup->su_conffile != NULL) {
-		announce_ready(sup);
+	notify_status(sup);
+	if (any_alive(sup) || sup->su_opt.so_reload != NULL)
 		event_base_dispatch(sup->su_base);
-	}
 	if (sup->su_stopping) {
 		log_info("stopped");
 		return 0;

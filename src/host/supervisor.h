@@ -1,75 +1,19 @@
 /*
  * supervisor.h - the privileged parent: device table, spawn, reap, restart
- * with back-off, shutdown.  Only src/host forks and waits.
+ * with back-off, reload, shutdown.  Only src/host forks and waits.  The
+ * table is private to src/host (host.h): callers hold an opaque handle.
  */
 #ifndef VHOSTD_HOST_SUPERVISOR_H
 #define VHOSTD_HOST_SUPERVISOR_H
 
 #include <stdbool.h>
-#include <sys/types.h>
-#include <time.h>
+#include <stddef.h>
 
 #include "../config.h"
-#include "../util/ratelimit.h"
 #include "jail.h"
 #include "policy.h"
 
-struct event;
-struct event_base;
-struct listener;
-struct listener_retained;
-
-enum sup_state {
-	SUP_STOPPED,	/* not started yet */
-	SUP_RUNNING,	/* a child serves the listener */
-	SUP_BACKOFF,	/* waiting to restart */
-	SUP_FAILED,	/* burst limit hit: given up */
-	SUP_DONE	/* exited, not restarted */
-};
-
-/*
- * What the restart policy (restart.c, vhostd(8) EXIT CLASSES) remembers
- * of one device across its children.
- */
-struct sup_restart {
-	struct ratelimit	 sr_bucket;	/* every restart */
-	int64_t			*sr_fail;	/* ring: counted failures (ns) */
-	unsigned int		 sr_cap;	/* its size: the burst count */
-	unsigned int		 sr_nfail;
-	unsigned int		 sr_head;	/* next slot */
-	unsigned int		 sr_backoff_ms;	/* start-up faults */
-	unsigned int		 sr_crash_ms;	/* faults after serving */
-	bool			 sr_throttled;	/* the bucket is empty */
-	unsigned long		 sr_nthrottled;	/* restarts it delayed */
-};
-
-struct sup_device {
-	struct device_conf	 sd_conf;
-	void			*sd_state;	/* device type state */
-	struct listener		*sd_listener;
-	struct listener_retained *sd_retained;
-	struct fdset		 sd_keep;
-	struct policy_filter	*sd_filter;
-	struct supervisor	*sd_sup;
-	enum sup_state		 sd_run;
-	pid_t			 sd_pid;
-	unsigned int		 sd_restarts;
-	struct timespec		 sd_started;	/* CLOCK_MONOTONIC */
-	int64_t			 sd_served;	/* ratelimit_now() of the
-						   child's "@state connected",
-						   0: it has not served */
-	struct sup_restart	 sd_restart;
-	int			 sd_last_status;	/* wait status */
-	struct event		*sd_timer;
-	bool			 sd_fence_wait;	/* dt_spawn said -EAGAIN */
-	bool			 sd_fence_warned;
-	struct timespec		 sd_fence_since;
-	bool			 sd_removing;	/* reload dropped it */
-	struct childlog		*sd_log;	/* child's stderr */
-	int			 sd_logfd;	/* write end, child side */
-	char			 sd_conn[16];	/* child's "@state" report */
-	struct device_conf	*sd_replacement; /* reload changed it */
-};
+struct supervisor;
 
 struct sup_options {
 	struct jail_config	 so_jail;
@@ -79,24 +23,16 @@ struct sup_options {
 	unsigned int		 so_burst_count;	/* failures ... */
 	unsigned int		 so_burst_secs;	/* ... within this window */
 	int			 so_ready_fd;	/* --ready-fd, or -1 */
-};
-
-struct supervisor {
-	struct sup_options	 su_opt;
-	struct event_base	*su_base;
-	struct sup_device	**su_dev;	/* stable pointers */
-	unsigned int		 su_ndev;
-	unsigned int		 su_cap;
-	const char		*su_conffile;	/* -c FILE, for SIGHUP */
-	bool			 su_stopping;
-	bool			 su_failed;	/* some device failed */
-	struct event		*su_sig[4];
-	struct event		*su_grace;
-	struct event		*su_watchdog;
-	const char		*su_ctl_path;	/* --control */
-	struct listener		*su_ctl;
-	struct listener_retained *su_ctl_retained;
-	struct event		*su_ctl_ev;
+	const char		*so_control;	/* --control PATH, or NULL */
+	/*
+	 * SIGHUP: called from the loop with the supervisor; it reads the
+	 * configuration again and hands it over with sup_reload().  NULL:
+	 * nothing to reload (no configuration file).  A supervisor with a
+	 * reload callback keeps running when no device is left, waiting for
+	 * the next SIGHUP.
+	 */
+	void			(*so_reload)(struct supervisor *sup, void *arg);
+	void			*so_reload_arg;
 };
 
 /* Defaults for options (jail defaults, kill mode, 5 s grace). */
@@ -111,20 +47,31 @@ struct policy_filter *sup_policy_load(const struct sup_options *opt,
 	    const struct device_type *dt, char *err, size_t errlen);
 
 /*
- * Take ownership of the parsed devices, open every listener and device
- * resource and compile every policy.  On error writes a message to err and
- * returns -errno; nothing is left behind (sockets created are removed).
+ * vhostd -n: everything start-up would check, without creating sockets
+ * or starting children: names and sockets unique, device options and
+ * resources (dt_open in check-only mode), every policy.  Messages go to
+ * stderr.  Frees the device configurations.  0 when all is well, else 1.
  */
-int	sup_init(struct supervisor *sup, const struct sup_options *opt,
+int	sup_check(const struct sup_options *opt, struct device_conf *devs,
+	    unsigned int ndev);
+
+/*
+ * Take ownership of the parsed devices (each entry of devs is left
+ * empty), open every listener and device resource and compile every
+ * policy.  Any number of devices.  On error writes a message to err and
+ * returns NULL; nothing is left behind (sockets created are removed).
+ */
+struct supervisor *sup_new(const struct sup_options *opt,
 	    struct device_conf *devs, unsigned int ndev, char *err,
 	    size_t errlen);
 
 /*
- * Apply a re-read configuration: devices added are opened and started,
- * devices removed are stopped and their sockets removed, changed ones are
- * replaced once their child exited, unchanged ones are left alone.  Takes
- * the device configurations out of devs.  Returns how many devices
- * changed, or -errno (logged) for devices that could not be added.
+ * Apply a re-read configuration (from the so_reload callback): devices
+ * added are opened and started, devices removed are stopped and their
+ * sockets removed, changed ones are replaced once their child exited,
+ * unchanged ones are left alone.  Takes the device configurations out of
+ * devs (entries left empty).  Returns how many devices changed, or -errno
+ * (logged) for devices that could not be added.
  */
 int	sup_reload(struct supervisor *sup, struct device_conf *devs,
 	    unsigned int ndev);
@@ -132,12 +79,17 @@ int	sup_reload(struct supervisor *sup, struct device_conf *devs,
 /* Fork every device child and run the loop until shutdown.  Exit status. */
 int	sup_run(struct supervisor *sup);
 
-/* Release everything (sockets unlinked if still ours). */
-void	sup_fini(struct supervisor *sup);
+/* Release everything (sockets unlinked if still ours), free sup. */
+void	sup_free(struct supervisor *sup);
 
-/* Child side (child.c): never returns. */
-__attribute__((noreturn)) void child_main(struct sup_device *sd,
-	    const struct sup_options *opt);
+/*
+ * vhostd SUP_CHILD_ARG N: an exec'd device child (the supervisor runs
+ * it; N is the descriptor of its resources).  main calls
+ * sup_child_exec_main(argc, argv) first thing when argv[1] is
+ * SUP_CHILD_ARG; it never returns.
+ */
+#define SUP_CHILD_ARG	"--device-child"
+__attribute__((noreturn)) void sup_child_exec_main(int argc, char *argv[]);
 
 /*
  * Exit codes of a device child (besides jail_enter's JAIL_EXIT_*), and the

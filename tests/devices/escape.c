@@ -16,7 +16,7 @@
  * expects SIGSYS.
  *
  * Reports "escape: N attempts, M succeeded" (naming each success) and
- * exits 0 iff M is 0; otherwise dt_child_init fails (exit status 3).
+ * exits 0 iff M is 0; otherwise dt_start fails (exit status 3).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,11 +54,12 @@
 
 enum escape_layer { LAYER_JAIL, LAYER_FILTER };
 
+/* Plain data (the device's resources) and the child's state at once. */
 struct escape_state {
-	char	*es_target;
-	char	*es_victim;
-	char	*es_abstract;
-	char	*es_only;
+	char	es_target[256];		/* "" when not given */
+	char	es_victim[256];
+	char	es_abstract[256];
+	char	es_only[64];
 };
 
 struct escape_attempt {
@@ -203,7 +204,8 @@ unix_connect(const char *path, bool abstract)
 	socklen_t		len;
 	int			fd, rc;
 
-	if (path == NULL || strlen(path) + 1 >= sizeof(sun.sun_path))
+	if (path == NULL || *path == '\0' ||
+	    strlen(path) + 1 >= sizeof(sun.sun_path))
 		return false;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return false;
@@ -341,7 +343,7 @@ try_read_host_proc(const struct escape_state *es)
 static bool
 try_write_target(const struct escape_state *es)
 {
-	if (es->es_target == NULL)
+	if (es->es_target[0] == '\0')
 		return false;
 	return opened(open(es->es_target, O_WRONLY | O_APPEND | O_CLOEXEC)) ||
 	    truncate(es->es_target, 0) == 0 || unlink(es->es_target) == 0;
@@ -555,36 +557,28 @@ static const char *const escape_keys[] = {
 	"target", "victim", "abstract", "attempt", NULL
 };
 
-static void
-escape_free(struct escape_state *es)
-{
-	free(es->es_target);
-	free(es->es_victim);
-	free(es->es_abstract);
-	free(es->es_only);
-	free(es);
-}
-
+/* Parent: the keys into a plain struct, nothing opened. */
 static int
-escape_prepare(const struct device_opt *opts, unsigned int nopts,
-    struct fdset *keep, void **statep, char *err, size_t errlen)
+escape_open(const struct device_opt *opts, unsigned int nopts,
+    bool check_only, struct device_res *res, char *err, size_t errlen)
 {
-	struct escape_state	*es;
-	unsigned int		 i, j;
-	char			**slot;
+	struct escape_state	es;
+	unsigned int		i, j;
+	char			*slot;
+	size_t			size;
 
-	if ((es = calloc(1, sizeof(*es))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	memset(&es, 0, sizeof(es));
 	for (i = 0; i < nopts; i++) {
-		if (strcmp(opts[i].key, "target") == 0)
-			slot = &es->es_target;
-		else if (strcmp(opts[i].key, "victim") == 0)
-			slot = &es->es_victim;
-		else if (strcmp(opts[i].key, "abstract") == 0)
-			slot = &es->es_abstract;
-		else if (strcmp(opts[i].key, "attempt") == 0) {
+		if (strcmp(opts[i].key, "target") == 0) {
+			slot = es.es_target;
+			size = sizeof(es.es_target);
+		} else if (strcmp(opts[i].key, "victim") == 0) {
+			slot = es.es_victim;
+			size = sizeof(es.es_victim);
+		} else if (strcmp(opts[i].key, "abstract") == 0) {
+			slot = es.es_abstract;
+			size = sizeof(es.es_abstract);
+		} else if (strcmp(opts[i].key, "attempt") == 0) {
 			for (j = 0; j < ARRAY_SIZE(escape_attempts); j++)
 				if (strcmp(opts[i].value,
 				    escape_attempts[j].ea_name) == 0)
@@ -592,31 +586,42 @@ escape_prepare(const struct device_opt *opts, unsigned int nopts,
 			if (j == ARRAY_SIZE(escape_attempts)) {
 				snprintf(err, errlen, "attempt=%s: no such "
 				    "attempt", opts[i].value);
-				escape_free(es);
 				return -EINVAL;
 			}
-			slot = &es->es_only;
+			slot = es.es_only;
+			size = sizeof(es.es_only);
 		} else {
 			snprintf(err, errlen, "unknown key '%s'", opts[i].key);
-			escape_free(es);
 			return -EINVAL;
 		}
-		free(*slot);
-		if ((*slot = strdup(opts[i].value)) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			escape_free(es);
-			return -ENOMEM;
+		if ((size_t)snprintf(slot, size, "%s", opts[i].value) >= size) {
+			snprintf(err, errlen, "%s: too long", opts[i].key);
+			return -EINVAL;
 		}
 	}
+	return device_res_set_data(res, &es, sizeof(es));
+}
+
+/* Child, before the filter: a copy of the parent's plain data. */
+static int
+escape_init(const struct device_child_res *res, void **statep)
+{
+	const struct escape_state	*src;
+	struct escape_state		*es;
+
+	if ((src = device_child_data(res, sizeof(*src))) == NULL)
+		return -EINVAL;
+	if ((es = malloc(sizeof(*es))) == NULL)
+		return -ENOMEM;
+	*es = *src;
 	*statep = es;
 	return 0;
 }
 
 static void
-escape_release(void *state)
+escape_free(void *state)
 {
-	if (state != NULL)
-		escape_free(state);
+	free(state);
 }
 
 /* Child, jailed and filtered: try everything, report, exit. */
@@ -629,7 +634,8 @@ escape_child_init(void *state)
 
 	for (i = 0; i < ARRAY_SIZE(escape_attempts); i++) {
 		ea = &escape_attempts[i];
-		if (es->es_only != NULL ? strcmp(es->es_only, ea->ea_name) != 0
+		if (es->es_only[0] != '\0' ?
+		    strcmp(es->es_only, ea->ea_name) != 0
 		    : ea->ea_layer != LAYER_JAIL)
 			continue;
 		n++;
@@ -663,11 +669,11 @@ static const struct vu_dev_ops escape_ops = {
 const struct device_type escape_device_type = {
 	.dt_name = "escape",
 	.dt_caps_type = "escape",
-	.dt_description = "test only: a hijacked device trying to escape",
 	.dt_keys = escape_keys,
 	.dt_ops = &escape_ops,
-	.dt_prepare = escape_prepare,
+	.dt_open = escape_open,
+	.dt_init = escape_init,
+	.dt_start = escape_child_init,
 	.dt_num_queues = escape_num_queues,
-	.dt_child_init = escape_child_init,
-	.dt_release = escape_release,
+	.dt_free = escape_free,
 };

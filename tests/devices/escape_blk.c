@@ -53,7 +53,12 @@ enum eb_layer { EB_JAIL, EB_FILTER };
 
 struct eb_state {
 	struct blk_state	*eb_blk;
-	char			*eb_only;
+	char			 eb_only[64];	/* "" when not given */
+};
+
+/* The plain data: this header, then blk's own. */
+struct eb_res {
+	char	er_only[64];
 };
 
 struct eb_attempt {
@@ -417,19 +422,19 @@ static const struct eb_attempt eb_attempts[] = {
 	{ "set-append",			EB_FILTER,	try_set_append },
 };
 
+/* Parent: blk's resources, with attempt= taken out and put first. */
 static int
-eb_prepare(const struct device_opt *opts, unsigned int nopts,
-    struct fdset *keep, void **statep, char *err, size_t errlen)
+eb_open(const struct device_opt *opts, unsigned int nopts, bool check_only,
+    struct device_res *res, char *err, size_t errlen)
 {
 	struct device_opt	*bopts;
-	struct eb_state		*eb;
+	struct eb_res		 er;
+	unsigned char		*blob;
 	unsigned int		 i, j, n = 0;
 	int			 rc;
 
-	*statep = NULL;
-	if ((eb = calloc(1, sizeof(*eb))) == NULL ||
-	    (bopts = calloc(nopts + 1, sizeof(*bopts))) == NULL) {
-		free(eb);
+	memset(&er, 0, sizeof(er));
+	if ((bopts = calloc(nopts + 1, sizeof(*bopts))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -441,21 +446,48 @@ eb_prepare(const struct device_opt *opts, unsigned int nopts,
 		for (j = 0; j < ARRAY_SIZE(eb_attempts); j++)
 			if (strcmp(opts[i].value, eb_attempts[j].ea_name) == 0)
 				break;
-		free(eb->eb_only);
-		if (j == ARRAY_SIZE(eb_attempts) ||
-		    (eb->eb_only = strdup(opts[i].value)) == NULL) {
+		if (j == ARRAY_SIZE(eb_attempts)) {
 			snprintf(err, errlen, "attempt=%s: no such attempt",
 			    opts[i].value);
 			free(bopts);
-			free(eb);
 			return -EINVAL;
 		}
+		snprintf(er.er_only, sizeof(er.er_only), "%s", opts[i].value);
 	}
-	rc = blk_device_type.dt_prepare(bopts, n, keep,
-	    (void **)&eb->eb_blk, err, errlen);
+	rc = blk_device_type.dt_open(bopts, n, check_only, res, err, errlen);
 	free(bopts);
-	if (rc != 0) {
-		free(eb->eb_only);
+	if (rc != 0)
+		return rc;
+	if ((blob = malloc(sizeof(er) + res->dr_len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(blob, &er, sizeof(er));
+	memcpy(blob + sizeof(er), res->dr_data, res->dr_len);
+	rc = device_res_set_data(res, blob, sizeof(er) + res->dr_len);
+	free(blob);
+	return rc;
+}
+
+/* Child, before the filter: blk's state (rings) from the rest. */
+static int
+eb_init(const struct device_child_res *res, void **statep)
+{
+	struct device_child_res	 bres = *res;
+	struct eb_state		*eb;
+	int			 rc;
+
+	if (res->cr_len < sizeof(struct eb_res))
+		return -EINVAL;
+	if ((eb = calloc(1, sizeof(*eb))) == NULL)
+		return -ENOMEM;
+	memcpy(eb->eb_only, ((const struct eb_res *)res->cr_data)->er_only,
+	    sizeof(eb->eb_only));
+	eb->eb_only[sizeof(eb->eb_only) - 1] = '\0';
+	bres.cr_data = (const unsigned char *)res->cr_data +
+	    sizeof(struct eb_res);
+	bres.cr_len = res->cr_len - sizeof(struct eb_res);
+	if ((rc = blk_device_type.dt_init(&bres, (void **)&eb->eb_blk)) < 0) {
 		free(eb);
 		return rc;
 	}
@@ -464,14 +496,13 @@ eb_prepare(const struct device_opt *opts, unsigned int nopts,
 }
 
 static void
-eb_release(void *state)
+eb_free(void *state)
 {
 	struct eb_state	*eb = state;
 
 	if (eb == NULL)
 		return;
-	blk_device_type.dt_release(eb->eb_blk);
-	free(eb->eb_only);
+	blk_device_type.dt_free(eb->eb_blk);
 	free(eb);
 }
 
@@ -479,26 +510,6 @@ static uint16_t
 eb_num_queues(void *state)
 {
 	return blk_device_type.dt_num_queues(((struct eb_state *)state)->eb_blk);
-}
-
-static int
-eb_spawn(void *state)
-{
-	return blk_device_type.dt_spawn(((struct eb_state *)state)->eb_blk);
-}
-
-static uint64_t
-eb_max_file_size(void *state)
-{
-	return blk_device_type.dt_max_file_size(
-	    ((struct eb_state *)state)->eb_blk);
-}
-
-static int
-eb_child_setup(void *state)
-{
-	return blk_device_type.dt_child_setup(
-	    ((struct eb_state *)state)->eb_blk);
 }
 
 /* Child, jailed and filtered, rings in place: try everything, report. */
@@ -513,7 +524,8 @@ eb_child_init(void *state)
 		log_warnx("escape: no io_uring ring");
 	for (i = 0; i < ARRAY_SIZE(eb_attempts); i++) {
 		ea = &eb_attempts[i];
-		if (eb->eb_only != NULL ? strcmp(eb->eb_only, ea->ea_name) != 0
+		if (eb->eb_only[0] != '\0' ?
+		    strcmp(eb->eb_only, ea->ea_name) != 0
 		    : ea->ea_layer != EB_JAIL)
 			continue;
 		n++;
@@ -545,20 +557,31 @@ static const char *const eb_keys[] = {
 	"attempt", NULL
 };
 
+static int
+blk_spawn_of_type(struct device_res *res)
+{
+	return blk_device_type.dt_spawn(res);
+}
+
+static void
+blk_close_of_type(struct device_res *res)
+{
+	blk_device_type.dt_close(res);
+}
+
 const struct device_type escape_blk_device_type = {
 	.dt_name = "escape-blk",
 	.dt_caps_type = "escape",
-	.dt_description = "test only: a hijacked block device trying to "
-	    "escape",
 	.dt_keys = eb_keys,
 	.dt_ops = &eb_ops,
 	.dt_rlimit_nproc = 4096,
 	.dt_rlimit_memlock = 64ul << 20,
-	.dt_prepare = eb_prepare,
+	.dt_open = eb_open,
+	/* blk's: they see only the fds and blk's dr_parent. */
+	.dt_spawn = blk_spawn_of_type,
+	.dt_close = blk_close_of_type,
+	.dt_init = eb_init,
+	.dt_start = eb_child_init,
 	.dt_num_queues = eb_num_queues,
-	.dt_spawn = eb_spawn,
-	.dt_max_file_size = eb_max_file_size,
-	.dt_child_setup = eb_child_setup,
-	.dt_child_init = eb_child_init,
-	.dt_release = eb_release,
+	.dt_free = eb_free,
 };

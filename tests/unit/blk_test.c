@@ -54,7 +54,8 @@ struct watch {
 /* The back end: engine + device, served by one thread. */
 static struct {
 	struct vu_dev	 dev;
-	void		*state;
+	struct device_res res;		/* the parent half's */
+	void		*state;		/* the child half's */
 	int		 sock;
 	pthread_t	 thr;
 	bool		 running;
@@ -222,11 +223,40 @@ img_create(const char *dir, size_t size)
 }
 
 /* Start the device on img with extra options "k=v" (NULL-terminated). */
+/*
+ * The parent half as the supervisor calls it: res initialised, and
+ * released again on error (nothing is left open).
+ */
+static int
+t_open(const struct device_opt *o, unsigned int n, bool check_only,
+    struct device_res *res, char *err, size_t errlen)
+{
+	int	rc;
+
+	device_res_init(res);
+	rc = blk_device_type.dt_open(o, n, check_only, res, err, errlen);
+	if (rc != 0)
+		device_res_release(&blk_device_type, res);
+	return rc;
+}
+
+/* The child half on res, with the parent's numbers (a cloned child). */
+static void *
+t_init(const struct device_res *res)
+{
+	struct device_child_res	 cr;
+	void			*st = NULL;
+
+	device_res_view(res, &cr);
+	cr_assert_eq(blk_device_type.dt_init(&cr, &st), 0);
+	cr_assert_not_null(st);
+	return st;
+}
+
 static int
 be_start_opts(const char *const *kv, char *err, size_t errlen)
 {
 	struct device_opt	opts[16];
-	struct fdset		keep;
 	unsigned int		n = 0;
 	int			sv[2], rc;
 
@@ -236,13 +266,11 @@ be_start_opts(const char *const *kv, char *err, size_t errlen)
 		opts[n].key = kv[0];
 		opts[n++].value = kv[1];
 	}
-	fdset_init(&keep);
-	rc = blk_device_type.dt_prepare(opts, n, &keep, &be.state, err,
-	    errlen);
+	rc = t_open(opts, n, false, &be.res, err, errlen);
 	if (rc != 0)
 		return rc;
-	cr_assert_geq(keep.fs_n, 1);
-	cr_assert_eq(blk_device_type.dt_child_setup(be.state), 0);
+	cr_assert_geq(be.res.dr_nfds, 1);
+	be.state = t_init(&be.res);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 	    0);
 	be.sock = sv[0];
@@ -286,8 +314,9 @@ teardown(void)
 		be.running = false;
 	}
 	if (be.state != NULL)
-		blk_device_type.dt_release(be.state);
+		blk_device_type.dt_free(be.state);
 	be.state = NULL;
+	device_res_release(&blk_device_type, &be.res);
 	if (imgfd >= 0) {
 		close(imgfd);
 		if (!img_is_dev)
@@ -471,9 +500,9 @@ Test(blk, type_table)
 			ro = true;
 	}
 	cr_assert(file && ro, "--blk-file and --read-only aliases");
-	cr_assert_not_null(blk_device_type.dt_child_setup);
+	cr_assert_not_null(blk_device_type.dt_init);
 	cr_assert_not_null(blk_device_type.dt_spawn);
-	cr_assert_not_null(blk_device_type.dt_max_file_size);
+	cr_assert_not_null(blk_device_type.dt_close);
 }
 
 /* vhostd blk --print-capabilities, when the binary is next to us. */
@@ -517,7 +546,7 @@ Test(blk, prepare_errors)
 	const char *const	ro_discard[] = { "read-only", "on", "discard",
 				    "on", NULL };
 	struct device_opt	o[2];
-	struct fdset		keep;
+	struct device_res	res;
 	char			err[256];
 	unsigned int		i;
 
@@ -527,39 +556,35 @@ Test(blk, prepare_errors)
 		o[0].value = img;
 		o[1].key = bad[i][0];
 		o[1].value = bad[i][1];
-		fdset_init(&keep);
 		err[0] = '\0';
-		be.state = NULL;
-		cr_assert_lt(blk_device_type.dt_prepare(o, 2, &keep, &be.state,
-		    err, sizeof(err)), 0, "%s=%s accepted", bad[i][0],
-		    bad[i][1]);
-		cr_assert_null(be.state);
-		cr_assert_eq(keep.fs_n, 0);
+		device_res_init(&res);
+		cr_assert_lt(blk_device_type.dt_open(o, 2, false, &res, err,
+		    sizeof(err)), 0, "%s=%s accepted", bad[i][0], bad[i][1]);
+		/* Refused by the options: nothing opened yet. */
+		cr_assert_eq(res.dr_nfds, 0);
+		cr_assert_null(res.dr_data);
+		device_res_release(&blk_device_type, &res);
 		cr_assert_not_null(strstr(err, bad[i][2]), "%s", err);
 	}
 	/* path is required; directories and missing files are refused. */
-	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o + 1, 0, &keep, &be.state,
-	    err, sizeof(err)), -EINVAL);
+	cr_assert_eq(t_open(o + 1, 0, false, &res, err, sizeof(err)),
+	    -EINVAL);
 	cr_assert_not_null(strstr(err, "path"));
 	o[0].value = "/var/tmp";
 	o[1].key = "read-only";
 	o[1].value = "on";
-	cr_assert_eq(blk_device_type.dt_prepare(o, 2, &keep, &be.state, err,
-	    sizeof(err)), -EINVAL);
+	cr_assert_eq(t_open(o, 2, false, &res, err, sizeof(err)), -EINVAL);
 	cr_assert_not_null(strstr(err, "not a regular file"), "%s", err);
 	o[0].value = "/nonexistent/img";
-	cr_assert_eq(blk_device_type.dt_prepare(o, 1, &keep, &be.state, err,
-	    sizeof(err)), -ENOENT);
+	cr_assert_eq(t_open(o, 1, false, &res, err, sizeof(err)), -ENOENT);
 	/* discard=on where it cannot work fails early. */
 	cr_assert_eq(be_start_opts(ro_discard, err, sizeof(err)), -EOPNOTSUPP);
 	cr_assert_not_null(strstr(err, "discard"), "%s", err);
 	/* An image smaller than one block. */
 	cr_assert_eq(ftruncate(imgfd, 511), 0);
 	o[0].value = img;
-	cr_assert_eq(blk_device_type.dt_prepare(o, 1, &keep, &be.state, err,
-	    sizeof(err)), -EINVAL);
-	cr_assert_eq(keep.fs_n, 0);
+	cr_assert_eq(t_open(o, 1, false, &res, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(res.dr_nfds, 0);
 }
 
 Test(blk, config_space)
@@ -1475,66 +1500,49 @@ Test(blk, image_lock)
 {
 	const char *const	ro[] = { "read-only", "on", NULL };
 	struct device_opt	o[2];
-	struct fdset		keep;
-	void			*st1 = NULL, *st2 = NULL;
+	struct device_res	r1, r2;
 	char			err[256];
 
 	/* A writable disk is exclusive: a second device is refused. */
 	img_create("/var/tmp", IMG_SIZE);
 	o[0].key = "path";
 	o[0].value = img;
-	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o, 1, &keep, &st1, err,
-	    sizeof(err)), 0, "%s", err);
-	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o, 1, &keep, &st2, err,
-	    sizeof(err)), -EAGAIN);
+	cr_assert_eq(t_open(o, 1, false, &r1, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_eq(t_open(o, 1, false, &r2, err, sizeof(err)), -EAGAIN);
 	cr_assert_not_null(strstr(err, "in use by another process"), "%s", err);
-	cr_assert_null(st2);
+	cr_assert_eq(r2.dr_nfds, 0);
 	/* So is a read-only one on a disk somebody writes. */
 	o[1].key = ro[0];
 	o[1].value = ro[1];
-	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o, 2, &keep, &st2, err,
-	    sizeof(err)), -EAGAIN);
-	/* lock=off shares it; vhostd -n checks without a claim. */
+	cr_assert_eq(t_open(o, 2, false, &r2, err, sizeof(err)), -EAGAIN);
+	/* lock=off shares it; vhostd -n (check_only) checks without a claim. */
 	o[1].key = "lock";
 	o[1].value = "off";
-	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o, 2, &keep, &st2, err,
-	    sizeof(err)), 0, "%s", err);
-	blk_device_type.dt_release(st2);
-	device_check_only = true;
-	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o, 1, &keep, &st2, err,
-	    sizeof(err)), 0, "%s", err);
-	device_check_only = false;
-	blk_device_type.dt_release(st2);
+	cr_assert_eq(t_open(o, 2, false, &r2, err, sizeof(err)), 0, "%s", err);
+	device_res_release(&blk_device_type, &r2);
+	cr_assert_eq(t_open(o, 1, true, &r2, err, sizeof(err)), 0, "%s", err);
+	device_res_release(&blk_device_type, &r2);
 	/* Released with the device: readers share the image. */
-	blk_device_type.dt_release(st1);
+	device_res_release(&blk_device_type, &r1);
 	o[1].key = ro[0];
 	o[1].value = ro[1];
-	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o, 2, &keep, &st1, err,
-	    sizeof(err)), 0, "%s", err);
-	fdset_init(&keep);
-	cr_assert_eq(blk_device_type.dt_prepare(o, 2, &keep, &st2, err,
-	    sizeof(err)), 0, "%s", err);
-	blk_device_type.dt_release(st1);
-	blk_device_type.dt_release(st2);
+	cr_assert_eq(t_open(o, 2, false, &r1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(t_open(o, 2, false, &r2, err, sizeof(err)), 0, "%s", err);
+	device_res_release(&blk_device_type, &r1);
+	device_res_release(&blk_device_type, &r2);
 }
 
 /* blk.h (it clashes with linux/virtio_blk.h): a queue's ring, or NULL. */
 struct blk_state;
 struct io_uring	*blk_io_ring(struct blk_state *bs, unsigned int qidx);
 
-/* Prepare a device on img with options kv (NULL-terminated pairs). */
-static void *
-prepare_only(const char *const *kv, struct fdset *keep)
+/* Open a device on img with options kv (NULL-terminated pairs). */
+static void
+prepare_only(const char *const *kv, struct device_res *res)
 {
 	struct device_opt	opts[8];
 	unsigned int		n = 0;
-	void			*st = NULL;
 	char			err[256] = "";
 
 	opts[n].key = "path";
@@ -1543,10 +1551,8 @@ prepare_only(const char *const *kv, struct fdset *keep)
 		opts[n].key = kv[0];
 		opts[n++].value = kv[1];
 	}
-	fdset_init(keep);
-	cr_assert_eq(blk_device_type.dt_prepare(opts, n, keep, &st, err,
-	    sizeof(err)), 0, "%s", err);
-	return st;
+	cr_assert_eq(t_open(opts, n, false, res, err, sizeof(err)), 0, "%s",
+	    err);
 }
 
 /* One SQE on ring; its CQE result. */
@@ -1575,17 +1581,17 @@ Test(blk, rings_restricted_from_the_start)
 	struct io_uring_files_update up;
 	struct io_uring		*ring;
 	struct io_uring_sqe	*sqe;
-	struct fdset		 keep;
 	char			 buf[512];
 	struct iovec		 iov = { buf, sizeof(buf) };
 	int			 fds[1] = { 0 };
+	struct device_res	 res;
 	struct blk_state	*st;
 	unsigned int		 q;
 
 	img_create("/var/tmp", IMG_SIZE);
 	cr_assert_eq(pwrite(imgfd, "sector0", 7, 0), 7);
-	st = prepare_only(kv, &keep);
-	cr_assert_eq(blk_device_type.dt_child_setup(st), 0);
+	prepare_only(kv, &res);
+	st = t_init(&res);
 	if (blk_io_ring(st, 0) == NULL) {
 		/* Only a host without io_uring excuses a missing ring. */
 		struct io_uring	probe;
@@ -1631,7 +1637,8 @@ Test(blk, rings_restricted_from_the_start)
 	cr_assert_eq(syscall(__NR_io_uring_register, ring->ring_fd,
 	    IORING_REGISTER_PERSONALITY, NULL, 0), -1);
 	cr_assert_eq(errno, EACCES);
-	blk_device_type.dt_release(st);
+	blk_device_type.dt_free(st);
+	device_res_release(&blk_device_type, &res);
 }
 
 /*
@@ -1643,20 +1650,21 @@ Test(blk, spawn_gives_each_child_its_own_description)
 {
 	const char *const	 kv[] = { "direct", "on", NULL };
 	struct flock		 fl;
-	struct fdset		 keep;
-	void			*bs;
+	struct device_res	 res;
 	int			 fd, fdb, other;
 
 	img_create("/var/tmp", IMG_SIZE);
-	bs = prepare_only(kv, &keep);
-	cr_assert_eq(keep.fs_n, 2);
-	fd = keep.fs_fds[0];
-	fdb = keep.fs_fds[1];
+	prepare_only(kv, &res);
+	cr_assert_eq(res.dr_nfds, 2);
+	fd = res.dr_fds[0];
+	fdb = res.dr_fds[1];
 	/* What a taken-over child leaves behind. */
 	cr_assert_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_APPEND), 0);
 	cr_assert_eq(fcntl(fdb, F_SETFL, fcntl(fdb, F_GETFL) | O_APPEND), 0);
 	cr_assert_eq(lseek(fdb, 8192, SEEK_SET), 8192);
-	cr_assert_eq(blk_device_type.dt_spawn(bs), 0);
+	cr_assert_eq(blk_device_type.dt_spawn(&res), 0);
+	cr_assert_eq(res.dr_fds[0], fd, "the numbers the child keeps moved");
+	cr_assert_eq(res.dr_fds[1], fdb);
 	cr_assert_eq(fcntl(fd, F_GETFL) & O_APPEND, 0, "O_APPEND survived");
 	cr_assert_eq(fcntl(fdb, F_GETFL) & O_APPEND, 0, "O_APPEND survived");
 	cr_assert_neq(fcntl(fd, F_GETFL) & O_DIRECT, 0);
@@ -1670,7 +1678,7 @@ Test(blk, spawn_gives_each_child_its_own_description)
 	cr_assert_eq(fcntl(other, F_OFD_SETLK, &fl), -1);
 	cr_assert(errno == EAGAIN || errno == EACCES);
 	close(other);
-	blk_device_type.dt_release(bs);
+	device_res_release(&blk_device_type, &res);
 }
 
 /*
@@ -1684,50 +1692,48 @@ Test(blk, spawn_waits_for_the_previous_childs_io)
 {
 	const char *const	 kv[] = { "direct", "on", NULL };
 	const char *const	 ro[] = { "read-only", "on", NULL };
-	struct fdset		 keep;
-	void			*bs;
+	struct device_res	 res;
 	unsigned int		 i;
 	int			 held;
 
 	img_create("/var/tmp", IMG_SIZE);
-	bs = prepare_only(kv, &keep);
-	cr_assert_eq(keep.fs_n, 2);
+	prepare_only(kv, &res);
+	cr_assert_eq(res.dr_nfds, 2);
 	for (i = 0; i < 2; i++) {
-		cr_assert_eq(blk_device_type.dt_spawn(bs), 0);
+		cr_assert_eq(blk_device_type.dt_spawn(&res), 0);
 		/* The dead child's ring still holds its description. */
-		held = dup(keep.fs_fds[i]);
+		held = dup(res.dr_fds[i]);
 		cr_assert_geq(held, 0);
-		cr_assert_eq(blk_device_type.dt_spawn(bs), -EAGAIN,
+		cr_assert_eq(blk_device_type.dt_spawn(&res), -EAGAIN,
 		    "descriptor %u: a child started while the previous "
 		    "one's I/O could still land", i);
-		cr_assert_eq(blk_device_type.dt_spawn(bs), -EAGAIN);
+		cr_assert_eq(blk_device_type.dt_spawn(&res), -EAGAIN);
 		close(held);
-		cr_assert_eq(blk_device_type.dt_spawn(bs), 0);
+		cr_assert_eq(blk_device_type.dt_spawn(&res), 0);
 	}
-	blk_device_type.dt_release(bs);
+	device_res_release(&blk_device_type, &res);
 
-	bs = prepare_only(ro, &keep);
-	cr_assert_eq(blk_device_type.dt_spawn(bs), 0);
-	held = dup(keep.fs_fds[0]);
-	cr_assert_eq(blk_device_type.dt_spawn(bs), 0);
+	prepare_only(ro, &res);
+	cr_assert_eq(blk_device_type.dt_spawn(&res), 0);
+	held = dup(res.dr_fds[0]);
+	cr_assert_eq(blk_device_type.dt_spawn(&res), 0);
 	close(held);
-	blk_device_type.dt_release(bs);
+	device_res_release(&blk_device_type, &res);
 }
 
 /* The child may not grow the image (RLIMIT_FSIZE in the jail). */
 Test(blk, max_file_size_is_the_image)
 {
 	const char *const	 kv[] = { "queues", "16", NULL };
-	struct fdset		 keep;
-	void			*st;
+	struct device_res	 res;
 
 	img_create("/var/tmp", IMG_SIZE + 100);
-	st = prepare_only(NULL, &keep);
-	cr_assert_eq(blk_device_type.dt_max_file_size(st), IMG_SIZE + 100);
-	blk_device_type.dt_release(st);
+	prepare_only(NULL, &res);
+	cr_assert_eq(res.dr_max_file_size, IMG_SIZE + 100);
+	device_res_release(&blk_device_type, &res);
 	/* At least what the inflight regions of 16 queues need. */
-	st = prepare_only(kv, &keep);
-	cr_assert_eq(blk_device_type.dt_max_file_size(st),
+	prepare_only(kv, &res);
+	cr_assert_eq(res.dr_max_file_size,
 	    16 * VIRTQ_INFLIGHT_SIZE(VIRTQ_MAX_NUM));
-	blk_device_type.dt_release(st);
+	device_res_release(&blk_device_type, &res);
 }

@@ -75,13 +75,18 @@ setup(void)
 	struct vhost_user_mem_region	 r = { 0, GUEST_SIZE, 0x7f00000000, 0 };
 	struct vu_vring			*vr;
 	char				 err[128];
-	struct fdset			 keep;
+	struct device_res		 res;
+	struct device_child_res		 cr;
 	int				 fd;
 
-	fdset_init(&keep);
-	cr_assert_eq(rng_device_type.dt_prepare(NULL, 0, &keep, &state, err,
+	/* Parent half: nothing to open; child half: a fresh state. */
+	device_res_init(&res);
+	cr_assert_eq(rng_device_type.dt_open(NULL, 0, false, &res, err,
 	    sizeof(err)), 0);
-	cr_assert_eq(keep.fs_n, 0);
+	cr_assert_eq(res.dr_nfds, 0);
+	device_res_view(&res, &cr);
+	cr_assert_eq(rng_device_type.dt_init(&cr, &state), 0);
+	device_res_release(&rng_device_type, &res);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 	    0);
 	cr_assert_eq(vu_dev_init(&dev, sv[0], 1, rng_device_type.dt_ops,
@@ -112,7 +117,7 @@ teardown(void)
 {
 	vu_dev_fini(&dev);
 	munmap(guest, GUEST_SIZE);
-	rng_device_type.dt_release(state);
+	rng_device_type.dt_free(state);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -187,24 +192,27 @@ all_bytes(const uint8_t *p, size_t len, uint8_t v)
 Test(rng, type_table)
 {
 	const struct device_opt	opt = { "path", "/dev/null" };
-	struct fdset		keep;
+	const int		fds[1] = { 0 };
+	struct device_child_res	cr = { NULL, 0, fds, 1 };
+	struct device_res	res;
 	char			err[128] = "";
 	void			*st = NULL;
 
 	cr_assert_str_eq(rng_device_type.dt_name, "rng");
 	cr_assert_str_eq(rng_device_type.dt_caps_type, "rng");
-	cr_assert_str_eq(rng_device_type.dt_description,
-	    "virtio entropy source");
 	cr_assert_null(rng_device_type.dt_keys[0]);
 	cr_assert_null(rng_device_type.dt_caps_features[0]);
 	cr_assert_eq(rng_device_type.dt_num_queues(state), 1);
 	cr_assert_eq(rng_device_type.dt_ops->get_features(&dev), 0);
 	cr_assert_eq(device_type_find("rng"), &rng_device_type);
-	fdset_init(&keep);
-	cr_assert_eq(rng_device_type.dt_prepare(&opt, 1, &keep, &st, err,
+	device_res_init(&res);
+	cr_assert_eq(rng_device_type.dt_open(&opt, 1, false, &res, err,
 	    sizeof(err)), -EINVAL);
-	cr_assert_null(st);
+	cr_assert_eq(res.dr_nfds, 0);
 	cr_assert_neq(strstr(err, "path"), NULL);
+	/* The child half refuses resources it did not expect. */
+	cr_assert_eq(rng_device_type.dt_init(&cr, &st), -EINVAL);
+	cr_assert_null(st);
 }
 
 Test(rng, fills_writable_buffer)
