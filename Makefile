@@ -9,7 +9,8 @@
 #   make bench      benchmarks (not tests)
 #   make soak       64 devices, random kills and reconnects for SOAK_SECS
 #                   (default 180), then SIGTERM (not part of make check)
-#   make lint       clang-tidy, cppcheck, mandoc -Tlint
+#   make lint       the include graph, clang-tidy, cppcheck, mandoc -Tlint
+#   make check-lint the include graph check and its self-test (in check)
 #   make compdb     compile_commands.json
 #   make install    PREFIX, DESTDIR honoured
 
@@ -118,7 +119,11 @@ $(PROG_TEST): $(BUILD)/src/main.o $(BUILD)/src/devices/device-test.o \
 	    $(TESTDEV_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
+# Fixtures shared by the unit tests (tests/unit/*.c that are not tests).
+UNIT_FIXTURES := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),\
+	    $(wildcard tests/unit/*.c)))
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_FIXTURES) $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRIT_LIBS)
 
 $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
@@ -151,6 +156,12 @@ check-e2e: tests
 check-man:
 	scripts/run-tests man $(BUILD) tests/man/check-man.sh
 
+# The include graph points one way, without cycles
+# (tests/lint/include-graph.sh); the self-test shows the check can fail.
+LINT_TESTS := tests/lint/include-graph.sh tests/lint/include-graph-selftest.sh
+check-lint:
+	scripts/run-tests lint $(BUILD) $(LINT_TESTS)
+
 check-install:
 	scripts/run-tests install $(BUILD) tests/install/check-install.sh
 
@@ -165,8 +176,8 @@ check-fuzz:
 check:
 	rm -f build/results.txt build-san/results.txt
 	@st=0; \
-	$(MAKE) -k check-unit check-integration check-e2e check-man \
-	    check-install check-fuzz || st=1; \
+	$(MAKE) -k check-lint check-unit check-integration check-e2e \
+	    check-man check-install check-fuzz || st=1; \
 	$(MAKE) -k BUILD=build-san SAN=1 check-unit check-integration || st=1; \
 	scripts/run-tests summary build build-san || st=1; \
 	exit $$st
@@ -204,7 +215,9 @@ valgrind: tests
 compdb:
 	bear -- $(MAKE) -B tests
 
-lint: compdb
+lint:
+	sh tests/lint/include-graph.sh
+	$(MAKE) compdb
 	clang-tidy -p . --quiet $(LIB_SRCS) src/main.c src/devices/device.c
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr -Isrc -Isandbox src sandbox
@@ -216,11 +229,24 @@ PERSONAS := $(patsubst data/vhost-user/50-vhostd-%.json,%,\
 	    $(wildcard data/vhost-user/50-vhostd-*.json))
 VHOSTUSERDIR ?= $(DATADIR)/qemu/vhost-user
 UNITDIR	?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DOCDIR	?= $(DATADIR)/doc/vhostd
+# The children's user: created by make install (DESTDIR empty only) when
+# missing, through systemd-sysusers where it exists, else useradd.
+VHOSTD_USER ?= vhostd
+SYSUSERS ?= systemd-sysusers
+USERADD	?= useradd
+# The man pages name the default paths (PREFIX=/usr/local); installed
+# pages name the ones this install uses.
+MANSUBST = sed -e 's|/usr/local/share/vhostd/policies|$(POLICYDIR)|g' \
+	    -e 's|/usr/local/share|$(DATADIR)|g' \
+	    -e 's|/usr/local/bin|$(BINDIR)|g' -e 's|/usr/local|$(PREFIX)|g'
 
 install: $(PROG)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(POLICYDIR) \
-	    $(DESTDIR)$(VHOSTUSERDIR) $(DESTDIR)$(UNITDIR)
+	    $(DESTDIR)$(VHOSTUSERDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/vhostd
 	for t in $(PERSONAS); do \
 		ln -sf vhostd $(DESTDIR)$(BINDIR)/vhostd-$$t; \
@@ -228,13 +254,32 @@ install: $(PROG)
 		    > $(DESTDIR)$(VHOSTUSERDIR)/50-vhostd-$$t.json; \
 	done
 	install -m 0644 policies/x86_64/*.policy $(DESTDIR)$(POLICYDIR)/
-	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	for m in man/*.8 man/*.5; do \
+		s=$${m##*.}; \
+		$(MANSUBST) $$m > $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; \
+	done
 	for u in data/systemd/*; do \
 		sed 's|@BINDIR@|$(BINDIR)|g' $$u > \
 		    $(DESTDIR)$(UNITDIR)/$$(basename $$u); \
 	done
+	sed 's|@VHOSTD_USER@|$(VHOSTD_USER)|g' data/sysusers.d/vhostd.conf \
+	    > $(DESTDIR)$(SYSUSERSDIR)/vhostd.conf
+	install -m 0644 data/example.conf $(DESTDIR)$(DOCDIR)/example.conf
+	@if [ -z "$(DESTDIR)" ] && ! id -u $(VHOSTD_USER) >/dev/null 2>&1; then \
+		if command -v $(SYSUSERS) >/dev/null 2>&1; then \
+			echo "creating system user $(VHOSTD_USER): $(SYSUSERS)"; \
+			$(SYSUSERS) $(SYSUSERSDIR)/vhostd.conf; \
+		else \
+			echo "creating system user $(VHOSTD_USER): $(USERADD)"; \
+			$(USERADD) --system --user-group --no-create-home \
+			    --home-dir / --shell /usr/sbin/nologin \
+			    --comment 'vhostd jailed device children' \
+			    $(VHOSTD_USER); \
+		fi; \
+	fi
 
+# Leaves the vhostd user in place: files may still belong to it.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/vhostd
 	for t in $(PERSONAS); do \
@@ -247,12 +292,16 @@ uninstall:
 	rm -rf $(DESTDIR)$(POLICYDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man8/vhostd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/vhostd.policy.5 \
-	    $(DESTDIR)$(MANDIR)/man5/vhostd.conf.5
+	    $(DESTDIR)$(MANDIR)/man5/vhostd.conf.5 \
+	    $(DESTDIR)$(SYSUSERSDIR)/vhostd.conf \
+	    $(DESTDIR)$(DOCDIR)/example.conf
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build build-san compile_commands.json
 
-.PHONY: all tests check check-unit check-integration check-e2e check-man \
+.PHONY: all tests check check-lint check-unit check-integration check-e2e \
+	check-man \
 	check-install check-fuzz valgrind FORCE \
 	sanitize fuzz bench compdb lint install uninstall clean
 .SECONDARY:

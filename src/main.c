@@ -7,9 +7,11 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "conffile.h"
@@ -105,6 +107,26 @@ usage(FILE *f)
 }
 
 static int	host_main(int argc, char *argv[]);
+
+static void	usage_errx(const char *fmt, ...)
+		    __attribute__((noreturn, format(printf, 1, 2)));
+
+/*
+ * A usage error: log what is wrong and exit 2 (vhostd(8) EXIT STATUS).
+ * An error in the configuration file is fatalx's 1; FROM_FILE tells a
+ * setting the file gave from one the command line gave.
+ */
+#define FROM_FILE(v, file_v)	(conf_path != NULL && (v) == (file_v))
+static void
+usage_errx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap);
+	va_end(ap);
+	exit(2);
+}
 
 /*
  * SIGHUP (through the supervisor): read the configuration file again and
@@ -218,7 +240,7 @@ backend_main(const struct device_type *dt, int argc, char *argv[])
 			if (val == NULL && i + 1 < argc)
 				val = argv[++i];
 			if (val == NULL)
-				fatalx("--%s needs a value", name);
+				usage_errx("--%s needs a value", name);
 			if (spec_append(spec, sizeof(spec),
 			    strcmp(name, "socket-path") == 0 ? "socket" : name,
 			    val) < 0)
@@ -392,7 +414,7 @@ host_main(int argc, char *argv[])
 			}
 			if (config_parse_device(optarg, RESTART_ALWAYS,
 			    &devs[ndev], err, sizeof(err)) < 0)
-				fatalx("--device %s: %s", optarg, err);
+				usage_errx("--device %s: %s", optarg, err);
 			ndev++;
 			break;
 		case 'v':
@@ -407,7 +429,7 @@ host_main(int argc, char *argv[])
 			else if (strcmp(optarg, "syslog") == 0)
 				logdest = LOG_TO_SYSLOG;
 			else
-				fatalx("--log=%s: expected stderr or syslog",
+				usage_errx("--log=%s: expected stderr or syslog",
 				    optarg);
 			break;
 		case OPT_NO_SANDBOX:
@@ -427,15 +449,15 @@ host_main(int argc, char *argv[])
 			break;
 		case OPT_GRACE:
 			if (parse_u64(optarg, 0, 3600, &v) < 0)
-				fatalx("--grace=%s: expected seconds (0-3600)",
+				usage_errx("--grace=%s: expected seconds (0-3600)",
 				    optarg);
 			opt.so_grace_ms = (unsigned int)v * 1000;
 			break;
 		case OPT_RESTART_LIMIT:
 			if (config_parse_restart_limit(optarg,
 			    &opt.so_burst_count, &opt.so_burst_secs) < 0)
-				fatalx("--restart-limit=%s: expected N/SECONDS, "
-				    "e.g. 10/60, or 0", optarg);
+				usage_errx("--restart-limit=%s: expected "
+				    "N/SECONDS, e.g. 10/60, or 0", optarg);
 			limit_set = 1;
 			break;
 		case OPT_CONTROL:
@@ -444,7 +466,7 @@ host_main(int argc, char *argv[])
 		case OPT_READY_FD:
 			if (parse_u64(optarg, 0, 65535, &v) < 0 ||
 			    fcntl((int)v, F_GETFD) == -1)
-				fatalx("--ready-fd=%s: not an open descriptor",
+				usage_errx("--ready-fd=%s: not an open descriptor",
 				    optarg);
 			opt.so_ready_fd = (int)v;
 			fd_set_cloexec((int)v, 1);
@@ -465,8 +487,8 @@ host_main(int argc, char *argv[])
 	}
 	if (conf_path != NULL) {
 		if (ndev > 0)
-			fatalx("-c and --device cannot be combined: put the "
-			    "devices in %s", conf_path);
+			usage_errx("-c and --device cannot be combined: put "
+			    "the devices in %s", conf_path);
 		if (conffile_load(conf_path, &cf, err, sizeof(err)) < 0)
 			fatalx("%s", err);
 		/* The command line wins over the file. */
@@ -508,17 +530,20 @@ host_main(int argc, char *argv[])
 	else if (strcmp(seccomp, "log") == 0)
 		opt.so_seccomp = POLICY_MODE_LOG;
 	else
-		fatalx("seccomp mode '%s': expected kill, trap or log", seccomp);
+		(FROM_FILE(seccomp, cf.cf_seccomp) ? fatalx : usage_errx)(
+		    "seccomp mode '%s': expected kill, trap or log", seccomp);
 	if (ndev == 0 && conf_path == NULL) {
 		usage(stderr);
 		return 2;
 	}
 	if (user != NULL &&
 	    jail_config_set_user(&opt.so_jail, user, err, sizeof(err)) < 0)
-		fatalx("--user=%s: %s", user, err);
+		(FROM_FILE(user, cf.cf_user) ? fatalx : usage_errx)(
+		    "--user=%s: %s", user, err);
 	if (disable != NULL &&
 	    jail_config_disable(&opt.so_jail, disable, err, sizeof(err)) < 0)
-		fatalx("--jail-disable=%s: %s", disable, err);
+		(FROM_FILE(disable, cf.cf_jail_disable) ? fatalx : usage_errx)(
+		    "--jail-disable=%s: %s", disable, err);
 	if (no_sandbox) {
 		opt.so_jail.jc_enabled = false;
 		log_warnx("WARNING: --no-sandbox: device children run with the "

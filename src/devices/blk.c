@@ -601,7 +601,7 @@ blk_max_file_size(const struct blk_res *br)
 	if (br->br_null)
 		return 0;
 	inflight = (uint64_t)br->br_nqueues *
-	    VIRTQ_INFLIGHT_SIZE(VIRTQ_MAX_NUM);
+	    VIRTQ_INFLIGHT_SIZE(VIRTQ_MAX_SIZE);
 	return MAX(br->br_bytes, inflight);
 }
 
@@ -878,7 +878,7 @@ blk_set_config(struct vu_dev *dev, const uint8_t *buf, uint32_t offset,
 		return -EINVAL;
 	}
 	bs->bs_writeback = buf[0] == 1;
-	blk_update_dsync(bs, dev->vd_features);
+	blk_update_dsync(bs, vu_dev_features(dev));
 	return 0;
 }
 
@@ -888,7 +888,7 @@ blk_reset(struct vu_dev *dev)
 	struct blk_state	*bs = vu_dev_priv(dev);
 
 	bs->bs_writeback = true;
-	blk_update_dsync(bs, dev->vd_features);
+	blk_update_dsync(bs, vu_dev_features(dev));
 }
 
 static const struct vu_dev_ops blk_ops = {

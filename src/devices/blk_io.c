@@ -322,7 +322,7 @@ blk_req_complete(struct blk_queue *bq, struct blk_req *r)
 	struct blk_state	*bs = bq->bq_bs;
 	struct virtq		*vq = vu_queue(bq->bq_dev, bq->bq_idx);
 
-	if (vq == NULL || vq->vq_used == NULL) {
+	if (vq == NULL || !virtq_mapped(vq)) {
 		/* Guest memory went away under the request. */
 		log_warnx_once(bs->bs_warned_mem, "blk: queue %u: request "
 		    "finished after its ring was unmapped; dropped",
@@ -499,7 +499,7 @@ blk_queue_run(struct blk_queue *bq)
 
 again:
 	bq->bq_starved = false;
-	while (vq != NULL && vq->vq_desc != NULL && why == NULL &&
+	while (vq != NULL && virtq_mapped(vq) && why == NULL &&
 	    !bq->bq_spent) {
 		if (!blk_queue_room(bq)) {
 			bq->bq_starved = virtq_has_avail(vq);

@@ -12,6 +12,9 @@
  * over through its front end holds no descriptor of the listener and
  * cannot accept the next VM's connection.  Any disconnect after that ends
  * the child, so no state leaks from one VM connection to the next.
+ * A connected socket passed as --fd (listener_is_connected) is served
+ * directly: the child has no listener at all, and the parent does not
+ * restart it.
  *
  * Nothing the front end does blocks the loop for long: the accepted
  * socket is non-blocking (msg.c bounds a message's rest and a reply), a
@@ -76,7 +79,7 @@ struct child {
 	int			 ch_conn;
 	struct event		*ch_accept_ev;
 	struct event		*ch_conn_ev;
-	struct vu_dev		 ch_dev;
+	struct vu_dev		*ch_dev;
 	bool			 ch_dev_live;
 	unsigned long		 ch_nmsgs;
 	int			 ch_exit;
@@ -109,7 +112,7 @@ child_sigbus(int sig, siginfo_t *si, void *uctx)
 	struct child		*ch = child_self;
 
 	if (si->si_code > 0 && ch != NULL && ch->ch_dev_live &&
-	    vu_dev_maps(&ch->ch_dev, si->si_addr)) {
+	    vu_dev_maps(ch->ch_dev, si->si_addr)) {
 		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 		_exit(CHILD_EXIT_MEMORY);
 	}
@@ -130,7 +133,7 @@ static void	session_end(struct child *, int);
 static void
 child_check(struct child *ch)
 {
-	if (ch->ch_dev_live && vu_dev_error(&ch->ch_dev) != 0) {
+	if (ch->ch_dev_live && vu_dev_error(ch->ch_dev) != 0) {
 		log_warnx("the front end stalled; ending the session");
 		session_end(ch, CHILD_EXIT_TIMEOUT);
 	}
@@ -312,8 +315,9 @@ conn_close(struct child *ch)
 		ch->ch_conn_ev = NULL;
 	}
 	if (ch->ch_dev_live) {
-		vu_dev_fini(&ch->ch_dev);
 		ch->ch_dev_live = false;
+		vu_dev_free(ch->ch_dev);
+		ch->ch_dev = NULL;
 	}
 	close_reset(&ch->ch_conn);
 }
@@ -364,7 +368,7 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (ch->ch_listen_fd >= 0 && !conn_first_byte(ch))
 		return;
-	rc = vu_dev_dispatch(&ch->ch_dev);
+	rc = vu_dev_dispatch(ch->ch_dev);
 	if (rc == 0) {
 		ch->ch_nmsgs++;
 		return;
@@ -383,32 +387,27 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void
-accept_cb(evutil_socket_t fd, short what, void *arg)
+/*
+ * Serve the connection conn (non-blocking: msg.c bounds every read and
+ * write on it) with the engine.  false (logged, conn closed) if it cannot.
+ */
+static bool
+conn_start(struct child *ch, int conn)
 {
-	struct child	*ch = arg;
 	uint16_t	 nq;
-	int		 conn, rc;
+	int		 rc;
 
-	/* Non-blocking: msg.c bounds every read and write on it. */
-	conn = accept4((int)fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (conn == -1) {
-		if (errno != EAGAIN && errno != EINTR &&
-		    errno != ECONNABORTED)
-			log_warn("accept");
-		return;
-	}
 	ch->ch_conn = conn;
 	ch->ch_nmsgs = 0;
 	nq = ch->ch_type->dt_num_queues != NULL ?
 	    ch->ch_type->dt_num_queues(ch->ch_state) : 1;
-	rc = vu_dev_init(&ch->ch_dev, conn, nq, ch->ch_type->dt_ops,
+	rc = vu_dev_new(&ch->ch_dev, conn, nq, ch->ch_type->dt_ops,
 	    ch->ch_state, &child_watch_ops, ch);
 	if (rc < 0) {
 		log_warnx("cannot start the vhost-user engine: %s",
 		    strerror(-rc));
 		close_reset(&ch->ch_conn);
-		return;
+		return false;
 	}
 	ch->ch_dev_live = true;
 	ch->ch_conn_ev = event_new(ch->ch_base, conn, EV_READ | EV_PERSIST,
@@ -418,8 +417,26 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 	    event_add(ch->ch_conn_ev, NULL) == -1) {
 		log_warnx("cannot watch the connection");
 		conn_close(ch);
+		return false;
+	}
+	return true;
+}
+
+static void
+accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child	*ch = arg;
+	int		 conn;
+
+	conn = accept4((int)fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (conn == -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept");
 		return;
 	}
+	if (!conn_start(ch, conn))
+		return;
 	/*
 	 * One front end at a time; the listener is closed at its first byte
 	 * (conn_first_byte), or watched again if it turns out to be a probe.
@@ -473,7 +490,9 @@ child_main(const struct child_args *ca)
 	sigset_t		 set;
 	unsigned int		 i;
 	void			*state = NULL;
-	int			 rc, sfd;
+	socklen_t		 len;
+	bool			 connected;
+	int			 rc, sfd, acc = 1;
 
 	/* stderr is the pipe the parent logs from (childlog.c). */
 	if (dup2(ca->ca_log_fd, STDERR_FILENO) == -1)
@@ -486,6 +505,13 @@ child_main(const struct child_args *ca)
 	for (i = 0; i < ca->ca_res.cr_nfds; i++)
 		if (fdset_add(&keep, ca->ca_res.cr_fds[i]) != 0)
 			_exit(CHILD_EXIT_FAILURE);
+	/*
+	 * A connected socket (--fd; the parent's listener_is_connected) is
+	 * the session itself; a listening one is accepted on.
+	 */
+	len = sizeof(acc);
+	connected = getsockopt(ca->ca_listen_fd, SOL_SOCKET, SO_ACCEPTCONN,
+	    &acc, &len) == 0 && acc == 0;
 	/* Jailed, then the device's state (pre-filter set-up), the filter. */
 	if ((rc = jail_enter(&ca->ca_jail, &keep, NULL)) != 0)
 		_exit(rc);
@@ -542,14 +568,31 @@ child_main(const struct child_args *ca)
 		_exit(CHILD_EXIT_FAILURE);
 	}
 	sigev = event_new(ch.ch_base, sfd, EV_READ | EV_PERSIST, term_cb, &ch);
-	ch.ch_accept_ev = event_new(ch.ch_base, ch.ch_listen_fd,
-	    EV_READ | EV_PERSIST, accept_cb, &ch);
 	if (sigev == NULL ||
 	    event_priority_set(sigev, CHILD_PRIO_CONTROL) == -1 ||
-	    event_add(sigev, NULL) == -1 ||
-	    ch.ch_accept_ev == NULL || event_add(ch.ch_accept_ev, NULL) == -1) {
+	    event_add(sigev, NULL) == -1) {
 		log_warnx("cannot set up the event loop");
 		_exit(CHILD_EXIT_FAILURE);
+	}
+	if (connected) {
+		/*
+		 * A connected socket (--fd from a VM manager that launched
+		 * us) is the session: no listener, no probes; its end is
+		 * the child's end.
+		 */
+		ch.ch_listen_fd = -1;
+		if (!conn_start(&ch, ca->ca_listen_fd))
+			_exit(CHILD_EXIT_FAILURE);
+		dprintf(STDERR_FILENO, "@state connected\n");
+		log_debug("serving the connection it was given");
+	} else {
+		ch.ch_accept_ev = event_new(ch.ch_base, ch.ch_listen_fd,
+		    EV_READ | EV_PERSIST, accept_cb, &ch);
+		if (ch.ch_accept_ev == NULL ||
+		    event_add(ch.ch_accept_ev, NULL) == -1) {
+			log_warnx("cannot set up the event loop");
+			_exit(CHILD_EXIT_FAILURE);
+		}
 	}
 	event_base_dispatch(ch.ch_base);
 	conn_close(&ch);

@@ -54,6 +54,7 @@ struct child_wire {
 	uint32_t		cw_filter_len;	/* BPF bytes, follow; 0: none */
 	uint32_t		cw_filter_mode;	/* enum policy_mode */
 	int32_t			cw_wire_fd;	/* this memfd's number */
+	int32_t			cw_verbose;	/* the parent's -v count */
 };
 
 static int
@@ -155,6 +156,7 @@ child_exec(const struct child_args *ca, int exe_fd)
 	w.cw_jail = ca->ca_jail;
 	w.cw_nfds = ca->ca_res.cr_nfds;
 	w.cw_data_len = (uint32_t)ca->ca_res.cr_len;
+	w.cw_verbose = log_getverbose();
 	/* The order of the table at the top of the file. */
 	src[n] = ca->ca_listen_fd;
 	dst[n] = CHILD_FD_LISTEN;
@@ -245,6 +247,8 @@ sup_child_exec_main(int argc, char *argv[])
 		    SUP_CHILD_ARG);
 		_exit(CHILD_EXIT_FAILURE);
 	}
+	/* The parent's verbosity: -vv and -vvv lines come from children. */
+	log_setverbose(w.cw_verbose);
 	w.cw_name[sizeof(w.cw_name) - 1] = '\0';
 	w.cw_type[sizeof(w.cw_type) - 1] = '\0';
 	if ((ca.ca_type = device_type_find(w.cw_type)) == NULL) {

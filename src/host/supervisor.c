@@ -442,6 +442,16 @@ device_exited(struct sup_device *sd, int status)
 		restart = true;
 		break;
 	}
+	/* A connected --fd was the one session: nothing to restart on. */
+	if (sd->sd_listener != NULL && listener_is_connected(sd->sd_listener)) {
+		sd->sd_run = SUP_DONE;
+		if (failed)
+			sup->su_failed = true;
+		log_info("%s: the connection it was given ended; not "
+		    "restarting", sd->sd_conf.dc_name);
+		sup_device_release(sd);
+		return;
+	}
 	if (!restart) {
 		sd->sd_run = SUP_DONE;
 		if (failed)
@@ -610,6 +620,7 @@ announce_ready(struct supervisor *sup)
 	if ((rc = notify_send(buf)) < 0)
 		log_warnx("sd_notify: %s", strerror(-rc));
 	notify_status(sup);
+	log_startup_done();
 	if (sup->su_opt.so_ready_fd >= 0) {
 		if ((rc = notify_ready_fd(sup->su_opt.so_ready_fd)) < 0)
 			log_warnx("--ready-fd=%d: %s", sup->su_opt.so_ready_fd,

@@ -33,6 +33,7 @@ struct listener {
 	char	*li_name;	/* the entry in it */
 	dev_t	 li_dev;	/* inode we created at li_path */
 	ino_t	 li_ino;
+	bool	 li_connected;	/* li_fd is one connection, not a listener */
 };
 
 struct listener_retained {
@@ -379,6 +380,7 @@ listener_new_fd(struct listener **out, int fd, struct fdset *keep,
 	socklen_t		len = sizeof(sun);
 	int			val = 0, rc;
 	socklen_t		vlen = sizeof(val);
+	bool			connected = false;
 
 	memset(&sun, 0, sizeof(sun));
 
@@ -400,12 +402,28 @@ listener_new_fd(struct listener **out, int fd, struct fdset *keep,
 		snprintf(err, errlen, "fd %d: not a stream socket", fd);
 		goto fail;
 	}
+	/*
+	 * A listening socket serves one connection after another; a
+	 * connected one (libvirt and QEMU pass one end of a socket pair to
+	 * a back end they launch) is that one connection.
+	 */
 	vlen = sizeof(val);
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &val, &vlen) == -1 ||
-	    val == 0) {
-		rc = -EINVAL;
-		snprintf(err, errlen, "fd %d: socket is not listening", fd);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &val, &vlen) == -1) {
+		rc = -errno;
+		snprintf(err, errlen, "fd %d: SO_ACCEPTCONN: %s", fd,
+		    strerror(errno));
 		goto fail;
+	}
+	if (val == 0) {
+		len = sizeof(sun);
+		if (getpeername(fd, (struct sockaddr *)&sun, &len) == -1) {
+			rc = -EINVAL;
+			snprintf(err, errlen, "fd %d: socket is not "
+			    "listening and not connected (pass a listening "
+			    "socket, or one end of a connected pair)", fd);
+			goto fail;
+		}
+		connected = true;
 	}
 	if ((rc = fd_set_cloexec(fd, 1)) < 0 ||
 	    (rc = fd_set_nonblock(fd, 1)) < 0) {
@@ -417,6 +435,7 @@ listener_new_fd(struct listener **out, int fd, struct fdset *keep,
 		snprintf(err, errlen, "fd %d: out of memory", fd);
 		goto fail;
 	}
+	(*out)->li_connected = connected;
 	if ((rc = fdset_add(keep, fd)) < 0) {
 		snprintf(err, errlen, "fd %d: too many descriptors to keep", fd);
 		free(*out);
@@ -439,6 +458,12 @@ const char *
 listener_path(const struct listener *l)
 {
 	return l->li_path;
+}
+
+bool
+listener_is_connected(const struct listener *l)
+{
+	return l->li_connected;
 }
 
 struct listener_retained *

@@ -7,6 +7,7 @@
 #ifndef VHOSTD_LISTENER_H
 #define VHOSTD_LISTENER_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "../util/util.h"
@@ -38,9 +39,12 @@ int	listener_new_path(struct listener **out, const char *path, mode_t mode,
 	    gid_t gid, struct fdset *keep, char *err, size_t errlen);
 
 /*
- * Adopt an inherited descriptor that must already be a listening unix
- * stream socket (QEMU backend-program conventions, --fd; systemd socket
- * activation).  Takes ownership of fd.  Appends it to keep.
+ * Adopt an inherited unix stream socket (QEMU backend-program conventions,
+ * --fd; systemd socket activation): a listening one (SO_ACCEPTCONN), whose
+ * children accept one connection after another, or a connected one (the
+ * end of a socket pair libvirt or QEMU passes to a back end it launches),
+ * which is the one connection to serve (listener_is_connected).  A socket
+ * that is neither is refused.  Takes ownership of fd.  Appends it to keep.
  */
 int	listener_new_fd(struct listener **out, int fd, struct fdset *keep,
 	    char *err, size_t errlen);
@@ -49,6 +53,11 @@ int	listener_new_fd(struct listener **out, int fd, struct fdset *keep,
 int	listener_fd(const struct listener *l);
 /* Path it is bound to, or NULL for an inherited fd. */
 const char *listener_path(const struct listener *l);
+/*
+ * Whether the descriptor is a connected socket (one front end, served
+ * once, never restarted) rather than a listening one.
+ */
+bool	listener_is_connected(const struct listener *l);
 
 /*
  * The retained resources the parent keeps for a device (the seed's

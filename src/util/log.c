@@ -11,10 +11,11 @@
 
 #include "log.h"
 
+int		log_verbosity;
 static int	log_dest = LOG_TO_STDERR;
-static int	log_verbose;
 static char	log_prefix[64];
 static int	log_child;
+static int	log_tty;	/* syslog, and a copy of warnings on the tty */
 
 void
 log_setchild(void)
@@ -22,6 +23,7 @@ log_setchild(void)
 	if (log_dest == LOG_TO_SYSLOG)
 		closelog();
 	log_dest = LOG_TO_STDERR;
+	log_tty = 0;
 	log_child = 1;
 	log_prefix[0] = '\0';
 }
@@ -39,10 +41,17 @@ pri_marker(int pri, char *buf, size_t len)
 void
 log_init(int verbose, int dest, const char *ident)
 {
-	log_verbose = verbose;
+	log_setverbose(verbose);
 	log_dest = dest;
+	log_tty = dest == LOG_TO_SYSLOG && isatty(STDERR_FILENO);
 	if (dest == LOG_TO_SYSLOG)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_startup_done(void)
+{
+	log_tty = 0;
 }
 
 void
@@ -57,13 +66,17 @@ log_setprefix(const char *prefix)
 int
 log_getverbose(void)
 {
-	return log_verbose;
+	return log_verbosity;
 }
 
 void
 log_setverbose(int verbose)
 {
-	log_verbose = verbose;
+	if (verbose < 0)
+		verbose = 0;
+	if (verbose > LOG_V_RING)
+		verbose = LOG_V_RING;
+	log_verbosity = verbose;
 }
 
 void
@@ -75,7 +88,8 @@ vlog(int pri, const char *fmt, va_list ap)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (log_dest == LOG_TO_SYSLOG)
 		syslog(pri, "%s%s", log_prefix, buf);
-	else
+	if (log_dest != LOG_TO_SYSLOG ||
+	    (log_tty && (pri & 7) <= LOG_WARNING))
 		/* One write per line so lines from several processes do not mix. */
 		dprintf(STDERR_FILENO, "%s%s%s\n",
 		    pri_marker(pri, mark, sizeof(mark)), log_prefix, buf);
@@ -90,7 +104,8 @@ vlog_errno(int pri, int err, const char *fmt, va_list ap)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (log_dest == LOG_TO_SYSLOG)
 		syslog(pri, "%s%s: %s", log_prefix, buf, strerror(err));
-	else
+	if (log_dest != LOG_TO_SYSLOG ||
+	    (log_tty && (pri & 7) <= LOG_WARNING))
 		dprintf(STDERR_FILENO, "%s%s%s: %s\n",
 		    pri_marker(pri, mark, sizeof(mark)), log_prefix, buf,
 		    strerror(err));
@@ -133,7 +148,31 @@ log_debug(const char *fmt, ...)
 {
 	va_list	ap;
 
-	if (log_verbose < 1)
+	if (!log_enabled(LOG_V_DEBUG))
+		return;
+	va_start(ap, fmt);
+	vlog(LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_trace(const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (!log_enabled(LOG_V_TRACE))
+		return;
+	va_start(ap, fmt);
+	vlog(LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_ring_(const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (!log_enabled(LOG_V_RING))
 		return;
 	va_start(ap, fmt);
 	vlog(LOG_DEBUG, fmt, ap);

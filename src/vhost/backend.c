@@ -3,12 +3,12 @@
  * features, memory table, config space and device status.  The per-ring
  * requests live in vring.c.
  *
- * Every message is checked before use: payload size exactly as the request
- * type defines it, descriptor count exactly as expected, ring index below
- * the number of queues.  A violation is logged (a few times per
- * connection), the descriptors are closed, and -EINVAL tells the caller to
- * drop the connection.  The message owns its descriptors; a handler that
- * keeps one sets its slot to -1, and dispatch closes the rest.
+ * Every message is checked against its row of the request table
+ * (request.c) before its handler runs: payload size, descriptor count,
+ * ring index.  A violation is logged (a few times per connection), the
+ * descriptors are closed, and -EINVAL tells the caller to drop the
+ * connection.  The message owns its descriptors; a handler that keeps one
+ * sets its slot to -1, and dispatch closes the rest.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,7 +18,7 @@
 
 #include "../util/log.h"
 #include "../util/util.h"
-#include "vring.h"
+#include "vhost_int.h"
 
 /* Warnings about one connection before they are suppressed. */
 #define VU_WARN_MAX	8
@@ -44,6 +44,23 @@ vu_warn(struct vu_dev *dev, const char *fmt, ...)
 		log_warnx("%s", buf);
 }
 
+_Static_assert(VHOST_USER_MAX_MEM_SLOTS == GMEM_MAX_REGIONS,
+    "GET_MAX_MEM_SLOTS must answer the memory table's size");
+
+/* A region as the wire describes it, for the memory table. */
+static struct gmem_desc
+be_region(const struct vhost_user_mem_region *w)
+{
+	struct gmem_desc	d = {
+		.gd_gpa = w->guest_phys_addr,
+		.gd_size = w->memory_size,
+		.gd_uva = w->userspace_addr,
+		.gd_offset = w->mmap_offset,
+	};
+
+	return d;
+}
+
 static uint64_t
 be_features(struct vu_dev *dev)
 {
@@ -58,7 +75,7 @@ be_features(struct vu_dev *dev)
 }
 
 static uint64_t
-be_protocol_features(const struct vu_dev *dev)
+be_protocol_features(struct vu_dev *dev)
 {
 	uint64_t	f;
 
@@ -70,6 +87,9 @@ be_protocol_features(const struct vu_dev *dev)
 	    (1ull << VHOST_USER_PROTOCOL_F_STATUS);
 	if (dev->vd_ops->get_config != NULL)
 		f |= 1ull << VHOST_USER_PROTOCOL_F_CONFIG;
+	if (dev->vd_ops->get_protocol_features != NULL)
+		f |= dev->vd_ops->get_protocol_features(dev) &
+		    VU_DEVICE_PROTOCOL_FEATURES;
 	return f;
 }
 
@@ -93,7 +113,7 @@ vu_dev_init(struct vu_dev *dev, int sock, uint16_t nqueues,
 	dev->vd_watch_ctx = watch_ctx;
 	dev->vd_nqueues = nqueues;
 	dev->vd_reply_fd = -1;
-	vu_mem_init(&dev->vd_mem);
+	gmem_init(&dev->vd_mem);
 	for (i = 0; i < VU_MAX_QUEUES; i++) {
 		vr = &dev->vd_vring[i];
 		vr->vr_kick_fd = -1;
@@ -104,6 +124,35 @@ vu_dev_init(struct vu_dev *dev, int sock, uint16_t nqueues,
 	return 0;
 }
 
+int
+vu_dev_new(struct vu_dev **devp, int sock, uint16_t nqueues,
+    const struct vu_dev_ops *ops, void *priv,
+    const struct vu_watch_ops *watch, void *watch_ctx)
+{
+	struct vu_dev	*dev;
+	int		 rc;
+
+	*devp = NULL;
+	if ((dev = calloc(1, sizeof(*dev))) == NULL)
+		return -ENOMEM;
+	if ((rc = vu_dev_init(dev, sock, nqueues, ops, priv, watch,
+	    watch_ctx)) != 0) {
+		free(dev);
+		return rc;
+	}
+	*devp = dev;
+	return 0;
+}
+
+void
+vu_dev_free(struct vu_dev *dev)
+{
+	if (dev == NULL)
+		return;
+	vu_dev_fini(dev);
+	free(dev);
+}
+
 void
 vu_dev_fini(struct vu_dev *dev)
 {
@@ -111,7 +160,7 @@ vu_dev_fini(struct vu_dev *dev)
 
 	for (i = 0; i < dev->vd_nqueues; i++)
 		vu_vring_fini(dev, i);
-	vu_mem_clear(&dev->vd_mem);
+	gmem_clear(&dev->vd_mem);
 	vu_inflight_clear(dev);
 	close_reset(&dev->vd_reply_fd);
 }
@@ -121,7 +170,7 @@ vu_dev_maps(const struct vu_dev *dev, const void *addr)
 {
 	uintptr_t	a = (uintptr_t)addr, start;
 
-	if (vu_mem_maps(&dev->vd_mem, addr))
+	if (gmem_maps(&dev->vd_mem, addr))
 		return true;
 	start = (uintptr_t)dev->vd_inflight;
 	return dev->vd_inflight != NULL && a >= start &&
@@ -132,6 +181,12 @@ void *
 vu_dev_priv(const struct vu_dev *dev)
 {
 	return dev->vd_priv;
+}
+
+uint64_t
+vu_dev_features(const struct vu_dev *dev)
+{
+	return dev->vd_features;
 }
 
 bool
@@ -186,136 +241,6 @@ be_reset(struct vu_dev *dev)
 		dev->vd_ops->reset(dev);
 }
 
-/*
- * Expected payload size and descriptor count of a known request; checks
- * the ring index.  0, or -EINVAL after a warning.
- */
-static int
-be_check(struct vu_dev *dev, const struct vhost_user_msg *msg,
-    unsigned int nfds)
-{
-	const struct vhost_user_memory	*mt = &msg->payload.memory;
-	const struct vhost_user_config	*cf = &msg->payload.config;
-	const char	*name = vhost_user_request_name(msg->hdr.request);
-	uint32_t	 size = msg->hdr.size, want = 0;
-	uint64_t	 idx = 0;
-	unsigned int	 minfds = 0, maxfds = 0;
-	bool		 has_idx = false;
-
-	switch (msg->hdr.request) {
-	case VHOST_USER_GET_FEATURES:
-	case VHOST_USER_SET_OWNER:
-	case VHOST_USER_RESET_OWNER:
-	case VHOST_USER_GET_PROTOCOL_FEATURES:
-	case VHOST_USER_GET_QUEUE_NUM:
-	case VHOST_USER_RESET_DEVICE:
-	case VHOST_USER_GET_MAX_MEM_SLOTS:
-	case VHOST_USER_GET_STATUS:
-		want = 0;
-		break;
-	case VHOST_USER_SET_FEATURES:
-	case VHOST_USER_SET_PROTOCOL_FEATURES:
-	case VHOST_USER_SET_STATUS:
-		want = sizeof(msg->payload.u64);
-		break;
-	case VHOST_USER_SET_VRING_NUM:
-	case VHOST_USER_SET_VRING_BASE:
-	case VHOST_USER_GET_VRING_BASE:
-	case VHOST_USER_SET_VRING_ENABLE:
-		want = sizeof(msg->payload.state);
-		has_idx = true;
-		idx = msg->payload.state.index;
-		break;
-	case VHOST_USER_SET_VRING_ADDR:
-		want = sizeof(msg->payload.addr);
-		has_idx = true;
-		idx = msg->payload.addr.index;
-		break;
-	case VHOST_USER_SET_VRING_KICK:
-	case VHOST_USER_SET_VRING_CALL:
-	case VHOST_USER_SET_VRING_ERR:
-		want = sizeof(msg->payload.u64);
-		if (size != want)
-			break;
-		if (msg->payload.u64 & ~(uint64_t)(VHOST_USER_VRING_IDX_MASK |
-		    VHOST_USER_VRING_NOFD_MASK)) {
-			vu_warn(dev, "%s: reserved bits set in 0x%llx", name,
-			    (unsigned long long)msg->payload.u64);
-			return -EINVAL;
-		}
-		has_idx = true;
-		idx = msg->payload.u64 & VHOST_USER_VRING_IDX_MASK;
-		if (msg->payload.u64 & VHOST_USER_VRING_NOFD_MASK)
-			minfds = maxfds = 0;
-		else
-			minfds = maxfds = 1;
-		break;
-	case VHOST_USER_SET_MEM_TABLE:
-		if (size < offsetof(struct vhost_user_memory, regions)) {
-			want = offsetof(struct vhost_user_memory, regions);
-			break;
-		}
-		if (mt->nregions < 1 ||
-		    mt->nregions > VHOST_USER_MEMORY_MAX_NREGIONS) {
-			vu_warn(dev, "%s: invalid region count %u", name,
-			    mt->nregions);
-			return -EINVAL;
-		}
-		want = offsetof(struct vhost_user_memory, regions) +
-		    mt->nregions * sizeof(mt->regions[0]);
-		minfds = maxfds = mt->nregions;
-		break;
-	case VHOST_USER_ADD_MEM_REG:
-		want = sizeof(msg->payload.mem_reg);
-		minfds = maxfds = 1;
-		break;
-	case VHOST_USER_REM_MEM_REG:
-		/* QEMU sends the region's fd along; it is not needed. */
-		want = sizeof(msg->payload.mem_reg);
-		maxfds = 1;
-		break;
-	case VHOST_USER_GET_INFLIGHT_FD:
-	case VHOST_USER_SET_INFLIGHT_FD:
-		/* 20 bytes packed; QEMU and libvhost-user send 24 (padded). */
-		want = size == 24 ? 24 : sizeof(msg->payload.inflight);
-		if (msg->hdr.request == VHOST_USER_SET_INFLIGHT_FD)
-			minfds = maxfds = 1;
-		break;
-	case VHOST_USER_GET_CONFIG:
-	case VHOST_USER_SET_CONFIG:
-		if (size < VHOST_USER_CONFIG_HDR_SIZE) {
-			want = VHOST_USER_CONFIG_HDR_SIZE;
-			break;
-		}
-		if ((uint64_t)cf->offset + cf->size >
-		    VHOST_USER_MAX_CONFIG_SIZE) {
-			vu_warn(dev, "%s: offset %u size %u outside the "
-			    "config space", name, cf->offset, cf->size);
-			return -EINVAL;
-		}
-		want = VHOST_USER_CONFIG_HDR_SIZE + cf->size;
-		break;
-	default:
-		return 0;
-	}
-	if (size != want) {
-		vu_warn(dev, "%s: payload of %u bytes, expected %u", name,
-		    size, want);
-		return -EINVAL;
-	}
-	if (nfds < minfds || nfds > maxfds) {
-		vu_warn(dev, "%s: %u descriptors, expected %u", name, nfds,
-		    minfds);
-		return -EINVAL;
-	}
-	if (has_idx && idx >= dev->vd_nqueues) {
-		vu_warn(dev, "%s: ring index %llu out of range (%u queues)",
-		    name, (unsigned long long)idx, dev->vd_nqueues);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int
 be_reply_u64(struct vhost_user_msg *msg, uint64_t v)
 {
@@ -361,28 +286,30 @@ static int
 be_set_mem_table(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds)
 {
 	const struct vhost_user_memory	*m = &msg->payload.memory;
-	struct vu_mem			*nm;
+	struct gmem_desc		 d;
+	struct gmem			*nm;
 	unsigned int			 i;
 	int				 fd, rc;
 
 	if ((nm = malloc(sizeof(*nm))) == NULL)
 		return -ENOMEM;
-	vu_mem_init(nm);
+	gmem_init(nm);
 	for (i = 0; i < m->nregions; i++) {
 		fd = fds[i];
 		fds[i] = -1;
-		if ((rc = vu_mem_add(nm, &m->regions[i], fd)) != 0) {
+		d = be_region(&m->regions[i]);
+		if ((rc = gmem_add(nm, &d, fd)) != 0) {
 			vu_warn(dev, "SET_MEM_TABLE: region %u rejected", i);
-			vu_mem_clear(nm);
+			gmem_clear(nm);
 			free(nm);
 			return rc;
 		}
 	}
 	if (dev->vd_ops->mem_quiesce != NULL)
 		dev->vd_ops->mem_quiesce(dev);
-	vu_mem_swap(&dev->vd_mem, nm);
+	gmem_swap(&dev->vd_mem, nm);
 	vu_vring_remap(dev);
-	vu_mem_clear(nm);
+	gmem_clear(nm);
 	free(nm);
 	return 0;
 }
@@ -391,18 +318,19 @@ be_set_mem_table(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds)
 static int
 be_rem_mem_reg(struct vu_dev *dev, const struct vhost_user_mem_region *reg)
 {
-	struct vu_mem_region	mr;
+	struct gmem_region	mr;
+	struct gmem_desc	d = be_region(reg);
 
 	if (dev->vd_ops->mem_quiesce != NULL)
 		dev->vd_ops->mem_quiesce(dev);
-	if (vu_mem_take(&dev->vd_mem, reg, &mr) != 0) {
+	if (gmem_take(&dev->vd_mem, &d, &mr) != 0) {
 		vu_warn(dev, "REM_MEM_REG: no region at gpa 0x%llx size 0x%llx",
 		    (unsigned long long)reg->guest_phys_addr,
 		    (unsigned long long)reg->memory_size);
 		return VU_HANDLED_FAIL;
 	}
 	vu_vring_remap(dev);
-	vu_mem_region_unmap(&mr);
+	gmem_region_unmap(&mr);
 	return 0;
 }
 
@@ -444,7 +372,7 @@ be_set_status(struct vu_dev *dev, uint64_t status)
 		    (unsigned long long)status);
 		return -EINVAL;
 	}
-	log_debug("SET_STATUS 0x%02x (was 0x%02x)", (unsigned int)status,
+	log_trace("SET_STATUS 0x%02x (was 0x%02x)", (unsigned int)status,
 	    dev->vd_status);
 	if (status == 0) {
 		/*
@@ -465,75 +393,167 @@ be_set_status(struct vu_dev *dev, uint64_t status)
 	return 0;
 }
 
-/* Handle a validated message.  0, VU_HANDLED_* or -errno. */
-static int
-be_handle(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+/* Request handlers (request.c checked size, fds and ring index). */
+int
+vu_req_get_features(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
+{
+	return be_reply_u64(msg, be_features(dev));
+}
+
+int
+vu_req_set_features(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
+{
+	return be_set_features(dev, msg->payload.u64);
+}
+
+int
+vu_req_get_protocol_features(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
+{
+	return be_reply_u64(msg, be_protocol_features(dev));
+}
+
+int
+vu_req_set_protocol_features(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
+{
+	uint64_t	f = msg->payload.u64 & ~be_protocol_features(dev);
+
+	if (f != 0) {
+		vu_warn(dev, "SET_PROTOCOL_FEATURES: bits 0x%llx were never "
+		    "offered", (unsigned long long)f);
+		return -EINVAL;
+	}
+	dev->vd_protocol_features = msg->payload.u64;
+	return 0;
+}
+
+int
+vu_req_set_owner(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
     unsigned int nfds)
 {
-	const struct vhost_user_mem_region *reg = &msg->payload.mem_reg.region;
-	uint64_t			 f;
-	int				 rc;
+	dev->vd_owner = true;
+	return 0;
+}
 
-	if (vu_vring_is_request(msg->hdr.request))
-		return vu_vring_handle(dev, msg, fds, nfds);
+/* RESET_OWNER, RESET_DEVICE. */
+int
+vu_req_reset(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+    unsigned int nfds)
+{
+	be_reset(dev);
+	return 0;
+}
 
-	switch (msg->hdr.request) {
-	case VHOST_USER_GET_FEATURES:
-		return be_reply_u64(msg, be_features(dev));
-	case VHOST_USER_SET_FEATURES:
-		return be_set_features(dev, msg->payload.u64);
-	case VHOST_USER_GET_PROTOCOL_FEATURES:
-		return be_reply_u64(msg, be_protocol_features(dev));
-	case VHOST_USER_SET_PROTOCOL_FEATURES:
-		f = msg->payload.u64 & ~be_protocol_features(dev);
-		if (f != 0) {
-			vu_warn(dev, "SET_PROTOCOL_FEATURES: bits 0x%llx were "
-			    "never offered", (unsigned long long)f);
-			return -EINVAL;
-		}
-		dev->vd_protocol_features = msg->payload.u64;
-		return 0;
-	case VHOST_USER_SET_OWNER:
-		dev->vd_owner = true;
-		return 0;
-	case VHOST_USER_RESET_OWNER:
-	case VHOST_USER_RESET_DEVICE:
-		be_reset(dev);
-		return 0;
-	case VHOST_USER_SET_MEM_TABLE:
-		return be_set_mem_table(dev, msg, fds);
-	case VHOST_USER_GET_MAX_MEM_SLOTS:
-		return be_reply_u64(msg, VHOST_USER_MAX_MEM_SLOTS);
-	case VHOST_USER_ADD_MEM_REG:
-		rc = vu_mem_add(&dev->vd_mem, reg, fds[0]);
-		fds[0] = -1;
-		if (rc != 0) {
-			vu_warn(dev, "ADD_MEM_REG: region rejected");
-			return rc;
-		}
-		vu_vring_remap(dev);
-		return 0;
-	case VHOST_USER_REM_MEM_REG:
-		return be_rem_mem_reg(dev, reg);
-	case VHOST_USER_GET_QUEUE_NUM:
-		return be_reply_u64(msg, dev->vd_nqueues);
-	case VHOST_USER_GET_CONFIG:
-	case VHOST_USER_SET_CONFIG:
-		return be_config(dev, msg);
-	case VHOST_USER_SET_STATUS:
-		return be_set_status(dev, msg->payload.u64);
-	case VHOST_USER_GET_INFLIGHT_FD:
-		return vu_inflight_get(dev, msg);
-	case VHOST_USER_SET_INFLIGHT_FD:
-		return vu_inflight_set(dev, msg, fds);
-	case VHOST_USER_GET_STATUS:
-		return be_reply_u64(msg, dev->vd_status);
-	default:
-		vu_warn(dev, "%s (%u): request not supported",
-		    vhost_user_request_name(msg->hdr.request),
-		    msg->hdr.request);
-		return -EOPNOTSUPP;
+int
+vu_req_set_mem_table(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
+{
+	return be_set_mem_table(dev, msg, fds);
+}
+
+int
+vu_req_get_max_mem_slots(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
+{
+	return be_reply_u64(msg, VHOST_USER_MAX_MEM_SLOTS);
+}
+
+int
+vu_req_add_mem_reg(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+    unsigned int nfds)
+{
+	struct gmem_desc	d = be_region(&msg->payload.mem_reg.region);
+	int			rc;
+
+	rc = gmem_add(&dev->vd_mem, &d, fds[0]);
+	fds[0] = -1;
+	if (rc != 0) {
+		vu_warn(dev, "ADD_MEM_REG: region rejected");
+		return rc;
 	}
+	vu_vring_remap(dev);
+	return 0;
+}
+
+int
+vu_req_rem_mem_reg(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+    unsigned int nfds)
+{
+	return be_rem_mem_reg(dev, &msg->payload.mem_reg.region);
+}
+
+int
+vu_req_get_queue_num(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
+{
+	return be_reply_u64(msg, dev->vd_nqueues);
+}
+
+int
+vu_req_get_config(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+    unsigned int nfds)
+{
+	return be_config(dev, msg);
+}
+
+int
+vu_req_set_config(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+    unsigned int nfds)
+{
+	return be_config(dev, msg);
+}
+
+int
+vu_req_set_status(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+    unsigned int nfds)
+{
+	return be_set_status(dev, msg->payload.u64);
+}
+
+/*
+ * A device-specific request (SEND_RARP, NET_SET_MTU): checked against its
+ * row, declared by the device (be_supported).  No reply of its own; a
+ * refusal is a failure status with REPLY_ACK, and the connection stays.
+ */
+int
+vu_req_device(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+    unsigned int nfds)
+{
+	int	rc;
+
+	rc = dev->vd_ops->request(dev, msg->hdr.request, &msg->payload,
+	    msg->hdr.size);
+	if (rc == 0)
+		return 0;
+	vu_warn(dev, "%s: refused by the device: %s",
+	    vhost_user_request_name(msg->hdr.request), strerror(rc < 0 ? -rc :
+	    EINVAL));
+	return VU_HANDLED_FAIL;
+}
+
+int
+vu_req_get_status(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+    unsigned int nfds)
+{
+	return be_reply_u64(msg, dev->vd_status);
+}
+
+/*
+ * Whether the engine serves rq: a row with a handler, and for a
+ * device-specific request, a device that declared it.
+ */
+static bool
+be_supported(const struct vu_dev *dev, const struct vu_request *rq,
+    uint32_t request)
+{
+	if (rq == NULL || rq->rq_handler == NULL)
+		return false;
+	return !rq->rq_device || (dev->vd_ops->request != NULL &&
+	    request < 64 &&
+	    (dev->vd_ops->requests & VU_REQUEST_BIT(request)) != 0);
 }
 
 static int
@@ -560,6 +580,7 @@ be_send_reply(struct vu_dev *dev, struct vhost_user_msg *msg)
 int
 vu_dev_dispatch(struct vu_dev *dev)
 {
+	const struct vu_request	*rq;
 	struct vhost_user_msg	msg;
 	int			fds[VHOST_USER_MAX_FDS];
 	unsigned int		nfds, i;
@@ -575,17 +596,23 @@ vu_dev_dispatch(struct vu_dev *dev)
 			    strerror(-rc));
 		return rc;
 	}
-	log_debug("%s: %s (%u) flags 0x%x size %u fds %u", __func__,
+	log_trace("message %s (%u) flags 0x%x size %u fds %u",
 	    vhost_user_request_name(msg.hdr.request), msg.hdr.request,
 	    msg.hdr.flags, msg.hdr.size, nfds);
 	need_reply = (msg.hdr.flags & VHOST_USER_NEED_REPLY_MASK) != 0;
 
+	rq = vu_request_lookup(msg.hdr.request);
 	if (msg.hdr.flags & VHOST_USER_REPLY_MASK) {
 		vu_warn(dev, "%s: %s has the reply flag set", __func__,
 		    vhost_user_request_name(msg.hdr.request));
 		rc = -EINVAL;
-	} else if ((rc = be_check(dev, &msg, nfds)) == 0)
-		rc = be_handle(dev, &msg, fds, nfds);
+	} else if (!be_supported(dev, rq, msg.hdr.request)) {
+		vu_warn(dev, "%s (%u): request not supported",
+		    vhost_user_request_name(msg.hdr.request),
+		    msg.hdr.request);
+		rc = -EOPNOTSUPP;
+	} else if ((rc = vu_request_check(dev, rq, &msg, nfds)) == 0)
+		rc = rq->rq_handler(dev, &msg, fds, nfds);
 	for (i = 0; i < nfds; i++)
 		close_reset(&fds[i]);
 

@@ -15,7 +15,7 @@
 
 #include "../util/log.h"
 #include "../util/util.h"
-#include "vring.h"
+#include "vhost_int.h"
 
 /* Check num_queues and queue_size; the regions' total size. */
 static int
@@ -23,7 +23,7 @@ inflight_size(struct vu_dev *dev, const struct vhost_user_inflight *in,
     const char *name, size_t *size)
 {
 	if (in->num_queues == 0 || in->num_queues > VU_MAX_QUEUES ||
-	    in->queue_size == 0 || in->queue_size > VIRTQ_MAX_NUM ||
+	    in->queue_size == 0 || in->queue_size > VIRTQ_MAX_SIZE ||
 	    (in->queue_size & (in->queue_size - 1)) != 0) {
 		vu_warn(dev, "%s: %u queues of %u entries: not a ring layout",
 		    name, in->num_queues, in->queue_size);
@@ -77,7 +77,8 @@ inflight_busy(struct vu_dev *dev, const char *name)
 }
 
 int
-vu_inflight_get(struct vu_dev *dev, struct vhost_user_msg *msg)
+vu_req_get_inflight_fd(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+    unsigned int nfds)
 {
 	struct vhost_user_inflight	*in = &msg->payload.inflight;
 	size_t				 size;
@@ -115,7 +116,8 @@ vu_inflight_get(struct vu_dev *dev, struct vhost_user_msg *msg)
 }
 
 int
-vu_inflight_set(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds)
+vu_req_set_inflight_fd(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
+    unsigned int nfds)
 {
 	const struct vhost_user_inflight	*in = &msg->payload.inflight;
 	struct stat				 st;
@@ -126,7 +128,7 @@ vu_inflight_set(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds)
 		return rc;
 	if (inflight_busy(dev, "SET_INFLIGHT_FD"))
 		return VU_HANDLED_FAIL;
-	/* As for guest memory (vu_mem_add): sealable means sealed. */
+	/* As for guest memory (gmem_add): sealable means sealed. */
 	if ((seals = fcntl(fds[0], F_GET_SEALS)) != -1 &&
 	    (seals & (F_SEAL_SHRINK | F_SEAL_SEAL)) == 0) {
 		vu_warn(dev, "SET_INFLIGHT_FD: the memfd is not sealed against "

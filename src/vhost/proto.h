@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "../virtio/virtio.h"
+
 /* Front-end requests. */
 enum vhost_user_request {
 	VHOST_USER_NONE = 0,
@@ -87,14 +89,11 @@ enum vhost_user_request {
 #define VHOST_USER_PROTOCOL_F_SHARED_OBJECT		18
 #define VHOST_USER_PROTOCOL_F_DEVICE_STATE		19
 
-/* Virtio feature bits the engine itself cares about. */
-#define VIRTIO_F_NOTIFY_ON_EMPTY		24
-#define VIRTIO_RING_F_INDIRECT_DESC		28
-#define VIRTIO_RING_F_EVENT_IDX			29
+/*
+ * The vhost-user transport's own virtio feature bit; the ring and
+ * transport bits are in virtio/virtio.h.
+ */
 #define VHOST_USER_F_PROTOCOL_FEATURES		30
-#define VIRTIO_F_VERSION_1			32
-#define VIRTIO_F_ACCESS_PLATFORM		33
-#define VIRTIO_F_RING_PACKED			34
 
 /* Limits. */
 #define VHOST_USER_MAX_FDS		8
@@ -103,7 +102,6 @@ enum vhost_user_request {
 #define VHOST_USER_MAX_CONFIG_SIZE	256
 #define VHOST_USER_VRING_IDX_MASK	0xffu
 #define VHOST_USER_VRING_NOFD_MASK	(1u << 8)
-#define VIRTQ_MAX_SIZE			32768	/* virtio spec: queue size limit */
 
 struct vhost_user_header {
 	uint32_t	request;

@@ -5,7 +5,15 @@
  * to watch descriptors through struct vu_watch_ops and never blocks on the
  * front end for long: the rest of a message and a reply wait at most a
  * few seconds (msg.c), ring fds are used with RWF_NOWAIT (vring.c).
- * Devices plug in through struct vu_dev_ops.
+ * Devices plug in through struct vu_dev_ops and see the engine (struct
+ * vu_dev, opaque) through the functions of this header only: a device
+ * fills the ops (features, config space, queue handler, reset, and for
+ * net/vsock protocol features, device requests, maximum queue size),
+ * finds its state with vu_dev_priv(), asks vu_has_feature(), and in its
+ * queue handler takes vu_queue(dev, q), pops, pushes (virtq.h: virtq_pop,
+ * virtq_unpop, virtq_avail_bytes, virtq_push), charges a struct vu_budget
+ * and calls vu_queue_notify().  The request table (request.c) checks
+ * every message before any handler; a device never sees the wire.
  *
  * Ring life cycle (vhost-user spec, "Ring states"): rings start stopped and
  * disabled; SET_VRING_KICK starts a ring; GET_VRING_BASE stops it and
@@ -30,19 +38,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "mem.h"
-#include "proto.h"
 #include "../virtio/virtq.h"
+#include "proto.h"
 
 #define VU_MAX_QUEUES	16
-
-/* virtio device status bits (virtio spec 2.1). */
-#define VIRTIO_CONFIG_S_ACKNOWLEDGE	1
-#define VIRTIO_CONFIG_S_DRIVER		2
-#define VIRTIO_CONFIG_S_DRIVER_OK	4
-#define VIRTIO_CONFIG_S_FEATURES_OK	8
-#define VIRTIO_CONFIG_S_NEEDS_RESET	0x40
-#define VIRTIO_CONFIG_S_FAILED		0x80
 
 struct vu_dev;
 
@@ -104,6 +103,17 @@ vu_budget_charge(struct vu_budget *b, size_t len)
 	return b->b_reqs == 0 || b->b_bytes == 0;
 }
 
+/*
+ * Protocol features a device may add to those the engine offers: the
+ * ones whose requests the engine routes to the device (ops->requests).
+ */
+#define VU_DEVICE_PROTOCOL_FEATURES					\
+	((1ull << VHOST_USER_PROTOCOL_F_RARP) |				\
+	    (1ull << VHOST_USER_PROTOCOL_F_MTU))
+
+/* A request in vu_dev_ops.requests. */
+#define VU_REQUEST_BIT(req)	(1ull << (req))
+
 /* What a device provides.  Only queue_handler is mandatory. */
 struct vu_dev_ops {
 	/* Device feature bits offered (the engine adds the ring/transport bits
@@ -130,58 +140,43 @@ struct vu_dev_ops {
 	 * REM_MEM_REG): complete and publish every request in flight, as
 	 * their buffers are about to go away.  Rings stay started. */
 	void		(*mem_quiesce)(struct vu_dev *dev);
-};
-
-struct vu_vring {
-	struct virtq			vr_vq;
-	struct vhost_user_vring_addr	vr_addr;	/* as the front end sent */
-	uint16_t			vr_num;		/* SET_VRING_NUM */
-	uint16_t			vr_base;	/* SET_VRING_BASE */
-	bool				vr_addr_set;
-	bool				vr_started;
-	bool				vr_enabled;
-	bool				vr_resched;	/* defer pending */
-	bool				vr_kick_plain;	/* no RWF_NOWAIT */
-	bool				vr_call_plain;	/* no RWF_NOWAIT */
-	int				vr_kick_fd;
-	int				vr_call_fd;
-	int				vr_err_fd;
-	uint16_t			*vr_resubmit;	/* inflight */
-	struct vu_dev			*vr_dev;	/* back pointer for cb */
-};
-
-struct vu_dev {
-	int			 vd_sock;	/* connection, not owned */
-	const struct vu_dev_ops	*vd_ops;
-	void			*vd_priv;	/* device state */
-	const struct vu_watch_ops *vd_watch;
-	void			*vd_watch_ctx;
-	uint16_t		 vd_nqueues;	/* GET_QUEUE_NUM answer */
-	uint64_t		 vd_features;	/* acked */
-	uint64_t		 vd_protocol_features;	/* acked */
-	bool			 vd_owner;
-	bool			 vd_broken;
-	bool			 vd_stalled;	/* a front-end fd blocked */
-	uint8_t			 vd_status;	/* SET_STATUS */
-	struct vu_mem		 vd_mem;
-	struct vu_vring		 vd_vring[VU_MAX_QUEUES];
-	int			 vd_warned;
-	/* INFLIGHT_SHMFD: the regions, shared with the front end. */
-	uint8_t			*vd_inflight;
-	size_t			 vd_inflight_size;
-	uint16_t		 vd_inflight_nq;
-	uint16_t		 vd_inflight_qsize;
-	int			 vd_reply_fd;	/* sent with the reply, or -1 */
+	/* Protocol features the device adds (GET_PROTOCOL_FEATURES), within
+	 * VU_DEVICE_PROTOCOL_FEATURES (MTU, RARP); other bits are dropped. */
+	uint64_t	(*get_protocol_features)(struct vu_dev *dev);
+	/*
+	 * Device-specific requests: VU_REQUEST_BIT(r) for each request r the
+	 * device handles (VHOST_USER_SEND_RARP, VHOST_USER_NET_SET_MTU).
+	 * The engine checks them as its request table says (payload size,
+	 * no descriptors, the protocol feature negotiated: RARP, MTU), then
+	 * calls request() with the payload (size bytes, e.g. the u64 MTU).
+	 * Undeclared, they are not supported.  0, or -errno to refuse: a
+	 * failure status with REPLY_ACK; the connection stays up.
+	 */
+	uint64_t	requests;
+	int		(*request)(struct vu_dev *dev, uint32_t request,
+			    const void *payload, uint32_t size);
+	/* Largest ring size the device takes for ring qidx (SET_VRING_NUM
+	 * refuses more); 0 or absent: VIRTQ_MAX_SIZE. */
+	uint16_t	(*max_queue_size)(struct vu_dev *dev, unsigned int qidx);
 };
 
 /*
- * Bind an engine to a connected socket.  nqueues (1..VU_MAX_QUEUES) is what
- * GET_QUEUE_NUM answers; priv is handed back through vu_dev_priv().  Does
- * not take ownership of sock.  0 or -errno.
+ * A new engine bound to a connected socket, in *devp.  nqueues
+ * (1..VU_MAX_QUEUES) is what GET_QUEUE_NUM answers; priv is handed back
+ * through vu_dev_priv().  Does not take ownership of sock.  0 or -errno
+ * (-EINVAL for a bad argument, -ENOMEM).  struct vu_dev is opaque: devices
+ * and the glue use the functions below.
  */
-int	vu_dev_init(struct vu_dev *dev, int sock, uint16_t nqueues,
+int	vu_dev_new(struct vu_dev **devp, int sock, uint16_t nqueues,
 	    const struct vu_dev_ops *ops, void *priv,
 	    const struct vu_watch_ops *watch, void *watch_ctx);
+
+/*
+ * End of the connection: stop the rings (devices drain through
+ * queue_state), remove every watch, close the ring fds, unmap the front
+ * end's memory, free dev.  NULL is ignored.
+ */
+void	vu_dev_free(struct vu_dev *dev);
 
 /*
  * Read one message from the socket and handle it (call when sock is
@@ -190,9 +185,6 @@ int	vu_dev_init(struct vu_dev *dev, int sock, uint16_t nqueues,
  * drop the connection.
  */
 int	vu_dev_dispatch(struct vu_dev *dev);
-
-/* Stop rings, remove watches, close ring fds, unmap memory. */
-void	vu_dev_fini(struct vu_dev *dev);
 
 /*
  * 0, or -ETIMEDOUT once a descriptor of the front end's left the engine
@@ -211,6 +203,8 @@ int	vu_dev_error(const struct vu_dev *dev);
 bool	vu_dev_maps(const struct vu_dev *dev, const void *addr);
 
 void	*vu_dev_priv(const struct vu_dev *dev);
+/* The virtio features the driver acked (SET_FEATURES), all 64 bits. */
+uint64_t vu_dev_features(const struct vu_dev *dev);
 bool	vu_has_feature(const struct vu_dev *dev, unsigned int bit);
 bool	vu_has_protocol_feature(const struct vu_dev *dev, unsigned int bit);
 

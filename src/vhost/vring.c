@@ -22,7 +22,7 @@
 
 #include "../util/log.h"
 #include "../util/util.h"
-#include "vring.h"
+#include "vhost_int.h"
 
 /* Started, enabled, and its memory mapped (see vu_vring_remap). */
 static bool
@@ -40,7 +40,7 @@ vring_update(struct vu_dev *dev, unsigned int idx, bool was)
 
 	if (now == was)
 		return;
-	log_debug("%s: ring %u %s", __func__, idx, now ? "ready" : "stopped");
+	log_trace("ring %u %s", idx, now ? "ready" : "stopped");
 	if (dev->vd_ops->queue_state != NULL)
 		dev->vd_ops->queue_state(dev, idx, now);
 	if (now && vring_ready(vr) && virtq_has_avail(&vr->vr_vq))
@@ -58,11 +58,11 @@ vring_translate(const struct vu_dev *dev, const struct vu_vring *vr,
 {
 	const struct vhost_user_vring_addr *a = &vr->vr_addr;
 
-	*desc = vu_mem_uva(&dev->vd_mem, a->desc_user_addr,
+	*desc = gmem_uva(&dev->vd_mem, a->desc_user_addr,
 	    virtq_desc_size(num));
-	*avail = vu_mem_uva(&dev->vd_mem, a->avail_user_addr,
+	*avail = gmem_uva(&dev->vd_mem, a->avail_user_addr,
 	    virtq_avail_size(num));
-	*used = vu_mem_uva(&dev->vd_mem, a->used_user_addr,
+	*used = gmem_uva(&dev->vd_mem, a->used_user_addr,
 	    virtq_used_size(num));
 	if (*desc == NULL || *avail == NULL || *used == NULL)
 		return -EFAULT;
@@ -331,6 +331,8 @@ vring_kick_cb(int fd, void *arg)
 	if (n < 0 && errno != EAGAIN)
 		vu_warn(dev, "%s: ring %u: read kick: %s", __func__, idx,
 		    strerror(errno));
+	log_ring("ring %u: kick; next avail %u, used %u", idx,
+	    vr->vr_vq.vq_last_avail, vr->vr_vq.vq_used_idx);
 	if (vring_ready(vr))
 		dev->vd_ops->queue_handler(dev, idx);
 }
@@ -452,97 +454,123 @@ vring_set_addr(struct vu_dev *dev, const struct vhost_user_vring_addr *a)
 	return 0;
 }
 
+/* Request handlers (request.c checked size, fds and ring index). */
 int
-vu_vring_is_request(uint32_t req)
+vu_req_set_vring_num(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
 {
-	switch (req) {
-	case VHOST_USER_SET_VRING_NUM:
-	case VHOST_USER_SET_VRING_ADDR:
-	case VHOST_USER_SET_VRING_BASE:
-	case VHOST_USER_GET_VRING_BASE:
-	case VHOST_USER_SET_VRING_KICK:
-	case VHOST_USER_SET_VRING_CALL:
-	case VHOST_USER_SET_VRING_ERR:
-	case VHOST_USER_SET_VRING_ENABLE:
-		return 1;
-	default:
-		return 0;
+	struct vhost_user_vring_state	*st = &msg->payload.state;
+	uint32_t			 max = 0;
+
+	if (st->num == 0 || st->num > VIRTQ_MAX_SIZE ||
+	    (st->num & (st->num - 1)) != 0) {
+		vu_warn(dev, "%s: ring %u: invalid size %u", __func__,
+		    st->index, st->num);
+		return -EINVAL;
+	}
+	if (dev->vd_ops->max_queue_size != NULL)
+		max = dev->vd_ops->max_queue_size(dev, st->index);
+	if (max != 0 && st->num > max) {
+		vu_warn(dev, "%s: ring %u: size %u is above the device's "
+		    "maximum %u", __func__, st->index, st->num, max);
+		return -EINVAL;
+	}
+	dev->vd_vring[st->index].vr_num = (uint16_t)st->num;
+	return 0;
+}
+
+int
+vu_req_set_vring_addr(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
+{
+	return vring_set_addr(dev, &msg->payload.addr);
+}
+
+int
+vu_req_set_vring_base(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
+{
+	struct vhost_user_vring_state	*st = &msg->payload.state;
+
+	if (st->num > UINT16_MAX) {
+		vu_warn(dev, "%s: ring %u: invalid base 0x%x", __func__,
+		    st->index, st->num);
+		return -EINVAL;
+	}
+	dev->vd_vring[st->index].vr_base = (uint16_t)st->num;
+	return 0;
+}
+
+int
+vu_req_get_vring_base(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
+{
+	struct vhost_user_vring_state	*st = &msg->payload.state;
+	unsigned int			 idx = st->index;
+
+	vu_vring_stop(dev, idx);
+	st->num = dev->vd_vring[idx].vr_base;
+	msg->hdr.size = sizeof(*st);
+	return VU_HANDLED_REPLY;
+}
+
+int
+vu_req_set_vring_kick(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
+{
+	return vring_set_kick(dev, vu_request_ring(msg), fds, nfds);
+}
+
+/* SET_VRING_CALL, SET_VRING_ERR: keep the fd (or none) in *slot. */
+static void
+vring_set_fd(int *slot, int *fds, unsigned int nfds)
+{
+	close_reset(slot);
+	if (nfds == 1) {
+		*slot = fds[0];
+		fds[0] = -1;
 	}
 }
 
 int
-vu_vring_handle(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
-    unsigned int nfds)
+vu_req_set_vring_call(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
+{
+	struct vu_vring	*vr = &dev->vd_vring[vu_request_ring(msg)];
+
+	vring_set_fd(&vr->vr_call_fd, fds, nfds);
+	vr->vr_call_plain = false;
+	return 0;
+}
+
+int
+vu_req_set_vring_err(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
+{
+	struct vu_vring	*vr = &dev->vd_vring[vu_request_ring(msg)];
+
+	vring_set_fd(&vr->vr_err_fd, fds, nfds);
+	return 0;
+}
+
+int
+vu_req_set_vring_enable(struct vu_dev *dev, struct vhost_user_msg *msg,
+    int *fds, unsigned int nfds)
 {
 	struct vhost_user_vring_state	*st = &msg->payload.state;
 	struct vu_vring			*vr;
-	unsigned int			 idx;
 	bool				 was;
 
-	switch (msg->hdr.request) {
-	case VHOST_USER_SET_VRING_NUM:
-		if (st->num == 0 || st->num > VIRTQ_MAX_SIZE ||
-		    (st->num & (st->num - 1)) != 0) {
-			vu_warn(dev, "%s: ring %u: invalid size %u", __func__,
-			    st->index, st->num);
-			return -EINVAL;
-		}
-		dev->vd_vring[st->index].vr_num = (uint16_t)st->num;
-		return 0;
-	case VHOST_USER_SET_VRING_ADDR:
-		return vring_set_addr(dev, &msg->payload.addr);
-	case VHOST_USER_SET_VRING_BASE:
-		if (st->num > UINT16_MAX) {
-			vu_warn(dev, "%s: ring %u: invalid base 0x%x", __func__,
-			    st->index, st->num);
-			return -EINVAL;
-		}
-		dev->vd_vring[st->index].vr_base = (uint16_t)st->num;
-		return 0;
-	case VHOST_USER_GET_VRING_BASE:
-		idx = st->index;
-		vu_vring_stop(dev, idx);
-		st->num = dev->vd_vring[idx].vr_base;
-		msg->hdr.size = sizeof(*st);
-		return VU_HANDLED_REPLY;
-	case VHOST_USER_SET_VRING_KICK:
-		idx = (unsigned int)(msg->payload.u64 &
-		    VHOST_USER_VRING_IDX_MASK);
-		return vring_set_kick(dev, idx, fds, nfds);
-	case VHOST_USER_SET_VRING_CALL:
-	case VHOST_USER_SET_VRING_ERR:
-		idx = (unsigned int)(msg->payload.u64 &
-		    VHOST_USER_VRING_IDX_MASK);
-		vr = &dev->vd_vring[idx];
-		if (msg->hdr.request == VHOST_USER_SET_VRING_CALL) {
-			close_reset(&vr->vr_call_fd);
-			if (nfds == 1) {
-				vr->vr_call_fd = fds[0];
-				vr->vr_call_plain = false;
-				fds[0] = -1;
-			}
-		} else {
-			close_reset(&vr->vr_err_fd);
-			if (nfds == 1) {
-				vr->vr_err_fd = fds[0];
-				fds[0] = -1;
-			}
-		}
-		return 0;
-	case VHOST_USER_SET_VRING_ENABLE:
-		if (st->num > 1) {
-			vu_warn(dev, "%s: ring %u: invalid enable value %u",
-			    __func__, st->index, st->num);
-			return -EINVAL;
-		}
-		vr = &dev->vd_vring[st->index];
-		was = vring_ready(vr);
-		vr->vr_enabled = st->num == 1;
-		vring_update(dev, st->index, was);
-		return 0;
-	default:
+	if (st->num > 1) {
+		vu_warn(dev, "%s: ring %u: invalid enable value %u", __func__,
+		    st->index, st->num);
 		return -EINVAL;
 	}
+	vr = &dev->vd_vring[st->index];
+	was = vring_ready(vr);
+	vr->vr_enabled = st->num == 1;
+	vring_update(dev, st->index, was);
+	return 0;
 }
 
 struct virtq *
@@ -593,8 +621,11 @@ vu_queue_publish(struct vu_dev *dev, unsigned int qidx)
 	if (!virtq_should_notify(&vr->vr_vq) || vr->vr_call_fd < 0 ||
 	    dev->vd_stalled)
 		return;
-	if (vring_fd_io(vr->vr_call_fd, true, &vr->vr_call_plain) >= 0)
+	if (vring_fd_io(vr->vr_call_fd, true, &vr->vr_call_plain) >= 0) {
+		log_ring("ring %u: used %u published; call signalled", qidx,
+		    vr->vr_vq.vq_used_idx);
 		return;
+	}
 	/* EAGAIN: a full pipe or counter, signals are pending already. */
 	if (errno == EINTR)
 		vring_fd_stalled(dev, qidx, "call");

@@ -24,17 +24,31 @@
 
 #include "../util/log.h"
 #include "../util/util.h"
-#include "../vhost/proto.h"
 #include "virtq.h"
 
-/* Largest ring (virtio 1.x 2.7: Queue Size <= 32768). */
 /*
- * Largest indirect table.  The spec bounds a chain by the queue size, but
- * Linux drivers build indirect tables longer than the ring, so the bound
- * is the largest possible ring; every table entry still has to yield at
- * most VIRTQ_MAX_SEGS segments.
+ * Largest indirect table: the largest possible ring (see VIRTQ_MAX_SIZE);
+ * every table entry still has to yield at most VIRTQ_MAX_SEGS segments.
  */
-#define VIRTQ_MAX_INDIRECT	32768u
+#define VIRTQ_MAX_INDIRECT	VIRTQ_MAX_SIZE
+
+/* What the last pop took, for virtq_unpop. */
+#define VIRTQ_POPPED_NONE	0
+#define VIRTQ_POPPED_AVAIL	1	/* from the avail ring */
+#define VIRTQ_POPPED_RESUBMIT	2	/* a head left in flight */
+
+/*
+ * A chain being walked: into the segments of an element (ch_iov), or only
+ * counted (ch_iov NULL), with the same checks either way.
+ */
+struct virtq_chain {
+	uint16_t	 ch_head;
+	unsigned int	 ch_out_num;
+	unsigned int	 ch_in_num;
+	size_t		 ch_out_len;
+	size_t		 ch_in_len;
+	struct iovec	*ch_iov;	/* VIRTQ_MAX_SEGS entries, or NULL */
+};
 
 /* An unaligned-safe u16 in guest memory (avail_event, used_event). */
 struct virtq_u16 {
@@ -47,6 +61,13 @@ struct virtq_u16 {
 #define virtq_rmb()	__atomic_thread_fence(__ATOMIC_ACQUIRE)
 /* Compiler barrier: values copied before it are never re-read after it. */
 #define virtq_barrier()	__asm__ __volatile__("" ::: "memory")
+
+bool
+virtq_mapped(const struct virtq *vq)
+{
+	return vq->vq_desc != NULL && vq->vq_avail != NULL &&
+	    vq->vq_used != NULL;
+}
 
 size_t
 virtq_desc_size(uint16_t num)
@@ -143,11 +164,11 @@ virtq_bad(struct virtq *vq, uint16_t idx, const char *why)
 }
 
 int
-virtq_init(struct virtq *vq, const struct vu_mem *mem, uint16_t num,
+virtq_init(struct virtq *vq, const struct gmem *mem, uint16_t num,
     struct virtq_desc *desc, struct virtq_avail *avail,
     struct virtq_used *used, uint16_t last_avail, uint64_t features)
 {
-	if (num == 0 || (num & (num - 1)) != 0 || num > VIRTQ_MAX_NUM ||
+	if (num == 0 || (num & (num - 1)) != 0 || num > VIRTQ_MAX_SIZE ||
 	    mem == NULL || desc == NULL || avail == NULL || used == NULL)
 		return -EINVAL;
 	memset(vq, 0, sizeof(*vq));
@@ -185,7 +206,7 @@ virtq_copy_from_guest(const struct virtq *vq, uint64_t gpa, void *dst,
 	if (gpa + len < gpa)
 		return -1;
 	while (len > 0) {
-		p = vu_mem_gpa_span(vq->vq_mem, gpa, len, &n);
+		p = gmem_gpa_span(vq->vq_mem, gpa, len, &n);
 		if (p == NULL || n == 0)
 			return -1;
 		memcpy(out, p, n);
@@ -212,43 +233,45 @@ virtq_read_desc(const struct virtq *vq, uint16_t i, struct virtq_desc *d)
 }
 
 /*
- * Append the buffer of the (copied, non-indirect) descriptor d to elem,
+ * Append the buffer of the (copied, non-indirect) descriptor d to ch,
  * split at region boundaries.  *seen_write tracks the direction rule.
  */
 static int
-virtq_map_desc(struct virtq *vq, struct virtq_elem *elem,
+virtq_map_desc(struct virtq *vq, struct virtq_chain *ch,
     const struct virtq_desc *d, bool *seen_write)
 {
-	unsigned int	 nseg = elem->out_num + elem->in_num;
+	unsigned int	 nseg = ch->ch_out_num + ch->ch_in_num;
 	uint64_t	 gpa = d->addr, left = d->len, n;
 	bool		 wr = (d->flags & VIRTQ_DESC_F_WRITE) != 0;
 	void		*p;
 
 	if (!wr && *seen_write)
-		return virtq_bad(vq, elem->head,
+		return virtq_bad(vq, ch->ch_head,
 		    "readable descriptor after a writable one");
 	if (wr)
 		*seen_write = true;
 	if (left == 0)
 		return 0;
 	if (gpa + left < gpa)
-		return virtq_bad(vq, elem->head, "buffer address wraps");
+		return virtq_bad(vq, ch->ch_head, "buffer address wraps");
 	while (left > 0) {
-		p = vu_mem_gpa_span(vq->vq_mem, gpa, left, &n);
+		p = gmem_gpa_span(vq->vq_mem, gpa, left, &n);
 		if (p == NULL || n == 0)
-			return virtq_bad(vq, elem->head,
+			return virtq_bad(vq, ch->ch_head,
 			    "buffer outside guest memory");
 		if (nseg >= VIRTQ_MAX_SEGS)
-			return virtq_bad(vq, elem->head, "too many segments");
-		elem->iov[nseg].iov_base = p;
-		elem->iov[nseg].iov_len = (size_t)n;
+			return virtq_bad(vq, ch->ch_head, "too many segments");
+		if (ch->ch_iov != NULL) {
+			ch->ch_iov[nseg].iov_base = p;
+			ch->ch_iov[nseg].iov_len = (size_t)n;
+		}
 		nseg++;
 		if (wr) {
-			elem->in_num++;
-			elem->in_len += n;
+			ch->ch_in_num++;
+			ch->ch_in_len += n;
 		} else {
-			elem->out_num++;
-			elem->out_len += n;
+			ch->ch_out_num++;
+			ch->ch_out_len += n;
 		}
 		gpa += n;
 		left -= n;
@@ -258,7 +281,7 @@ virtq_map_desc(struct virtq *vq, struct virtq_elem *elem,
 
 /* Walk the indirect table that the (copied) descriptor ind points to. */
 static int
-virtq_walk_indirect(struct virtq *vq, struct virtq_elem *elem,
+virtq_walk_indirect(struct virtq *vq, struct virtq_chain *ch,
     const struct virtq_desc *ind, bool *seen_write)
 {
 	const volatile struct virtq_desc	*tbl;
@@ -268,30 +291,30 @@ virtq_walk_indirect(struct virtq *vq, struct virtq_elem *elem,
 	int			rc;
 
 	if (!vq->vq_indirect)
-		return virtq_bad(vq, elem->head,
+		return virtq_bad(vq, ch->ch_head,
 		    "indirect descriptor without INDIRECT_DESC");
 	if (ind->flags & VIRTQ_DESC_F_NEXT)
-		return virtq_bad(vq, elem->head,
+		return virtq_bad(vq, ch->ch_head,
 		    "indirect descriptor with NEXT");
 	if (ind->len == 0 || ind->len % sizeof(struct virtq_desc) != 0)
-		return virtq_bad(vq, elem->head,
+		return virtq_bad(vq, ch->ch_head,
 		    "indirect table length zero or not a multiple of 16");
 	tnum = ind->len / sizeof(struct virtq_desc);
 	if (tnum > VIRTQ_MAX_INDIRECT)
-		return virtq_bad(vq, elem->head, "indirect table too large");
+		return virtq_bad(vq, ch->ch_head, "indirect table too large");
 	if (ind->addr + ind->len < ind->addr)
-		return virtq_bad(vq, elem->head, "indirect table wraps");
+		return virtq_bad(vq, ch->ch_head, "indirect table wraps");
 	/*
 	 * The table in one region (the usual case): translated once, each
 	 * descriptor then copied out once like a direct one.  A table across
 	 * regions (or misaligned) is copied descriptor by descriptor.
 	 */
-	tbl = vu_mem_gpa(vq->vq_mem, ind->addr, ind->len);
+	tbl = gmem_gpa(vq->vq_mem, ind->addr, ind->len);
 	if ((uintptr_t)tbl % _Alignof(struct virtq_desc) != 0)
 		tbl = NULL;
 	for (;;) {
 		if (++count > tnum)
-			return virtq_bad(vq, elem->head,
+			return virtq_bad(vq, ch->ch_head,
 			    "loop in indirect table");
 		if (tbl != NULL) {
 			d.addr = tbl[i].addr;
@@ -300,48 +323,48 @@ virtq_walk_indirect(struct virtq *vq, struct virtq_elem *elem,
 			d.next = tbl[i].next;
 		} else if (virtq_copy_from_guest(vq,
 		    ind->addr + (uint64_t)i * sizeof(d), &d, sizeof(d)) != 0)
-			return virtq_bad(vq, elem->head,
+			return virtq_bad(vq, ch->ch_head,
 			    "indirect table outside guest memory");
 		if (d.flags & VIRTQ_DESC_F_INDIRECT)
-			return virtq_bad(vq, elem->head,
+			return virtq_bad(vq, ch->ch_head,
 			    "indirect descriptor inside an indirect table");
-		if ((rc = virtq_map_desc(vq, elem, &d, seen_write)) != 0)
+		if ((rc = virtq_map_desc(vq, ch, &d, seen_write)) != 0)
 			return rc;
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
 			return 0;
 		if (d.next >= tnum)
-			return virtq_bad(vq, elem->head,
+			return virtq_bad(vq, ch->ch_head,
 			    "next index outside the indirect table");
 		i = d.next;
 	}
 }
 
-/* Walk the chain at elem->head into elem.  0 or -EIO (queue broken). */
+/* Walk the chain at ch->ch_head into ch.  0 or -EIO (queue broken). */
 static int
-virtq_walk(struct virtq *vq, struct virtq_elem *elem)
+virtq_walk(struct virtq *vq, struct virtq_chain *ch)
 {
 	struct virtq_desc	d;
 	unsigned int		count = 0;
-	uint16_t		i = elem->head;
+	uint16_t		i = ch->ch_head;
 	bool			seen_write = false;
 	int			rc;
 
 	for (;;) {
 		if (++count > vq->vq_num)
-			return virtq_bad(vq, elem->head,
+			return virtq_bad(vq, ch->ch_head,
 			    "descriptor chain loops");
 		virtq_read_desc(vq, i, &d);
 		/* The WRITE flag of an indirect descriptor is ignored
 		 * (spec: "Indirect Descriptors", device requirements); NEXT is
 		 * forbidden on it, so it ends the chain. */
 		if (d.flags & VIRTQ_DESC_F_INDIRECT)
-			return virtq_walk_indirect(vq, elem, &d, &seen_write);
-		if ((rc = virtq_map_desc(vq, elem, &d, &seen_write)) != 0)
+			return virtq_walk_indirect(vq, ch, &d, &seen_write);
+		if ((rc = virtq_map_desc(vq, ch, &d, &seen_write)) != 0)
 			return rc;
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
 			return 0;
 		if (d.next >= vq->vq_num)
-			return virtq_bad(vq, elem->head,
+			return virtq_bad(vq, ch->ch_head,
 			    "next index outside the descriptor table");
 		i = d.next;
 	}
@@ -361,6 +384,29 @@ virtq_read_avail_idx(struct virtq *vq, uint16_t *idx)
 	return 0;
 }
 
+/*
+ * Walk the chain at head into elem.  1, or -EIO (broken) with elem
+ * empty.
+ */
+static int
+virtq_take(struct virtq *vq, uint16_t head, struct virtq_elem *elem)
+{
+	struct virtq_chain	ch = { .ch_head = head, .ch_iov = elem->iov };
+	int			rc;
+
+	elem->head = head;
+	elem->out = elem->iov;
+	elem->in = elem->iov;
+	if ((rc = virtq_walk(vq, &ch)) != 0)
+		return rc;
+	elem->out_num = ch.ch_out_num;
+	elem->in_num = ch.ch_in_num;
+	elem->out_len = ch.ch_out_len;
+	elem->in_len = ch.ch_in_len;
+	elem->in = elem->iov + elem->out_num;
+	return 1;
+}
+
 int
 virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 {
@@ -369,6 +415,7 @@ virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 
 	elem->out_num = elem->in_num = 0;
 	elem->out_len = elem->in_len = 0;
+	vq->vq_popped = VIRTQ_POPPED_NONE;
 	if (vq->vq_broken)
 		return -EIO;
 	if (vq->vq_avail == NULL)
@@ -376,15 +423,9 @@ virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 	if (vq->vq_resubmit_next < vq->vq_nresubmit) {
 		/* Taken by a back end that died: again, first. */
 		head = vq->vq_resubmit[vq->vq_resubmit_next++];
-		elem->head = head;
-		elem->out = elem->iov;
-		elem->in = elem->iov;
-		if ((rc = virtq_walk(vq, elem)) != 0) {
-			elem->out_num = elem->in_num = 0;
-			elem->out_len = elem->in_len = 0;
+		if ((rc = virtq_take(vq, head, elem)) < 0)
 			return rc;
-		}
-		elem->in = elem->iov + elem->out_num;
+		vq->vq_popped = VIRTQ_POPPED_RESUBMIT;
 		return 1;
 	}
 	if ((rc = virtq_read_avail_idx(vq, &idx)) != 0)
@@ -418,12 +459,8 @@ virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 	elem->in = elem->iov;
 	if (head >= vq->vq_num)
 		return virtq_bad(vq, head, "head index outside the ring");
-	if ((rc = virtq_walk(vq, elem)) != 0) {
-		elem->out_num = elem->in_num = 0;
-		elem->out_len = elem->in_len = 0;
+	if ((rc = virtq_take(vq, head, elem)) < 0)
 		return rc;
-	}
-	elem->in = elem->iov + elem->out_num;
 	vq->vq_last_avail++;
 	if (vq->vq_inflight != NULL) {
 		vq->vq_inflight->desc[head].counter = ++vq->vq_counter;
@@ -433,7 +470,82 @@ virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 	 * avail idx load only on the empty path above (with its smp_mb). */
 	if (vq->vq_event_idx)
 		set_avail_event(vq, vq->vq_last_avail);
+	vq->vq_popped = VIRTQ_POPPED_AVAIL;
+	vq->vq_popped_head = head;
 	return 1;
+}
+
+int
+virtq_unpop(struct virtq *vq)
+{
+	uint16_t	head = vq->vq_popped_head;
+
+	switch (vq->vq_popped) {
+	case VIRTQ_POPPED_RESUBMIT:
+		vq->vq_resubmit_next--;
+		break;
+	case VIRTQ_POPPED_AVAIL:
+		if (vq->vq_avail == NULL)
+			return -EINVAL;	/* detached since the pop */
+		vq->vq_last_avail--;
+		if (vq->vq_inflight != NULL && head < vq->vq_num) {
+			vq->vq_inflight->desc[head].inflight = 0;
+			vq->vq_counter--;
+		}
+		/* As before the pop: a kick for this chain on. */
+		if (vq->vq_event_idx)
+			set_avail_event(vq, vq->vq_last_avail);
+		break;
+	default:
+		return -EINVAL;
+	}
+	vq->vq_popped = VIRTQ_POPPED_NONE;
+	return 0;
+}
+
+int
+virtq_avail_bytes(struct virtq *vq, size_t limit, size_t *bytes)
+{
+	struct virtq_chain	ch;
+	unsigned int		n = 0;
+	uint16_t		idx, i, k, head;
+	size_t			total = 0;
+	int			rc;
+
+	*bytes = 0;
+	if (vq->vq_broken)
+		return -EIO;
+	if (vq->vq_avail == NULL)
+		return 0;
+	/* Heads left in flight come first (virtq_pop takes them first). */
+	for (k = vq->vq_resubmit_next; k < vq->vq_nresubmit &&
+	    total < limit && n < VIRTQ_AVAIL_SCAN; k++, n++) {
+		memset(&ch, 0, sizeof(ch));
+		ch.ch_head = vq->vq_resubmit[k];
+		if ((rc = virtq_walk(vq, &ch)) != 0)
+			return rc;
+		total += ch.ch_in_len;
+	}
+	if (total < limit && n < VIRTQ_AVAIL_SCAN) {
+		if ((rc = virtq_read_avail_idx(vq, &idx)) != 0)
+			return rc;
+		/* smp_rmb: as in virtq_pop, entries after the index. */
+		virtq_rmb();
+		for (i = vq->vq_last_avail; i != idx && total < limit &&
+		    n < VIRTQ_AVAIL_SCAN; i++, n++) {
+			head = avail_ring(vq, i & (vq->vq_num - 1));
+			if (head >= vq->vq_num)
+				return virtq_bad(vq, head,
+				    "head index outside the ring");
+			memset(&ch, 0, sizeof(ch));
+			ch.ch_head = head;
+			if ((rc = virtq_walk(vq, &ch)) != 0)
+				return rc;
+			total += ch.ch_in_len;
+		}
+	}
+	*bytes = MIN(total, limit);
+	return 0;
 }
 
 static void	inflight_commit(struct virtq *);
@@ -443,6 +555,7 @@ virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
 	volatile struct virtq_used_elem	*ue;
 
+	vq->vq_popped = VIRTQ_POPPED_NONE;	/* nothing to unpop now */
 	if (vq->vq_used == NULL)
 		return;		/* stopped or paused: nowhere to publish */
 	ue = &vq->vq_used->ring[vq->vq_used_idx & (vq->vq_num - 1)];
@@ -626,6 +739,24 @@ virtq_disable_notify(struct virtq *vq)
 }
 
 bool
+virtq_enable_notify_more(struct virtq *vq)
+{
+	uint16_t	idx;
+
+	if (vq->vq_broken || vq->vq_avail == NULL)
+		return false;
+	idx = avail_idx(vq);
+	if (vq->vq_event_idx)
+		set_avail_event(vq, idx);
+	else
+		set_used_flags(vq,
+		    used_flags(vq) & (uint16_t)~VIRTQ_USED_F_NO_NOTIFY);
+	/* smp_mb: as in virtq_enable_notify. */
+	virtq_mb();
+	return avail_idx(vq) != idx;
+}
+
+bool
 virtq_enable_notify(struct virtq *vq)
 {
 	if (vq->vq_event_idx)
@@ -640,47 +771,4 @@ virtq_enable_notify(struct virtq *vq)
 	 */
 	virtq_mb();
 	return virtq_has_avail(vq);
-}
-
-size_t
-iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
-    const void *buf, size_t len)
-{
-	const uint8_t	*src = buf;
-	size_t		 done = 0, chunk;
-	unsigned int	 i;
-
-	for (i = 0; i < n && done < len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		chunk = MIN(iov[i].iov_len - off, len - done);
-		memcpy((uint8_t *)iov[i].iov_base + off, src + done, chunk);
-		done += chunk;
-		off = 0;
-	}
-	return done;
-}
-
-size_t
-iov_to_buf(const struct iovec *iov, unsigned int n, size_t off, void *buf,
-    size_t len)
-{
-	uint8_t		*dst = buf;
-	size_t		 done = 0, chunk;
-	unsigned int	 i;
-
-	for (i = 0; i < n && done < len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		chunk = MIN(iov[i].iov_len - off, len - done);
-		memcpy(dst + done, (const uint8_t *)iov[i].iov_base + off,
-		    chunk);
-		done += chunk;
-		off = 0;
-	}
-	return done;
 }

@@ -16,13 +16,22 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "../vhost/mem.h"
+#include "../mem/gmem.h"
+#include "iov.h"
+#include "virtio.h"
 
 #define VIRTQ_DESC_F_NEXT	1
 #define VIRTQ_DESC_F_WRITE	2
 #define VIRTQ_DESC_F_INDIRECT	4
 #define VIRTQ_AVAIL_F_NO_INTERRUPT	1
 #define VIRTQ_USED_F_NO_NOTIFY		1
+
+/*
+ * Most chains virtq_avail_bytes() looks at per call: a wake-up's worth of
+ * requests (the engine's budget), so that a guest posting many chains
+ * without writable bytes cannot make each call walk the whole ring.
+ */
+#define VIRTQ_AVAIL_SCAN	256u
 
 /* Most segments (iovecs) one element may have, after region splits. */
 #define VIRTQ_MAX_SEGS	1024
@@ -72,8 +81,6 @@ struct virtq_elem {
  * that a new back end finds the requests the old one had taken but not
  * completed.  Layout fixed by the vhost-user specification.
  */
-#define VIRTQ_MAX_NUM		32768u	/* largest split ring */
-
 struct virtq_inflight_desc {
 	uint8_t		inflight;	/* head taken, not yet used */
 	uint8_t		padding[5];
@@ -96,8 +103,9 @@ struct virtq_inflight {
 	    (size_t)(num) * sizeof(struct virtq_inflight_desc) + 63) &	\
 	    ~(size_t)63)
 
+/* The fields are the virtqueue's own: users call the functions below. */
 struct virtq {
-	const struct vu_mem	*vq_mem;
+	const struct gmem	*vq_mem;
 	struct virtq_desc	*vq_desc;
 	struct virtq_avail	*vq_avail;
 	struct virtq_used	*vq_used;
@@ -116,7 +124,16 @@ struct virtq {
 	uint16_t		*vq_resubmit;	/* heads to take first */
 	uint16_t		 vq_nresubmit;
 	uint16_t		 vq_resubmit_next;
+	uint8_t			 vq_popped;	/* what virtq_unpop gives back */
+	uint16_t		 vq_popped_head;
 };
+
+/*
+ * Whether the queue points into guest memory (its rings are attached):
+ * false for a stopped ring, or one whose memory the front end removed.
+ * Push and pop do nothing on such a queue.
+ */
+bool	virtq_mapped(const struct virtq *vq);
 
 /* Bytes each ring part needs for num entries (event fields included). */
 size_t	virtq_desc_size(uint16_t num);
@@ -126,11 +143,11 @@ size_t	virtq_used_size(uint16_t num);
 /*
  * Attach a queue to rings already translated to host pointers (the caller
  * checked each covers virtq_*_size(num) bytes).  num must be a power of two
- * <= 32768 (-EINVAL otherwise).  last_avail is where popping starts (from
+ * <= VIRTQ_MAX_SIZE (-EINVAL otherwise).  last_avail is where popping starts (from
  * SET_VRING_BASE); the used index is read from the ring.  features is the
  * negotiated virtio feature set (EVENT_IDX, INDIRECT_DESC).  0 or -errno.
  */
-int	virtq_init(struct virtq *vq, const struct vu_mem *mem, uint16_t num,
+int	virtq_init(struct virtq *vq, const struct gmem *mem, uint16_t num,
 	    struct virtq_desc *desc, struct virtq_avail *avail,
 	    struct virtq_used *used, uint16_t last_avail, uint64_t features);
 
@@ -153,6 +170,26 @@ int	virtq_pop(struct virtq *vq, struct virtq_elem *elem);
  */
 int	virtq_inflight_attach(struct virtq *vq, struct virtq_inflight *region,
 	    uint16_t *resubmit);
+
+/*
+ * Give back the element the last virtq_pop returned, unused (net rx: the
+ * frame does not fit): the next pop returns the same chain again, and its
+ * inflight record is undone.  Once per pop, before the next pop or push.
+ * 0, or -EINVAL when there is nothing to give back.
+ */
+int	virtq_unpop(struct virtq *vq);
+
+/*
+ * How many device-writable bytes the chains available now offer (the
+ * heads to take again first, then the avail ring from the next pop on),
+ * counted until limit is reached: *bytes is at most limit.  Nothing is
+ * popped.  Chains are checked as virtq_pop checks them: a malformed one
+ * breaks the queue (-EIO).  At most VIRTQ_AVAIL_SCAN chains are looked
+ * at.  Advisory: the driver may change a chain before it is
+ * popped; what virtq_pop returns is what counts (mergeable rx buffers,
+ * vsock rx).  0 or -EIO.
+ */
+int	virtq_avail_bytes(struct virtq *vq, size_t limit, size_t *bytes);
 
 /* Give back elem's head with len bytes written.  Not visible until flush. */
 void	virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
@@ -180,10 +217,12 @@ bool	virtq_has_avail(struct virtq *vq);
 void	virtq_disable_notify(struct virtq *vq);
 bool	virtq_enable_notify(struct virtq *vq);
 
-/* Copy helpers over an iovec array; return bytes copied. */
-size_t	iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
-	    const void *buf, size_t len);
-size_t	iov_to_buf(const struct iovec *iov, unsigned int n, size_t off,
-	    void *buf, size_t len);
+/*
+ * Ask the driver to kick once it makes more chains available than it has
+ * now (not merely those not popped yet: after virtq_unpop or a short
+ * virtq_avail_bytes the device waits for new buffers).  True if chains
+ * arrived meanwhile (look again).
+ */
+bool	virtq_enable_notify_more(struct virtq *vq);
 
 #endif /* VHOSTD_VIRTIO_VIRTQ_H */

@@ -27,7 +27,7 @@
 
 #include "util/log.h"
 #include "util/util.h"
-#include "vhost/vhost.h"
+#include "vhost/vhost_int.h"
 #include "virtio/virtq.h"
 
 #define MAX_WATCH	64
@@ -77,7 +77,7 @@ static const struct vu_watch_ops watch_ops = {
 static void
 check_seg(struct vu_dev *dev, const struct iovec *iov)
 {
-	const struct vu_mem_region	*r;
+	const struct gmem_region	*r;
 	volatile uint8_t		*p = iov->iov_base;
 	unsigned int			 i;
 	size_t				 k;
@@ -100,7 +100,7 @@ check_seg(struct vu_dev *dev, const struct iovec *iov)
 static bool
 in_regions(const struct vu_dev *dev, const void *p, size_t len)
 {
-	const struct vu_mem_region	*r;
+	const struct gmem_region	*r;
 	const uint8_t			*q = p;
 	unsigned int			 i;
 
@@ -148,8 +148,20 @@ queue_handler(struct vu_dev *dev, unsigned int qidx)
 {
 	struct virtq	*vq = vu_queue(dev, qidx);
 	unsigned int	 i, n = 0;
+	size_t		 avail;
+	uint16_t	 head;
 	int		 rc;
 
+	/* What a net rx queue does: count, then pop, give back, pop again. */
+	if (vq != NULL && virtq_avail_bytes(vq, 4096, &avail) == 0 &&
+	    avail > 4096)
+		abort();
+	if (vq != NULL && (rc = virtq_pop(vq, &elem)) > 0) {
+		head = elem.head;
+		if (virtq_unpop(vq) != 0 || virtq_pop(vq, &elem) != 1 ||
+		    elem.head != head || virtq_unpop(vq) != 0)
+			abort();
+	}
 	while (vq != NULL && n++ < 1024 &&
 	    (rc = virtq_pop(vq, &elem)) > 0) {
 		for (i = 0; i < elem.out_num + elem.in_num; i++)
@@ -184,11 +196,43 @@ set_config(struct vu_dev *dev, const uint8_t *buf, uint32_t off,
 	return 0;
 }
 
+/* The net hooks: MTU and RARP offered, their requests routed here. */
+static uint64_t
+get_protocol_features(struct vu_dev *dev)
+{
+	return (1ull << VHOST_USER_PROTOCOL_F_MTU) |
+	    (1ull << VHOST_USER_PROTOCOL_F_RARP);
+}
+
+static int
+request(struct vu_dev *dev, uint32_t req, const void *payload, uint32_t size)
+{
+	uint64_t	v;
+
+	/* The engine checked the row: a u64, and the feature negotiated. */
+	if ((req != VHOST_USER_NET_SET_MTU && req != VHOST_USER_SEND_RARP) ||
+	    size != sizeof(v))
+		abort();
+	memcpy(&v, payload, sizeof(v));
+	return v > 65535 && req == VHOST_USER_NET_SET_MTU ? -EINVAL : 0;
+}
+
+static uint16_t
+max_queue_size(struct vu_dev *dev, unsigned int qidx)
+{
+	return qidx == 0 ? 256 : 0;
+}
+
 static const struct vu_dev_ops dev_ops = {
 	.get_features = get_features,
 	.get_config = get_config,
 	.set_config = set_config,
 	.queue_handler = queue_handler,
+	.get_protocol_features = get_protocol_features,
+	.requests = VU_REQUEST_BIT(VHOST_USER_NET_SET_MTU) |
+	    VU_REQUEST_BIT(VHOST_USER_SEND_RARP),
+	.request = request,
+	.max_queue_size = max_queue_size,
 };
 
 static int

@@ -20,8 +20,8 @@
 #include <sys/mman.h>
 
 #include "util/log.h"
-#include "vhost/mem.h"
-#include "vhost/proto.h"
+#include "mem/gmem.h"
+#include "virtio/virtio.h"
 #include "virtio/virtq.h"
 
 #define MEMFD_SIZE	0x11000
@@ -32,7 +32,7 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct vu_mem		 mem;
+static struct gmem		 mem;
 static uint8_t			*guest;		/* memfd, offset == gpa < 64K */
 static struct virtq_elem	 elem;
 static uint8_t			 sink[4096];
@@ -40,7 +40,7 @@ static uint8_t			 sink[4096];
 static void
 fuzz_init(void)
 {
-	static const struct vhost_user_mem_region r[3] = {
+	static const struct gmem_desc r[3] = {
 		{ 0x0, 0x8000, 0x10000000, 0x0 },
 		{ 0x8000, 0x8000, 0x10008000, 0x8000 },
 		{ 0x20000, 0x1000, 0x20000000, 0x10000 },
@@ -49,7 +49,7 @@ fuzz_init(void)
 	int		fd;
 
 	log_init(0, LOG_TO_STDERR, "virtq_fuzz");
-	vu_mem_init(&mem);
+	gmem_init(&mem);
 	if ((fd = memfd_create("virtq_fuzz", MFD_CLOEXEC)) < 0 ||
 	    ftruncate(fd, MEMFD_SIZE) != 0)
 		abort();
@@ -58,7 +58,7 @@ fuzz_init(void)
 	if (guest == MAP_FAILED)
 		abort();
 	for (i = 0; i < 3; i++)
-		if (vu_mem_add(&mem, &r[i], dup(fd)) != 0)
+		if (gmem_add(&mem, &r[i], dup(fd)) != 0)
 			abort();
 	close(fd);
 }
@@ -67,7 +67,7 @@ fuzz_init(void)
 static void
 check_seg(const struct iovec *iov)
 {
-	const struct vu_mem_region	*r;
+	const struct gmem_region	*r;
 	const uint8_t			*p = iov->iov_base;
 	unsigned int			 i;
 
@@ -115,7 +115,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t	 features = 0;
 	uint16_t	 num, last_avail;
 	unsigned int	 npop = 0;
-	int		 rc;
+	size_t		 avail = 0;
+	uint16_t	 head;
+	int		 rc, unpopped = 0;
 
 	if (!inited) {
 		fuzz_init();
@@ -135,16 +137,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(guest, data, size < COPY_MAX ? size : COPY_MAX);
 
 	if (virtq_init(&vq, &mem, num,
-	    vu_mem_gpa(&mem, DESC_GPA, virtq_desc_size(num)),
-	    vu_mem_gpa(&mem, AVAIL_GPA, virtq_avail_size(num)),
-	    vu_mem_gpa(&mem, USED_GPA, virtq_used_size(num)),
+	    gmem_gpa(&mem, DESC_GPA, virtq_desc_size(num)),
+	    gmem_gpa(&mem, AVAIL_GPA, virtq_avail_size(num)),
+	    gmem_gpa(&mem, USED_GPA, virtq_used_size(num)),
 	    last_avail, features) != 0)
 		abort();
 	/* Already "warned": keep millions of guest-error lines out of the
 	 * log (the message path is covered by the unit tests). */
 	vq.vq_warned = 1;
 	virtq_disable_notify(&vq);
+	/* The count looks at what pop takes next, and never more than the
+	 * limit; a chain it finds malformed breaks the queue. */
+	if ((rc = virtq_avail_bytes(&vq, last_avail, &avail)) != 0 &&
+	    (rc != -EIO || !vq.vq_broken))
+		abort();
+	if (avail > last_avail)
+		abort();
 	while ((rc = virtq_pop(&vq, &elem)) == 1) {
+		/* Every other chain goes back once and comes out again. */
+		if ((npop & 1) && !unpopped) {
+			head = elem.head;
+			if (virtq_unpop(&vq) != 0 || virtq_pop(&vq, &elem) != 1 ||
+			    elem.head != head)
+				abort();
+			unpopped = 1;
+		} else
+			unpopped = 0;
 		consume();
 		virtq_push(&vq, elem.head, (uint32_t)elem.in_len);
 		if (++npop > num)

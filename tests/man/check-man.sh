@@ -27,4 +27,13 @@ for o in $opts; do
 	fi
 done
 echo "checked $n options"
+# JSON examples render with their quotes: mdoc takes quotes inside macro
+# arguments as delimiters ({"type": rng, ...} is what that leaves).
+for m in man/*.[0-9]; do
+	bad=$(mandoc -Tutf8 "$m" | col -b | grep '{"' |
+	    grep -E '": [^"[{0-9tfn ]|", [^" ]|\[[^]"]' || true)
+	if [ -n "$bad" ]; then
+		echo "FAIL: $m renders JSON without quotes: $bad"; fail=1
+	fi
+done
 exit $fail

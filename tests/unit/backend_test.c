@@ -18,7 +18,8 @@
 #include <sys/time.h>
 
 #include "util/util.h"
-#include "vhost/vhost.h"
+#include "vhost/vhost_int.h"
+#include "guestmem.h"
 
 #define GUEST_SIZE	(1u << 20)
 #define GUEST_UVA	0x7f0000000000ull
@@ -57,7 +58,8 @@ static struct {
 } rec;
 
 static int		 sv[2] = { -1, -1 };
-static int		 memfd = -1;
+static struct guestmem	 gm;
+static int		 memfd = -1;	/* gm.gm_fd */
 static uint8_t		*guest;
 static struct vu_dev	 dev;
 static int		 kickfd[NQ] = { -1, -1 };
@@ -189,12 +191,9 @@ setup_ops(const struct vu_dev_ops *ops)
 	memset(&watches, 0, sizeof(watches));
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 	    0);
-	memfd = memfd_create("guest", MFD_CLOEXEC);
-	cr_assert_geq(memfd, 0);
-	cr_assert_eq(ftruncate(memfd, GUEST_SIZE), 0);
-	guest = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    memfd, 0);
-	cr_assert_neq(guest, MAP_FAILED);
+	guestmem_create(&gm, GUEST_SIZE, GUEST_UVA);
+	memfd = gm.gm_fd;
+	guest = gm.gm_base;
 	cr_assert_eq(vu_dev_init(&dev, sv[0], NQ, ops, &rec,
 	    &fake_watch_ops, NULL), 0);
 }
@@ -215,8 +214,8 @@ teardown(void)
 		close_reset(&kickfd[i]);
 		close_reset(&callfd[i]);
 	}
-	munmap(guest, GUEST_SIZE);
-	close_reset(&memfd);
+	guestmem_destroy(&gm);
+	memfd = -1;
 	close_reset(&sv[0]);
 	close_reset(&sv[1]);
 }
@@ -444,7 +443,7 @@ negotiate(uint64_t features, uint64_t protocol)
 
 Test(backend, init_rejects_bad_arguments)
 {
-	struct vu_dev	d;
+	struct vu_dev	d, *pd;
 
 	cr_assert_eq(vu_dev_init(&d, sv[0], 0, &test_ops, NULL,
 	    &fake_watch_ops, NULL), -EINVAL);
@@ -454,6 +453,15 @@ Test(backend, init_rejects_bad_arguments)
 	    -EINVAL);
 	cr_assert_eq(vu_dev_priv(&dev), &rec);
 	cr_assert_null(vu_queue(&dev, NQ));
+	cr_assert_eq(vu_dev_new(&pd, sv[0], 0, &test_ops, NULL,
+	    &fake_watch_ops, NULL), -EINVAL);
+	cr_assert_null(pd);
+	cr_assert_eq(vu_dev_new(&pd, sv[0], NQ, &test_ops, &rec,
+	    &fake_watch_ops, NULL), 0);
+	cr_assert_eq(vu_dev_priv(pd), &rec);
+	cr_assert_eq(vu_dev_features(pd), 0);
+	vu_dev_free(pd);
+	vu_dev_free(NULL);
 	cr_assert_not_null(vu_queue(&dev, NQ - 1));
 }
 
@@ -473,6 +481,8 @@ Test(backend, feature_negotiation)
 	cr_assert(vu_has_feature(&dev, 0));
 	cr_assert_not(vu_has_feature(&dev, 5));
 	cr_assert_not(vu_has_feature(&dev, 64));
+	cr_assert_eq(vu_dev_features(&dev), BIT(0) | BIT(VIRTIO_F_VERSION_1) |
+	    PF);
 	assert_no_reply();
 }
 
@@ -945,7 +955,7 @@ Test(backend, addresses_before_memory_translated_at_start)
 	kick(0);
 	cr_assert(vu_queue_ready(&dev, 0));
 	cr_assert_eq((uint8_t *)dev.vd_vring[0].vr_vq.vq_avail,
-	    (uint8_t *)vu_mem_gpa(&dev.vd_mem, AVAIL_GPA(0), 1));
+	    (uint8_t *)gmem_gpa(&dev.vd_mem, AVAIL_GPA(0), 1));
 }
 
 Test(backend, mem_table_replacement_retranslates_rings)
@@ -958,12 +968,11 @@ Test(backend, mem_table_replacement_retranslates_rings)
 	kick(0);
 
 	/* Same layout, new backing: ring pointers follow the new mapping. */
-	fd2 = memfd_create("guest2", MFD_CLOEXEC);
-	cr_assert_eq(ftruncate(fd2, GUEST_SIZE), 0);
+	fd2 = guestmem_fd(GUEST_SIZE);
 	cr_assert_eq(set_mem_table_at(0, GUEST_SIZE, GUEST_UVA, fd2), 0);
 	cr_assert(vu_queue_ready(&dev, 0));
 	cr_assert_eq((uint8_t *)dev.vd_vring[0].vr_vq.vq_desc,
-	    (uint8_t *)vu_mem_gpa(&dev.vd_mem, DESC_GPA(0), 1));
+	    (uint8_t *)gmem_gpa(&dev.vd_mem, DESC_GPA(0), 1));
 
 	/* A table without the ring's memory pauses the ring... */
 	cr_assert_eq(set_mem_table_at(0x100000, GUEST_SIZE, GUEST_UVA +
@@ -1128,7 +1137,7 @@ Test(backend, eof_is_connreset)
 static bool
 in_guest_mapping(const void *p, size_t len)
 {
-	const struct vu_mem_region	*r;
+	const struct gmem_region	*r;
 	const uint8_t			*q = p;
 	unsigned int			 i;
 
@@ -1407,8 +1416,7 @@ Test(backend, stopped_ring_points_nowhere)
 	cr_assert_eq(get_vring_base(0), 1);
 	assert_ring_pointers();
 	/* Memory replaced while stopped; the device may still publish. */
-	fd2 = memfd_create("guest2", MFD_CLOEXEC);
-	cr_assert_eq(ftruncate(fd2, GUEST_SIZE), 0);
+	fd2 = guestmem_fd(GUEST_SIZE);
 	cr_assert_eq(set_mem_table_at(0, GUEST_SIZE, GUEST_UVA, fd2), 0);
 	vu_queue_publish(&dev, 0);
 	assert_ring_pointers();
@@ -1445,8 +1453,7 @@ Test(backend, set_mem_table_under_a_started_ring)
 	assert_ring_pointers();
 
 	/* A good one: the ring follows into the new mapping. */
-	fd2 = memfd_create("guest2", MFD_CLOEXEC);
-	cr_assert_eq(ftruncate(fd2, GUEST_SIZE), 0);
+	fd2 = guestmem_fd(GUEST_SIZE);
 	cr_assert_eq(set_mem_table_at(0, GUEST_SIZE, GUEST_UVA, fd2), 0);
 	assert_ring_pointers();
 	cr_assert(vu_queue_ready(&dev, 0));
@@ -1528,7 +1535,7 @@ Test(backend, inflight_resubmissions_run_without_a_kick)
 /* What the child's SIGBUS handler asks: is this front-end memory? */
 Test(backend, dev_maps_front_end_memory_only)
 {
-	const struct vu_mem_region	*r;
+	const struct gmem_region	*r;
 	uint64_t			 size;
 	int				 local = 0;
 
@@ -1545,4 +1552,183 @@ Test(backend, dev_maps_front_end_memory_only)
 	cr_assert(vu_dev_maps(&dev, dev.vd_inflight));
 	cr_assert(vu_dev_maps(&dev, dev.vd_inflight + size - 1));
 	cr_assert_not(vu_dev_maps(&dev, dev.vd_inflight + size));
+}
+
+/*
+ * Device contract hooks a net or vsock device needs: protocol features
+ * it adds, device-specific requests routed to it, the largest ring size.
+ */
+#define MTU_MAX	9000
+
+static struct {
+	unsigned int	calls;
+	uint32_t	request;
+	uint64_t	value;
+	uint32_t	size;
+} hk;
+
+static uint64_t
+h_get_protocol_features(struct vu_dev *d)
+{
+	/* LOG_SHMFD is not the device's to offer: the engine drops it. */
+	return BIT(VHOST_USER_PROTOCOL_F_MTU) |
+	    BIT(VHOST_USER_PROTOCOL_F_RARP) |
+	    BIT(VHOST_USER_PROTOCOL_F_LOG_SHMFD);
+}
+
+static int
+h_request(struct vu_dev *d, uint32_t request, const void *payload,
+    uint32_t size)
+{
+	hk.calls++;
+	hk.request = request;
+	hk.size = size;
+	memcpy(&hk.value, payload, sizeof(hk.value));
+	if (request == VHOST_USER_NET_SET_MTU && hk.value > MTU_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+static uint16_t
+h_max_queue_size(struct vu_dev *d, unsigned int q)
+{
+	return q == 0 ? 256 : 0;
+}
+
+static const struct vu_dev_ops hook_ops = {
+	.queue_handler = t_queue_handler,
+	.get_protocol_features = h_get_protocol_features,
+	.requests = VU_REQUEST_BIT(VHOST_USER_NET_SET_MTU) |
+	    VU_REQUEST_BIT(VHOST_USER_SEND_RARP),
+	.request = h_request,
+	.max_queue_size = h_max_queue_size,
+};
+
+static void
+setup_hooks(void)
+{
+	memset(&hk, 0, sizeof(hk));
+	setup_ops(&hook_ops);
+}
+
+TestSuite(hooks, .init = setup_hooks, .fini = teardown);
+
+Test(hooks, device_adds_protocol_features)
+{
+	uint64_t	f = get_u64(VHOST_USER_GET_PROTOCOL_FEATURES);
+
+	cr_assert(f & BIT(VHOST_USER_PROTOCOL_F_MTU));
+	cr_assert(f & BIT(VHOST_USER_PROTOCOL_F_RARP));
+	cr_assert(f & BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK), "engine's kept");
+	cr_assert_not(f & BIT(VHOST_USER_PROTOCOL_F_LOG_SHMFD),
+	    "only MTU and RARP are a device's to add");
+	cr_assert_eq(set_u64(VHOST_USER_SET_PROTOCOL_FEATURES, f), 0);
+}
+
+/* Without the hook nothing is added. */
+Test(backend, no_device_protocol_features)
+{
+	uint64_t	f = get_u64(VHOST_USER_GET_PROTOCOL_FEATURES);
+
+	cr_assert_not(f & BIT(VHOST_USER_PROTOCOL_F_MTU));
+	cr_assert_not(f & BIT(VHOST_USER_PROTOCOL_F_RARP));
+	cr_assert_eq(set_u64(VHOST_USER_SET_PROTOCOL_FEATURES,
+	    BIT(VHOST_USER_PROTOCOL_F_MTU)), -EINVAL);
+}
+
+Test(hooks, device_requests_routed_after_checks)
+{
+	uint64_t	mtu = 1500, mac = 0x665544332211ull, big = MTU_MAX + 1;
+	uint32_t	small = 1500;
+	int		efd;
+
+	/* MTU not negotiated: the engine refuses before the device. */
+	cr_assert_eq(set_u64(VHOST_USER_NET_SET_MTU, mtu), -EINVAL);
+	cr_assert_eq(hk.calls, 0);
+
+	cr_assert_eq(set_u64(VHOST_USER_SET_PROTOCOL_FEATURES,
+	    BIT(VHOST_USER_PROTOCOL_F_MTU) | BIT(VHOST_USER_PROTOCOL_F_RARP) |
+	    BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK)), 0);
+	cr_assert_eq(req_ack(VHOST_USER_NET_SET_MTU, &mtu, sizeof(mtu), NULL,
+	    0), 0);
+	cr_assert_eq(hk.calls, 1);
+	cr_assert_eq(hk.request, VHOST_USER_NET_SET_MTU);
+	cr_assert_eq(hk.size, 8);
+	cr_assert_eq(hk.value, 1500);
+
+	/* The device refuses: failure status, the connection stays. */
+	cr_assert_eq(req_ack(VHOST_USER_NET_SET_MTU, &big, sizeof(big), NULL,
+	    0), 1);
+	cr_assert_eq(hk.calls, 2);
+
+	cr_assert_eq(req_ack(VHOST_USER_SEND_RARP, &mac, sizeof(mac), NULL,
+	    0), 0);
+	cr_assert_eq(hk.request, VHOST_USER_SEND_RARP);
+	cr_assert_eq(hk.value, mac);
+
+	/* Generic checks: size and descriptors, before the device. */
+	cr_assert_eq(req(VHOST_USER_NET_SET_MTU, &small, sizeof(small), NULL,
+	    0), -EINVAL);
+	efd = eventfd(0, EFD_CLOEXEC);
+	cr_assert_eq(req(VHOST_USER_SEND_RARP, &mac, sizeof(mac), &efd, 1),
+	    -EINVAL);
+	close(efd);
+	cr_assert_eq(hk.calls, 3, "malformed requests reached the device");
+}
+
+/* A device that did not declare them: not supported, as before. */
+Test(backend, undeclared_device_requests_not_supported)
+{
+	uint64_t	mtu = 1500;
+
+	cr_assert_eq(set_u64(VHOST_USER_NET_SET_MTU, mtu), -EOPNOTSUPP);
+	reply_ack_on();
+	cr_assert_eq(req_ack(VHOST_USER_SEND_RARP, &mtu, sizeof(mtu), NULL,
+	    0), 1);
+}
+
+Test(hooks, max_queue_size)
+{
+	cr_assert_eq(vring_state(VHOST_USER_SET_VRING_NUM, 0, 512), -EINVAL);
+	cr_assert_eq(vring_state(VHOST_USER_SET_VRING_NUM, 0, 256), 0);
+	cr_assert_eq(dev.vd_vring[0].vr_num, 256);
+	/* 0: no limit of the device's, only the virtio one. */
+	cr_assert_eq(vring_state(VHOST_USER_SET_VRING_NUM, 1, 32768), 0);
+	cr_assert_eq(vring_state(VHOST_USER_SET_VRING_NUM, 1, 65536),
+	    -EINVAL);
+}
+
+/*
+ * The request table: every request the engine serves has its size rule
+ * checked before its handler (one byte more or less is refused), and the
+ * names come from the same rows.
+ */
+Test(backend, table_checks_every_request)
+{
+	const struct vu_request	*rq;
+	uint8_t			 payload[64];
+	uint32_t		 r, want;
+	unsigned int		 served = 0;
+
+	memset(payload, 0, sizeof(payload));
+	for (r = 0; r < VHOST_USER_MAX; r++) {
+		rq = vu_request_lookup(r);
+		cr_assert_not_null(rq, "request %u has no row", r);
+		cr_assert_str_eq(vhost_user_request_name(r), rq->rq_name);
+		if (rq->rq_handler == NULL || rq->rq_device ||
+		    rq->rq_size_rule != VU_SIZE_EXACT)
+			continue;
+		served++;
+		want = rq->rq_size;
+		cr_assert_eq(req(r, payload, want + 1, NULL, 0), -EINVAL,
+		    "%s with %u bytes", rq->rq_name, want + 1);
+		if (want > 0)
+			cr_assert_eq(req(r, payload, want - 1, NULL, 0),
+			    -EINVAL, "%s with %u bytes", rq->rq_name,
+			    want - 1);
+	}
+	cr_assert_geq(served, 20);
+	cr_assert_null(vu_request_lookup(VHOST_USER_MAX));
+	cr_assert_eq(rec.set_features_calls, 0);
+	cr_assert_eq(rec.resets, 0);
 }

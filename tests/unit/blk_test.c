@@ -53,7 +53,7 @@ struct watch {
 
 /* The back end: engine + device, served by one thread. */
 static struct {
-	struct vu_dev	 dev;
+	struct vu_dev	*dev;
 	struct device_res res;		/* the parent half's */
 	void		*state;		/* the child half's */
 	int		 sock;
@@ -204,11 +204,12 @@ be_main(void *arg)
 				}
 		}
 		if ((pfd[n].revents & (POLLIN | POLLHUP)) &&
-		    vu_dev_dispatch(&be.dev) != 0)
+		    vu_dev_dispatch(be.dev) != 0)
 			break;
 		be_run_deferred();
 	}
-	vu_dev_fini(&be.dev);
+	vu_dev_free(be.dev);
+	be.dev = NULL;
 	return NULL;
 }
 
@@ -277,7 +278,7 @@ be_start_opts(const char *const *kv, char *err, size_t errlen)
 	be.nw = 0;
 	be.ndefer = 0;
 	memset(be.darg, 0, sizeof(be.darg));
-	cr_assert_eq(vu_dev_init(&be.dev, sv[0],
+	cr_assert_eq(vu_dev_new(&be.dev, sv[0],
 	    blk_device_type.dt_num_queues(be.state), blk_device_type.dt_ops,
 	    be.state, &wops, NULL), 0);
 	cr_assert_eq(pthread_create(&be.thr, NULL, be_main, NULL), 0);
@@ -1734,6 +1735,6 @@ Test(blk, max_file_size_is_the_image)
 	/* At least what the inflight regions of 16 queues need. */
 	prepare_only(kv, &res);
 	cr_assert_eq(res.dr_max_file_size,
-	    16 * VIRTQ_INFLIGHT_SIZE(VIRTQ_MAX_NUM));
+	    16 * VIRTQ_INFLIGHT_SIZE(VIRTQ_MAX_SIZE));
 	device_res_release(&blk_device_type, &res);
 }

@@ -209,7 +209,28 @@ Test(listener, inherited_fd)
 	cr_assert_null(listener_path(l));
 	/* Nothing retained: the path is not ours to remove. */
 	cr_assert_null(listener_take_parent_resources(l));
+	cr_assert(!listener_is_connected(l));
 	listener_free(l);
+}
+
+/* A connected socket (one end of a pair, as libvirt passes) is taken. */
+Test(listener, inherited_fd_connected)
+{
+	struct listener	*l;
+	struct fdset	 keep;
+	char		 err[256];
+	int		 sp[2];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	fdset_init(&keep);
+	cr_assert_eq(listener_new_fd(&l, sp[0], &keep, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert(listener_is_connected(l));
+	cr_assert(fdset_has(&keep, sp[0]));
+	cr_assert(fcntl(sp[0], F_GETFL) & O_NONBLOCK);
+	cr_assert_null(listener_take_parent_resources(l));
+	listener_free(l);
+	close(sp[1]);
 }
 
 Test(listener, inherited_fd_not_socket)

@@ -15,8 +15,9 @@
 #include <sys/socket.h>
 
 #include "devices/device.h"
-#include "vhost/vhost.h"
+#include "vhost/vhost_int.h"
 #include "virtio/virtq.h"
+#include "guestmem.h"
 
 #define GUEST_SIZE	(1024 * 1024)
 #define QNUM		32
@@ -26,6 +27,7 @@
 #define BUF_GPA		0x10000
 
 static struct vu_dev	 dev;
+static struct guestmem	 gm;
 static uint8_t		*guest;
 static void		*state;
 static int		 sv[2] = { -1, -1 };
@@ -72,12 +74,10 @@ static const struct vu_watch_ops watch_ops = {
 static void
 setup(void)
 {
-	struct vhost_user_mem_region	 r = { 0, GUEST_SIZE, 0x7f00000000, 0 };
 	struct vu_vring			*vr;
 	char				 err[128];
 	struct device_res		 res;
 	struct device_child_res		 cr;
-	int				 fd;
 
 	/* Parent half: nothing to open; child half: a fresh state. */
 	device_res_init(&res);
@@ -92,13 +92,9 @@ setup(void)
 	cr_assert_eq(vu_dev_init(&dev, sv[0], 1, rng_device_type.dt_ops,
 	    state, &watch_ops, NULL), 0);
 
-	fd = memfd_create("rng_test", MFD_CLOEXEC);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(ftruncate(fd, GUEST_SIZE), 0);
-	guest = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    fd, 0);
-	cr_assert_neq(guest, MAP_FAILED);
-	cr_assert_eq(vu_mem_add(&dev.vd_mem, &r, fd), 0);
+	guestmem_create(&gm, GUEST_SIZE, 0x7f00000000);
+	guest = gm.gm_base;
+	guestmem_add(&gm, &dev.vd_mem, 0, GUEST_SIZE);
 
 	vr = &dev.vd_vring[0];
 	cr_assert_eq(virtq_init(&vr->vr_vq, &dev.vd_mem, QNUM,
@@ -116,7 +112,7 @@ static void
 teardown(void)
 {
 	vu_dev_fini(&dev);
-	munmap(guest, GUEST_SIZE);
+	guestmem_destroy(&gm);
 	rng_device_type.dt_free(state);
 	close(sv[0]);
 	close(sv[1]);

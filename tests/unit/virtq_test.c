@@ -3,7 +3,7 @@
  * spanning two regions), every class of malicious chain, EVENT_IDX and
  * NO_INTERRUPT notification decisions, the used ring, copy helpers.
  *
- * Guest memory is a memfd registered with vu_mem_add as two adjacent
+ * Guest memory (the guestmem fixture) is a memfd registered as two adjacent
  * regions ([0, 512K) and [512K, 1M)), so translation is the real one; the
  * test writes the rings through its own mapping of the same memfd, where
  * guest physical address == offset.
@@ -16,9 +16,10 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
-#include "vhost/mem.h"
-#include "vhost/proto.h"
+#include "mem/gmem.h"
+#include "virtio/virtio.h"
 #include "virtio/virtq.h"
+#include "guestmem.h"
 
 #define GUEST_SIZE	(1024 * 1024)
 #define REGION_SIZE	(GUEST_SIZE / 2)
@@ -32,7 +33,8 @@
 #define F_INDIRECT	(1ull << VIRTIO_RING_F_INDIRECT_DESC)
 #define F_EVENT_IDX	(1ull << VIRTIO_RING_F_EVENT_IDX)
 
-static struct vu_mem		 mem;
+static struct guestmem		 gm;
+static struct gmem		 mem;
 static uint8_t			*guest;
 static struct virtq		 vq;
 static struct virtq_elem	 elem;
@@ -41,33 +43,19 @@ static uint16_t			 qnum;
 static void
 setup(void)
 {
-	struct vhost_user_mem_region	r;
-	int				fd;
-
-	vu_mem_init(&mem);
-	fd = memfd_create("virtq_test", MFD_CLOEXEC);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(ftruncate(fd, GUEST_SIZE), 0);
-	guest = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    fd, 0);
-	cr_assert_neq(guest, MAP_FAILED);
-	r.guest_phys_addr = 0;
-	r.memory_size = REGION_SIZE;
-	r.userspace_addr = 0x7f0000000000;
-	r.mmap_offset = 0;
-	cr_assert_eq(vu_mem_add(&mem, &r, dup(fd)), 0);
-	r.guest_phys_addr = REGION_SIZE;
-	r.userspace_addr = 0x7f0000000000 + REGION_SIZE;
-	r.mmap_offset = REGION_SIZE;
-	cr_assert_eq(vu_mem_add(&mem, &r, fd), 0);
+	guestmem_create(&gm, GUEST_SIZE, 0x7f0000000000);
+	guest = gm.gm_base;
+	gmem_init(&mem);
+	guestmem_add(&gm, &mem, 0, REGION_SIZE);
+	guestmem_add(&gm, &mem, REGION_SIZE, REGION_SIZE);
 	cr_assert_eq(mem.mm_nregions, 2);
 }
 
 static void
 teardown(void)
 {
-	vu_mem_clear(&mem);
-	munmap(guest, GUEST_SIZE);
+	gmem_clear(&mem);
+	guestmem_destroy(&gm);
 }
 
 TestSuite(virtq, .init = setup, .fini = teardown);
@@ -108,9 +96,9 @@ vq_start(uint16_t num, uint16_t last_avail, uint64_t features)
 {
 	qnum = num;
 	cr_assert_eq(virtq_init(&vq, &mem, num,
-	    vu_mem_gpa(&mem, DESC_GPA, virtq_desc_size(num)),
-	    vu_mem_gpa(&mem, AVAIL_GPA, virtq_avail_size(num)),
-	    vu_mem_gpa(&mem, USED_GPA, virtq_used_size(num)),
+	    gmem_gpa(&mem, DESC_GPA, virtq_desc_size(num)),
+	    gmem_gpa(&mem, AVAIL_GPA, virtq_avail_size(num)),
+	    gmem_gpa(&mem, USED_GPA, virtq_used_size(num)),
 	    last_avail, features), 0);
 }
 
@@ -199,9 +187,9 @@ Test(virtq, direct_chain_out_then_in)
 	cr_assert_eq(elem.in_len, 500);
 	cr_assert_eq(elem.out, elem.iov);
 	cr_assert_eq(elem.in, elem.iov + 1);
-	cr_assert_eq(elem.out[0].iov_base, vu_mem_gpa(&mem, BUF_GPA, 100));
+	cr_assert_eq(elem.out[0].iov_base, gmem_gpa(&mem, BUF_GPA, 100));
 	cr_assert_eq(elem.in[0].iov_base,
-	    vu_mem_gpa(&mem, BUF_GPA + 0x1000, 200));
+	    gmem_gpa(&mem, BUF_GPA + 0x1000, 200));
 	cr_assert_eq(elem.in[1].iov_len, 300);
 	cr_assert_eq(vq.vq_last_avail, 1);
 	cr_assert_eq(virtq_pop(&vq, &elem), 0);
@@ -223,7 +211,7 @@ Test(virtq, indirect_chain)
 	cr_assert_eq(elem.in_num, 2);
 	cr_assert_eq(elem.out_len, 10);
 	cr_assert_eq(elem.in_len, 50);
-	cr_assert_eq(elem.in[1].iov_base, vu_mem_gpa(&mem, BUF_GPA + 0x200,
+	cr_assert_eq(elem.in[1].iov_base, gmem_gpa(&mem, BUF_GPA + 0x200,
 	    30));
 }
 
@@ -252,8 +240,8 @@ Test(virtq, buffer_spanning_two_regions)
 	cr_assert_eq(elem.in_len, 300);
 	cr_assert_eq(elem.in[0].iov_len, 100);
 	cr_assert_eq(elem.in[1].iov_len, 200);
-	cr_assert_eq(elem.in[0].iov_base, vu_mem_gpa(&mem, gpa, 100));
-	cr_assert_eq(elem.in[1].iov_base, vu_mem_gpa(&mem, REGION_SIZE, 200));
+	cr_assert_eq(elem.in[0].iov_base, gmem_gpa(&mem, gpa, 100));
+	cr_assert_eq(elem.in[1].iov_base, gmem_gpa(&mem, REGION_SIZE, 200));
 	/* Writes through the iovecs land at the right guest bytes. */
 	memset(elem.in[0].iov_base, 0xaa, 100);
 	memset(elem.in[1].iov_base, 0xbb, 200);
@@ -304,7 +292,7 @@ Test(virtq, indirect_table_misaligned)
 	cr_assert_eq(virtq_pop(&vq, &elem), 1);
 	cr_assert_eq(elem.out_len, 8);
 	cr_assert_eq(elem.in_len, 16);
-	cr_assert_eq(elem.in[0].iov_base, vu_mem_gpa(&mem, BUF_GPA + 0x100,
+	cr_assert_eq(elem.in[0].iov_base, gmem_gpa(&mem, BUF_GPA + 0x100,
 	    16));
 }
 
@@ -877,4 +865,226 @@ Test(virtq, resubmissions_count_as_available)
 	cr_assert_not(virtq_has_avail(&vq));
 	cr_assert_eq(virtq_pop(&vq, &elem), 0);
 	free(r);
+}
+
+/*
+ * virtq_unpop: the element goes back, the next pop returns it again
+ * (net rx when a frame does not fit).
+ */
+Test(virtq, unpop_gives_the_element_back)
+{
+	vq_start(8, 0, 0);
+	cr_assert_eq(virtq_unpop(&vq), -EINVAL, "nothing popped yet");
+	set_desc(gdesc(), 3, BUF_GPA, 100, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(gdesc(), 4, BUF_GPA + 0x1000, 200, VIRTQ_DESC_F_WRITE, 0);
+	post(3);
+	post(4);
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(elem.head, 3);
+	cr_assert_eq(vq.vq_last_avail, 1);
+	cr_assert_eq(virtq_unpop(&vq), 0);
+	cr_assert_eq(vq.vq_last_avail, 0);
+	cr_assert_eq(virtq_unpop(&vq), -EINVAL, "only once per pop");
+	cr_assert(virtq_has_avail(&vq));
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(elem.head, 3, "the same chain again");
+	cr_assert_eq(elem.in_len, 100);
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(elem.head, 4);
+	virtq_push(&vq, 4, 0);
+	cr_assert_eq(virtq_unpop(&vq), -EINVAL, "pushed: not ours to unpop");
+	cr_assert_eq(virtq_pop(&vq, &elem), 0);
+	cr_assert_eq(virtq_unpop(&vq), -EINVAL, "an empty pop gives nothing");
+	cr_assert_not(vq.vq_broken);
+}
+
+/* Across the 16-bit wrap of the avail index, with EVENT_IDX. */
+Test(virtq, unpop_across_wrap_with_event_idx)
+{
+	gavail()->idx = 65535;
+	vq_start(8, 65535, F_EVENT_IDX);
+	set_desc(gdesc(), 6, BUF_GPA, 64, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(gdesc(), 1, BUF_GPA + 0x100, 64, VIRTQ_DESC_F_WRITE, 0);
+	post(6);		/* avail ring slot 7, idx -> 0 */
+	post(1);		/* slot 0, idx -> 1 */
+	cr_assert_eq(gavail()->idx, 1);
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(elem.head, 6);
+	cr_assert_eq(vq.vq_last_avail, 0);
+	cr_assert_eq(*avail_event_p(), 0);
+	cr_assert_eq(virtq_unpop(&vq), 0);
+	cr_assert_eq(vq.vq_last_avail, 65535);
+	cr_assert_eq(*avail_event_p(), 65535, "avail_event as before the pop");
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(elem.head, 6);
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(elem.head, 1);
+}
+
+/* With inflight tracking the record of the unpopped head is undone. */
+Test(virtq, unpop_undoes_inflight_record)
+{
+	struct virtq_inflight	*r = inflight_region(8);
+	uint16_t		 resub[8];
+	uint64_t		 counter;
+
+	vq_start(8, 0, 0);
+	cr_assert_eq(virtq_inflight_attach(&vq, r, resub), 0);
+	post_simple(2);
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	counter = r->desc[0].counter;
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(r->desc[1].inflight, 1);
+	cr_assert_eq(virtq_unpop(&vq), 0);
+	cr_assert_eq(r->desc[1].inflight, 0, "not taken any more");
+	cr_assert_eq(r->desc[0].inflight, 1, "the other one still is");
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(elem.head, 1);
+	cr_assert_eq(r->desc[1].inflight, 1);
+	cr_assert_eq(r->desc[1].counter, counter + 1, "counters stay dense");
+	free(r);
+}
+
+/* A head left in flight by a dead back end goes back to the front. */
+Test(virtq, unpop_resubmitted_head)
+{
+	struct virtq_inflight	*r = inflight_region(8);
+	uint16_t		 resub[8];
+
+	vq_start(8, 0, 0);
+	post_simple(2);
+	r->version = 1;
+	r->desc_num = 8;
+	r->desc[1].inflight = 1;
+	r->desc[1].counter = 5;
+	cr_assert_eq(virtq_inflight_attach(&vq, r, resub), 1);
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(elem.head, 1);
+	cr_assert_eq(virtq_unpop(&vq), 0);
+	cr_assert(virtq_has_avail(&vq));
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(elem.head, 1, "the resubmitted head again, first");
+	free(r);
+}
+
+static size_t
+avail_bytes(size_t limit)
+{
+	size_t	n = 12345;
+
+	cr_assert_eq(virtq_avail_bytes(&vq, limit, &n), 0);
+	return n;
+}
+
+/* Writable bytes only, summed over chains, nothing popped. */
+Test(virtq, avail_bytes_counts_writable_bytes)
+{
+	vq_start(8, 0, F_INDIRECT);
+	cr_assert_eq(avail_bytes(SIZE_MAX), 0, "empty ring");
+	/* 50 readable + 100 writable. */
+	set_desc(gdesc(), 0, BUF_GPA, 50, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(gdesc(), 1, BUF_GPA + 0x100, 100, VIRTQ_DESC_F_WRITE, 0);
+	/* Readable only. */
+	set_desc(gdesc(), 2, BUF_GPA + 0x200, 300, 0, 0);
+	/* Indirect: 1000 + 24 writable, split over two descriptors. */
+	set_desc(itab(), 0, BUF_GPA + 0x1000, 1000,
+	    VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	set_desc(itab(), 1, BUF_GPA + 0x2000, 24, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(gdesc(), 3, ITAB_GPA, 2 * sizeof(struct virtq_desc),
+	    VIRTQ_DESC_F_INDIRECT, 0);
+	post(0);
+	post(2);
+	post(3);
+	cr_assert_eq(avail_bytes(SIZE_MAX), 1124);
+	cr_assert_eq(avail_bytes(1124), 1124);
+	cr_assert_eq(avail_bytes(100), 100, "at most the limit");
+	cr_assert_eq(avail_bytes(0), 0);
+	cr_assert_eq(vq.vq_last_avail, 0, "nothing popped");
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(elem.head, 0);
+	cr_assert_eq(avail_bytes(SIZE_MAX), 1024, "from the next pop on");
+	cr_assert_eq(virtq_unpop(&vq), 0);
+	cr_assert_eq(avail_bytes(SIZE_MAX), 1124);
+}
+
+/* The count stops at the limit: chains after it are not looked at. */
+Test(virtq, avail_bytes_stops_at_the_limit)
+{
+	vq_start(8, 0, 0);
+	set_desc(gdesc(), 0, BUF_GPA, 100, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(gdesc(), 1, BUF_GPA + 0x100, 100, VIRTQ_DESC_F_WRITE |
+	    VIRTQ_DESC_F_NEXT, 1);	/* loops on itself */
+	post(0);
+	post(1);
+	cr_assert_eq(avail_bytes(100), 100);
+	cr_assert_not(vq.vq_broken, "the bad chain is past the limit");
+	/* Asking for more walks it and breaks the queue, as a pop would. */
+	cr_assert_eq(virtq_avail_bytes(&vq, 101, &(size_t){ 0 }), -EIO);
+	cr_assert(vq.vq_broken);
+	cr_assert_eq(virtq_avail_bytes(&vq, 1, &(size_t){ 0 }), -EIO);
+}
+
+/* Across the wrap of the 16-bit avail index. */
+Test(virtq, avail_bytes_across_wrap)
+{
+	uint16_t	i;
+
+	gavail()->idx = 65533;
+	vq_start(4, 65533, 0);
+	for (i = 0; i < 4; i++) {
+		set_desc(gdesc(), i, BUF_GPA + 0x100u * i, 10u + i,
+		    VIRTQ_DESC_F_WRITE, 0);
+		post(i);
+	}
+	cr_assert_eq(gavail()->idx, 1);
+	cr_assert_eq(avail_bytes(SIZE_MAX), 10 + 11 + 12 + 13);
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(vq.vq_last_avail, 0);
+	cr_assert_eq(avail_bytes(SIZE_MAX), 13);
+	/* A driver claiming more than the ring holds is caught here too. */
+	gavail()->idx = 5;
+	cr_assert_eq(virtq_avail_bytes(&vq, SIZE_MAX, &(size_t){ 0 }), -EIO);
+}
+
+/* A head outside the ring, seen by the count, breaks the queue. */
+Test(virtq, avail_bytes_bad_head)
+{
+	vq_start(8, 0, 0);
+	post(8);
+	cr_assert_eq(virtq_avail_bytes(&vq, 1, &(size_t){ 0 }), -EIO);
+	cr_assert(vq.vq_broken);
+}
+
+/* At most VIRTQ_AVAIL_SCAN chains per call. */
+Test(virtq, avail_bytes_bounded_scan)
+{
+	uint32_t	i;
+
+	vq_start(512, 0, 0);
+	set_desc(gdesc(), 0, BUF_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+	for (i = 0; i < 512; i++)
+		post(0);
+	cr_assert_eq(avail_bytes(SIZE_MAX), VIRTQ_AVAIL_SCAN);
+}
+
+/*
+ * After an unpop the device waits for new buffers: enable_notify_more
+ * asks for a kick at the next chain the driver adds, which plain
+ * enable_notify (avail_event = last_avail) would not get.
+ */
+Test(virtq, enable_notify_more_after_unpop)
+{
+	vq_start(8, 0, F_EVENT_IDX);
+	post_simple(2);
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(virtq_unpop(&vq), 0);
+	cr_assert_not(virtq_enable_notify_more(&vq));
+	cr_assert_eq(*avail_event_p(), 2, "kick when idx passes 2");
+	vq_start(8, 0, 0);
+	virtq_disable_notify(&vq);
+	cr_assert(gused()->flags & VIRTQ_USED_F_NO_NOTIFY);
+	cr_assert_not(virtq_enable_notify_more(&vq));
+	cr_assert_not(gused()->flags & VIRTQ_USED_F_NO_NOTIFY);
 }

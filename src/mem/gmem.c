@@ -1,5 +1,5 @@
 /*
- * mem.c - guest memory table.
+ * gmem.c - guest memory table.
  *
  * Regions are kept sorted by guest physical address and never overlap, so
  * a gpa lookup is a binary search.  Front-end virtual addresses (used only
@@ -15,10 +15,10 @@
 
 #include "../util/log.h"
 #include "../util/util.h"
-#include "mem.h"
+#include "gmem.h"
 
 void
-vu_mem_init(struct vu_mem *mem)
+gmem_init(struct gmem *mem)
 {
 	memset(mem, 0, sizeof(*mem));
 }
@@ -32,7 +32,7 @@ mem_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 
 /* Index of the first region whose gpa is > gpa (0..nregions). */
 static unsigned int
-mem_upper_bound(const struct vu_mem *mem, uint64_t gpa)
+mem_upper_bound(const struct gmem *mem, uint64_t gpa)
 {
 	unsigned int	lo = 0, hi = mem->mm_nregions, mid;
 
@@ -47,10 +47,10 @@ mem_upper_bound(const struct vu_mem *mem, uint64_t gpa)
 }
 
 /* The region containing gpa, or NULL. */
-static const struct vu_mem_region *
-mem_find_gpa(const struct vu_mem *mem, uint64_t gpa)
+static const struct gmem_region *
+mem_find_gpa(const struct gmem *mem, uint64_t gpa)
 {
-	const struct vu_mem_region	*r;
+	const struct gmem_region	*r;
 	unsigned int			 i;
 
 	i = mem_upper_bound(mem, gpa);
@@ -63,14 +63,14 @@ mem_find_gpa(const struct vu_mem *mem, uint64_t gpa)
 }
 
 /*
- * vu_mem_add: validate, mmap MAP_SHARED at the page below mr_offset, and
+ * gmem_add: validate, mmap MAP_SHARED at the page below mr_offset, and
  * insert in gpa order.  fd is closed in every case.
  */
 int
-vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
+gmem_add(struct gmem *mem, const struct gmem_desc *r,
     int fd)
 {
-	struct vu_mem_region	*nr;
+	struct gmem_region	*nr;
 	struct stat		 st;
 	uint64_t		 pagesz, delta, maplen;
 	unsigned int		 i, pos;
@@ -78,21 +78,21 @@ vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
 	int			 rc = 0, seals;
 
 	pagesz = (uint64_t)sysconf(_SC_PAGESIZE);
-	if (fd < 0 || r->memory_size == 0 ||
-	    r->guest_phys_addr + r->memory_size < r->guest_phys_addr ||
-	    r->userspace_addr + r->memory_size < r->userspace_addr ||
-	    r->mmap_offset + r->memory_size < r->mmap_offset ||
-	    r->memory_size > SIZE_MAX - pagesz) {
+	if (fd < 0 || r->gd_size == 0 ||
+	    r->gd_gpa + r->gd_size < r->gd_gpa ||
+	    r->gd_uva + r->gd_size < r->gd_uva ||
+	    r->gd_offset + r->gd_size < r->gd_offset ||
+	    r->gd_size > SIZE_MAX - pagesz) {
 		log_warnx("%s: invalid region gpa 0x%llx size 0x%llx "
 		    "uva 0x%llx offset 0x%llx", __func__,
-		    (unsigned long long)r->guest_phys_addr,
-		    (unsigned long long)r->memory_size,
-		    (unsigned long long)r->userspace_addr,
-		    (unsigned long long)r->mmap_offset);
+		    (unsigned long long)r->gd_gpa,
+		    (unsigned long long)r->gd_size,
+		    (unsigned long long)r->gd_uva,
+		    (unsigned long long)r->gd_offset);
 		rc = -EINVAL;
 		goto out;
 	}
-	if (mem->mm_nregions >= VHOST_USER_MAX_MEM_SLOTS) {
+	if (mem->mm_nregions >= GMEM_MAX_REGIONS) {
 		log_warnx("%s: memory table full (%u regions)", __func__,
 		    mem->mm_nregions);
 		rc = -ENOSPC;
@@ -100,12 +100,12 @@ vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
 	}
 	for (i = 0; i < mem->mm_nregions; i++) {
 		if (mem_ranges_overlap(mem->mm_regions[i].mr_gpa,
-		    mem->mm_regions[i].mr_size, r->guest_phys_addr,
-		    r->memory_size)) {
+		    mem->mm_regions[i].mr_size, r->gd_gpa,
+		    r->gd_size)) {
 			log_warnx("%s: region gpa 0x%llx size 0x%llx overlaps "
 			    "another", __func__,
-			    (unsigned long long)r->guest_phys_addr,
-			    (unsigned long long)r->memory_size);
+			    (unsigned long long)r->gd_gpa,
+			    (unsigned long long)r->gd_size);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -116,12 +116,12 @@ vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
 	 * memory is touched: refuse it here, with a message.
 	 */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    r->mmap_offset + r->memory_size > (uint64_t)st.st_size) {
+	    r->gd_offset + r->gd_size > (uint64_t)st.st_size) {
 		log_warnx("%s: region gpa 0x%llx size 0x%llx at offset 0x%llx "
 		    "ends beyond its file (0x%llx bytes)", __func__,
-		    (unsigned long long)r->guest_phys_addr,
-		    (unsigned long long)r->memory_size,
-		    (unsigned long long)r->mmap_offset,
+		    (unsigned long long)r->gd_gpa,
+		    (unsigned long long)r->gd_size,
+		    (unsigned long long)r->gd_offset,
 		    (unsigned long long)st.st_size);
 		rc = -EINVAL;
 		goto out;
@@ -140,30 +140,30 @@ vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
 		log_warnx("%s: region gpa 0x%llx: its memfd is not sealed "
 		    "against shrinking (F_SEAL_SHRINK); seal it as QEMU's "
 		    "memory-backend-memfd does", __func__,
-		    (unsigned long long)r->guest_phys_addr);
+		    (unsigned long long)r->gd_gpa);
 		rc = -EPERM;
 		goto out;
 	}
-	delta = r->mmap_offset & (pagesz - 1);
-	maplen = r->memory_size + delta;
+	delta = r->gd_offset & (pagesz - 1);
+	maplen = r->gd_size + delta;
 	map = mmap(NULL, (size_t)maplen, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_NORESERVE, fd, (off_t)(r->mmap_offset - delta));
+	    MAP_SHARED | MAP_NORESERVE, fd, (off_t)(r->gd_offset - delta));
 	if (map == MAP_FAILED) {
 		rc = -errno;
 		log_warn("%s: mmap of 0x%llx bytes at offset 0x%llx", __func__,
 		    (unsigned long long)maplen,
-		    (unsigned long long)(r->mmap_offset - delta));
+		    (unsigned long long)(r->gd_offset - delta));
 		goto out;
 	}
 
-	pos = mem_upper_bound(mem, r->guest_phys_addr);
+	pos = mem_upper_bound(mem, r->gd_gpa);
 	memmove(&mem->mm_regions[pos + 1], &mem->mm_regions[pos],
 	    (mem->mm_nregions - pos) * sizeof(mem->mm_regions[0]));
 	nr = &mem->mm_regions[pos];
-	nr->mr_gpa = r->guest_phys_addr;
-	nr->mr_size = r->memory_size;
-	nr->mr_uva = r->userspace_addr;
-	nr->mr_offset = r->mmap_offset;
+	nr->mr_gpa = r->gd_gpa;
+	nr->mr_size = r->gd_size;
+	nr->mr_uva = r->gd_uva;
+	nr->mr_offset = r->gd_offset;
 	nr->mr_map = map;
 	nr->mr_maplen = (size_t)maplen;
 	nr->mr_host = (uint8_t *)map + delta;
@@ -174,17 +174,17 @@ vu_mem_add(struct vu_mem *mem, const struct vhost_user_mem_region *r,
 }
 
 int
-vu_mem_take(struct vu_mem *mem, const struct vhost_user_mem_region *r,
-    struct vu_mem_region *out)
+gmem_take(struct gmem *mem, const struct gmem_desc *r,
+    struct gmem_region *out)
 {
-	struct vu_mem_region	*mr;
+	struct gmem_region	*mr;
 	unsigned int		 i;
 
 	for (i = 0; i < mem->mm_nregions; i++) {
 		mr = &mem->mm_regions[i];
-		if (mr->mr_gpa != r->guest_phys_addr ||
-		    mr->mr_size != r->memory_size ||
-		    mr->mr_uva != r->userspace_addr)
+		if (mr->mr_gpa != r->gd_gpa ||
+		    mr->mr_size != r->gd_size ||
+		    mr->mr_uva != r->gd_uva)
 			continue;
 		*out = *mr;
 		memmove(&mem->mm_regions[i], &mem->mm_regions[i + 1],
@@ -198,7 +198,7 @@ vu_mem_take(struct vu_mem *mem, const struct vhost_user_mem_region *r,
 }
 
 void
-vu_mem_region_unmap(struct vu_mem_region *mr)
+gmem_region_unmap(struct gmem_region *mr)
 {
 	if (mr->mr_map != NULL)
 		munmap(mr->mr_map, mr->mr_maplen);
@@ -206,21 +206,21 @@ vu_mem_region_unmap(struct vu_mem_region *mr)
 }
 
 int
-vu_mem_remove(struct vu_mem *mem, const struct vhost_user_mem_region *r)
+gmem_remove(struct gmem *mem, const struct gmem_desc *r)
 {
-	struct vu_mem_region	mr;
+	struct gmem_region	mr;
 	int			rc;
 
-	if ((rc = vu_mem_take(mem, r, &mr)) != 0)
+	if ((rc = gmem_take(mem, r, &mr)) != 0)
 		return rc;
-	vu_mem_region_unmap(&mr);
+	gmem_region_unmap(&mr);
 	return 0;
 }
 
 void
-vu_mem_swap(struct vu_mem *a, struct vu_mem *b)
+gmem_swap(struct gmem *a, struct gmem *b)
 {
-	struct vu_mem_region	t;
+	struct gmem_region	t;
 	unsigned int		i, n, k;
 
 	n = MAX(a->mm_nregions, b->mm_nregions);
@@ -235,13 +235,13 @@ vu_mem_swap(struct vu_mem *a, struct vu_mem *b)
 }
 
 bool
-vu_mem_maps(const struct vu_mem *mem, const void *addr)
+gmem_maps(const struct gmem *mem, const void *addr)
 {
-	const struct vu_mem_region	*r;
+	const struct gmem_region	*r;
 	uintptr_t			 a = (uintptr_t)addr, start;
 	unsigned int			 i, n = mem->mm_nregions;
 
-	if (n > VHOST_USER_MAX_MEM_SLOTS)
+	if (n > GMEM_MAX_REGIONS)
 		return false;
 	for (i = 0; i < n; i++) {
 		r = &mem->mm_regions[i];
@@ -253,20 +253,20 @@ vu_mem_maps(const struct vu_mem *mem, const void *addr)
 }
 
 void
-vu_mem_clear(struct vu_mem *mem)
+gmem_clear(struct gmem *mem)
 {
 	unsigned int	i;
 
 	for (i = 0; i < mem->mm_nregions; i++)
 		munmap(mem->mm_regions[i].mr_map, mem->mm_regions[i].mr_maplen);
-	vu_mem_init(mem);
+	gmem_init(mem);
 }
 
 void *
-vu_mem_gpa_span(const struct vu_mem *mem, uint64_t gpa, uint64_t len,
+gmem_gpa_span(const struct gmem *mem, uint64_t gpa, uint64_t len,
     uint64_t *avail)
 {
-	const struct vu_mem_region	*r;
+	const struct gmem_region	*r;
 	uint64_t			 off;
 
 	*avail = 0;
@@ -278,9 +278,9 @@ vu_mem_gpa_span(const struct vu_mem *mem, uint64_t gpa, uint64_t len,
 }
 
 void *
-vu_mem_gpa(const struct vu_mem *mem, uint64_t gpa, uint64_t len)
+gmem_gpa(const struct gmem *mem, uint64_t gpa, uint64_t len)
 {
-	const struct vu_mem_region	*r;
+	const struct gmem_region	*r;
 	uint64_t			 off;
 
 	if (len == 0)
@@ -294,9 +294,9 @@ vu_mem_gpa(const struct vu_mem *mem, uint64_t gpa, uint64_t len)
 }
 
 void *
-vu_mem_uva(const struct vu_mem *mem, uint64_t uva, uint64_t len)
+gmem_uva(const struct gmem *mem, uint64_t uva, uint64_t len)
 {
-	const struct vu_mem_region	*r;
+	const struct gmem_region	*r;
 	unsigned int			 i;
 	uint64_t			 off;
 

@@ -1,0 +1,238 @@
+/*
+ * net_hdr.h - virtio-net header, pure helpers for the net device
+ * (devices/net.c, not yet written): feature bits, the header size a
+ * feature set implies, validation of a transmit header copied out of
+ * guest memory, adjustment of the header the tap gives for a received
+ * frame, the RARP announce frame (SEND_RARP) and per-queue counters.
+ *
+ * No system calls, no guest memory: callers copy the header out once and
+ * pass the copy.  All multi-byte header fields are little endian on the
+ * wire (VERSION_1; legacy x86 guests are little endian too).
+ */
+#ifndef VHOSTD_DEVICES_NET_HDR_H
+#define VHOSTD_DEVICES_NET_HDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* virtio 1.x 5.1.3: feature bits. */
+#define VIRTIO_NET_F_CSUM		0
+#define VIRTIO_NET_F_GUEST_CSUM		1
+#define VIRTIO_NET_F_CTRL_GUEST_OFFLOADS 2
+#define VIRTIO_NET_F_MTU		3
+#define VIRTIO_NET_F_MAC		5
+#define VIRTIO_NET_F_GUEST_TSO4		7
+#define VIRTIO_NET_F_GUEST_TSO6		8
+#define VIRTIO_NET_F_GUEST_ECN		9
+#define VIRTIO_NET_F_GUEST_UFO		10
+#define VIRTIO_NET_F_HOST_TSO4		11
+#define VIRTIO_NET_F_HOST_TSO6		12
+#define VIRTIO_NET_F_HOST_ECN		13
+#define VIRTIO_NET_F_HOST_UFO		14
+#define VIRTIO_NET_F_MRG_RXBUF		15
+#define VIRTIO_NET_F_STATUS		16
+#define VIRTIO_NET_F_CTRL_VQ		17
+#define VIRTIO_NET_F_MQ			22
+#define VIRTIO_NET_F_GUEST_USO4		54
+#define VIRTIO_NET_F_GUEST_USO6		55
+#define VIRTIO_NET_F_HOST_USO		56
+/* The transport bit the header size depends on (also in vhost/proto.h). */
+#define NET_F_VERSION_1			32
+
+#define NET_BIT(b)			(1ULL << (b))
+
+/* 5.1.4: config space status bits. */
+#define VIRTIO_NET_S_LINK_UP		1
+#define VIRTIO_NET_S_ANNOUNCE		2
+
+/* 5.1.6: header flags and gso types. */
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM	1
+#define VIRTIO_NET_HDR_F_DATA_VALID	2
+#define VIRTIO_NET_HDR_F_RSC_INFO	4
+#define VIRTIO_NET_HDR_GSO_NONE		0
+#define VIRTIO_NET_HDR_GSO_TCPV4	1
+#define VIRTIO_NET_HDR_GSO_UDP		3
+#define VIRTIO_NET_HDR_GSO_TCPV6	4
+#define VIRTIO_NET_HDR_GSO_UDP_L4	5
+#define VIRTIO_NET_HDR_GSO_ECN		0x80
+
+/* Header sizes: num_buffers exists with VERSION_1 or MRG_RXBUF. */
+#define NET_HDR_LEN_LEGACY		10
+#define NET_HDR_LEN			12
+
+/* Ethernet. */
+#define NET_ETH_ALEN			6
+#define NET_ETH_HLEN			14
+#define NET_VLAN_HLEN			4
+#define NET_MTU_MIN			68
+#define NET_MTU_MAX			65535
+#define NET_MTU_DEFAULT			1500
+/* Largest GSO frame the tap takes or gives (64 KiB IP + link header). */
+#define NET_GSO_FRAME_MAX		(65535 + NET_ETH_HLEN + NET_VLAN_HLEN)
+/* RARP announce frame: padded to the Ethernet minimum (no FCS). */
+#define NET_RARP_LEN			60
+#define NET_ETHERTYPE_RARP		0x8035
+
+/*
+ * The header on the wire (virtio 1.x 5.1.6: struct virtio_net_hdr, then
+ * num_buffers with VERSION_1 or MRG_RXBUF), little endian.  For layout
+ * only: code decodes it with net_hdr_load(), never uses it in place.
+ */
+struct net_hdr_wire {
+	uint8_t		nw_flags;
+	uint8_t		nw_gso_type;
+	uint16_t	nw_hdr_len;
+	uint16_t	nw_gso_size;
+	uint16_t	nw_csum_start;
+	uint16_t	nw_csum_offset;
+	uint16_t	nw_num_buffers;		/* not in the 10-byte layout */
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct net_hdr_wire) == NET_HDR_LEN,
+    "virtio-net header is 12 bytes");
+_Static_assert(offsetof(struct net_hdr_wire, nw_num_buffers) ==
+    NET_HDR_LEN_LEGACY, "num_buffers follows the 10-byte header");
+
+/*
+ * The header in host byte order.  net_hdr_load() fills it from the wire
+ * bytes, net_hdr_store() writes it back; num_buffers is 0 for the
+ * 10-byte layout.
+ */
+struct net_hdr {
+	uint8_t		nh_flags;
+	uint8_t		nh_gso_type;
+	uint16_t	nh_hdr_len;
+	uint16_t	nh_gso_size;
+	uint16_t	nh_csum_start;
+	uint16_t	nh_csum_offset;
+	uint16_t	nh_num_buffers;
+};
+
+/*
+ * Why a frame was dropped.  One table in net_hdr.c names each; counters
+ * index drops by it.
+ */
+enum net_drop {
+	NET_DROP_NONE = 0,
+	NET_DROP_SHORT_HDR,	/* tx: chain shorter than the header */
+	NET_DROP_RUNT,		/* frame shorter than an Ethernet header */
+	NET_DROP_TOO_BIG,	/* frame longer than the MTU (or GSO max) */
+	NET_DROP_BAD_FLAGS,	/* unknown or direction-invalid flag */
+	NET_DROP_CSUM_UNACKED,	/* NEEDS_CSUM without CSUM / GUEST_CSUM */
+	NET_DROP_CSUM_RANGE,	/* csum_start/offset outside the frame */
+	NET_DROP_GSO_TYPE,	/* unknown gso_type */
+	NET_DROP_GSO_UNACKED,	/* gso_type (or ECN) not negotiated */
+	NET_DROP_GSO_NO_CSUM,	/* GSO without NEEDS_CSUM (5.1.6.2) */
+	NET_DROP_GSO_SIZE,	/* GSO with gso_size 0 */
+	NET_DROP_HDR_LEN,	/* hdr_len past the frame, or too short */
+	NET_DROP_RX_NO_ROOM,	/* rx: guest buffers too small for frame */
+	NET_DROP_RX_NO_BUFS,	/* rx: no guest buffers (ring empty) */
+	NET_DROP_TAP_ERR,	/* read/write on the tap failed */
+	NET_DROP__MAX
+};
+
+/* "short-hdr", "runt", ...; "?" for out of range values. */
+const char	*net_drop_name(enum net_drop reason);
+
+/* 12 with VERSION_1 or MRG_RXBUF in features, else 10. */
+size_t	net_hdr_len(uint64_t features);
+
+/*
+ * Decode hdr_len (10 or 12) bytes at buf into *h.  Copies; buf is not
+ * kept.  0, or -EINVAL when hdr_len is neither 10 nor 12.
+ */
+int	net_hdr_load(struct net_hdr *h, const void *buf, size_t hdr_len);
+
+/* Encode *h into hdr_len (10 or 12) bytes at buf.  0 or -EINVAL. */
+int	net_hdr_store(const struct net_hdr *h, void *buf, size_t hdr_len);
+
+/*
+ * Check a transmit header (guest to tap) against the acked features and
+ * the frame length (bytes after the header).  max_frame bounds a non-GSO
+ * frame (MTU + Ethernet + VLAN header); GSO frames are bounded by
+ * NET_GSO_FRAME_MAX.  On success the header is normalised for the tap:
+ * num_buffers 0.  Returns NET_DROP_NONE or the reason to drop.
+ */
+enum net_drop	net_hdr_check_tx(struct net_hdr *h, size_t frame_len,
+		    uint64_t features, size_t max_frame);
+
+/*
+ * The transmit path in one call: chain_len is the length of the readable
+ * chain (header and frame), hdr the first net_hdr_len(features) bytes of
+ * it, copied out of guest memory by the caller (fewer when the chain is
+ * shorter).  Decodes into *h and checks it as net_hdr_check_tx() with
+ * frame_len = chain_len - header.  NET_DROP_SHORT_HDR when the chain
+ * cannot hold the header.
+ */
+enum net_drop	net_hdr_tx_prepare(struct net_hdr *h, const void *hdr,
+		    size_t chain_len, uint64_t features, size_t max_frame);
+
+/*
+ * Adjust the header the tap gave for a received frame of frame_len bytes
+ * before it goes to the guest: offloads the guest did not ack are a drop
+ * (the tap's offloads follow the acked features, so this is the kernel
+ * disagreeing), DATA_VALID is cleared without GUEST_CSUM, num_buffers is
+ * set.  Returns NET_DROP_NONE or the reason.
+ */
+enum net_drop	net_hdr_fix_rx(struct net_hdr *h, size_t frame_len,
+		    uint64_t features, uint16_t num_buffers);
+
+/*
+ * Judge one readv() from the tap into [header of hdr_len][guest buffers
+ * of cap bytes][one spare byte]: the tap truncates a frame longer than
+ * the buffers and returns the truncated length, so only the spare byte
+ * shows that it did not fit.  n is readv's return (>= 0).  NET_DROP_NONE
+ * (frame length n - hdr_len), NET_DROP_RUNT (shorter than a header and
+ * an Ethernet header) or NET_DROP_RX_NO_ROOM (did not fit: drop it and
+ * give the buffers back).
+ */
+enum net_drop	net_rx_result(size_t n, size_t hdr_len, size_t cap);
+
+/*
+ * Split a received frame over the guest buffers it was read into, for
+ * the used ring (mergeable rx).  caps[i] is the writable size of buffer
+ * (chain) i, in ring order; the header fills the first hdr_len bytes of
+ * buffer 0; total is header plus frame (readv's return, already judged
+ * by net_rx_result).  Fills used[i] for each buffer the frame touches and
+ * returns how many (num_buffers; the rest go back to the ring unused).
+ * Returns 0 when buffer 0 cannot hold the header (5.1.6.3.1: a driver
+ * bug: the device should be marked broken) or total exceeds the buffers.
+ */
+unsigned int	net_rx_split(const uint32_t *caps, unsigned int ncaps,
+		    size_t hdr_len, size_t total, uint32_t *used);
+
+/*
+ * Build the RARP announce frame for mac (SEND_RARP: the back end sends it
+ * on behalf of the migrated guest so switches learn where the MAC is):
+ * broadcast destination, source mac, ethertype 0x8035, reverse request
+ * with sender and target hardware address mac, padded with zeros.  buf
+ * must hold NET_RARP_LEN bytes.  Returns NET_RARP_LEN, or -EINVAL when
+ * len is too small.
+ */
+int	net_rarp_build(uint8_t *buf, size_t len, const uint8_t mac[NET_ETH_ALEN]);
+
+/* Per-queue counters: frames and bytes passed, drops by reason. */
+struct net_qstats {
+	uint64_t	qs_frames;
+	uint64_t	qs_bytes;
+	uint64_t	qs_batches;	/* wake-ups that moved a frame */
+	uint64_t	qs_drops[NET_DROP__MAX];
+};
+
+/* Count one frame of len bytes passed (len excludes the header). */
+void	net_qstats_pass(struct net_qstats *qs, size_t len);
+/* Count one drop (NET_DROP_NONE and out-of-range reasons are ignored). */
+void	net_qstats_drop(struct net_qstats *qs, enum net_drop reason);
+/* Sum of every drop counter. */
+uint64_t	net_qstats_drops(const struct net_qstats *qs);
+
+/*
+ * Check an acked feature set against the dependencies of virtio 1.x
+ * 5.1.3.1 (e.g. GUEST_TSO4 needs GUEST_CSUM, HOST_ECN needs HOST_TSO4 or
+ * HOST_TSO6).  0, or -EINVAL with the first broken rule in why (may be
+ * NULL).
+ */
+int	net_features_check(uint64_t features, const char **why);
+
+#endif /* VHOSTD_DEVICES_NET_HDR_H */
