@@ -555,6 +555,32 @@ blk_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/*
+ * In the poll window with operations in the ring and nothing else to do:
+ * sleep in io_uring_enter until a completion or the end of the window
+ * (us) instead of spinning, so that the CPU goes to whoever completes
+ * them (a loop device's worker, io-wq, the front end) on a machine with
+ * few CPUs.  Chains the driver adds meanwhile are seen at the next
+ * completion, at most the window later.  Only with IORING_FEAT_EXT_ARG
+ * (the timeout as an argument: a timeout SQE is not among the ring's
+ * allowed operations).  true when it slept.
+ */
+static bool
+blk_queue_sleep(struct blk_queue *bq, uint64_t us)
+{
+	struct __kernel_timespec	 ts;
+	struct io_uring_cqe		*cqe;
+
+	if (!bq->bq_uring || bq->bq_inflight == 0 ||
+	    bq->bq_unsubmitted > 0 || us == 0 ||
+	    !(bq->bq_ring.features & IORING_FEAT_EXT_ARG))
+		return false;
+	ts.tv_sec = (long long)(us / 1000000u);
+	ts.tv_nsec = (long long)(us % 1000000u) * 1000;
+	(void)io_uring_wait_cqe_timeout(&bq->bq_ring, &cqe, &ts);
+	return true;
+}
+
 /* Longest spin in one wake-up: then the loop gets a turn (us). */
 #define BLK_POLL_SLICE_US	2000
 
@@ -611,6 +637,8 @@ blk_queue_poll(struct blk_queue *bq)
 			bq->bq_poll_last = last;
 			return;
 		}
+		if (!busy && blk_queue_sleep(bq, win - (now - last)))
+			continue;
 		__builtin_ia32_pause();
 	}
 	if (virtq_enable_notify(vq))

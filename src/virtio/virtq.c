@@ -284,6 +284,7 @@ static int
 virtq_walk_indirect(struct virtq *vq, struct virtq_chain *ch,
     const struct virtq_desc *ind, bool *seen_write)
 {
+	const volatile struct virtq_desc	*tbl;
 	struct virtq_desc	d;
 	unsigned int		count = 0, tnum;
 	uint32_t		i = 0;
@@ -303,11 +304,24 @@ virtq_walk_indirect(struct virtq *vq, struct virtq_chain *ch,
 		return virtq_bad(vq, ch->ch_head, "indirect table too large");
 	if (ind->addr + ind->len < ind->addr)
 		return virtq_bad(vq, ch->ch_head, "indirect table wraps");
+	/*
+	 * The table in one region (the usual case): translated once, each
+	 * descriptor then copied out once like a direct one.  A table across
+	 * regions (or misaligned) is copied descriptor by descriptor.
+	 */
+	tbl = gmem_gpa(vq->vq_mem, ind->addr, ind->len);
+	if ((uintptr_t)tbl % _Alignof(struct virtq_desc) != 0)
+		tbl = NULL;
 	for (;;) {
 		if (++count > tnum)
 			return virtq_bad(vq, ch->ch_head,
 			    "loop in indirect table");
-		if (virtq_copy_from_guest(vq,
+		if (tbl != NULL) {
+			d.addr = tbl[i].addr;
+			d.len = tbl[i].len;
+			d.flags = tbl[i].flags;
+			d.next = tbl[i].next;
+		} else if (virtq_copy_from_guest(vq,
 		    ind->addr + (uint64_t)i * sizeof(d), &d, sizeof(d)) != 0)
 			return virtq_bad(vq, ch->ch_head,
 			    "indirect table outside guest memory");

@@ -11,9 +11,12 @@
  *	  --span=BYTES     offsets within the first BYTES of the disk
  *	  --cpu-pid=PID    add PID's CPU time (utime+stime, all threads) to
  *	                   the back end's; repeatable
+ *	  --idle=SECONDS   after the run, stay connected that long without
+ *	                   I/O (the back end's idle cost)
  *
  * Prints one line of key=value pairs: iops, mib_s, lat_mean_us,
- * lat_p99_us, cpu_us_per_req (when --cpu-pid was given), errors.
+ * lat_p50_us, lat_p99_us, cpu_us_per_req (when --cpu-pid was given),
+ * fe_cpu_us_per_req (this front end's own CPU time), errors.
  * Exit 1 on any failure, including an I/O error from the device.
  */
 #include <err.h>
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "vuf.h"
 
@@ -61,7 +65,8 @@ static struct {
 	uint64_t	 span;
 	int		 pids[MAX_PIDS];
 	unsigned int	 npids;
-} cfg = { "randread", 4096, 32, 5, 1, 0, { 0 }, 0 };
+	unsigned int	 idle;
+} cfg = { "randread", 4096, 32, 5, 1, 0, { 0 }, 0, 0 };
 
 static struct slot	slots[MAX_QD];
 static uint32_t		hist[HIST_US + 1];
@@ -109,6 +114,18 @@ all_cpu_ticks(void)
 	return t;
 }
 
+/* This process's CPU time (user + system), microseconds. */
+static uint64_t
+self_cpu_us(void)
+{
+	struct rusage	ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		err(1, "getrusage");
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+	    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 static uint64_t
 next_offset(uint64_t blocks)
 {
@@ -148,10 +165,11 @@ submit(struct vuf *f, unsigned int i, uint64_t blocks)
 	return vuf_vq_add(f, 0, seg, 3, true, s);
 }
 
+/* The latency (us) below which a fraction pct/100 of n requests finished. */
 static double
-p99_us(uint64_t n)
+pct_us(uint64_t n, unsigned int pct)
 {
-	uint64_t	want = n - n / 100, c = 0;
+	uint64_t	want = n - n * (100 - pct) / 100, c = 0;
 	unsigned int	i;
 
 	for (i = 0; i <= HIST_US; i++)
@@ -165,7 +183,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: vuf-blkbench [--rw=randread|randwrite|read|"
 	    "write] [--bs=N] [--qd=N] [--time=S] [--ramp=S] [--span=BYTES] "
-	    "[--cpu-pid=PID]... SOCKET\n");
+	    "[--cpu-pid=PID]... [--idle=S] SOCKET\n");
 	exit(2);
 }
 
@@ -180,13 +198,14 @@ main(int argc, char *argv[])
 		{ "ramp", required_argument, NULL, 'R' },
 		{ "span", required_argument, NULL, 's' },
 		{ "cpu-pid", required_argument, NULL, 'p' },
+		{ "idle", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct vuf_used	 used[MAX_QD];
 	struct vuf_opts	 opts;
 	struct vuf	*f;
 	uint64_t	 capacity, blocks, t0, tend, tramp, n = 0, sum_ns = 0;
-	uint64_t	 cpu0 = 0, cpu1, errors = 0, lat;
+	uint64_t	 cpu0 = 0, cpu1, errors = 0, lat, fe0 = 0, fe1;
 	unsigned int	 i;
 	int		 ch, r, k;
 	bool		 measuring = false;
@@ -215,6 +234,9 @@ main(int argc, char *argv[])
 			break;
 		case 's':
 			cfg.span = strtoull(optarg, NULL, 0);
+			break;
+		case 'i':
+			cfg.idle = (unsigned int)strtoul(optarg, NULL, 0);
 			break;
 		case 'p':
 			if (cfg.npids == MAX_PIDS)
@@ -283,6 +305,7 @@ main(int argc, char *argv[])
 		if (!measuring && t >= tramp) {
 			measuring = true;
 			cpu0 = all_cpu_ticks();
+			fe0 = self_cpu_us();
 			tramp = t;
 			n = sum_ns = 0;
 		}
@@ -308,17 +331,26 @@ main(int argc, char *argv[])
 			memset(hist, 0, sizeof(hist));
 	}
 	cpu1 = all_cpu_ticks();
+	fe1 = self_cpu_us();
 	{
 		double	secs = (double)(now_ns() - tramp) / 1e9;
 		double	iops = (double)n / secs;
 
-		printf("iops=%.0f mib_s=%.1f lat_mean_us=%.1f lat_p99_us=%.0f",
-		    iops, iops * cfg.bs / 1048576.0,
-		    n ? (double)sum_ns / (double)n / 1000.0 : 0.0, p99_us(n));
+		printf("iops=%.0f mib_s=%.1f lat_mean_us=%.1f lat_p50_us=%.0f "
+		    "lat_p99_us=%.0f", iops, iops * cfg.bs / 1048576.0,
+		    n ? (double)sum_ns / (double)n / 1000.0 : 0.0,
+		    pct_us(n, 50), pct_us(n, 99));
 		if (cfg.npids > 0)
 			printf(" cpu_us_per_req=%.2f", n ? (double)(cpu1 - cpu0) *
 			    1e6 / (double)sysconf(_SC_CLK_TCK) / (double)n : 0.0);
+		printf(" fe_cpu_us_per_req=%.2f", n ? (double)(fe1 - fe0) /
+		    (double)n : 0.0);
 		printf(" errors=%llu\n", (unsigned long long)errors);
+	}
+	if (cfg.idle > 0) {
+		/* What is in flight finishes; then nothing for cfg.idle s. */
+		fflush(stdout);
+		sleep(cfg.idle);
 	}
 	vuf_fini(f);
 	free(f);

@@ -271,6 +271,31 @@ Test(virtq, indirect_table_spanning_two_regions)
 	cr_assert_eq(elem.in_len, 16);
 }
 
+/* A table at an odd address (inside one region) is read all the same. */
+Test(virtq, indirect_table_misaligned)
+{
+	uint64_t		 t = ITAB_GPA + 0x801;
+	struct virtq_desc	 d[2];
+
+	vq_start(8, 0, F_INDIRECT);
+	memset(d, 0, sizeof(d));
+	d[0].addr = BUF_GPA;
+	d[0].len = 8;
+	d[0].flags = VIRTQ_DESC_F_NEXT;
+	d[0].next = 1;
+	d[1].addr = BUF_GPA + 0x100;
+	d[1].len = 16;
+	d[1].flags = VIRTQ_DESC_F_WRITE;
+	memcpy(guest + t, d, sizeof(d));
+	set_desc(gdesc(), 0, t, sizeof(d), VIRTQ_DESC_F_INDIRECT, 0);
+	post(0);
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);
+	cr_assert_eq(elem.out_len, 8);
+	cr_assert_eq(elem.in_len, 16);
+	cr_assert_eq(elem.in[0].iov_base, gmem_gpa(&mem, BUF_GPA + 0x100,
+	    16));
+}
+
 Test(virtq, zero_length_descriptor_skipped)
 {
 	vq_start(8, 0, 0);
