@@ -22,10 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "../util/log.h"
@@ -124,6 +126,7 @@ struct blk_parent {
 					   lock; never in a child.  -1: not
 					   reopened, the child shares it */
 	int		 bp_oflags;	/* open(2) flags of bp_fd */
+	off_t		 bp_fence;	/* first of its two fence bytes */
 };
 
 const char *const blk_lbs_names[] = { "512", "4096", NULL };
@@ -225,7 +228,7 @@ blk_lock(struct blk_parent *bp, const struct blk_opts *bo, char *err,
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = bo->bo_ro ? F_RDLCK : F_WRLCK;
 	fl.l_whence = SEEK_SET;
-	fl.l_len = BLK_FENCE_OFF;	/* all but the fence bytes */
+	fl.l_len = BLK_FENCE_BASE;	/* all but the fence bytes */
 	if (fcntl(bp->bp_fd, F_OFD_SETLK, &fl) == 0)
 		return 0;
 	e = errno;
@@ -418,8 +421,27 @@ blk_reopen_at(const struct blk_parent *bp, int flags, int *target)
  * (then there is no fence: said once).  The child cannot drop the lock:
  * its policy allows no F_OFD_SETLK.
  */
+/*
+ * A random pair of fence bytes above BLK_FENCE_BASE for a device without
+ * the image lock (lock=off: other devices, of this vhostd or another, may
+ * share the file and must not wait for this one's children).
+ */
+static off_t
+blk_fence_slot(void)
+{
+	uint32_t	r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec	ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = (uint32_t)ts.tv_nsec ^ (uint32_t)getpid();
+	}
+	return BLK_FENCE_BASE + 2 * (off_t)(1 + r % (BLK_FENCE_SLOTS - 1));
+}
+
 static int
-blk_fence(int fd, unsigned int which)
+blk_fence(int fd, off_t off)
 {
 	static bool	warned;
 	struct flock	fl;
@@ -427,7 +449,7 @@ blk_fence(int fd, unsigned int which)
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
-	fl.l_start = BLK_FENCE_OFF + (off_t)which;
+	fl.l_start = off;
 	fl.l_len = 1;
 	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
 		return 0;
@@ -467,9 +489,10 @@ blk_spawn(struct device_res *res)
 	}
 	if ((bp->bp_oflags & O_ACCMODE) == O_RDONLY)
 		return 0;	/* nothing in flight can change the image */
-	if ((rc = blk_fence(res->dr_fds[BLK_FD_IMAGE], 0)) < 0 ||
+	if ((rc = blk_fence(res->dr_fds[BLK_FD_IMAGE], bp->bp_fence)) < 0 ||
 	    (res->dr_nfds > BLK_FD_BUFFERED &&
-	    (rc = blk_fence(res->dr_fds[BLK_FD_BUFFERED], 1)) < 0))
+	    (rc = blk_fence(res->dr_fds[BLK_FD_BUFFERED],
+	    bp->bp_fence + 1)) < 0))
 		return rc;
 	return 0;
 }
@@ -582,6 +605,7 @@ blk_res_open(const struct dev_options *opts, bool check_only,
 		    BLK_SECTOR;
 		goto done;
 	}
+	bp->bp_fence = bo.bo_lock ? BLK_FENCE_BASE : blk_fence_slot();
 	if ((rc = blk_open(bp, &bo, &st, err, errlen)) != 0 ||
 	    (bo.bo_lock && !check_only &&
 	    (rc = blk_lock(bp, &bo, err, errlen)) != 0) ||

@@ -204,10 +204,15 @@ struct blk_req {
 struct blk_queue;
 
 /*
- * Offset of the I/O fence bytes (blk.c, blk_fence): past any image, and
- * outside the range of the image lock (QEMU's lock bytes are near 100).
+ * The I/O fence bytes (blk.c, blk_fence): past any image, above the range
+ * of the image lock (which ends at BLK_FENCE_BASE; QEMU's lock bytes are
+ * near 100).  A device that holds the image lock (lock=on, the default)
+ * fences at BLK_FENCE_BASE; devices that share one file (lock=off) each
+ * take a random pair of bytes above it, so that they do not wait for each
+ * other's children.
  */
-#define BLK_FENCE_OFF	((off_t)(INT64_MAX - 16))
+#define BLK_FENCE_BASE	((off_t)(INT64_MAX - (1ll << 32)))
+#define BLK_FENCE_SLOTS	(1u << 30)	/* pairs of bytes above the base */
 
 /*
  * The child's state (blk_init).  The first part is what the parent found

@@ -1806,6 +1806,33 @@ Test(blk, spawn_waits_for_the_previous_childs_io)
 	device_res_release(&blk_device_type, &res);
 }
 
+/*
+ * Two devices sharing one file (lock=off) fence on bytes of their own: a
+ * child of one alive does not hold back the other's next child, while
+ * each still waits for its own.
+ */
+Test(blk, shared_file_devices_do_not_fence_each_other)
+{
+	const char *const	 kv[] = { "lock", "off", NULL };
+	struct device_res	 a, b;
+	int			 held;
+
+	img_create("/var/tmp", IMG_SIZE);
+	prepare_only(kv, &a);
+	prepare_only(kv, &b);
+	cr_assert_eq(blk_device_type.dt_spawn(&a), 0);
+	/* a's child runs (its description lives): b starts all the same. */
+	cr_assert_eq(blk_device_type.dt_spawn(&b), 0,
+	    "a device waited for another device's child");
+	held = dup(b.dr_fds[0]);
+	cr_assert_eq(blk_device_type.dt_spawn(&b), -EAGAIN);
+	cr_assert_eq(blk_device_type.dt_spawn(&a), 0);
+	close(held);
+	cr_assert_eq(blk_device_type.dt_spawn(&b), 0);
+	device_res_release(&blk_device_type, &a);
+	device_res_release(&blk_device_type, &b);
+}
+
 /* The child may not grow the image (RLIMIT_FSIZE in the jail). */
 Test(blk, max_file_size_is_the_image)
 {
