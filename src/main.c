@@ -482,7 +482,7 @@ host_main(int argc, char *argv[], struct devlist *pre,
     const struct device_type *backend)
 {
 	static struct conffile	 cf;
-	struct devlist		 own, *dl = pre != NULL ? pre : &own;
+	struct devlist		 own = { 0 }, *dl = pre != NULL ? pre : &own;
 	struct global_opts	 cli, g;
 	struct sup_options	 opt;
 	struct supervisor	*sup;
@@ -493,8 +493,6 @@ host_main(int argc, char *argv[], struct devlist *pre,
 	int			 check_only = 0, ch, verbose = 0, rc;
 	uint64_t		 v;
 
-	if (pre == NULL)
-		memset(&own, 0, sizeof(own));
 	log_init(0, LOG_TO_STDERR, "vhostd");
 	sup_options_init(&opt);
 	config_global_init(&cli);

@@ -664,6 +664,7 @@ blk_init(const struct device_child_res *res, void **statep)
 		return -EINVAL;
 	if ((bs = calloc(1, sizeof(*bs))) == NULL)
 		return -ENOMEM;
+	ratelimit_log_init(&bs->bs_warnlog, 0, 0);
 	bs->bs_fd = nfds > BLK_FD_IMAGE ? res->cr_fds[BLK_FD_IMAGE] : -1;
 	bs->bs_fd_buffered = nfds > BLK_FD_BUFFERED ?
 	    res->cr_fds[BLK_FD_BUFFERED] : -1;
@@ -814,7 +815,7 @@ blk_set_config(struct vu_dev *dev, const uint8_t *buf, uint32_t offset,
 
 	if (offset != offsetof(struct blk_config, writeback) || len != 1 ||
 	    !vu_has_feature(dev, VIRTIO_BLK_F_CONFIG_WCE) || buf[0] > 1) {
-		log_warnx_once(bs->bs_warned_bad, "blk: SET_CONFIG of %u "
+		ratelimit_warnx(&bs->bs_warnlog, ratelimit_now(), "blk: SET_CONFIG of %u "
 		    "bytes at %u refused: only writeback (offset 32, 1 byte, "
 		    "with CONFIG_WCE) is writable", len, offset);
 		return -EINVAL;

@@ -21,6 +21,7 @@
 
 #include <liburing.h>
 
+#include "../util/ratelimit.h"
 #include "../vhost/vhost.h"
 #include "../virtio/virtq.h"
 
@@ -251,10 +252,9 @@ struct blk_state {
 	bool			 bs_writeback;	/* config writeback field */
 	bool			 bs_dsync;	/* writes are write-through */
 	bool			 bs_no_uring;	/* inline I/O from now on */
-	bool			 bs_uring_warned;
-	int			 bs_warned_bad;
-	int			 bs_warned_io;
-	int			 bs_warned_mem;
+	bool			 bs_uring_warned; /* said for one queue: the
+						    others fall back alike */
+	struct ratelimit_log	 bs_warnlog;	/* what the guest can cause */
 	struct blk_queue	*bs_queues[VU_MAX_QUEUES];
 	struct virtq_elem	 bs_elem;	/* scratch for virtq_pop */
 };

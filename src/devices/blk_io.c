@@ -324,7 +324,7 @@ blk_req_complete(struct blk_queue *bq, struct blk_req *r)
 
 	if (vq == NULL || !virtq_mapped(vq)) {
 		/* Guest memory went away under the request. */
-		log_warnx_once(bs->bs_warned_mem, "blk: queue %u: request "
+		ratelimit_warnx(&bs->bs_warnlog, ratelimit_now(), "blk: queue %u: request "
 		    "finished after its ring was unmapped; dropped",
 		    bq->bq_idx);
 	} else {

@@ -14,6 +14,7 @@
 #include <sys/random.h>
 
 #include "../util/log.h"
+#include "../util/ratelimit.h"
 #include "../util/util.h"
 #include "../virtio/virtq.h"
 #include "device.h"
@@ -23,8 +24,7 @@
 
 struct rng_state {
 	struct virtq_elem	rs_elem;	/* too big for the stack */
-	int			rs_warned_ro;	/* chain without writable part */
-	int			rs_warned_rand;	/* getrandom failure */
+	struct ratelimit_log	rs_warnlog;	/* what the guest can cause */
 };
 
 /*
@@ -40,7 +40,7 @@ rng_fill(struct rng_state *rs, const struct virtq_elem *elem)
 	uint8_t		*p;
 
 	if (elem->in_num == 0) {
-		log_warnx_once(rs->rs_warned_ro, "rng: request %u has no "
+		ratelimit_warnx(&rs->rs_warnlog, ratelimit_now(), "rng: request %u has no "
 		    "writable buffer; answered with 0 bytes",
 		    (unsigned int)elem->head);
 		return 0;
@@ -53,8 +53,8 @@ rng_fill(struct rng_state *rs, const struct virtq_elem *elem)
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
-				log_warnx_once(rs->rs_warned_rand,
-				    "rng: getrandom failed: %s",
+				ratelimit_warnx(&rs->rs_warnlog,
+				    ratelimit_now(), "rng: getrandom failed: %s",
 				    n < 0 ? strerror(errno) : "no data");
 				return (uint32_t)done;
 			}
@@ -127,6 +127,7 @@ rng_init(const struct device_child_res *res, void **statep)
 		return -EINVAL;
 	if ((rs = calloc(1, sizeof(*rs))) == NULL)
 		return -ENOMEM;
+	ratelimit_log_init(&rs->rs_warnlog, 0, 0);
 	*statep = rs;
 	return 0;
 }

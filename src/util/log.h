@@ -82,15 +82,4 @@ __attribute__((noreturn)) void fatal(const char *fmt, ...)
 __attribute__((noreturn)) void fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 
-/*
- * Rate-limited warning for guest- or peer-triggered events: logs at most
- * once per call site (the caller keeps the flag).
- */
-#define log_warnx_once(flag, ...) do {			\
-	if (!(flag)) {					\
-		(flag) = 1;				\
-		log_warnx(__VA_ARGS__);			\
-	}						\
-} while (0)
-
 #endif /* VHOSTD_LOG_H */

@@ -20,8 +20,9 @@
 #include "../util/util.h"
 #include "vhost_int.h"
 
-/* Warnings about one connection before they are suppressed. */
-#define VU_WARN_MAX	8
+/* Warnings about one connection: a burst, then one a second. */
+#define VU_WARN_BURST	8
+#define VU_WARN_RATE	1
 
 /* Virtio bits the engine cannot honour whatever the device says. */
 #define VU_FEATURES_NEVER \
@@ -33,15 +34,10 @@ vu_warn(struct vu_dev *dev, const char *fmt, ...)
 	char	buf[512];
 	va_list	ap;
 
-	if (dev->vd_warned >= VU_WARN_MAX)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (++dev->vd_warned == VU_WARN_MAX)
-		log_warnx("%s (further warnings suppressed)", buf);
-	else
-		log_warnx("%s", buf);
+	ratelimit_warnx(&dev->vd_warnlog, ratelimit_now(), "%s", buf);
 }
 
 _Static_assert(VHOST_USER_MAX_MEM_SLOTS == GMEM_MAX_REGIONS,
@@ -113,6 +109,7 @@ vu_dev_init(struct vu_dev *dev, int sock, uint16_t nqueues,
 	dev->vd_watch_ctx = watch_ctx;
 	dev->vd_nqueues = nqueues;
 	dev->vd_reply_fd = -1;
+	ratelimit_log_init(&dev->vd_warnlog, VU_WARN_BURST, VU_WARN_RATE);
 	gmem_init(&dev->vd_mem);
 	for (i = 0; i < VU_MAX_QUEUES; i++) {
 		vr = &dev->vd_vring[i];

@@ -8,6 +8,7 @@
 #define VHOSTD_VHOST_VHOST_INT_H
 
 #include "../mem/gmem.h"
+#include "../util/ratelimit.h"
 #include "vhost.h"
 
 struct vu_vring {
@@ -43,7 +44,8 @@ struct vu_dev {
 	uint8_t			 vd_status;	/* SET_STATUS */
 	struct gmem		 vd_mem;
 	struct vu_vring		 vd_vring[VU_MAX_QUEUES];
-	int			 vd_warned;
+	/* Warnings about the front end and its rings (vu_warn, virtq). */
+	struct ratelimit_log	 vd_warnlog;
 	/* INFLIGHT_SHMFD: the regions, shared with the front end. */
 	uint8_t			*vd_inflight;
 	size_t			 vd_inflight_size;

@@ -117,6 +117,7 @@ vring_start(struct vu_dev *dev, unsigned int idx)
 		    __func__, idx);
 		return rc;
 	}
+	vr->vr_vq.vq_log = &dev->vd_warnlog;
 	if ((rc = vring_inflight(dev, vr, idx)) != 0) {
 		vring_detach(vr);
 		return rc;

@@ -150,16 +150,20 @@ vring_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old)
 }
 
 /*
- * Mark the queue broken (guest error), log once.  idx is the chain head
+ * Mark the queue broken (guest error), log it (rate-limited).  idx is the chain head
  * (or the avail index for ring errors).  Returns -EIO.
  */
 static int
 virtq_bad(struct virtq *vq, uint16_t idx, const char *why)
 {
 	vq->vq_broken = true;
-	log_warnx_once(vq->vq_warned, "virtq: guest error: %s (index %u); "
-	    "queue stopped until the device is reset", why,
-	    (unsigned int)idx);
+	if (vq->vq_log != NULL)
+		ratelimit_warnx(vq->vq_log, ratelimit_now(), "virtq: guest "
+		    "error: %s (index %u); queue stopped until the device is "
+		    "reset", why, (unsigned int)idx);
+	else
+		log_warnx("virtq: guest error: %s (index %u); queue stopped "
+		    "until the device is reset", why, (unsigned int)idx);
 	return -EIO;
 }
 

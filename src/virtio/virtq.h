@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 
 #include "../mem/gmem.h"
+#include "../util/ratelimit.h"
 #include "iov.h"
 #include "virtio.h"
 
@@ -117,7 +118,9 @@ struct virtq {
 	bool			 vq_event_idx;	/* VIRTIO_RING_F_EVENT_IDX */
 	bool			 vq_indirect;	/* VIRTIO_RING_F_INDIRECT_DESC */
 	bool			 vq_broken;
-	int			 vq_warned;	/* rate limit for logs */
+	/* Where guest errors are logged through (the engine's limiter of
+	 * the connection), or NULL: log each (tests). */
+	struct ratelimit_log	*vq_log;
 	bool			 vq_notify_on_empty; /* VIRTIO_F_NOTIFY_ON_EMPTY */
 	volatile struct virtq_inflight *vq_inflight;	/* or NULL */
 	uint64_t		 vq_counter;	/* last inflight counter */

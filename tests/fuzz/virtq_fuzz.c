@@ -107,6 +107,9 @@ consume(void)
 		iov_from_buf(elem.in, elem.in_num, off, sink, sizeof(sink));
 }
 
+static struct ratelimit_log	fuzz_log;
+static bool			fuzz_log_ready;
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -142,9 +145,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    gmem_gpa(&mem, USED_GPA, virtq_used_size(num)),
 	    last_avail, features) != 0)
 		abort();
-	/* Already "warned": keep millions of guest-error lines out of the
-	 * log (the message path is covered by the unit tests). */
-	vq.vq_warned = 1;
+	/* Rate-limited as in the engine: keep millions of guest-error lines
+	 * out of the log (the message path is covered by the unit tests). */
+	if (!fuzz_log_ready) {
+		ratelimit_log_init(&fuzz_log, 1, 1);
+		fuzz_log_ready = true;
+	}
+	vq.vq_log = &fuzz_log;
 	virtq_disable_notify(&vq);
 	/* The count looks at what pop takes next, and never more than the
 	 * limit; a chain it finds malformed breaks the queue. */
