@@ -185,21 +185,21 @@ it_start_opts(struct vproc *p, bool ready, const struct vproc_opts *o, ...)
 	va_end(ap);
 }
 
-/* Read n bytes of entropy from the rng device at sock into out. */
+/*
+ * Read n bytes of entropy through the front end f into out: f connects to
+ * sock, or, with sock NULL, is already connected (vuf_set_sock).  f is
+ * left as it is.  0 or -errno, message in err.
+ */
 static inline int
-it_entropy(const char *sock, uint8_t *out, uint32_t n, char *err,
-    size_t errlen)
+it_entropy_on(struct vuf *f, const char *sock, uint8_t *out, uint32_t n,
+    char *err, size_t errlen)
 {
 	struct vuf_opts	 opts;
 	struct vuf_seg	 seg;
-	struct vuf	*f;
 	uint8_t		*buf;
 	uint32_t	 got = 0, done = 0;
-	int		 rc = -1;
+	int		 rc;
 
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return -ENOMEM;
-	vuf_init(f);
 	memset(&opts, 0, sizeof(opts));
 	opts.o_mem_size = 1024 * 1024;
 	if ((rc = vuf_setup(f, sock, &opts)) < 0)
@@ -224,6 +224,21 @@ it_entropy(const char *sock, uint8_t *out, uint32_t n, char *err,
 	rc = 0;
 out:
 	snprintf(err, errlen, "%s", vuf_error(f));
+	return rc;
+}
+
+/* Read n bytes of entropy from the rng device at sock into out. */
+static inline int
+it_entropy(const char *sock, uint8_t *out, uint32_t n, char *err,
+    size_t errlen)
+{
+	struct vuf	*f;
+	int		 rc;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -ENOMEM;
+	vuf_init(f);
+	rc = it_entropy_on(f, sock, out, n, err, errlen);
 	vuf_fini(f);
 	free(f);
 	return rc;

@@ -13,47 +13,6 @@
 TestSuite(operator, .init = it_setup, .fini = it_teardown, .timeout = 60);
 
 /*
- * Read n bytes of entropy through the front end f, already connected
- * (vuf_set_sock); f is left connected.  0 or -errno, message in err.
- */
-static int
-entropy_on(struct vuf *f, uint8_t *out, uint32_t n, char *err,
-    size_t errlen)
-{
-	struct vuf_opts	 opts;
-	struct vuf_seg	 seg;
-	uint8_t		*buf;
-	uint32_t	 got = 0, done = 0;
-	int		 rc;
-
-	memset(&opts, 0, sizeof(opts));
-	opts.o_mem_size = 1024 * 1024;
-	if ((rc = vuf_setup(f, NULL, &opts)) < 0)
-		goto out;
-	if ((buf = vuf_alloc(f, n, 64, &seg.sg_gpa)) == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (done < n) {
-		seg.sg_gpa = vuf_ptr_to_gpa(f, buf + done);
-		seg.sg_len = n - done;
-		seg.sg_write = true;
-		if ((rc = vuf_vq_exec(f, 0, &seg, 1, false, &got)) < 0)
-			goto out;
-		if (got == 0 || got > n - done) {
-			rc = vuf_fail(f, -EPROTO, "device wrote %u bytes", got);
-			goto out;
-		}
-		done += got;
-	}
-	memcpy(out, buf, n);
-	rc = 0;
-out:
-	snprintf(err, errlen, "%s", vuf_error(f));
-	return rc;
-}
-
-/*
  * The libvirt/QEMU launch convention for a back end it starts itself:
  * one end of a connected socket pair as --fd.  vhostd serves that one
  * connection and exits 0 when the front end closes it.
@@ -78,8 +37,8 @@ serve_connected(char **argv, const char *want_log)
 	vuf_init(f);
 	vuf_set_sock(f, sp[0]);
 	memset(buf, 0, sizeof(buf));
-	cr_assert_eq(entropy_on(f, buf, sizeof(buf), err, sizeof(err)), 0,
-	    "no entropy on the passed connection: %s; stderr:\n%s", err,
+	cr_assert_eq(it_entropy_on(f, NULL, buf, sizeof(buf), err,
+	    sizeof(err)), 0, "no entropy on the passed connection: %s; stderr:\n%s", err,
 	    it_vp.vp_log);
 	for (i = 0; i < sizeof(buf); i++)
 		nz += buf[i] != 0;
