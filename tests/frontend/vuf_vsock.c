@@ -108,6 +108,40 @@ vsv_start(struct vsv *v, const char *path, uint64_t cid, uint32_t buf_alloc)
 	return 0;
 }
 
+int
+vsv_reconnect(struct vsv *v, const char *path, int timeout_ms)
+{
+	uint64_t	events = v->v_events;
+	long		deadline = now_ms() + timeout_ms;
+	unsigned int	q;
+	int		rc;
+
+	vuf_disconnect(&v->v_f);
+	while ((rc = vuf_connect(&v->v_f, path)) < 0) {
+		if (now_ms() > deadline)
+			return rc;
+		usleep(10000);
+	}
+	if ((rc = vuf_handshake(&v->v_f, v->v_f.f_protocol)) < 0 ||
+	    (rc = vuf_set_features(&v->v_f, v->v_f.f_features)) < 0 ||
+	    (rc = vuf_send_mem_table(&v->v_f, 1, false)) < 0)
+		return rc;
+	/* As QEMU after a back end died: start where the used ring is. */
+	for (q = 0; q < 3; q++)
+		if ((rc = vuf_vq_start(&v->v_f, q,
+		    v->v_f.f_vq[q].q_used->idx)) < 0 ||
+		    (rc = vuf_vq_kick(&v->v_f, q, true)) < 0)
+			return rc;
+	while (v->v_events == events) {
+		if (now_ms() > deadline)
+			return vuf_fail(&v->v_f, -ETIMEDOUT, "no transport "
+			    "reset event from the new back end");
+		if ((rc = vsv_poll(v, 50)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 void
 vsv_stop(struct vsv *v)
 {
@@ -463,7 +497,7 @@ vsv_send(struct vsv *v, int ci, const void *buf, size_t len, int timeout_ms)
 		n = (uint32_t)MIN(MIN(len - done, (size_t)VSV_TX_PAYLOAD),
 		    (size_t)credit(c));
 		if (n == 0) {
-			if (now_ms() > deadline)
+			if (timeout_ms == 0 || now_ms() > deadline)
 				break;
 			if ((rc = vsv_poll(v, 20)) < 0)
 				return rc;
@@ -494,7 +528,7 @@ vsv_recv(struct vsv *v, int ci, void *buf, size_t len, int timeout_ms)
 			return -ECONNRESET;
 		if (c->c_peer_shut & VIRTIO_VSOCK_SHUTDOWN_SEND)
 			return 0;
-		if (now_ms() > deadline)
+		if (timeout_ms == 0 || now_ms() > deadline)
 			return -EAGAIN;
 		if ((rc = vsv_poll(v, 20)) < 0)
 			return rc;

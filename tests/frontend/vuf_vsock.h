@@ -92,6 +92,15 @@ struct vsv {
 int	vsv_start(struct vsv *v, const char *path, uint64_t cid,
 	    uint32_t buf_alloc);
 void	vsv_stop(struct vsv *v);
+/*
+ * The back end went away (its child was killed): connect again to path
+ * (retrying until timeout_ms), negotiate as before, start every ring
+ * where its used ring stands (as QEMU does for a back end that cannot
+ * answer GET_VRING_BASE), keep guest memory and the connection table,
+ * and wait for the new back end's TRANSPORT_RESET (v_events + 1; every
+ * connection is then VSV_RESET).
+ */
+int	vsv_reconnect(struct vsv *v, const char *path, int timeout_ms);
 
 /*
  * Wait up to timeout_ms for the device (rx, tx completions, events),
@@ -112,7 +121,8 @@ int	vsv_connect(struct vsv *v, uint32_t port, int timeout_ms);
 
 /*
  * Send len bytes within the device's credit, polling for credit as
- * needed: the bytes sent (short on timeout), or -errno (-ECONNRESET).
+ * needed: the bytes sent (short on timeout; timeout 0 sends what the
+ * credit allows now), or -errno (-ECONNRESET).
  */
 ssize_t	vsv_send(struct vsv *v, int c, const void *buf, size_t len,
 	    int timeout_ms);
@@ -120,7 +130,8 @@ ssize_t	vsv_send(struct vsv *v, int c, const void *buf, size_t len,
  * Take up to len received bytes (waiting up to timeout_ms for some);
  * consuming them advances fwd_cnt and tells the device when half the
  * buffer was freed.  0 at EOF (the device's SHUTDOWN(SEND) and nothing
- * left), -EAGAIN on timeout, -ECONNRESET after an RST.
+ * left), -EAGAIN on timeout (at once with timeout 0), -ECONNRESET after
+ * an RST.
  */
 ssize_t	vsv_recv(struct vsv *v, int c, void *buf, size_t len,
 	    int timeout_ms);

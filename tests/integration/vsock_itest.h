@@ -145,7 +145,8 @@ struct vt_stream {
 	int		 s_fd;
 	uint32_t	 s_sseed, s_rseed;
 	uint64_t	 s_out;		/* bytes to send */
-	uint64_t	 s_got;		/* bytes received */
+	uint64_t	 s_sent;	/* bytes sent so far (atomic) */
+	uint64_t	 s_got;		/* bytes received (atomic) */
 	uint64_t	 s_bad;		/* first mismatch + 1, 0: none */
 	int		 s_err;		/* errno of a failure */
 	int		 s_read_delay_us;	/* slow reader: sleep per read */
@@ -182,8 +183,11 @@ vt_stream_run(void *arg)
 				s->s_err = errno;
 				break;
 			}
-			if (r > 0)
+			if (r > 0) {
 				sent += (uint64_t)r;
+				__atomic_store_n(&s->s_sent, sent,
+				    __ATOMIC_RELAXED);
+			}
 			if (sent == s->s_out) {
 				shutdown(s->s_fd, SHUT_WR);
 				shut = true;
@@ -204,7 +208,8 @@ vt_stream_run(void *arg)
 				    (size_t)r);
 				if (k < (size_t)r && s->s_bad == 0)
 					s->s_bad = s->s_got + k + 1;
-				s->s_got += (uint64_t)r;
+				__atomic_store_n(&s->s_got, s->s_got +
+				    (uint64_t)r, __ATOMIC_RELAXED);
 			}
 		}
 	}
@@ -212,61 +217,112 @@ vt_stream_run(void *arg)
 }
 
 /*
- * The guest's side of a stream on connection c, in this thread: send
- * `out` bytes (seed sseed) within credit, then SHUTDOWN(SEND); receive
- * until the device's SHUTDOWN(SEND), checking rseed.  consume: at most
- * that many bytes taken per round (0: all; slow reader).
- * 0, or -errno with *got and *bad filled.
+ * The guest's side of streams, all in this thread: on each connection
+ * g_c send g_out bytes (seed g_sseed) within credit, then
+ * SHUTDOWN(SEND); receive until the device's SHUTDOWN(SEND), checking
+ * g_rseed, taking at most g_consume bytes per round (0: all there is; a
+ * slow reader takes little).  probe(arg), if given, runs once per round.
+ * 0 when every stream is done, -ETIMEDOUT, or -ECONNRESET (g_err).
  */
+struct vt_gconn {
+	int		 g_c;
+	uint32_t	 g_sseed, g_rseed;
+	uint64_t	 g_out;
+	size_t		 g_consume;
+	uint64_t	 g_sent, g_got, g_bad;	/* g_bad: first mismatch + 1 */
+	bool		 g_shut, g_eof;
+	int		 g_err;
+};
+
+static inline int
+vt_guest_run(struct vt_gconn *g, unsigned int n, int timeout_ms,
+    void (*probe)(void *), void *arg)
+{
+	static uint8_t	 buf[65536];
+	struct vt_gconn	*x;
+	long		 deadline = vt_now_ms() + timeout_ms;
+	unsigned int	 i, done;
+	size_t		 k, len;
+	ssize_t		 r;
+
+	for (;;) {
+		done = 0;
+		for (i = 0; i < n; i++) {
+			x = &g[i];
+			if (x->g_shut && x->g_eof) {
+				done++;
+				continue;
+			}
+			if (!x->g_shut) {
+				len = (size_t)MIN((uint64_t)sizeof(buf),
+				    x->g_out - x->g_sent);
+				vt_fill(x->g_sseed, x->g_sent, buf, len);
+				r = vsv_send(&vt_v, x->g_c, buf, len, 0);
+				if (r < 0) {
+					x->g_err = (int)-r;
+					return (int)r;
+				}
+				x->g_sent += (uint64_t)r;
+				if (x->g_sent == x->g_out) {
+					if (vsv_shutdown(&vt_v, x->g_c,
+					    VIRTIO_VSOCK_SHUTDOWN_SEND) < 0)
+						return -EIO;
+					x->g_shut = true;
+				}
+			}
+			while (!x->g_eof) {
+				len = x->g_consume != 0 ?
+				    MIN(x->g_consume, sizeof(buf)) :
+				    (size_t)sizeof(buf);
+				r = vsv_recv(&vt_v, x->g_c, buf, len, 0);
+				if (r == -EAGAIN)
+					break;
+				if (r == 0) {
+					x->g_eof = true;
+					break;
+				}
+				if (r < 0) {
+					x->g_err = (int)-r;
+					return (int)r;
+				}
+				k = vt_check(x->g_rseed, x->g_got, buf,
+				    (size_t)r);
+				if (k < (size_t)r && x->g_bad == 0)
+					x->g_bad = x->g_got + k + 1;
+				x->g_got += (uint64_t)r;
+				if (x->g_consume != 0)
+					break;
+			}
+		}
+		if (probe != NULL)
+			probe(arg);
+		if (done == n)
+			return 0;
+		if (vt_now_ms() > deadline)
+			return -ETIMEDOUT;
+		if (vsv_poll(&vt_v, 2) < 0)
+			return -ECONNRESET;
+	}
+}
+
+/* One stream on connection c (vt_guest_run). */
 static inline int
 vt_guest_stream(int c, uint32_t sseed, uint64_t out, uint32_t rseed,
     uint64_t *got, uint64_t *bad, size_t consume, int timeout_ms)
 {
-	static uint8_t	buf[65536];
-	uint64_t	sent = 0;
-	long		deadline = vt_now_ms() + timeout_ms;
-	size_t		n, k;
-	ssize_t		r;
-	bool		eof = false, shut = false;
+	struct vt_gconn	g;
+	int		rc;
 
-	*got = 0;
-	*bad = 0;
-	while (!eof || !shut) {
-		if (vt_now_ms() > deadline)
-			return -ETIMEDOUT;
-		if (!shut) {
-			n = (size_t)MIN((uint64_t)VSV_TX_PAYLOAD * 8,
-			    out - sent);
-			vt_fill(sseed, sent, buf, n);
-			r = vsv_send(&vt_v, c, buf, n, 0);
-			if (r < 0)
-				return (int)r;
-			sent += (uint64_t)r;
-			if (sent == out) {
-				if (vsv_shutdown(&vt_v, c,
-				    VIRTIO_VSOCK_SHUTDOWN_SEND) < 0)
-					return -EIO;
-				shut = true;
-			}
-		}
-		if (!eof) {
-			r = vsv_recv(&vt_v, c, buf, consume != 0 ?
-			    MIN(consume, sizeof(buf)) : (size_t)sizeof(buf),
-			    5);
-			if (r == 0)
-				eof = true;
-			else if (r == -ECONNRESET)
-				return -ECONNRESET;
-			else if (r > 0) {
-				k = vt_check(rseed, *got, buf, (size_t)r);
-				if (k < (size_t)r && *bad == 0)
-					*bad = *got + k + 1;
-				*got += (uint64_t)r;
-			}
-		} else if (vsv_poll(&vt_v, 5) < 0)
-			return -ECONNRESET;
-	}
-	return 0;
+	memset(&g, 0, sizeof(g));
+	g.g_c = c;
+	g.g_sseed = sseed;
+	g.g_rseed = rseed;
+	g.g_out = out;
+	g.g_consume = consume;
+	rc = vt_guest_run(&g, 1, timeout_ms, NULL, NULL);
+	*got = g.g_got;
+	*bad = g.g_bad;
+	return rc;
 }
 
 /* A host listener at <uds-path>_<port>, mode 0600 (owned by us). */
