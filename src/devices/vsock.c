@@ -43,26 +43,7 @@
 #include "device.h"
 #include "vsock_dev.h"
 
-enum vsock_key {
-	VSOCK_K_CID,
-	VSOCK_K_UDS,
-	VSOCK_K_COUNT
-};
-
-/*
- * guest-cid: 0-2 are reserved (hypervisor, local, host), 0xffffffff is
- * VMADDR_CID_ANY, and Linux takes only 32-bit CIDs (vhost_vsock_set_cid).
- */
-static const struct dev_key vsock_keys[VSOCK_K_COUNT] = {
-	[VSOCK_K_CID] = { .dk_name = "guest-cid", .dk_kind = DK_UINT,
-	    .dk_min = VSOCK_CID_MIN_GUEST, .dk_max = 0xfffffffeull,
-	    .dk_default = "3", .dk_alias = "guest-cid",
-	    .dk_help = "the guest's context id (3 to 4294967294)" },
-	[VSOCK_K_UDS] = { .dk_name = "uds-path", .dk_kind = DK_PATH,
-	    .dk_alias = "uds-path", .dk_flags = DKF_LISTEN,
-	    .dk_help = "unix socket for host programs (CONNECT <port>); "
-	    "guest connects to port P reach <uds-path>_<P>" },
-};
+static const struct dev_key vsock_keys[VSOCK_K_COUNT] = { VSOCK_KEY_ROWS };
 
 /* Make the broker channel: the child's end in res, the parent's too. */
 static int

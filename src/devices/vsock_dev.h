@@ -26,6 +26,28 @@
 #include "vsock_proto.h"
 #include "vsock_uds.h"
 
+/* The device's keys (device.h), indices and rows (a macro so that the
+ * test-only escape device built on vsock can extend the table). */
+enum vsock_key {
+	VSOCK_K_CID,
+	VSOCK_K_UDS,
+	VSOCK_K_COUNT
+};
+
+/*
+ * guest-cid: 0-2 are reserved (hypervisor, local, host), 0xffffffff is
+ * VMADDR_CID_ANY, and Linux takes only 32-bit CIDs (vhost_vsock_set_cid).
+ */
+#define VSOCK_KEY_ROWS \
+	[VSOCK_K_CID] = { .dk_name = "guest-cid", .dk_kind = DK_UINT, \
+	    .dk_min = VSOCK_CID_MIN_GUEST, .dk_max = 0xfffffffeull, \
+	    .dk_default = "3", .dk_alias = "guest-cid", \
+	    .dk_help = "the guest's context id (3 to 4294967294)" }, \
+	[VSOCK_K_UDS] = { .dk_name = "uds-path", .dk_kind = DK_PATH, \
+	    .dk_alias = "uds-path", .dk_flags = DKF_LISTEN, \
+	    .dk_help = "unix socket for host programs (CONNECT <port>); " \
+	    "guest connects to port P reach <uds-path>_<P>" },
+
 #define VSOCK_FD_LISTEN		0
 #define VSOCK_FD_BROKER		1
 #define VSOCK_NFDS		2
