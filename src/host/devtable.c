@@ -41,6 +41,13 @@ static void	filter_put(struct supervisor *, struct sup_filter *);
 void
 sup_device_release(struct sup_device *sd)
 {
+	unsigned int	i;
+
+	if (sd->sd_broker_ev != NULL) {
+		event_free(sd->sd_broker_ev);
+		sd->sd_broker_ev = NULL;
+	}
+	sd->sd_broker_watched = -1;
 	childlog_free(sd->sd_log);
 	sd->sd_log = NULL;
 	if (sd->sd_timer != NULL) {
@@ -52,6 +59,11 @@ sup_device_release(struct sup_device *sd)
 	sd->sd_listener = NULL;
 	listener_retained_release(sd->sd_retained);
 	sd->sd_retained = NULL;
+	for (i = 0; i < sd->sd_nkey_retained; i++) {
+		listener_retained_release(sd->sd_key_retained[i]);
+		sd->sd_key_retained[i] = NULL;
+	}
+	sd->sd_nkey_retained = 0;
 	filter_put(sd->sd_sup, sd->sd_filter);
 	sd->sd_filter = NULL;
 }
@@ -178,6 +190,64 @@ sup_filters_forget(struct supervisor *sup)
 	sup->su_nfilters = 0;
 }
 
+/*
+ * The device's own listeners (keys flagged DKF_LISTEN): bound like the
+ * vhost-user socket (same mode and group), their fds appended to sd_res
+ * in key order before dt_open, their socket files retained by sd.
+ */
+static int
+device_key_listeners(struct sup_device *sd, char *err, size_t errlen)
+{
+	const struct device_type	*dt = sd->sd_conf.dc_type;
+	struct device_conf		*dc = &sd->sd_conf;
+	struct listener			*l;
+	struct listener_retained	*r;
+	struct fdset			 unused;
+	const char			*path;
+	char				 msg[512];
+	unsigned int			 k;
+	int				 rc, fd;
+
+	for (k = 0; k < dt->dt_nkeys; k++) {
+		if (!(dt->dt_keys[k].dk_flags & DKF_LISTEN) ||
+		    (path = dev_opt_str(&dc->dc_opts, k)) == NULL)
+			continue;
+		fdset_init(&unused);
+		if ((rc = listener_new_path(&l, path, dc->dc_mode, dc->dc_gid,
+		    &unused, msg, sizeof(msg))) < 0) {
+			snprintf(err, errlen, "%s: %s: %s", dc->dc_name,
+			    dt->dt_keys[k].dk_name, msg);
+			return rc;
+		}
+		if (sd->sd_nkey_retained == DEVICE_RES_FDS) {
+			listener_free(l);
+			snprintf(err, errlen, "%s: too many listeners",
+			    dc->dc_name);
+			return -ENOSPC;
+		}
+		r = listener_take_parent_resources(l);
+		fd = fcntl(listener_fd(l), F_DUPFD_CLOEXEC, 3);
+		rc = -errno;
+		listener_free(l);
+		if (r != NULL)
+			sd->sd_key_retained[sd->sd_nkey_retained++] = r;
+		if (r == NULL || fd < 0) {
+			if (fd >= 0)
+				close_reset(&fd);
+			snprintf(err, errlen, "%s: %s: %s", dc->dc_name,
+			    dt->dt_keys[k].dk_name, r == NULL ?
+			    "out of memory" : strerror(-rc));
+			return r == NULL ? -ENOMEM : rc;
+		}
+		if ((rc = device_res_add_fd(&sd->sd_res, fd)) < 0) {
+			snprintf(err, errlen, "%s: too many descriptors",
+			    dc->dc_name);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static int
 device_open(struct sup_device *sd, char *err, size_t errlen)
 {
@@ -209,6 +279,8 @@ device_open(struct sup_device *sd, char *err, size_t errlen)
 		return rc;
 	}
 	sd->sd_retained = listener_take_parent_resources(sd->sd_listener);
+	if ((rc = device_key_listeners(sd, err, errlen)) < 0)
+		return rc;
 	msg[0] = '\0';
 	if ((rc = dt->dt_open(&dc->dc_opts, false, &sd->sd_res, msg,
 	    sizeof(msg))) < 0) {
@@ -364,6 +436,7 @@ sup_device_add(struct supervisor *sup, struct device_conf *dc, char *err,
 	sd->sd_conf = *dc;
 	memset(dc, 0, sizeof(*dc));
 	sd->sd_sup = sup;
+	sd->sd_broker_watched = -1;
 	device_res_init(&sd->sd_res);
 	if (restart_init(&sd->sd_restart, sup->su_opt.so_burst_count) < 0) {
 		snprintf(err, errlen, "out of memory");

@@ -42,6 +42,11 @@ struct sup_device {
 	struct device_res	 sd_res;	/* what dt_open opened */
 	struct listener		*sd_listener;
 	struct listener_retained *sd_retained;
+	/* The device's own listeners (DKF_LISTEN keys): their socket files */
+	struct listener_retained *sd_key_retained[DEVICE_RES_FDS];
+	unsigned int		 sd_nkey_retained;
+	struct event		*sd_broker_ev;	/* on sd_res.dr_broker_fd */
+	int			 sd_broker_watched;	/* that fd, or -1 */
 	struct sup_filter	*sd_filter;
 	struct supervisor	*sd_sup;
 	enum sup_state		 sd_run;
@@ -114,6 +119,13 @@ int	sup_device_before_spawn(struct sup_device *sd);
 
 /* Take sd out of the table, release and free it. */
 void	sup_device_free(struct supervisor *sup, struct sup_device *sd);
+
+/*
+ * Watch sd's broker channel (dr_broker_fd) for the child just started:
+ * a new event when dt_spawn gave a fresh channel.  No-op for devices
+ * without one.  0 or -errno (logged).
+ */
+int	sup_broker_watch(struct sup_device *sd);
 
 /* Drop the filter cache: devices opened next compile their policy. */
 void	sup_filters_forget(struct supervisor *sup);

@@ -188,6 +188,59 @@ device_spawn_wait(struct sup_device *sd)
 	return restart_later(sd, FENCE_POLL_MS) ? 0 : -EIO;
 }
 
+/* The device's broker channel is readable: let the device answer. */
+static void
+broker_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sup_device		*sd = arg;
+	const struct jail_config	*jc = &sd->sd_sup->su_opt.so_jail;
+	struct device_peer		 peer;
+
+	/* The ids the child has outside its user namespace, if any. */
+	peer.dp_host_uid = geteuid();
+	if (!jc->jc_enabled) {
+		peer.dp_uid = geteuid();
+		peer.dp_gid = getegid();
+	} else if (jc->jc_userns) {
+		peer.dp_uid = jc->jc_outer_uid;
+		peer.dp_gid = jc->jc_outer_gid;
+	} else {
+		peer.dp_uid = jc->jc_uid;
+		peer.dp_gid = jc->jc_gid;
+	}
+	if (sd->sd_conf.dc_type->dt_broker(&sd->sd_res, &peer) < 0)
+		event_del(sd->sd_broker_ev);
+}
+
+int
+sup_broker_watch(struct sup_device *sd)
+{
+	int	fd = sd->sd_res.dr_broker_fd;
+
+	if (fd < 0 || sd->sd_conf.dc_type->dt_broker == NULL)
+		return 0;
+	if (sd->sd_broker_ev != NULL && sd->sd_broker_watched != fd) {
+		event_free(sd->sd_broker_ev);
+		sd->sd_broker_ev = NULL;
+	}
+	if (sd->sd_broker_ev == NULL) {
+		sd->sd_broker_ev = event_new(sd->sd_sup->su_base, fd,
+		    EV_READ | EV_PERSIST, broker_cb, sd);
+		if (sd->sd_broker_ev == NULL) {
+			log_warnx("%s: cannot watch the broker channel",
+			    sd->sd_conf.dc_name);
+			return -ENOMEM;
+		}
+		sd->sd_broker_watched = fd;
+	}
+	if (event_add(sd->sd_broker_ev, NULL) == -1) {
+		log_warnx("%s: cannot watch the broker channel",
+		    sd->sd_conf.dc_name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int
 device_spawn(struct sup_device *sd)
 {
@@ -245,6 +298,7 @@ device_spawn(struct sup_device *sd)
 		child_main(&ca);
 	}
 	close(logp[1]);
+	(void)sup_broker_watch(sd);
 	childlog_free(sd->sd_log);
 	snprintf(sd->sd_conn, sizeof(sd->sd_conn), "listening");
 	sd->sd_log = childlog_new(sup->su_base, sd->sd_conf.dc_name, pid,

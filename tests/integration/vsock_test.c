@@ -1,0 +1,157 @@
+/*
+ * vsock_test.c - the vsock device end to end without a VM: vhostd with
+ * its jailed child, the in-tree vsock driver as the guest, host
+ * programs on uds-path and <uds-path>_<P> (the hybrid convention).
+ */
+#include "vsock_itest.h"
+
+static void
+vt_fini(void)
+{
+	vsv_stop(&vt_v);
+	it_teardown();
+}
+
+TestSuite(vsock, .init = it_setup, .fini = vt_fini, .timeout = 120);
+
+/* Host CONNECT <port>: the guest accepts, OK comes back, data both ways. */
+Test(vsock, host_connects_to_a_guest_listener_data_both_ways)
+{
+	struct vt_stream	s;
+	pthread_t		th;
+	char			line[64];
+	uint64_t		got, bad;
+	unsigned long		hp;
+	long			t0;
+	int			fd, c, rc;
+	const uint64_t		n = 8u << 20;
+
+	vt_start_vhostd();
+	vt_start_guest(0);
+	cr_assert_eq(vsv_listen(&vt_v, 1234), 0);
+	fd = vt_unix_connect(it_path("vs"));
+	cr_assert_geq(fd, 0, "connect uds-path: %s", strerror(-fd));
+	cr_assert_eq(write(fd, "CONNECT 1234\n", 13), 13);
+	c = vsv_accept(&vt_v, 1234, 10000);
+	cr_assert_geq(c, 0, "guest accept: %s; vhostd:\n%s",
+	    vuf_error(&vt_v.v_f), vt_log());
+	rc = vt_read_line(fd, line, sizeof(line), 10000);
+	cr_assert_gt(rc, 0, "no OK line; vhostd:\n%s", vt_log());
+	cr_assert_eq(sscanf(line, "OK %lu\n", &hp), 1, "line '%s'", line);
+	cr_assert_eq(hp, vt_v.v_conn[c].c_rport, "OK %lu, guest sees %u", hp,
+	    vt_v.v_conn[c].c_rport);
+
+	memset(&s, 0, sizeof(s));
+	s.s_fd = fd;
+	s.s_sseed = 11;
+	s.s_rseed = 12;
+	s.s_out = n;
+	t0 = vt_now_ms();
+	cr_assert_eq(pthread_create(&th, NULL, vt_stream_run, &s), 0);
+	rc = vt_guest_stream(c, 12, n, 11, &got, &bad, 0, 60000);
+	pthread_join(th, NULL);
+	printf("host->guest %llu bytes, guest->host %llu bytes in %ld ms\n",
+	    (unsigned long long)got, (unsigned long long)s.s_got,
+	    vt_now_ms() - t0);
+	cr_assert_eq(rc, 0, "guest stream: %s; vhostd:\n%s", strerror(-rc),
+	    vt_log());
+	cr_assert_eq(s.s_err, 0, "host stream: %s", strerror(s.s_err));
+	cr_assert_eq(got, n);
+	cr_assert_eq(bad, 0, "guest: first bad byte at %llu",
+	    (unsigned long long)bad - 1);
+	cr_assert_eq(s.s_got, n);
+	cr_assert_eq(s.s_bad, 0, "host: first bad byte at %llu",
+	    (unsigned long long)s.s_bad - 1);
+	cr_assert_eq(vt_v.v_bad_packets, 0);
+	cr_assert(!vt_v.v_conn[c].c_credit_violation);
+	close(fd);
+	it_stop(&it_vp);
+}
+
+/* Guest connect to CID 2 port P reaches <uds-path>_<P>. */
+Test(vsock, guest_connects_to_a_host_listener_data_both_ways)
+{
+	struct vt_stream	s;
+	pthread_t		th;
+	uint64_t		got, bad;
+	long			t0;
+	int			lfd, fd, c, rc;
+	const uint64_t		n = 8u << 20;
+
+	vt_start_vhostd();
+	vt_start_guest(0);
+	lfd = vt_host_listen(5000);
+	c = vsv_connect(&vt_v, 5000, 10000);
+	cr_assert_geq(c, 0, "guest connect: %s (%d); vhostd:\n%s",
+	    vuf_error(&vt_v.v_f), c, vt_log());
+	cr_assert(vt_wait_in(lfd, 5000));
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert_geq(fd, 0);
+
+	memset(&s, 0, sizeof(s));
+	s.s_fd = fd;
+	s.s_sseed = 21;
+	s.s_rseed = 22;
+	s.s_out = n;
+	t0 = vt_now_ms();
+	cr_assert_eq(pthread_create(&th, NULL, vt_stream_run, &s), 0);
+	rc = vt_guest_stream(c, 22, n, 21, &got, &bad, 0, 60000);
+	pthread_join(th, NULL);
+	printf("guest->host %llu bytes, host->guest %llu bytes in %ld ms\n",
+	    (unsigned long long)s.s_got, (unsigned long long)got,
+	    vt_now_ms() - t0);
+	cr_assert_eq(rc, 0, "guest stream: %s; vhostd:\n%s", strerror(-rc),
+	    vt_log());
+	cr_assert_eq(s.s_err, 0, "host stream: %s", strerror(s.s_err));
+	cr_assert_eq(got, n);
+	cr_assert_eq(bad, 0);
+	cr_assert_eq(s.s_got, n);
+	cr_assert_eq(s.s_bad, 0);
+	close(fd);
+	close(lfd);
+	it_stop(&it_vp);
+}
+
+/* Nobody listens on <uds-path>_<P>: the guest gets RST, not a hang. */
+Test(vsock, guest_connect_to_a_port_nobody_listens_on_is_reset)
+{
+	long	t0;
+	int	c;
+
+	vt_start_vhostd();
+	vt_start_guest(0);
+	t0 = vt_now_ms();
+	c = vsv_connect(&vt_v, 4444, 10000);
+	printf("refused after %ld ms\n", vt_now_ms() - t0);
+	cr_assert_eq(c, -ECONNREFUSED, "connect: %d %s", c,
+	    vuf_error(&vt_v.v_f));
+	/* A socket file with nobody accepting: refused as well. */
+	close(it_unix_socket(it_path("vs_4445"), false));
+	cr_assert_eq(vsv_connect(&vt_v, 4445, 10000), -ECONNREFUSED);
+	it_stop(&it_vp);
+}
+
+/* CONNECT to a guest port nobody listens on: the host socket is closed. */
+Test(vsock, host_connect_to_a_port_the_guest_refuses_is_closed)
+{
+	char	line[64];
+	int	fd;
+
+	vt_start_vhostd();
+	vt_start_guest(0);
+	fd = vt_unix_connect(it_path("vs"));
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "CONNECT 99\n", 11), 11);
+	/* The guest driver answers RST for a port without a listener. */
+	while (!vt_wait_in(fd, 20))
+		cr_assert_geq(vsv_poll(&vt_v, 20), 0);
+	cr_assert_eq(vt_read_line(fd, line, sizeof(line), 5000), 0,
+	    "got '%s' instead of EOF", line);
+	close(fd);
+	/* A bad line is closed without any answer. */
+	fd = vt_unix_connect(it_path("vs"));
+	cr_assert_eq(write(fd, "CONNECT -1\n", 11), 11);
+	cr_assert_eq(vt_read_line(fd, line, sizeof(line), 5000), 0);
+	close(fd);
+	it_stop(&it_vp);
+}
