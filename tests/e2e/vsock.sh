@@ -12,8 +12,11 @@
 #     the peer answers with the md5 of what it got);
 #  4. a slow reader on the host: the host's reader stops for VSOCK_STALL
 #     seconds (default 5) while the guest sends 16 MiB: the guest's writer
-#     is held back (flow control), the device child's anonymous memory
-#     stays flat; then every byte arrives;
+#     is held back (flow control: it has written less than VSOCK_LEAD_MAX_KB,
+#     default 8192, when the stall ends), the device child's anonymous
+#     memory stays flat (RssAnon grows less than VSOCK_RSS_MAX_KB, default
+#     8192; VmRSS is printed too, but it counts the guest's memory the
+#     child touches); then every byte arrives;
 #  5. the same with a slow reader in the guest and the host writing;
 #  6. a port nobody listens on, each way: the guest's connect is reset
 #     (ECONNRESET) at once, the host's CONNECT gets no OK and is closed;
@@ -33,9 +36,9 @@
 # pipe chardev): it sends one line per step and waits for the host's
 # answer.  The host prints the transfer times and the child's memory.
 #
-# Knobs: VSOCK_MB (stream size in MiB, default 64), VSOCK_STALL (seconds a
-# slow reader stops, default 5), VSOCK_RSS_MAX_KB (the child's RssAnon may
-# grow by this much while a reader stops, default 8192).
+# Knobs: VSOCK_MB (stream size in MiB, default 64), VSOCK_STALL,
+# VSOCK_LEAD_MAX_KB, VSOCK_RSS_MAX_KB (above), VSOCK_BENCH=1 (make bench:
+# one boot, the two streams only).
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -203,18 +206,19 @@ vsock_checks() {
 	dd if=/tmp/h2g of=/tmp/p16 bs=1048576 count=16 2>/dev/null
 	rm -f /tmp/h2g
 	[ "$(vs_md5 /tmp/p16)" = "$p16md5" ] || e2e_fail "p16: md5 differs"
+	vs_ask SLOW-HOST 5005
 	socat -u OPEN:/tmp/p16 VSOCK-CONNECT:2:5005 2>/tmp/s5.log &
 	p=$!
-	vs_ask SLOW-HOST 5005
+	vs_ask STARTED
+	# The host's reader has stopped for a while: how far did we get?
 	w=ended
 	kill -0 $p 2>/dev/null && w=running
-	vs_ask WRITER $w
+	wc=$(awk '/^wchar:/ { print $2 }' /proc/$p/io 2>/dev/null)
+	vs_ask WRITER $w "${wc:-16777216}"
 	echo "vsock: $ans"
 	vs_wait $p 120 "slow host reader: the guest's writer"
 	[ $rc -eq 0 ] || e2e_fail "slow host reader: socat exited $rc:" \
 	    "$(tail -n 2 /tmp/s5.log)"
-	[ $w = running ] ||
-	    e2e_fail "slow host reader: the guest sent 16 MiB to a stopped reader"
 
 	# 5. a slow reader in the guest: md5sum waits for the host's word
 	mkfifo /tmp/gate6 /tmp/pipe6
@@ -275,6 +279,7 @@ e2e_in_guest && e2e_guest vsock_checks
 MB=${VSOCK_MB:-64}
 STALL=${VSOCK_STALL:-5}
 RSS_MAX=${VSOCK_RSS_MAX_KB:-8192}
+LEAD_MAX=${VSOCK_LEAD_MAX_KB:-8192}
 CID=41
 
 # child_pid: the device child's pid (vhostd ctl).
@@ -359,6 +364,46 @@ got_ok() {
 mb_s() {
 	awk -v b="$1" -v ms="$2" 'BEGIN { if (ms < 1) ms = 1;
 	    printf "%.1f MB/s", b / ms / 1000 }'
+}
+
+# stall PID: VSOCK_STALL seconds of a stopped reader; the maxima of PID's
+# VmRSS and RssAnon (from v0, r0) in vmax, rmax.
+stall() {
+	vmax=$v0 rmax=$r0
+	_t=$(($(_e2e_ms) + STALL * 1000))
+	while [ "$(_e2e_ms)" -lt $_t ]; do
+		# shellcheck disable=SC2046
+		set -- $(rss "$1")
+		[ "${1:-0}" -le "$vmax" ] || vmax=$1
+		[ "${2:-0}" -le "$rmax" ] || rmax=$2
+		sleep 0.2
+	done
+}
+
+# judge WHAT WRITER MD5: the verdict of a slow-reader phase: the reader got
+# the 16 MiB (MD5), the writer was held back ($lead bytes written when the
+# stall ended, below LEAD_MAX KiB) and the child's RssAnon stayed within
+# RSS_MAX KiB of its level before the connection ($pid, $v0 $r0, maxima
+# $vmax $rmax).  Answers the guest.
+judge() {
+	# shellcheck disable=SC2046
+	set -- "$1" "$2" "$3" $(rss "$pid")
+	g=$((rmax - r0))
+	msg="$1, stopped ${STALL} s: the $2 had written $((lead / 1024))"
+	msg="$msg KiB of 16384; child $pid VmRSS $v0 -> max $vmax -> $4 KiB,"
+	msg="$msg RssAnon $r0 -> max $rmax -> $5 KiB"
+	echo "$msg"
+	if [ "$3" != "$p16md5" ]; then
+		fail "$1: the reader got md5 $3, not $p16md5"
+	elif [ "${lead:-0}" -ge $((LEAD_MAX * 1024)) ]; then
+		fail "$1: the $2 got $((lead / 1024)) KiB (>= $LEAD_MAX) ahead" \
+		    "of a stopped reader: no flow control"
+	elif [ $g -gt "$RSS_MAX" ]; then
+		fail "$1: the child's RssAnon grew $g KiB (> $RSS_MAX)" \
+		    "while the reader stopped"
+	else
+		ans "$msg; md5 right"
+	fi
 }
 
 # ans MSG: answer the guest.  fail MSG: answer FAIL and record it.
@@ -470,89 +515,52 @@ driver() {
 			    "at once, every md5 right, $ports distinct host ports"
 			;;
 		SLOW-HOST)
-			until_true 60 eval '[ "$(connected "${uds}_$a1")" -ge 1 ]' ||
-			    { fail "slow host: no connection"; continue; }
 			pid=$(child_pid)
 			# shellcheck disable=SC2046
 			set -- $(rss "$pid")
-			r0=$2 v0=$1
-			rmax=$r0 vmax=$v0
-			t_end=$(($(_e2e_ms) + STALL * 1000))
-			while [ "$(_e2e_ms)" -lt $t_end ]; do
-				# shellcheck disable=SC2046
-				set -- $(rss "$pid")
-				[ "${2:-0}" -le $rmax ] || rmax=$2
-				[ "${1:-0}" -le $vmax ] || vmax=$1
-				sleep 0.2
-			done
-			echo "slow host $v0 $vmax $r0 $rmax" >"$dir/slow-host.rss"
-			ans "CHECK"
-			read -r cmd w <&7
-			echo "host: <- $cmd $w"
+			v0=$1 r0=$2
+			ans GO
+			read -r cmd _ <&7
+			echo "host: <- $cmd"
+			until_true 60 eval '[ "$(connected "${uds}_$a1")" -ge 1 ]' ||
+			    { fail "slow host: no connection"; continue; }
+			stall "$pid"
+			ans CHECK
+			read -r cmd w lead <&7
+			echo "host: <- $cmd $w $lead"
 			echo go >"$dir/gate5"
 			until_true 120 eval '[ -s "$dir/slow5.md5" ]' ||
 			    { fail "slow host: no md5 in 120 s"; continue; }
-			# shellcheck disable=SC2046
-			set -- $(rss "$pid")
 			m=$(cut -d' ' -f1 "$dir/slow5.md5")
-			g=$((rmax - r0))
-			msg="slow host reader, stopped ${STALL} s: guest writer $w;"
-			msg="$msg child $pid VmRSS $v0 -> max $vmax -> $1 KiB,"
-			msg="$msg RssAnon $r0 -> max $rmax -> $2 KiB"
-			echo "$msg"
-			if [ "$m" != "$p16md5" ]; then
-				fail "slow host: md5 $m != $p16md5"
-			elif [ $g -gt "$RSS_MAX" ]; then
-				fail "slow host: the child's RssAnon grew $g KiB" \
-				    "(> $RSS_MAX) while the reader stopped"
-			else
-				ans "$msg, md5 right"
-			fi
+			judge "slow host reader" "guest writer" "$m"
 			;;
 		SLOW-GUEST)
-			t0=$(_e2e_ms)
-			h2g_start "$a1" "$dir/p16" "$dir/s6.out"
-			until_true 60 got_ok "$dir/s6.out" ||
-			    { fail "slow guest: no OK"; continue; }
 			pid=$(child_pid)
 			# shellcheck disable=SC2046
 			set -- $(rss "$pid")
-			r0=$2 v0=$1
-			rmax=$r0 vmax=$v0
-			t_end=$(($(_e2e_ms) + STALL * 1000))
-			while [ "$(_e2e_ms)" -lt $t_end ]; do
-				# shellcheck disable=SC2046
-				set -- $(rss "$pid")
-				[ "${2:-0}" -le $rmax ] || rmax=$2
-				[ "${1:-0}" -le $vmax ] || vmax=$1
-				sleep 0.2
-			done
+			v0=$1 r0=$2
+			h2g_start "$a1" "$dir/p16" "$dir/s6.out"
+			until_true 60 got_ok "$dir/s6.out" ||
+			    { fail "slow guest: no OK"; continue; }
+			stall "$pid"
+			# socat waits for the guest's end after it sent all (-t):
+			# what it wrote tells how far it got.
+			lead=$(awk '/^wchar:/ { print $2 }' "/proc/$hp/io" \
+			    2>/dev/null)
 			w=ended
 			! kill -0 "$hp" 2>/dev/null || w=running
-			ans "RELEASE"
+			ans RELEASE
 			read -r cmd m <&7
 			echo "host: <- $cmd $m"
 			until_true 120 eval '! kill -0 $hp 2>/dev/null' ||
 			    { fail "slow guest: the host's writer hangs"; continue; }
 			wait "$hp"
 			rc=$?
-			# shellcheck disable=SC2046
-			set -- $(rss "$pid")
-			g=$((rmax - r0))
-			msg="slow guest reader, stopped ${STALL} s: host writer $w;"
-			msg="$msg child $pid VmRSS $v0 -> max $vmax -> $1 KiB,"
-			msg="$msg RssAnon $r0 -> max $rmax -> $2 KiB"
-			echo "$msg"
-			if [ "$m" != "$p16md5" ] || [ $rc -ne 0 ]; then
-				fail "slow guest: md5 $m != $p16md5 or writer exit $rc"
-			elif [ $w != running ]; then
-				fail "slow guest: the host sent 16 MiB to a stopped reader"
-			elif [ $g -gt "$RSS_MAX" ]; then
-				fail "slow guest: the child's RssAnon grew $g KiB" \
-				    "(> $RSS_MAX) while the reader stopped"
-			else
-				ans "$msg, md5 right"
+			if [ $rc -ne 0 ]; then
+				fail "slow guest: the host's writer exited $rc"
+				continue
 			fi
+			judge "slow guest reader" "host writer" "$m"
 			;;
 		UNKNOWN)
 			t0=$(_e2e_ms)
