@@ -44,6 +44,13 @@
 
 # ---- guest ----
 
+# Guest connects wait up to 30 s for the device's answer instead of
+# Linux's 2 s (SO_VM_SOCKETS_CONNECT_TIMEOUT, the old struct timeval
+# form, set before connect): 32 connects at once on a loaded host can take
+# longer.  The connect to a port nobody listens on keeps the 2 s, so that a
+# device that does not reset it shows as "timed out".
+VS_CT=,setsockopt-listen=40:6:x1e000000000000000000000000000000
+
 # vs_ms: the guest's uptime in milliseconds (10 ms resolution).
 vs_ms() {
 	awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
@@ -100,13 +107,14 @@ vs_many_g2h() {
 	while [ $i -lt "$2" ]; do
 		(
 			{ cat /tmp/c$i; read -r _ </tmp/gate; } |
-			    socat -t 120 - "VSOCK-CONNECT:2:$1" \
+			    socat -t 120 - "VSOCK-CONNECT:2:$1$VS_CT" \
 			    >/tmp/c$i.r 2>/tmp/c$i.e
 			echo $? >/tmp/c$i.rc
 		) &
 		i=$((i + 1))
 	done
 	vs_ask MANY-G2H "$1" "$2"
+	echo "vsock: many g2h: the host saw ${ans#MANY-G2H }"
 	i=0
 	while [ $i -lt "$2" ]; do
 		echo >&5
@@ -164,7 +172,7 @@ vsock_checks() {
 
 	# 2. guest -> host: the same bytes back
 	t0=$(vs_ms)
-	timeout 300 socat -u OPEN:/tmp/h2g VSOCK-CONNECT:2:5002 2>/tmp/g2h.log ||
+	timeout 300 socat -u OPEN:/tmp/h2g "VSOCK-CONNECT:2:5002$VS_CT" 2>/tmp/g2h.log ||
 	    e2e_fail "g2h: socat failed: $(tail -n 2 /tmp/g2h.log)"
 	ms=$(($(vs_ms) - t0))
 	vs_ask G2H 5002 $ms
@@ -207,7 +215,7 @@ vsock_checks() {
 	rm -f /tmp/h2g
 	[ "$(vs_md5 /tmp/p16)" = "$p16md5" ] || e2e_fail "p16: md5 differs"
 	vs_ask SLOW-HOST 5005
-	socat -u OPEN:/tmp/p16 VSOCK-CONNECT:2:5005 2>/tmp/s5.log &
+	socat -u OPEN:/tmp/p16 "VSOCK-CONNECT:2:5005$VS_CT" 2>/tmp/s5.log &
 	p=$!
 	vs_ask STARTED
 	# The host's reader has stopped for a while: how far did we get?
@@ -257,7 +265,7 @@ vsock_checks() {
 	socat -d -d -u VSOCK-LISTEN:5008 OPEN:/dev/null 2>/tmp/k8.log &
 	k8=$!
 	vs_listen /tmp/k8.log $k8
-	socat -u OPEN:/dev/zero VSOCK-CONNECT:2:5007 2>/tmp/k7.log &
+	socat -u OPEN:/dev/zero "VSOCK-CONNECT:2:5007$VS_CT" 2>/tmp/k7.log &
 	k7=$!
 	vs_ask KILL 5007 5008
 	echo "vsock: $ans"
@@ -459,12 +467,12 @@ driver() {
 			ans "G2H $(md5sum <"$dir/g2h.bin" | cut -d' ' -f1)"
 			;;
 		MANY-G2H)
-			if ! until_true 120 eval \
-			    '[ "$(connected "${uds}_$a1")" -ge "$a2" ]'; then
-				fail "many g2h: $(connected "${uds}_$a1") of $a2" \
-				    "connections open at once"
-				continue
-			fi
+			# Short: the guest still releases its connections and
+			# says why some failed.
+			until_true 120 eval \
+			    '[ "$(connected "${uds}_$a1")" -ge "$a2" ]' ||
+			    echo "many g2h: $(connected "${uds}_$a1") of $a2" \
+			    "connections open at once" >>"$dir/driver.fail"
 			ans "MANY-G2H $(connected "${uds}_$a1") open"
 			;;
 		MANY-H2G)
