@@ -220,8 +220,10 @@ struct device_type {
 	 * Parent, in the host's event loop: dr_broker_fd is readable.
 	 * Optional (required when dt_open sets dr_broker_fd).  Handle at
 	 * most a few requests of the (untrusted) child and return; never
-	 * block.  0: keep watching; -errno (the child's end is closed):
-	 * stop watching until the next child.
+	 * block.  0: keep watching; > 0: do not call again for that many
+	 * milliseconds (a budget is spent: the child may be flooding);
+	 * -errno (the child's end is closed): stop watching until the
+	 * next child.
 	 */
 	int	(*dt_broker)(struct device_res *res,
 		    const struct device_peer *peer);

@@ -43,6 +43,10 @@ sup_device_release(struct sup_device *sd)
 {
 	unsigned int	i;
 
+	if (sd->sd_broker_pause != NULL) {
+		event_free(sd->sd_broker_pause);
+		sd->sd_broker_pause = NULL;
+	}
 	if (sd->sd_broker_ev != NULL) {
 		event_free(sd->sd_broker_ev);
 		sd->sd_broker_ev = NULL;

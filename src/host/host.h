@@ -46,6 +46,7 @@ struct sup_device {
 	struct listener_retained *sd_key_retained[DEVICE_RES_FDS];
 	unsigned int		 sd_nkey_retained;
 	struct event		*sd_broker_ev;	/* on sd_res.dr_broker_fd */
+	struct event		*sd_broker_pause;	/* dt_broker said wait */
 	int			 sd_broker_watched;	/* that fd, or -1 */
 	struct sup_filter	*sd_filter;
 	struct supervisor	*sd_sup;

@@ -470,6 +470,24 @@ Test(vsock_uds, broker_channel_answers_good_requests_only)
 	close(fd);
 	cr_assert_eq(read(pp[0], &x, 1), 0, "the parent kept the child's fd");
 	close(pp[0]);
+	/* Beyond the budget: EAGAIN, and the rest waits (a pause). */
+	req.br_port = 2;		/* nobody there: no connect */
+	vsock_broker_req_encode(&req, w);
+	for (fd = 0; fd < VSOCK_BROKER_BURST + 4; fd++)
+		cr_assert_eq(write(sv[0], w, sizeof(w)), (ssize_t)sizeof(w));
+	for (fd = 0; fd < VSOCK_BROKER_BURST && (err = vsock_broker_serve(vp,
+	    sv[1], &peer)) == 0; fd++)
+		;
+	cr_assert_eq(err, VSOCK_BROKER_PAUSE_MS, "no pause: %d", err);
+	for (x = 0; uanswer(sv[0], &err, &fd) == 1; x++) {
+		if (fd >= 0)
+			close(fd);
+		if (err == EAGAIN)
+			break;
+	}
+	cr_assert_eq(err, EAGAIN);
+	cr_assert_leq(x, VSOCK_BROKER_BURST, "%d answers before EAGAIN", x);
+	cr_assert_eq(uanswer(sv[0], &err, &fd), 0, "read on during the pause");
 	/* The child's end closed: the host stops watching. */
 	close(sv[0]);
 	cr_assert_eq(vsock_broker_serve(vp, sv[1], &peer), -EPIPE);
