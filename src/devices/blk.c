@@ -82,6 +82,7 @@ struct blk_opts {
 	uint64_t	 bo_poll_us;
 	const char	*bo_serial;
 	uint64_t	 bo_null;	/* null=SIZE: bytes, 0 if not */
+	bool		 bo_raw;	/* format=raw: no format probe */
 };
 
 /* Indexes of the child's descriptors in the device's resources. */
@@ -127,9 +128,20 @@ struct blk_parent {
 					   reopened, the child shares it */
 	int		 bp_oflags;	/* open(2) flags of bp_fd */
 	off_t		 bp_fence;	/* first of its two fence bytes */
+	/* The image lock (lock=on): its type, and the file's identity. */
+	short		 bp_lock_type;	/* F_RDLCK, F_WRLCK; F_UNLCK: none */
+	struct stat	 bp_st;
+	/*
+	 * A reload that keeps the image: the running device's locked
+	 * description, duplicated, so the lock passes to this device without
+	 * a moment in which nobody holds it (blk_take_lock, blk_commit).
+	 */
+	int		 bp_fd_adopted;
+	short		 bp_adopted_type;	/* its lock as adopted */
 };
 
 const char *const blk_lbs_names[] = { "512", "4096", NULL };
+const char *const blk_format_names[] = { "auto", "raw", NULL };
 static const uint64_t blk_lbs_values[] = { 512, 4096 };
 
 static const struct dev_key blk_keys[BLK_K_COUNT] = { BLK_KEY_ROWS };
@@ -156,6 +168,7 @@ blk_parse_opts(const struct dev_options *o, struct blk_opts *bo, char *err,
 	    blk_lbs_values[dev_opt_u64(o, BLK_K_LBS)] : 0;
 	bo->bo_poll_us = dev_opt_u64(o, BLK_K_POLL_US);
 	bo->bo_serial = dev_opt_str(o, BLK_K_SERIAL);
+	bo->bo_raw = dev_opt_u64(o, BLK_K_FORMAT) == 1;
 	if ((bo->bo_path == NULL) == (bo->bo_null == 0)) {
 		snprintf(err, errlen, "%s: give path= (the image file or "
 		    "block device) or null=SIZE (no storage, for benchmarks)",
@@ -229,8 +242,10 @@ blk_lock(struct blk_parent *bp, const struct blk_opts *bo, char *err,
 	fl.l_type = bo->bo_ro ? F_RDLCK : F_WRLCK;
 	fl.l_whence = SEEK_SET;
 	fl.l_len = BLK_FENCE_BASE;	/* all but the fence bytes */
-	if (fcntl(bp->bp_fd, F_OFD_SETLK, &fl) == 0)
+	if (fcntl(bp->bp_fd, F_OFD_SETLK, &fl) == 0) {
+		bp->bp_lock_type = fl.l_type;
 		return 0;
+	}
 	e = errno;
 	if (e == EAGAIN || e == EACCES)
 		snprintf(err, errlen, "%s: in use by another process (it "
@@ -552,6 +567,7 @@ blk_parent_free(struct blk_parent *bp)
 	close_reset(&bp->bp_fd);
 	close_reset(&bp->bp_fd_buffered);
 	close_reset(&bp->bp_fd_parent);
+	close_reset(&bp->bp_fd_adopted);
 	free(bp);
 }
 
@@ -560,6 +576,114 @@ blk_close(struct device_res *res)
 {
 	blk_parent_free(res->dr_parent);
 	res->dr_parent = NULL;
+}
+
+/* The description that holds bp's image lock, or -1. */
+static int
+blk_lock_fd(const struct blk_parent *bp, const struct device_res *res)
+{
+	if (bp->bp_fd_adopted >= 0)
+		return bp->bp_fd_adopted;
+	if (bp->bp_lock_type == F_UNLCK)
+		return -1;
+	if (bp->bp_fd_parent >= 0)
+		return bp->bp_fd_parent;
+	return res->dr_nfds > BLK_FD_IMAGE ? res->dr_fds[BLK_FD_IMAGE] : -1;
+}
+
+static bool
+blk_same_file(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) || S_ISBLK(b->st_mode))
+		return S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode) &&
+		    a->st_rdev == b->st_rdev;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/*
+ * The image lock, at open.  When a reload replaces a running device that
+ * holds the lock on this same file (res->dr_prev), taking it again would
+ * conflict with our own old device: this device adopts the old one's
+ * locked description instead (a duplicate: the lock lives as long as
+ * either holds it), and uses the same fence bytes, so its first child
+ * also waits for the old child's I/O.  A lock that changes between
+ * shared and exclusive changes at blk_commit, once the old child is gone.
+ */
+static int
+blk_take_lock(struct blk_parent *bp, const struct blk_opts *bo,
+    const struct device_res *res, char *err, size_t errlen)
+{
+	const struct device_res	*prev = res->dr_prev;
+	const struct blk_parent	*pp;
+	int			 fd;
+
+	pp = prev != NULL ? prev->dr_parent : NULL;
+	if (pp == NULL || pp->bp_lock_type == F_UNLCK ||
+	    !blk_same_file(&pp->bp_st, &bp->bp_st) ||
+	    (fd = blk_lock_fd(pp, prev)) < 0)
+		return blk_lock(bp, bo, err, errlen);
+	if ((bp->bp_fd_adopted = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "%s: dup: %s", bo->bo_path,
+		    strerror(errno));
+		return -errno;
+	}
+	bp->bp_adopted_type = pp->bp_lock_type;
+	bp->bp_lock_type = bo->bo_ro ? F_RDLCK : F_WRLCK;
+	bp->bp_fence = pp->bp_fence;
+	return 0;
+}
+
+/* F_OFD_SETLK of type on the image lock's range of fd.  0 or -errno. */
+static int
+blk_setlk(int fd, short type)
+{
+	struct flock	fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_len = BLK_FENCE_BASE;
+	return fcntl(fd, F_OFD_SETLK, &fl) == -1 ? -errno : 0;
+}
+
+/*
+ * dt_commit: the old device's child is gone.  An adopted lock of the
+ * same type needs nothing.  Exclusive to shared: downgraded in place
+ * (atomic).  Shared to exclusive: the adopted description may be
+ * read-only, so the lock moves to this device's own: the shared lock is
+ * dropped and the exclusive one taken; if that fails (another process
+ * holds the file meanwhile) the shared lock is taken back, and the old
+ * device goes on.
+ */
+static int
+blk_commit(struct device_res *res, struct device_res *prev, char *err,
+    size_t errlen)
+{
+	struct blk_parent	*bp = res->dr_parent;
+	int			 fd, rc;
+
+	if (bp == NULL || bp->bp_fd_adopted < 0 ||
+	    bp->bp_lock_type == bp->bp_adopted_type)
+		return 0;
+	if (bp->bp_lock_type == F_RDLCK) {
+		if ((rc = blk_setlk(bp->bp_fd_adopted, F_RDLCK)) < 0) {
+			snprintf(err, errlen, "image lock: %s", strerror(-rc));
+			return rc;
+		}
+		return 0;
+	}
+	fd = bp->bp_fd_parent >= 0 ? bp->bp_fd_parent :
+	    res->dr_fds[BLK_FD_IMAGE];
+	(void)blk_setlk(bp->bp_fd_adopted, F_UNLCK);
+	if ((rc = blk_setlk(fd, F_WRLCK)) < 0) {
+		if (blk_setlk(bp->bp_fd_adopted, F_RDLCK) < 0)
+			log_warnx("blk: the image lock could not be taken back");
+		snprintf(err, errlen, "read-only=off: the image is in use by "
+		    "another process (it holds a lock on it)");
+		return rc == -EACCES ? -EAGAIN : rc;
+	}
+	close_reset(&bp->bp_fd_adopted);
+	return 0;
 }
 
 /*
@@ -587,6 +711,8 @@ blk_res_open(const struct dev_options *opts, bool check_only,
 	res->dr_parent = bp;
 	br = &bp->bp_res;
 	bp->bp_fd = bp->bp_fd_buffered = bp->bp_fd_parent = -1;
+	bp->bp_fd_adopted = -1;
+	bp->bp_lock_type = bp->bp_adopted_type = F_UNLCK;
 	br->br_ro = bo.bo_ro;
 	br->br_direct = bo.bo_direct;
 	br->br_nqueues = (uint16_t)bo.bo_queues;
@@ -606,13 +732,26 @@ blk_res_open(const struct dev_options *opts, bool check_only,
 		goto done;
 	}
 	bp->bp_fence = bo.bo_lock ? BLK_FENCE_BASE : blk_fence_slot();
-	if ((rc = blk_open(bp, &bo, &st, err, errlen)) != 0 ||
+	res->dr_errkey = BLK_K_PATH;
+	if ((rc = blk_open(bp, &bo, &st, err, errlen)) != 0)
+		return rc;
+	bp->bp_st = st;
+	/* Claimed before the lock: a refusal can then name our own device. */
+	if (bo.bo_lock && (rc = device_res_add_claim(res, &st, bo.bo_ro,
+	    BLK_K_PATH, "give both lock=off to share it on purpose")) < 0) {
+		snprintf(err, errlen, "too many files claimed");
+		return rc;
+	}
+	if ((!bo.bo_raw && (rc = blk_format_check(bo.bo_direct ?
+	    bp->bp_fd_buffered : bp->bp_fd, bo.bo_path, err, errlen)) != 0) ||
 	    (bo.bo_lock && !check_only &&
-	    (rc = blk_lock(bp, &bo, err, errlen)) != 0) ||
-	    (rc = blk_geometry(bp, &bo, &st, err, errlen)) != 0)
+	    (rc = blk_take_lock(bp, &bo, res, err, errlen)) != 0))
+		return rc;
+	if ((rc = blk_geometry(bp, &bo, &st, err, errlen)) != 0)
 		return rc;
 	blk_probe(bp, &st);
 	br->br_discard = br->br_punch && bo.bo_discard != 0;
+	res->dr_errkey = BLK_K_DISCARD;
 	if (bo.bo_discard == 1 && !br->br_discard) {
 		snprintf(err, errlen, "%s: discard=on, but %s", bo.bo_path,
 		    br->br_ro ? "the disk is read-only" :
@@ -635,6 +774,7 @@ blk_res_open(const struct dev_options *opts, bool check_only,
 		return rc;
 	}
 done:
+	res->dr_errkey = -1;
 	res->dr_max_file_size = blk_max_file_size(br);
 	if ((rc = device_res_set_data(res, br, sizeof(*br))) < 0) {
 		snprintf(err, errlen, "out of memory");
@@ -863,6 +1003,7 @@ const struct device_type blk_device_type = {
 	.dt_open = blk_res_open,
 	.dt_spawn = blk_spawn,
 	.dt_close = blk_close,
+	.dt_commit = blk_commit,
 	.dt_init = blk_init,
 	.dt_num_queues = blk_num_queues,
 	.dt_free = blk_free,
