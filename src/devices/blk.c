@@ -1,7 +1,9 @@
 /*
  * blk.c - virtio-blk (virtio 1.x, 5.2) over a raw image file or a block
  * device: options, the parent's side (open, probe), config space and
- * features.  Requests are in blk_req.c, queues and io_uring in blk_io.c.
+ * features.  The image lock and the I/O fence are in blk_lock.c, the
+ * format probe in blk_probe.c, requests in blk_req.c, queues and io_uring
+ * in blk_io.c.
  *
  * The parent opens the image in dt_open, before fork, and works out
  * everything the child must know: capacity, block sizes, and whether
@@ -33,6 +35,7 @@
 #include "../util/log.h"
 #include "../util/util.h"
 #include "blk.h"
+#include "blk_parent.h"
 #include "device.h"
 
 /* struct virtio_blk_config (virtio 1.x 5.2.4), little endian. */
@@ -69,76 +72,6 @@ _Static_assert(offsetof(struct blk_config, num_queues) == 34, "num_queues");
 _Static_assert(offsetof(struct blk_config, write_zeroes_may_unmap) == 56,
     "write_zeroes_may_unmap");
 _Static_assert(sizeof(struct blk_config) == 72, "virtio_blk_config");
-
-/* Options as parsed, before anything is opened. */
-struct blk_opts {
-	const char	*bo_path;
-	int		 bo_ro;		/* 0/1 */
-	int		 bo_direct;
-	int		 bo_discard;	/* -1: when supported */
-	int		 bo_lock;	/* 1: OFD lock on the image */
-	uint64_t	 bo_queues;
-	uint64_t	 bo_lbs;	/* 0: the device's or 512 */
-	uint64_t	 bo_poll_us;
-	const char	*bo_serial;
-	uint64_t	 bo_null;	/* null=SIZE: bytes, 0 if not */
-	bool		 bo_raw;	/* format=raw: no format probe */
-};
-
-/* Indexes of the child's descriptors in the device's resources. */
-#define BLK_FD_IMAGE		0
-#define BLK_FD_BUFFERED		1	/* direct=on only */
-
-/*
- * What the parent found out about the image, handed to the child as
- * plain data (the device's resources): no pointers, no descriptor
- * numbers.
- */
-struct blk_res {
-	uint64_t	br_bytes;	/* size of the file or device */
-	uint64_t	br_capacity;	/* 512-byte sectors */
-	uint32_t	br_lbs;		/* logical block size */
-	uint32_t	br_pbs;		/* physical block size */
-	uint32_t	br_min_io;	/* bytes */
-	uint32_t	br_opt_io;	/* bytes */
-	uint32_t	br_dio_mem;	/* O_DIRECT buffer alignment */
-	uint32_t	br_dio_off;	/* O_DIRECT offset alignment */
-	uint32_t	br_poll_us;
-	uint16_t	br_nqueues;
-	bool		br_ro;
-	bool		br_direct;	/* O_DIRECT; a buffered fd too */
-	bool		br_blkdev;
-	bool		br_null;	/* null=SIZE: no storage, no fd */
-	bool		br_discard;	/* DISCARD offered */
-	bool		br_wzeroes;	/* WRITE_ZEROES offered */
-	bool		br_zero_range;	/* FALLOC_FL_ZERO_RANGE works */
-	bool		br_punch;	/* FALLOC_FL_PUNCH_HOLE works */
-	bool		br_may_unmap;	/* write_zeroes_may_unmap */
-	bool		br_nowait_read;	/* buffered RWF_NOWAIT reads */
-	char		br_serial[VIRTIO_BLK_ID_BYTES];
-};
-
-/* The parent's own: the image as it opened (and locked) it. */
-struct blk_parent {
-	struct blk_res	 bp_res;
-	int		 bp_fd;		/* the child's, until moved to res */
-	int		 bp_fd_buffered; /* likewise (direct=on) */
-	int		 bp_fd_parent;	/* the image as opened, with the
-					   lock; never in a child.  -1: not
-					   reopened, the child shares it */
-	int		 bp_oflags;	/* open(2) flags of bp_fd */
-	off_t		 bp_fence;	/* first of its two fence bytes */
-	/* The image lock (lock=on): its type, and the file's identity. */
-	short		 bp_lock_type;	/* F_RDLCK, F_WRLCK; F_UNLCK: none */
-	struct stat	 bp_st;
-	/*
-	 * A reload that keeps the image: the running device's locked
-	 * description, duplicated, so the lock passes to this device without
-	 * a moment in which nobody holds it (blk_take_lock, blk_commit).
-	 */
-	int		 bp_fd_adopted;
-	short		 bp_adopted_type;	/* its lock as adopted */
-};
 
 const char *const blk_lbs_names[] = { "512", "4096", NULL };
 const char *const blk_format_names[] = { "auto", "raw", NULL };
@@ -221,40 +154,6 @@ blk_open(struct blk_parent *bp, const struct blk_opts *bo, struct stat *st,
 		return -EBUSY;
 	}
 	return 0;
-}
-
-/*
- * An OFD lock on the whole image, held by the open file description the
- * child inherits, so it lasts as long as the device: exclusive for a
- * writable disk, shared for a read-only one.  QEMU and qemu-storage-daemon
- * lock bytes of the same file (shared locks, tested against exclusive
- * ones), so neither can open a disk vhostd writes, and vhostd cannot write
- * a disk one of them has open.  0 or -errno.
- */
-static int
-blk_lock(struct blk_parent *bp, const struct blk_opts *bo, char *err,
-    size_t errlen)
-{
-	struct flock	fl;
-	int		e;
-
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = bo->bo_ro ? F_RDLCK : F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	fl.l_len = BLK_FENCE_BASE;	/* all but the fence bytes */
-	if (fcntl(bp->bp_fd, F_OFD_SETLK, &fl) == 0) {
-		bp->bp_lock_type = fl.l_type;
-		return 0;
-	}
-	e = errno;
-	if (e == EAGAIN || e == EACCES)
-		snprintf(err, errlen, "%s: in use by another process (it "
-		    "holds a lock on the image); lock=off shares it anyway",
-		    bo->bo_path);
-	else
-		snprintf(err, errlen, "%s: lock: %s", bo->bo_path,
-		    strerror(e));
-	return e == EACCES ? -EAGAIN : -e;
 }
 
 static uint32_t
@@ -420,65 +319,6 @@ blk_reopen_at(const struct blk_parent *bp, int flags, int *target)
 }
 
 /*
- * The I/O fence.  A child killed with writes in flight in its io_uring is
- * reaped before the kernel has finished them: the ring is torn down after
- * the process is gone (tens of milliseconds measured here), and until then
- * its requests still hold the child's description of the image.  Writes
- * of a dead child that land after the next child's writes to the same
- * blocks would corrupt the disk, so the next child must not start while
- * they can.  Each child's description carries a write lock on a fence
- * byte (far past any image, outside the image lock's range) taken by the
- * parent before the clone; the lock goes away only with the last
- * reference to that description, that is once every request of the dead
- * child is done.  The next spawn takes the same byte on its new
- * description: -EAGAIN while the old one lives (the supervisor retries
- * shortly), 0 when it is free or where the file system has no OFD locks
- * (then there is no fence: said once).  The child cannot drop the lock:
- * its policy allows no F_OFD_SETLK.
- */
-/*
- * A random pair of fence bytes above BLK_FENCE_BASE for a device without
- * the image lock (lock=off: other devices, of this vhostd or another, may
- * share the file and must not wait for this one's children).
- */
-static off_t
-blk_fence_slot(void)
-{
-	uint32_t	r = 0;
-
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-		struct timespec	ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		r = (uint32_t)ts.tv_nsec ^ (uint32_t)getpid();
-	}
-	return BLK_FENCE_BASE + 2 * (off_t)(1 + r % (BLK_FENCE_SLOTS - 1));
-}
-
-static int
-blk_fence(int fd, off_t off)
-{
-	static bool	warned;
-	struct flock	fl;
-
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = off;
-	fl.l_len = 1;
-	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
-		return 0;
-	if (errno == EAGAIN || errno == EACCES)
-		return -EAGAIN;
-	if (!warned)
-		log_info("blk: no I/O fence between children (OFD lock: %s): "
-		    "a restart does not wait for a dead child's writes",
-		    strerror(errno));
-	warned = true;
-	return 0;
-}
-
-/*
  * Per-child open file descriptions (dt_spawn): a child can set flags on
  * its descriptions (O_APPEND would make every later pwrite land at the end
  * of the file) or move their offsets; the next child must not inherit
@@ -576,114 +416,6 @@ blk_close(struct device_res *res)
 {
 	blk_parent_free(res->dr_parent);
 	res->dr_parent = NULL;
-}
-
-/* The description that holds bp's image lock, or -1. */
-static int
-blk_lock_fd(const struct blk_parent *bp, const struct device_res *res)
-{
-	if (bp->bp_fd_adopted >= 0)
-		return bp->bp_fd_adopted;
-	if (bp->bp_lock_type == F_UNLCK)
-		return -1;
-	if (bp->bp_fd_parent >= 0)
-		return bp->bp_fd_parent;
-	return res->dr_nfds > BLK_FD_IMAGE ? res->dr_fds[BLK_FD_IMAGE] : -1;
-}
-
-static bool
-blk_same_file(const struct stat *a, const struct stat *b)
-{
-	if (S_ISBLK(a->st_mode) || S_ISBLK(b->st_mode))
-		return S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode) &&
-		    a->st_rdev == b->st_rdev;
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-}
-
-/*
- * The image lock, at open.  When a reload replaces a running device that
- * holds the lock on this same file (res->dr_prev), taking it again would
- * conflict with our own old device: this device adopts the old one's
- * locked description instead (a duplicate: the lock lives as long as
- * either holds it), and uses the same fence bytes, so its first child
- * also waits for the old child's I/O.  A lock that changes between
- * shared and exclusive changes at blk_commit, once the old child is gone.
- */
-static int
-blk_take_lock(struct blk_parent *bp, const struct blk_opts *bo,
-    const struct device_res *res, char *err, size_t errlen)
-{
-	const struct device_res	*prev = res->dr_prev;
-	const struct blk_parent	*pp;
-	int			 fd;
-
-	pp = prev != NULL ? prev->dr_parent : NULL;
-	if (pp == NULL || pp->bp_lock_type == F_UNLCK ||
-	    !blk_same_file(&pp->bp_st, &bp->bp_st) ||
-	    (fd = blk_lock_fd(pp, prev)) < 0)
-		return blk_lock(bp, bo, err, errlen);
-	if ((bp->bp_fd_adopted = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
-		snprintf(err, errlen, "%s: dup: %s", bo->bo_path,
-		    strerror(errno));
-		return -errno;
-	}
-	bp->bp_adopted_type = pp->bp_lock_type;
-	bp->bp_lock_type = bo->bo_ro ? F_RDLCK : F_WRLCK;
-	bp->bp_fence = pp->bp_fence;
-	return 0;
-}
-
-/* F_OFD_SETLK of type on the image lock's range of fd.  0 or -errno. */
-static int
-blk_setlk(int fd, short type)
-{
-	struct flock	fl;
-
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = type;
-	fl.l_whence = SEEK_SET;
-	fl.l_len = BLK_FENCE_BASE;
-	return fcntl(fd, F_OFD_SETLK, &fl) == -1 ? -errno : 0;
-}
-
-/*
- * dt_commit: the old device's child is gone.  An adopted lock of the
- * same type needs nothing.  Exclusive to shared: downgraded in place
- * (atomic).  Shared to exclusive: the adopted description may be
- * read-only, so the lock moves to this device's own: the shared lock is
- * dropped and the exclusive one taken; if that fails (another process
- * holds the file meanwhile) the shared lock is taken back, and the old
- * device goes on.
- */
-static int
-blk_commit(struct device_res *res, struct device_res *prev, char *err,
-    size_t errlen)
-{
-	struct blk_parent	*bp = res->dr_parent;
-	int			 fd, rc;
-
-	if (bp == NULL || bp->bp_fd_adopted < 0 ||
-	    bp->bp_lock_type == bp->bp_adopted_type)
-		return 0;
-	if (bp->bp_lock_type == F_RDLCK) {
-		if ((rc = blk_setlk(bp->bp_fd_adopted, F_RDLCK)) < 0) {
-			snprintf(err, errlen, "image lock: %s", strerror(-rc));
-			return rc;
-		}
-		return 0;
-	}
-	fd = bp->bp_fd_parent >= 0 ? bp->bp_fd_parent :
-	    res->dr_fds[BLK_FD_IMAGE];
-	(void)blk_setlk(bp->bp_fd_adopted, F_UNLCK);
-	if ((rc = blk_setlk(fd, F_WRLCK)) < 0) {
-		if (blk_setlk(bp->bp_fd_adopted, F_RDLCK) < 0)
-			log_warnx("blk: the image lock could not be taken back");
-		snprintf(err, errlen, "read-only=off: the image is in use by "
-		    "another process (it holds a lock on it)");
-		return rc == -EACCES ? -EAGAIN : rc;
-	}
-	close_reset(&bp->bp_fd_adopted);
-	return 0;
 }
 
 /*

@@ -43,6 +43,7 @@ struct ctl_conn {
 	enum ctl_wait		 cc_wait;
 	char			 cc_name[64];
 	pid_t			 cc_pid;	/* the child it was at */
+	const char		*cc_done;	/* "started", "restarted" */
 	struct ctl_conn		*cc_next;
 };
 
@@ -198,6 +199,8 @@ ctl_wait(const struct ctl_req *req, const struct sup_device *sd,
 	cc->cc_wait = what;
 	snprintf(cc->cc_name, sizeof(cc->cc_name), "%s", sd->sd_conf.dc_name);
 	cc->cc_pid = sd->sd_pid;
+	cc->cc_done = strcmp(req->cr_verb->cv_name, "restart") == 0 ?
+	    "restarted" : "started";
 	cc->cc_next = cc->cc_sup->su_ctl_wait;
 	cc->cc_sup->su_ctl_wait = cc;
 }
@@ -236,7 +239,10 @@ start_run(struct supervisor *sup, const struct ctl_req *req, FILE *f)
 		fprintf(f, "error: %s\n", err);
 		return;
 	}
-	if (sd->sd_run == SUP_RUNNING)
+	if (sd->sd_run == SUP_BACKOFF)
+		/* Waiting for the previous child's I/O (blk's fence). */
+		ctl_wait(req, sd, CTL_WAIT_STARTED);
+	else if (sd->sd_run == SUP_RUNNING)
 		fprintf(f, "%s: %s, child %d\n", sd->sd_conf.dc_name,
 		    reset ? "restart counters cleared" : "started",
 		    (int)sd->sd_pid);
@@ -462,8 +468,8 @@ ctl_poke(struct supervisor *sup)
 			conn_replyf(cc, "%s: %s\n", cc->cc_name,
 			    state_names[sd->sd_run]);
 		else if (sd->sd_run == SUP_RUNNING)
-			conn_replyf(cc, "%s: restarted, child %d\n",
-			    cc->cc_name, (int)sd->sd_pid);
+			conn_replyf(cc, "%s: %s, child %d\n", cc->cc_name,
+			    cc->cc_done, (int)sd->sd_pid);
 		else if (sd->sd_run == SUP_FAILED)
 			conn_replyf(cc, "error: %s: the new child could not be "
 			    "started (see the log)\n", cc->cc_name);

@@ -187,6 +187,20 @@ int	sup_ctl_start(struct sup_device *sd, bool reset, char *err,
 int	sup_ctl_stop(struct sup_device *sd, bool restart, char *err,
 	    size_t errlen);
 
+/* supervisor.c: clone sd's next child.  0 or -errno (logged). */
+int	sup_device_spawn(struct sup_device *sd);
+/* supervisor.c: tell systemd how the devices are doing (STATUS=). */
+void	sup_notify_status(const struct supervisor *sup);
+/* reload.c: SIGTERM to sd's child now, SIGKILL after the grace. */
+void	sup_device_stop_child(struct sup_device *sd);
+/*
+ * reload.c: a device a reload removed or changed has no child any more:
+ * free it, or put its replacement in its place.
+ */
+void	sup_device_retire(struct supervisor *sup, struct sup_device *sd);
+/* reload.c: a child stopped by vhostd ctl stop is gone: hold the device. */
+void	sup_device_hold(struct sup_device *sd);
+
 /* Drop the filter cache: devices opened next compile their policy. */
 void	sup_filters_forget(struct supervisor *sup);
 
