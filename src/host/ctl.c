@@ -381,8 +381,7 @@ ctl_usage(FILE *f, const char *prefix)
 		for (k = 0; k < ARRAY_SIZE(ctl_opts); k++)
 			if (cv->cv_opts & ctl_opts[k].co_bit)
 				fprintf(f, " [%s]", ctl_opts[k].co_name);
-		fprintf(f, "\n%*s%s\n", (int)strlen(prefix) + 4, "",
-		    cv->cv_help);
+		fprintf(f, "\n%6s%s\n", "", cv->cv_help);
 	}
 }
 
@@ -693,6 +692,22 @@ ctl_client(const char *path, int argc, char *const argv[], FILE *out)
 	return failed ? 1 : 0;
 }
 
+/* Whether a vhostd answers on CTL_DIR/name (a stale socket does not). */
+static bool
+ctl_alive(const char *name)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	int			fd, rc;
+
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
+	    CTL_DIR, name) >= sizeof(sun.sun_path) ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return rc == 0;
+}
+
 /*
  * No --control and no -i: the only INSTANCE.ctl socket in CTL_DIR.
  * Its path in buf, or NULL with a message on stderr.
@@ -718,7 +733,7 @@ ctl_default_path(char *buf, size_t len)
 		if (n <= strlen(CTL_SUFFIX) || strcmp(de->d_name + n -
 		    strlen(CTL_SUFFIX), CTL_SUFFIX) != 0 ||
 		    fstatat(dirfd(d), de->d_name, &st, 0) == -1 ||
-		    !S_ISSOCK(st.st_mode))
+		    !S_ISSOCK(st.st_mode) || !ctl_alive(de->d_name))
 			continue;
 		if (found++ == 0)
 			snprintf(buf, len, "%s/%s", CTL_DIR, de->d_name);
@@ -731,7 +746,7 @@ ctl_default_path(char *buf, size_t len)
 	if (found == 1)
 		return buf;
 	if (found == 0)
-		fprintf(stderr, "vhostd ctl: no control socket in %s (is "
+		fprintf(stderr, "vhostd ctl: no vhostd answers in %s (is "
 		    "vhostd running with --control?  give --control=PATH)\n",
 		    CTL_DIR);
 	else
