@@ -735,8 +735,9 @@ ctl_default_path(char *buf, size_t len)
 		    fstatat(dirfd(d), de->d_name, &st, 0) == -1 ||
 		    !S_ISSOCK(st.st_mode) || !ctl_alive(de->d_name))
 			continue;
-		if (found++ == 0)
-			snprintf(buf, len, "%s/%s", CTL_DIR, de->d_name);
+		if (found++ == 0 && (size_t)snprintf(buf, len, "%s/%.200s",
+		    CTL_DIR, de->d_name) >= len)
+			found--;	/* too long for a socket address */
 		n = strlen(names);
 		snprintf(names + n, sizeof(names) - n, " %.*s",
 		    (int)(strlen(de->d_name) - strlen(CTL_SUFFIX)),

@@ -69,17 +69,17 @@ struct sup_device {
 	 * gone (device_commit).
 	 */
 	struct sup_device	*sd_replacement;
-	/* A replacement: at the commit, take over prev's listener. */
-	bool			 sd_take_listener;
+	struct event		*sd_kill;	/* SIGKILL after the grace */
 	/* The socket path's identity (sd_has_sockid: socket= given). */
 	struct listener_id	 sd_sockid;
-	bool			 sd_has_sockid;
 	enum sup_ctl_op {
 		SUP_CTL_NONE,
 		SUP_CTL_STOP,		/* vhostd ctl stop: hold it stopped */
 		SUP_CTL_RESTART		/* vhostd ctl restart: a new child */
 	}			 sd_ctl;
-	struct event		*sd_kill;	/* SIGKILL after the grace */
+	bool			 sd_has_sockid;
+	/* A replacement: at the commit, take over prev's listener. */
+	bool			 sd_take_listener;
 	bool			 sd_opened;	/* holds its resources */
 };
 
