@@ -504,3 +504,47 @@ Test(ctl, instance_name_finds_the_units_control_socket)
 	it_stop(&it_vp);
 	cr_assert(!it_exists(path));
 }
+
+/*
+ * A reload that changes only mode= keeps the listening socket (same
+ * inode, new mode); one that moves the socket binds the new path before
+ * the old child stops, and removes the old path once it is gone.
+ */
+Test(ctl, reload_keeps_or_moves_the_socket)
+{
+	const char	*ctl = it_path("ctl.sock"), *conf;
+	char		 a[256], b[256];
+	struct stat	 st;
+	ino_t		 ino;
+	long		 off;
+
+	snprintf(a, sizeof(a), "%s", it_path("a.sock"));
+	snprintf(b, sizeof(b), "%s", it_path("b.sock"));
+	conf = write_file("v.conf", it_fmt("[r]\ntype = rng\nsocket = %s\n", a));
+	it_start(&it_vp, "--control", ctl, "-c", conf, NULL);
+	cr_assert_gt(vproc_child_pid(&it_vp, "r", 0, VPROC_TIMEOUT_MS), 0);
+	ino = inode(a);
+	write_file("v.conf", it_fmt("[r]\ntype = rng\nsocket = %s\n"
+	    "mode = 0640\n", a));
+	cr_assert_eq(ctl_run(ctl, "reload", NULL), 0, "%s", ctl_err);
+	off = vproc_wait_log(&it_vp, "r: configuration changed", 0,
+	    VPROC_TIMEOUT_MS);
+	cr_assert_geq(off, 0, "%s", it_vp.vp_log);
+	cr_assert_eq(lstat(a, &st), 0);
+	cr_assert_eq(st.st_ino, ino, "the socket was bound again");
+	cr_assert_eq(st.st_mode & 0777, 0640, "mode %o", st.st_mode & 0777);
+	it_assert_entropy(a);
+
+	write_file("v.conf", it_fmt("[r]\ntype = rng\nsocket = %s\n", b));
+	cr_assert_eq(ctl_run(ctl, "reload", NULL), 0, "%s", ctl_err);
+	off = vproc_wait_log(&it_vp, "r: configuration changed", (size_t)off,
+	    VPROC_TIMEOUT_MS);
+	cr_assert_geq(off, 0, "%s", it_vp.vp_log);
+	wait_status(ctl, it_fmt("d['devices'][0]['socket'] == '%s' and "
+	    "d['devices'][0]['state'] == 'running'", b));
+	cr_assert(!it_exists(a), "the old socket path is left");
+	cr_assert_eq(lstat(b, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+	it_assert_entropy(b);
+	it_stop(&it_vp);
+}
