@@ -184,6 +184,12 @@ sup_reload(struct supervisor *sup, struct device_conf *devs,
 		if (j >= 0 && device_conf_equal(&devs[j], cur)) {
 			seen[j] = true;		/* unchanged */
 			i++;
+			if (sd->sd_removing && sd->sd_replacement == NULL) {
+				/* Removed by the last reload, back now. */
+				sd->sd_removing = false;
+				sd->sd_ctl = SUP_CTL_RESTART;
+				continue;
+			}
 			/* A device that was given up is tried again. */
 			if (sd->sd_run != SUP_FAILED || sd->sd_removing)
 				continue;
