@@ -41,10 +41,10 @@ enum vsock_key {
 #define VSOCK_KEY_ROWS \
 	[VSOCK_K_CID] = { .dk_name = "guest-cid", .dk_kind = DK_UINT, \
 	    .dk_min = VSOCK_CID_MIN_GUEST, .dk_max = 0xfffffffeull, \
-	    .dk_default = "3", .dk_alias = "guest-cid", \
+	    .dk_default = "3", .dk_alias = "guest-cid", .dk_flags = DKF_STATUS, \
 	    .dk_help = "the guest's context id (3 to 4294967294)" }, \
 	[VSOCK_K_UDS] = { .dk_name = "uds-path", .dk_kind = DK_PATH, \
-	    .dk_alias = "uds-path", .dk_flags = DKF_LISTEN, \
+	    .dk_alias = "uds-path", .dk_flags = DKF_LISTEN | DKF_STATUS, \
 	    .dk_help = "unix socket for host programs (CONNECT <port>); " \
 	    "guest connects to port P reach <uds-path>_<P>" },
 

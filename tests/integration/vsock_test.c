@@ -189,3 +189,59 @@ Test(vsock, uds_path_is_owned_and_removed_by_the_parent)
 	cr_assert(!it_exists(it_path("vs")), "uds-path left behind");
 	cr_assert(!it_exists(it_path("vu")));
 }
+
+/*
+ * A reload that changes the device but keeps uds-path takes the running
+ * listener over (same inode: host programs in its backlog are served by
+ * the new child); one that moves uds-path binds the new path and removes
+ * the old.
+ */
+Test(vsock, reload_keeps_or_moves_uds_path)
+{
+	struct stat	st0, st1;
+	FILE		*f;
+	char		conf[256];
+	long		at;
+	int		fd;
+
+	snprintf(conf, sizeof(conf), "%s", it_path("c.conf"));
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fprintf(f, "[vs]\ntype = vsock\nsocket = %s\nguest-cid = %u\n"
+	    "uds-path = %s\n", it_path("vu"), VT_CID, it_path("vs"));
+	fclose(f);
+	it_start(&it_vp, "-c", conf, NULL);
+	cr_assert_eq(stat(it_path("vs"), &st0), 0);
+	/* A host program waits in the backlog across the reload. */
+	fd = vt_unix_connect(it_path("vs"));
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "CONNECT 1234\n", 13), 13);
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fprintf(f, "[vs]\ntype = vsock\nsocket = %s\nguest-cid = %u\n"
+	    "uds-path = %s\n", it_path("vu"), VT_CID + 1, it_path("vs"));
+	fclose(f);
+	cr_assert_eq(kill(it_vp.vp_pid, SIGHUP), 0);
+	at = vproc_wait_log(&it_vp, "configuration changed", 0, 10000);
+	cr_assert_geq(at, 0, "no reload; vhostd:\n%s", vt_log());
+	cr_assert_eq(stat(it_path("vs"), &st1), 0);
+	cr_assert_eq(st0.st_ino, st1.st_ino, "uds-path was bound again");
+	cr_assert_eq(vsv_listen(&vt_v, 1234), 0);
+	cr_assert_eq(vsv_start(&vt_v, it_path("vu"), VT_CID + 1, 0), 0,
+	    "%s; vhostd:\n%s", vuf_error(&vt_v.v_f), vt_log());
+	cr_assert_geq(vsv_accept(&vt_v, 1234, 10000), 0, "the waiting host "
+	    "program was lost: %s", vuf_error(&vt_v.v_f));
+	close(fd);
+	vsv_stop(&vt_v);
+	/* Moved: the new path is bound, the old one removed. */
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fprintf(f, "[vs]\ntype = vsock\nsocket = %s\nguest-cid = %u\n"
+	    "uds-path = %s\n", it_path("vu"), VT_CID + 1, it_path("vs2"));
+	fclose(f);
+	cr_assert_eq(kill(it_vp.vp_pid, SIGHUP), 0);
+	cr_assert_geq(vproc_wait_log(&it_vp, "configuration changed",
+	    (size_t)at + 1, 10000), 0, "no second reload; vhostd:\n%s",
+	    vt_log());
+	cr_assert(it_exists(it_path("vs2")));
+	cr_assert(!it_exists(it_path("vs")), "the old uds-path stayed");
+	it_stop(&it_vp);
+	cr_assert(!it_exists(it_path("vs2")));
+}
