@@ -50,12 +50,12 @@ struct sup_device {
 	bool			 sd_key_take[DEVICE_RES_FDS];
 	struct event		*sd_broker_ev;	/* on sd_res.dr_broker_fd */
 	struct event		*sd_broker_pause;	/* dt_broker said wait */
-	int			 sd_broker_watched;	/* that fd, or -1 */
 	struct sup_filter	*sd_filter;
 	struct supervisor	*sd_sup;
 	enum sup_state		 sd_run;
 	pid_t			 sd_pid;
 	unsigned int		 sd_restarts;
+	int			 sd_broker_watched;	/* sd_broker_ev's fd */
 	struct timespec		 sd_started;	/* CLOCK_MONOTONIC */
 	int64_t			 sd_served;	/* ratelimit_now() of the
 						   child's "@state connected",
