@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "../util/util.h"
@@ -49,6 +50,8 @@ enum dev_key_kind {
 
 /* dk_flags */
 #define DKF_CAPS	0x1	/* dk_alias is a --print-capabilities feature */
+#define DKF_STATUS	0x2	/* shown by vhostd ctl status (the device's
+				   summary: what it serves, and how) */
 /*
  * DK_PATH: a unix socket the host binds and listens on for the device,
  * like the vhost-user socket (src/listener: race-free in its directory,
@@ -57,7 +60,7 @@ enum dev_key_kind {
  * key order, so dt_open finds it in res->dr_fds (vsock: uds-path).  Not
  * bound in check_only mode (vhostd -n).
  */
-#define DKF_LISTEN	0x2
+#define DKF_LISTEN	0x4
 
 /* Rows are written with designated initializers; the order packs them. */
 struct dev_key {
@@ -114,6 +117,26 @@ dev_opt_given(const struct dev_options *o, unsigned int k)
 
 /* Most descriptors one device hands its child. */
 #define DEVICE_RES_FDS		8
+/* Most files one device claims (device_res_add_claim). */
+#define DEVICE_RES_CLAIMS	4
+
+/*
+ * A file a device uses that no other device of this vhostd may use
+ * (exclusively), or that others may use only shared: blk's image with
+ * lock=on.  The identity is the inode (st_dev, st_ino), or for a block
+ * device the device number, so every spelling of a path (./, .., a
+ * symlink, another device node) is the same claim.  The host compares
+ * the claims of all its devices (start, vhostd -n, reload) without
+ * knowing what they are.
+ */
+struct device_claim {
+	uint64_t	 cl_dev;	/* st_dev; a block device: st_rdev */
+	uint64_t	 cl_ino;	/* st_ino; a block device: 0 */
+	bool		 cl_blkdev;
+	bool		 cl_shared;	/* shared claims do not conflict */
+	unsigned int	 cl_key;	/* the key that names the file */
+	const char	*cl_hint;	/* how to share it on purpose, or NULL */
+};
 /* Largest plain-data blob (a device's fixed-size resource struct). */
 #define DEVICE_RES_DATA_MAX	4096
 
@@ -141,6 +164,19 @@ struct device_res {
 	 * Owned by res (closed by device_res_release).
 	 */
 	int		 dr_broker_fd;
+	/* Files the device claims (set by dt_open, also on error). */
+	struct device_claim dr_claims[DEVICE_RES_CLAIMS];
+	unsigned int	 dr_nclaims;
+	/* On error: the index of the key at fault, or -1 (dt_open). */
+	int		 dr_errkey;
+	/*
+	 * Input to dt_open, set by the caller: the resources of the running
+	 * device of the same name and type that this one is to replace (a
+	 * reload), or NULL.  A device may take over what both would hold
+	 * (blk: the image lock of the same file); until dt_commit the old
+	 * device keeps running with everything it has.
+	 */
+	const struct device_res *dr_prev;
 };
 
 /*
@@ -220,11 +256,23 @@ struct device_type {
 	 * Parent, in the host's event loop: dr_broker_fd is readable.
 	 * Optional (required when dt_open sets dr_broker_fd).  Handle at
 	 * most a few requests of the (untrusted) child and return; never
-	 * block.  0: keep watching; -errno (the child's end is closed):
-	 * stop watching until the next child.
+	 * block.  0: keep watching; > 0: do not call again for that many
+	 * milliseconds (a budget is spent: the child may be flooding);
+	 * -errno (the child's end is closed): stop watching until the
+	 * next child.
 	 */
 	int	(*dt_broker)(struct device_res *res,
 		    const struct device_peer *peer);
+	/*
+	 * A reload replaces a running device: res was opened with dr_prev
+	 * set to prev, prev's child is gone, prev's resources are still
+	 * open.  Optional.  Make what res holds final (blk: a lock that
+	 * changes between shared and exclusive moves now).  0; or -errno
+	 * with a message in err, and with prev exactly as it was: res is
+	 * then released and the old device goes on serving.
+	 */
+	int	(*dt_commit)(struct device_res *res, struct device_res *prev,
+		    char *err, size_t errlen);
 
 	/* Child half. */
 
@@ -253,6 +301,19 @@ void	device_res_init(struct device_res *res);
  * -ENOSPC (fd closed).
  */
 int	device_res_add_fd(struct device_res *res, int fd);
+/*
+ * Record that res claims the file of st (opened by the device), named by
+ * key; shared claims may coexist.  0 or -ENOSPC.
+ */
+int	device_res_add_claim(struct device_res *res, const struct stat *st,
+	    bool shared, unsigned int key, const char *hint);
+/*
+ * Whether a claim of a conflicts with one of b; *ca and *cb get the two
+ * claims.
+ */
+bool	device_res_conflict(const struct device_res *a,
+	    const struct device_res *b, const struct device_claim **ca,
+	    const struct device_claim **cb);
 /* Copy len bytes of plain data into res.  0, -E2BIG or -ENOMEM. */
 int	device_res_set_data(struct device_res *res, const void *data,
 	    size_t len);

@@ -15,10 +15,11 @@
  *     "<base>_<decimal port>", so a child cannot name another file (no
  *     '/', no "..", nothing but digits after the base).
  *   - A token bucket per device (VSOCK_BROKER_BURST, then
- *     VSOCK_BROKER_RATE per second): beyond it the answer is EAGAIN,
- *     and at most VSOCK_BROKER_BATCH requests are handled per wake-up of
- *     the parent's loop, so a flooding child costs the parent a bounded
- *     share of its time.
+ *     VSOCK_BROKER_RATE per second): beyond it the answer is EAGAIN and
+ *     the parent stops reading the channel until a token is back
+ *     (VSOCK_BROKER_PAUSE_MS); at most VSOCK_BROKER_BATCH requests are
+ *     handled per wake-up of the parent's loop, so a flooding child
+ *     costs the parent a bounded share of its time.
  *   - The name is looked up in uds-path's directory, opened once at
  *     start-up (the operator's path, resolved then), with O_PATH |
  *     O_NOFOLLOW: a symbolic link planted at <uds-path>_<P> is never
@@ -225,9 +226,14 @@ vsock_broker_serve(struct vsock_parent *vp, int chan,
 			continue;
 		}
 		if (!ratelimit_allow(&vp->vp_budget, ratelimit_now())) {
+			/*
+			 * Over budget: refuse this one and read no more until
+			 * a token is back, so a flooding child cannot keep
+			 * the parent busy even with records alone.
+			 */
 			vp->vp_refused++;
 			broker_answer(vp, chan, req.br_seq, -1, EAGAIN);
-			continue;
+			return VSOCK_BROKER_PAUSE_MS;
 		}
 		fd = vsock_broker_connect(vp, req.br_port, peer);
 		if (fd < 0) {

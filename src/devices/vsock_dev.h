@@ -41,10 +41,10 @@ enum vsock_key {
 #define VSOCK_KEY_ROWS \
 	[VSOCK_K_CID] = { .dk_name = "guest-cid", .dk_kind = DK_UINT, \
 	    .dk_min = VSOCK_CID_MIN_GUEST, .dk_max = 0xfffffffeull, \
-	    .dk_default = "3", .dk_alias = "guest-cid", \
+	    .dk_default = "3", .dk_alias = "guest-cid", .dk_flags = DKF_STATUS, \
 	    .dk_help = "the guest's context id (3 to 4294967294)" }, \
 	[VSOCK_K_UDS] = { .dk_name = "uds-path", .dk_kind = DK_PATH, \
-	    .dk_alias = "uds-path", .dk_flags = DKF_LISTEN, \
+	    .dk_alias = "uds-path", .dk_flags = DKF_LISTEN | DKF_STATUS, \
 	    .dk_help = "unix socket for host programs (CONNECT <port>); " \
 	    "guest connects to port P reach <uds-path>_<P>" },
 
@@ -70,6 +70,8 @@ struct vsock_res {
 #define VSOCK_BROKER_RATE	32
 /* Requests handled per wake-up of the parent's loop. */
 #define VSOCK_BROKER_BATCH	16
+/* Over budget: the channel is not read for this long (one token). */
+#define VSOCK_BROKER_PAUSE_MS	(1000 / VSOCK_BROKER_RATE)
 
 /* What the parent keeps for a device between children (dr_parent). */
 struct vsock_parent {
@@ -87,7 +89,9 @@ struct vsock_parent {
  * with peer's credentials.  Never blocks: the connect is non-blocking
  * (a unix stream connect either completes or fails at once: EAGAIN when
  * the listener's backlog is full), the answers are sent with
- * MSG_DONTWAIT.  0, or -EPIPE when the child's end is gone.
+ * MSG_DONTWAIT.  0; VSOCK_BROKER_PAUSE_MS (> 0) when the budget is
+ * spent: do not read the channel for that many milliseconds; or -EPIPE
+ * when the child's end is gone.
  */
 int	vsock_broker_serve(struct vsock_parent *vp, int fd,
 	    const struct device_peer *peer);

@@ -55,12 +55,18 @@ int
 vsv_start(struct vsv *v, const char *path, uint64_t cid, uint32_t buf_alloc)
 {
 	struct vuf_opts	o;
+	uint32_t	listen[VSV_MAX_LISTEN];
 	uint64_t	got;
-	unsigned int	i;
+	unsigned int	i, nlisten;
 	long		deadline;
 	int		rc;
 
+	/* Listeners set before the start stay (REQUESTs may come at once). */
+	memcpy(listen, v->v_listen, sizeof(listen));
+	nlisten = v->v_nlisten <= VSV_MAX_LISTEN ? v->v_nlisten : 0;
 	memset(v, 0, sizeof(*v));
+	memcpy(v->v_listen, listen, sizeof(listen));
+	v->v_nlisten = nlisten;
 	vuf_init(&v->v_f);
 	v->v_cid = cid;
 	v->v_next_port = 50000;
@@ -150,6 +156,7 @@ vsv_stop(struct vsv *v)
 	for (i = 0; i < VSV_MAX_CONNS; i++)
 		free(v->v_conn[i].c_data);
 	memset(v->v_conn, 0, sizeof(v->v_conn));
+	v->v_nlisten = 0;
 	vuf_fini(&v->v_f);
 }
 

@@ -87,7 +87,8 @@ struct vsv {
  * check the config space's guest_cid against cid, post rx and event
  * buffers, and wait for the TRANSPORT_RESET event a new back end sends
  * (v_events is then 1).  buf_alloc: what connections advertise (0:
- * 256 KiB).
+ * 256 KiB).  Listeners set with vsv_listen before (on a zeroed or
+ * stopped struct vsv) are kept: REQUESTs may come as soon as rx is up.
  */
 int	vsv_start(struct vsv *v, const char *path, uint64_t cid,
 	    uint32_t buf_alloc);
@@ -109,7 +110,8 @@ int	vsv_reconnect(struct vsv *v, const char *path, int timeout_ms);
  */
 int	vsv_poll(struct vsv *v, int timeout_ms);
 
-/* Accept connections to port (RESPONSE sent at once). */
+/* Accept connections to port (RESPONSE sent at once); also before
+ * vsv_start. */
 int	vsv_listen(struct vsv *v, uint32_t port);
 /* An accepted connection on port: its index, or -ETIMEDOUT. */
 int	vsv_accept(struct vsv *v, uint32_t port, int timeout_ms);

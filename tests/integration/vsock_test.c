@@ -115,16 +115,19 @@ Test(vsock, guest_connects_to_a_host_listener_data_both_ways)
 /* Nobody listens on <uds-path>_<P>: the guest gets RST, not a hang. */
 Test(vsock, guest_connect_to_a_port_nobody_listens_on_is_reset)
 {
-	long	t0;
+	long	t0, ms;
 	int	c;
 
 	vt_start_vhostd();
 	vt_start_guest(0);
 	t0 = vt_now_ms();
 	c = vsv_connect(&vt_v, 4444, 10000);
-	printf("refused after %ld ms\n", vt_now_ms() - t0);
+	ms = vt_now_ms() - t0;
+	printf("refused after %ld ms\n", ms);
 	cr_assert_eq(c, -ECONNREFUSED, "connect: %d %s", c,
 	    vuf_error(&vt_v.v_f));
+	/* The broker's answer, not the 5 s handshake timeout. */
+	cr_assert_lt(ms, 3000, "RST only after %ld ms", ms);
 	/* A socket file with nobody accepting: refused as well. */
 	close(it_unix_socket(it_path("vs_4445"), false));
 	cr_assert_eq(vsv_connect(&vt_v, 4445, 10000), -ECONNREFUSED);
@@ -154,4 +157,91 @@ Test(vsock, host_connect_to_a_port_the_guest_refuses_is_closed)
 	cr_assert_eq(vt_read_line(fd, line, sizeof(line), 5000), 0);
 	close(fd);
 	it_stop(&it_vp);
+}
+
+/*
+ * uds-path is the parent's, like the vhost-user socket: bound before the
+ * first child, a live socket there is refused at start-up, and the file
+ * goes when vhostd does.
+ */
+Test(vsock, uds_path_is_owned_and_removed_by_the_parent)
+{
+	struct vproc	vp2;
+	int		fd, st;
+
+	vt_start_vhostd();
+	cr_assert(it_exists(it_path("vs")));
+	/* Before any front end: host programs wait in the backlog. */
+	fd = vt_unix_connect(it_path("vs"));
+	cr_assert_geq(fd, 0, "uds-path does not accept: %s", strerror(-fd));
+	close(fd);
+	/* A second vhostd on the same uds-path: refused, file left alone. */
+	memset(&vp2, 0, sizeof(vp2));
+	vp2.vp_err = vp2.vp_pidfd = -1;
+	it_start_opts(&vp2, false, NULL, "--device", it_fmt("vsock,name=vs2,"
+	    "socket=%s,uds-path=%s", it_path("vu2"), it_path("vs")), NULL);
+	cr_assert_eq(vproc_wait_exit(&vp2, VPROC_TIMEOUT_MS, &st), 0);
+	cr_assert_neq(it_code(st), 0, "a second vhostd took a live uds-path");
+	cr_assert_not_null(strstr(vp2.vp_log, "uds-path"), "%s", vp2.vp_log);
+	vproc_cleanup(&vp2);
+	cr_assert(it_exists(it_path("vs")));
+	it_stop(&it_vp);
+	cr_assert(!it_exists(it_path("vs")), "uds-path left behind");
+	cr_assert(!it_exists(it_path("vu")));
+}
+
+/*
+ * A reload that changes the device but keeps uds-path takes the running
+ * listener over (same inode: host programs in its backlog are served by
+ * the new child); one that moves uds-path binds the new path and removes
+ * the old.
+ */
+Test(vsock, reload_keeps_or_moves_uds_path)
+{
+	struct stat	st0, st1;
+	FILE		*f;
+	char		conf[256];
+	long		at;
+	int		fd;
+
+	snprintf(conf, sizeof(conf), "%s", it_path("c.conf"));
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fprintf(f, "[vs]\ntype = vsock\nsocket = %s\nguest-cid = %u\n"
+	    "uds-path = %s\n", it_path("vu"), VT_CID, it_path("vs"));
+	fclose(f);
+	it_start(&it_vp, "-c", conf, NULL);
+	cr_assert_eq(stat(it_path("vs"), &st0), 0);
+	/* A host program waits in the backlog across the reload. */
+	fd = vt_unix_connect(it_path("vs"));
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "CONNECT 1234\n", 13), 13);
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fprintf(f, "[vs]\ntype = vsock\nsocket = %s\nguest-cid = %u\n"
+	    "uds-path = %s\n", it_path("vu"), VT_CID + 1, it_path("vs"));
+	fclose(f);
+	cr_assert_eq(kill(it_vp.vp_pid, SIGHUP), 0);
+	at = vproc_wait_log(&it_vp, "configuration changed", 0, 10000);
+	cr_assert_geq(at, 0, "no reload; vhostd:\n%s", vt_log());
+	cr_assert_eq(stat(it_path("vs"), &st1), 0);
+	cr_assert_eq(st0.st_ino, st1.st_ino, "uds-path was bound again");
+	cr_assert_eq(vsv_listen(&vt_v, 1234), 0);
+	cr_assert_eq(vsv_start(&vt_v, it_path("vu"), VT_CID + 1, 0), 0,
+	    "%s; vhostd:\n%s", vuf_error(&vt_v.v_f), vt_log());
+	cr_assert_geq(vsv_accept(&vt_v, 1234, 10000), 0, "the waiting host "
+	    "program was lost: %s", vuf_error(&vt_v.v_f));
+	close(fd);
+	vsv_stop(&vt_v);
+	/* Moved: the new path is bound, the old one removed. */
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fprintf(f, "[vs]\ntype = vsock\nsocket = %s\nguest-cid = %u\n"
+	    "uds-path = %s\n", it_path("vu"), VT_CID + 1, it_path("vs2"));
+	fclose(f);
+	cr_assert_eq(kill(it_vp.vp_pid, SIGHUP), 0);
+	cr_assert_geq(vproc_wait_log(&it_vp, "configuration changed",
+	    (size_t)at + 1, 10000), 0, "no second reload; vhostd:\n%s",
+	    vt_log());
+	cr_assert(it_exists(it_path("vs2")));
+	cr_assert(!it_exists(it_path("vs")), "the old uds-path stayed");
+	it_stop(&it_vp);
+	cr_assert(!it_exists(it_path("vs2")));
 }
