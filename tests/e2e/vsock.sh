@@ -314,6 +314,11 @@ restarted() {
 	[ -n "$_s" ] && [ "${_s%% *}" != "$1" ] && [ "${_s##* }" = running ]
 }
 
+# cpu_ticks PID: user + system clock ticks of PID.
+cpu_ticks() {
+	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+}
+
 # rss PID: "VmRSS RssAnon" in KiB.
 rss() {
 	awk '/^VmRSS:/ { v = $2 } /^RssAnon:/ { a = $2 }
@@ -431,6 +436,7 @@ driver() {
 		echo "host: <- $cmd $a1 $a2"
 		case $cmd in
 		HELLO)
+			cpu_ticks "$(child_pid)" >"$dir/cpu0.$run"
 			ans "HELLO $bytes $md5 $p16md5 $CID"
 			;;
 		H2G)
@@ -617,6 +623,7 @@ driver() {
 			echo "kill $old $ms $new" >"$dir/kill"
 			;;
 		BYE)
+			cpu_ticks "$(child_pid)" >"$dir/cpu1.$run"
 			ans BYE
 			break
 			;;
@@ -720,6 +727,12 @@ throughput() {
 	echo "e2e: throughput (TCG guest): host->guest $(mb_s "$hb" "$hms")" \
 	    "($hb bytes in $hms ms), guest->host $(mb_s "$gb" "$gms")" \
 	    "($gb bytes in $gms ms)"
+	[ "${VSOCK_BENCH:-0}" = 1 ] || return 0
+	# Only the streams ran: the child's CPU over the boot is theirs.
+	c0=$(cat "$dir/cpu0.$1" 2>/dev/null) c1=$(cat "$dir/cpu1.$1" 2>/dev/null)
+	[ -n "$c0" ] && [ -n "$c1" ] || return 0
+	echo "e2e: device child CPU for both streams: $(((c1 - c0) * 1000 / \
+	    $(getconf CLK_TCK))) ms (user + system)"
 }
 
 # VSOCK_BENCH=1 (make bench): the two streams only.
