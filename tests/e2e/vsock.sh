@@ -760,6 +760,14 @@ if [ "$E2E_STATUS" -eq 0 ]; then
 	start_listeners
 	boot 2 vsock.mode=after
 	stop_listeners
+	# The child vhostd restarted after the kill is the one that served.
+	read -r _ _ _ newpid _ <"$dir/kill"
+	until_true 10 grep -q "child $newpid exited .*had served" \
+	    "$dir/vhostd.log" || {
+		echo "FAIL: the child restarted after the kill ($newpid) did" \
+		    "not serve the new VM"
+		E2E_STATUS=1
+	}
 fi
 if [ -s "$dir/driver.fail" ]; then
 	echo "FAIL: host side: $(cat "$dir/driver.fail")"
