@@ -47,13 +47,11 @@ sup_key_listeners_open(struct sup_device *sd, const struct sup_device *prev,
 	struct device_conf		*dc = &sd->sd_conf;
 	struct listener			*l;
 	struct fdset			 unused;
-	const char			*path, *old;
+	const char			*path;
 	char				 msg[512];
 	unsigned int			 k, j = 0;
 	int				 rc, fd;
 
-	if (sd->sd_sup->su_check)
-		return 0;
 	for (k = 0; k < dt->dt_nkeys; k++) {
 		if (!(dt->dt_keys[k].dk_flags & DKF_LISTEN) ||
 		    (path = dev_opt_str(&dc->dc_opts, k)) == NULL)
@@ -63,11 +61,26 @@ sup_key_listeners_open(struct sup_device *sd, const struct sup_device *prev,
 			    dc->dc_where, dc->dc_name);
 			return -ENOSPC;
 		}
-		old = prev != NULL && prev->sd_conf.dc_type == dt ?
-		    dev_opt_str(&prev->sd_conf.dc_opts, k) : NULL;
-		if (old != NULL && strcmp(old, path) == 0 &&
+		/* The checks of socket=, in check mode too (vhostd -n). */
+		if ((rc = listener_check_path(path, &sd->sd_key_id[j], msg,
+		    sizeof(msg))) < 0) {
+			sup_device_err(sd, (int)k, false, err, errlen, msg);
+			return rc;
+		}
+		if (sd->sd_has_sockid &&
+		    listener_id_equal(&sd->sd_key_id[j], &sd->sd_sockid)) {
+			sup_device_err(sd, (int)k, false, err, errlen,
+			    "is the device's own socket=");
+			return -EINVAL;
+		}
+		if (sd->sd_sup->su_check) {
+			j++;
+			continue;
+		}
+		if (prev != NULL && prev->sd_conf.dc_type == dt &&
 		    prev->sd_key_retained[j] != NULL &&
-		    prev->sd_res.dr_fds[j] >= 0) {
+		    prev->sd_res.dr_fds[j] >= 0 &&
+		    listener_id_equal(&sd->sd_key_id[j], &prev->sd_key_id[j])) {
 			fd = fcntl(prev->sd_res.dr_fds[j], F_DUPFD_CLOEXEC, 3);
 			sd->sd_key_take[j] = true;
 		} else {

@@ -46,6 +46,8 @@ struct sup_device {
 	struct listener_retained *sd_retained;
 	/* The device's own listeners (DKF_LISTEN keys): their socket files */
 	struct listener_retained *sd_key_retained[DEVICE_RES_FDS];
+	/* Their paths' identities (listener_check_path). */
+	struct listener_id	 sd_key_id[DEVICE_RES_FDS];
 	/* A reload keeps the path: the running device's, at commit. */
 	bool			 sd_key_take[DEVICE_RES_FDS];
 	struct event		*sd_broker_ev;	/* on sd_res.dr_broker_fd */
