@@ -95,8 +95,8 @@ hfd_attach(struct vsock_child *vc, uint32_t id, int fd)
 
 	if (h->hf_fd >= 0) {
 		/* Cannot happen: the core closes before it reuses a slot. */
-		log_warnx("vsock: slot %u still had a descriptor",
-		    id & SLOT_MASK);
+		ratelimit_warnx(&vc->vc_log, ratelimit_now(), "vsock: slot %u "
+		    "still had a descriptor; closed", id & SLOT_MASK);
 		if (h->hf_events != 0)
 			(void)ep_set(vc, EPOLL_CTL_DEL, h->hf_fd, 0, 0, 0);
 		close_reset(&h->hf_fd);

@@ -38,19 +38,6 @@ sup_options_init(struct sup_options *opt)
 
 static void	filter_put(struct supervisor *, struct sup_filter *);
 
-/* The socket files of the device's own listeners (DKF_LISTEN keys). */
-static void
-key_listeners_release(struct sup_device *sd)
-{
-	unsigned int	i;
-
-	for (i = 0; i < DEVICE_RES_FDS; i++) {
-		listener_retained_release(sd->sd_key_retained[i]);
-		sd->sd_key_retained[i] = NULL;
-		sd->sd_key_take[i] = false;
-	}
-}
-
 void
 sup_device_release(struct sup_device *sd)
 {
@@ -75,7 +62,7 @@ sup_device_release(struct sup_device *sd)
 	sd->sd_listener = NULL;
 	listener_retained_release(sd->sd_retained);
 	sd->sd_retained = NULL;
-	key_listeners_release(sd);
+	sup_key_listeners_release(sd);
 	filter_put(sd->sd_sup, sd->sd_filter);
 	sd->sd_filter = NULL;
 }
@@ -207,8 +194,8 @@ sup_filters_forget(struct supervisor *sup)
  * came from a file ("f.conf:6"), else where the device was configured
  * ("f.conf:3", "--device").  The message then names the key.
  */
-static void
-device_err(const struct sup_device *sd, int key, bool common, char *err,
+void
+sup_device_err(const struct sup_device *sd, int key, bool common, char *err,
     size_t errlen, const char *msg)
 {
 	const struct device_conf	*dc = &sd->sd_conf;
@@ -262,7 +249,7 @@ device_conflicts(const struct sup_device *sd, const struct sup_device *prev,
 			    "%s (%s) too; give each device its own",
 			    sd->sd_conf.dc_socket, o->sd_conf.dc_name,
 			    o->sd_conf.dc_where);
-			device_err(sd, CK_SOCKET, true, err, errlen, msg);
+			sup_device_err(sd, CK_SOCKET, true, err, errlen, msg);
 			return true;
 		}
 		if (o->sd_conf.dc_type == sd->sd_conf.dc_type &&
@@ -273,7 +260,7 @@ device_conflicts(const struct sup_device *sd, const struct sup_device *prev,
 			    ca->cl_key) : "the same file", o->sd_conf.dc_name,
 			    o->sd_conf.dc_where, ca->cl_hint != NULL ? "; " : "",
 			    ca->cl_hint != NULL ? ca->cl_hint : "");
-			device_err(sd, (int)ca->cl_key, false, err, errlen,
+			sup_device_err(sd, (int)ca->cl_key, false, err, errlen,
 			    msg);
 			return true;
 		}
@@ -314,7 +301,7 @@ device_listen(struct sup_device *sd, const struct sup_device *prev,
 		rc = listener_check_path(dc->dc_socket, &sd->sd_sockid, msg,
 		    sizeof(msg));
 		if (rc < 0) {
-			device_err(sd, CK_SOCKET, true, err, errlen, msg);
+			sup_device_err(sd, CK_SOCKET, true, err, errlen, msg);
 			return rc;
 		}
 		sd->sd_has_sockid = true;
@@ -352,104 +339,15 @@ device_listen(struct sup_device *sd, const struct sup_device *prev,
 		snprintf(msg, sizeof(msg), "no socket=PATH or fd=N, and no "
 		    "socket-activated fd named '%s' (LISTEN_FDNAMES)",
 		    dc->dc_name);
-		device_err(sd, -1, true, err, errlen, msg);
+		sup_device_err(sd, -1, true, err, errlen, msg);
 		return -EINVAL;
 	}
 	if (rc < 0) {
 		if (!device_conflicts(sd, prev, err, errlen))
-			device_err(sd, key, true, err, errlen, msg);
+			sup_device_err(sd, key, true, err, errlen, msg);
 		return rc;
 	}
 	sd->sd_retained = listener_take_parent_resources(sd->sd_listener);
-	return 0;
-}
-
-/*
- * The device's own listeners (keys flagged DKF_LISTEN): bound like the
- * vhost-user socket (same mode and group), their fds appended to sd_res
- * in key order before dt_open (the j-th such key's at dr_fds[j]), their
- * socket files retained in sd_key_retained[j].  A reload that keeps the
- * path takes the running device's listener over (a descriptor of it
- * now, its socket file at device_commit: sd_key_take), so the new
- * device is not refused by its predecessor and host programs waiting in
- * the backlog are served by the new child.  None in check mode.
- */
-static int
-device_key_listeners(struct sup_device *sd, const struct sup_device *prev,
-    char *err, size_t errlen)
-{
-	const struct device_type	*dt = sd->sd_conf.dc_type;
-	struct device_conf		*dc = &sd->sd_conf;
-	struct listener			*l;
-	struct fdset			 unused;
-	const char			*path, *old;
-	char				 msg[512];
-	unsigned int			 k, j = 0;
-	int				 rc, fd;
-
-	if (sd->sd_sup->su_check)
-		return 0;
-	for (k = 0; k < dt->dt_nkeys; k++) {
-		if (!(dt->dt_keys[k].dk_flags & DKF_LISTEN) ||
-		    (path = dev_opt_str(&dc->dc_opts, k)) == NULL)
-			continue;
-		if (j == DEVICE_RES_FDS) {
-			snprintf(err, errlen, "%s: [%s] too many listeners",
-			    dc->dc_where, dc->dc_name);
-			return -ENOSPC;
-		}
-		old = prev != NULL && prev->sd_conf.dc_type == dt ?
-		    dev_opt_str(&prev->sd_conf.dc_opts, k) : NULL;
-		if (old != NULL && strcmp(old, path) == 0 &&
-		    prev->sd_key_retained[j] != NULL &&
-		    prev->sd_res.dr_fds[j] >= 0) {
-			fd = fcntl(prev->sd_res.dr_fds[j], F_DUPFD_CLOEXEC, 3);
-			sd->sd_key_take[j] = true;
-		} else {
-			fdset_init(&unused);
-			if ((rc = listener_new_path(&l, path, dc->dc_mode,
-			    dc->dc_gid, &unused, msg, sizeof(msg))) < 0) {
-				device_err(sd, (int)k, false, err, errlen,
-				    msg);
-				return rc;
-			}
-			sd->sd_key_retained[j] =
-			    listener_take_parent_resources(l);
-			fd = fcntl(listener_fd(l), F_DUPFD_CLOEXEC, 3);
-			listener_free(l);
-			if (sd->sd_key_retained[j] == NULL) {
-				close_reset(&fd);
-				errno = ENOMEM;
-			}
-		}
-		if (fd < 0) {
-			snprintf(err, errlen, "%s: [%s] %s: %s", dc->dc_where,
-			    dc->dc_name, dt->dt_keys[k].dk_name,
-			    strerror(errno));
-			return -errno;
-		}
-		if ((rc = device_res_add_fd(&sd->sd_res, fd)) < 0) {
-			snprintf(err, errlen, "%s: [%s] too many descriptors",
-			    dc->dc_where, dc->dc_name);
-			return rc;
-		}
-		j++;
-	}
-	return 0;
-}
-
-int
-sup_device_take_key_listeners(struct sup_device *sd, struct sup_device *prev)
-{
-	unsigned int	j;
-
-	for (j = 0; j < DEVICE_RES_FDS; j++) {
-		if (!sd->sd_key_take[j])
-			continue;
-		sd->sd_key_retained[j] = prev->sd_key_retained[j];
-		prev->sd_key_retained[j] = NULL;
-		sd->sd_key_take[j] = false;
-	}
 	return 0;
 }
 
@@ -469,8 +367,8 @@ sup_device_open(struct sup_device *sd, const struct sup_device *prev,
 		goto fail;
 	msg[0] = '\0';
 	device_res_release(dt, &sd->sd_res);
-	key_listeners_release(sd);
-	if ((rc = device_key_listeners(sd, prev, err, errlen)) < 0)
+	sup_key_listeners_release(sd);
+	if ((rc = sup_key_listeners_open(sd, prev, err, errlen)) < 0)
 		goto fail;
 	/* What the device type may take over from the device it replaces. */
 	sd->sd_res.dr_prev = prev != NULL && prev->sd_conf.dc_type == dt ?
@@ -480,7 +378,7 @@ sup_device_open(struct sup_device *sd, const struct sup_device *prev,
 	sd->sd_res.dr_prev = NULL;
 	if (rc < 0) {
 		if (!device_conflicts(sd, prev, err, errlen))
-			device_err(sd, sd->sd_res.dr_errkey, false, err, errlen,
+			sup_device_err(sd, sd->sd_res.dr_errkey, false, err, errlen,
 			    msg);
 		goto fail;
 	}
@@ -502,7 +400,7 @@ sup_device_open(struct sup_device *sd, const struct sup_device *prev,
 fail:
 	sd->sd_take_listener = false;
 	device_res_release(dt, &sd->sd_res);
-	key_listeners_release(sd);
+	sup_key_listeners_release(sd);
 	filter_put(sup, sd->sd_filter);
 	sd->sd_filter = NULL;
 	/* An inherited listener a stopped device kept stays with it. */

@@ -46,6 +46,8 @@ struct sup_device {
 	struct listener_retained *sd_retained;
 	/* The device's own listeners (DKF_LISTEN keys): their socket files */
 	struct listener_retained *sd_key_retained[DEVICE_RES_FDS];
+	/* Their paths' identities (listener_check_path). */
+	struct listener_id	 sd_key_id[DEVICE_RES_FDS];
 	/* A reload keeps the path: the running device's, at commit. */
 	bool			 sd_key_take[DEVICE_RES_FDS];
 	struct event		*sd_broker_ev;	/* on sd_res.dr_broker_fd */
@@ -178,6 +180,24 @@ int	sup_device_before_spawn(struct sup_device *sd);
 
 /* Take sd out of the table, release and free it. */
 void	sup_device_free(struct supervisor *sup, struct sup_device *sd);
+
+/*
+ * Where an error of sd's belongs (devtable.c): err gets the line of key
+ * (a common key when common, else the type's) when it came from a file,
+ * else where the device was configured, then the key's name and msg.
+ */
+void	sup_device_err(const struct sup_device *sd, int key, bool common,
+	    char *err, size_t errlen, const char *msg);
+
+/*
+ * devlisten.c: open sd's DKF_LISTEN keys (their fds first in sd_res, in
+ * key order), taking over prev's listener of the same path on a reload;
+ * none in check mode.  0, or -errno with err set.  Release: the socket
+ * files sd made (not those it is to take over).
+ */
+int	sup_key_listeners_open(struct sup_device *sd,
+	    const struct sup_device *prev, char *err, size_t errlen);
+void	sup_key_listeners_release(struct sup_device *sd);
 
 /*
  * device_commit (reload.c): the DKF_LISTEN socket files sd took over

@@ -159,6 +159,23 @@ Test(vsock, host_connect_to_a_port_the_guest_refuses_is_closed)
 	it_stop(&it_vp);
 }
 
+/* vhostd -n --device spec fails, saying what (uds-path: ...). */
+static void
+vt_check_refused(const char *spec, const char *what)
+{
+	struct vproc	vp;
+	int		st;
+
+	memset(&vp, 0, sizeof(vp));
+	vp.vp_err = vp.vp_pidfd = -1;
+	it_start_opts(&vp, false, NULL, "-n", "--device", spec, NULL);
+	cr_assert_eq(vproc_wait_exit(&vp, VPROC_TIMEOUT_MS, &st), 0);
+	cr_assert_neq(it_code(st), 0, "vhostd -n accepted %s", spec);
+	cr_assert_not_null(strstr(vp.vp_log, "uds-path: "), "%s", vp.vp_log);
+	cr_assert_not_null(strstr(vp.vp_log, what), "%s", vp.vp_log);
+	vproc_cleanup(&vp);
+}
+
 /*
  * uds-path is the parent's, like the vhost-user socket: bound before the
  * first child, a live socket there is refused at start-up, and the file
@@ -185,6 +202,14 @@ Test(vsock, uds_path_is_owned_and_removed_by_the_parent)
 	cr_assert_not_null(strstr(vp2.vp_log, "uds-path"), "%s", vp2.vp_log);
 	vproc_cleanup(&vp2);
 	cr_assert(it_exists(it_path("vs")));
+	/* vhostd -n checks uds-path as it checks socket=. */
+	close(open(it_path("file"), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	vt_check_refused(it_fmt("vsock,socket=%s,uds-path=%s", it_path("n1"),
+	    it_path("n1")), "own socket");
+	vt_check_refused(it_fmt("vsock,socket=%s,uds-path=%s", it_path("n1"),
+	    it_path("file")), "not a socket");
+	vt_check_refused(it_fmt("vsock,socket=%s,uds-path=%s/no/x",
+	    it_path("n1"), it_dir), "does not exist");
 	it_stop(&it_vp);
 	cr_assert(!it_exists(it_path("vs")), "uds-path left behind");
 	cr_assert(!it_exists(it_path("vu")));
