@@ -54,6 +54,48 @@ sup_device_release(struct sup_device *sd)
 	sd->sd_retained = NULL;
 	filter_put(sd->sd_sup, sd->sd_filter);
 	sd->sd_filter = NULL;
+	if (sd->sd_id_taken)
+		jail_ids_put(sd->sd_sup->su_ids, sd->sd_uid);
+	sd->sd_id_taken = false;
+}
+
+/*
+ * The ids sd's children run as: user= of the device; else one of the
+ * range of its own (jail_ids.c), stable for its name; else the jail's
+ * (--user, or the default user when per-device ids do not apply).
+ */
+static int
+device_ids(struct sup_device *sd, char *err, size_t errlen)
+{
+	struct supervisor	*sup = sd->sd_sup;
+	struct jail_config	 jc = sup->su_opt.so_jail;
+	const char		*user = sd->sd_conf.dc_user;
+	char			 msg[256];
+	uint32_t		 id;
+	int			 rc;
+
+	if (user != NULL) {
+		if (jail_config_set_user(&jc, user, msg, sizeof(msg)) < 0) {
+			snprintf(err, errlen, "%s: user=%s: %s",
+			    sd->sd_conf.dc_name, user, msg);
+			return -EINVAL;
+		}
+	} else if (sup->su_ids != NULL &&
+	    (rc = jail_ids_take(sup->su_ids, sd->sd_conf.dc_name, &id)) >= 0) {
+		if (rc == 1 && !sup->su_ids_shared) {
+			log_warnx("%s: every uid of the range is in use: "
+			    "devices share uids from now on (their io_uring "
+			    "workers then count together); give a larger "
+			    "--uid-range", sd->sd_conf.dc_name);
+			sup->su_ids_shared = true;
+		}
+		jc.jc_uid = id;
+		jc.jc_gid = id;
+		sd->sd_id_taken = true;
+	}
+	sd->sd_uid = jc.jc_uid;
+	sd->sd_gid = jc.jc_gid;
+	return 0;
 }
 
 /*
@@ -209,6 +251,8 @@ device_open(struct sup_device *sd, char *err, size_t errlen)
 		return rc;
 	}
 	sd->sd_retained = listener_take_parent_resources(sd->sd_listener);
+	if ((rc = device_ids(sd, err, errlen)) < 0)
+		return rc;
 	msg[0] = '\0';
 	if ((rc = dt->dt_open(&dc->dc_opts, false, &sd->sd_res, msg,
 	    sizeof(msg))) < 0) {
@@ -464,6 +508,7 @@ sup_new(const struct sup_options *opt, struct device_conf *devs,
 		free(sup);
 		return NULL;
 	}
+	sup->su_ids = jail_ids_new(&opt->so_jail);
 	for (i = 0; i < ndev; i++)
 		if (sup_device_add(sup, &devs[i], err, errlen) == NULL) {
 			sup_free(sup);
@@ -494,6 +539,7 @@ sup_free(struct supervisor *sup)
 	if (sup->su_base != NULL)
 		event_base_free(sup->su_base);
 	free(sup->su_dev);
+	jail_ids_free(sup->su_ids);
 	close_reset(&sup->su_exe_fd);
 	free(sup);
 }
@@ -505,6 +551,7 @@ sup_check(const struct sup_options *opt, struct device_conf *devs,
 	const struct device_type	*dt;
 	struct policy_filter		*pf;
 	struct device_res		 res;
+	struct jail_config		 jc;
 	char				 err[1024];
 	unsigned int			 i;
 	int				 bad = 0;
@@ -525,6 +572,14 @@ sup_check(const struct sup_options *opt, struct device_conf *devs,
 			bad = 1;
 		}
 		device_res_release(dt, &res);
+		jc = opt->so_jail;
+		if (devs[i].dc_user != NULL && jail_config_set_user(&jc,
+		    devs[i].dc_user, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: [%s] user=%s: %s\n",
+			    devs[i].dc_where, devs[i].dc_name,
+			    devs[i].dc_user, err);
+			bad = 1;
+		}
 		if (!opt->so_jail.jc_enabled)
 			continue;
 		if ((pf = sup_policy_load(opt, dt, err, sizeof(err))) == NULL) {

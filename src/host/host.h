@@ -61,6 +61,9 @@ struct sup_device {
 	struct childlog		*sd_log;	/* child's stderr */
 	char			 sd_conn[16];	/* child's "@state" report */
 	struct device_conf	*sd_replacement; /* reload changed it */
+	uid_t			 sd_uid;	/* the child's ids (device_ids) */
+	gid_t			 sd_gid;
+	bool			 sd_id_taken;	/* sd_uid is from su_ids */
 };
 
 struct supervisor {
@@ -72,6 +75,8 @@ struct supervisor {
 	int			 su_exe_fd;	/* vhostd's binary (O_PATH),
 						   exec'd for each child; -1:
 						   children are only cloned */
+	struct jail_ids		*su_ids;	/* per-device uids, or NULL */
+	bool			 su_ids_shared;	/* said: the range is full */
 	struct sup_filter	**su_filters;	/* one per type in use */
 	unsigned int		 su_nfilters;
 	bool			 su_stopping;
