@@ -363,3 +363,143 @@ Test(limits, a_device_filling_its_nproc_leaves_the_others_their_io_workers)
 	lim_hog = -1;
 	it_stop(&it_vp);
 }
+
+/* "Max data size" of /proc/PID/limits (soft), -1 for unlimited. */
+static long long
+data_limit(pid_t pid)
+{
+	char		 path[64], line[256];
+	long long	 v = -2;
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -2;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "Max data size", 13) != 0)
+			continue;
+		v = strncmp(line + 26, "unlimited", 9) == 0 ? -1 :
+		    strtoll(line + 26, NULL, 10);
+		break;
+	}
+	fclose(f);
+	return v;
+}
+
+/* The child's cap once the jail set it (the clone starts uncapped). */
+static long long
+child_data_limit(pid_t pid, long long want)
+{
+	long long	v = -2;
+	int		i;
+
+	for (i = 0; i < 1000; i++) {
+		if ((v = data_limit(pid)) == want)
+			break;
+		usleep(5000);
+	}
+	return v;
+}
+
+static void
+skip_sanitizer(void)
+{
+#ifdef VHOSTD_SANITIZE
+	cr_skip_test("sanitizer build: no memory-max (ASan reserves terabytes "
+	    "of shadow memory)");
+#endif
+}
+
+/*
+ * A child whose memory-max is too small for what it allocates (blk with
+ * 16 queues wants about 14 MiB) fails cleanly: the allocation fails, the
+ * child says so and exits as a device fault (status 3), the parent logs
+ * the exit and the restart policy applies (a device that never served
+ * is given up after the burst limit).
+ */
+Test(limits, a_child_past_its_memory_cap_fails_as_a_device_fault)
+{
+	int	status;
+
+	skip_sanitizer();
+	make_image(it_path("m.img"), 1 << 20);
+	it_start(&it_vp, "--restart-limit=3/60", "--device",
+	    it_fmt("blk,name=m,socket=%s,path=%s,queues=16,memory-max=4M",
+	    it_path("m.sock"), it_path("m.img")), NULL);
+	cr_assert_geq(vproc_wait_log(&it_vp, "giving up on this device", 0,
+	    VPROC_TIMEOUT_MS), 0, "%s", it_vp.vp_log);
+	cr_assert_geq(vproc_count(&it_vp, "device set-up failed: Cannot "
+	    "allocate memory"), 3, "%s", it_vp.vp_log);
+	cr_assert_geq(vproc_count(&it_vp, "exited with status 3"), 3, "%s",
+	    it_vp.vp_log);
+	cr_assert_eq(vproc_count(&it_vp, "killed by signal"), 0, "%s",
+	    it_vp.vp_log);
+	/* No device left: vhostd ends, with the failure in its status. */
+	cr_assert_eq(vproc_wait_exit(&it_vp, VPROC_TIMEOUT_MS, &status), 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0, "%s",
+	    it_vp.vp_log);
+}
+
+/*
+ * The defaults: blk with every queue (16) and rng get their type's cap
+ * (64 MiB, 16 MiB), and serve with it: I/O on each of blk's 16 queues of
+ * the largest ring size, entropy from rng.  memory-max=0 means no cap.
+ */
+Test(limits, the_default_caps_let_blk_serve_every_queue)
+{
+	struct vuf	 f;
+	struct vuf_blk	 b[16];
+	struct vuf_opts	 o;
+	uint8_t		 st, buf[64];
+	char		 err[256];
+	unsigned int	 q, i;
+	pid_t		 bp, rp, np;
+
+	skip_sanitizer();
+	make_image(it_path("q.img"), 16 << 20);
+	it_start(&it_vp, "--device", it_fmt("blk,name=q,socket=%s,path=%s,"
+	    "queues=16", it_path("q.sock"), it_path("q.img")), "--device",
+	    it_fmt("rng,name=r,socket=%s", it_path("r.sock")), "--device",
+	    it_fmt("rng,name=n,socket=%s,memory-max=0", it_path("n.sock")),
+	    NULL);
+	bp = vproc_child_pid(&it_vp, "q", 0, VPROC_TIMEOUT_MS);
+	rp = vproc_child_pid(&it_vp, "r", 0, VPROC_TIMEOUT_MS);
+	np = vproc_child_pid(&it_vp, "n", 0, VPROC_TIMEOUT_MS);
+	cr_assert(bp > 0 && rp > 0 && np > 0, "%s", it_vp.vp_log);
+	cr_assert_eq(child_data_limit(bp, 64ll << 20), 64ll << 20);
+	cr_assert_eq(child_data_limit(rp, 16ll << 20), 16ll << 20);
+	cr_assert_eq(data_limit(np), -1, "memory-max=0 still capped");
+	memset(&o, 0, sizeof(o));
+	o.o_mem_size = 64u << 20;
+	o.o_queue_size = 1024;
+	o.o_nqueues = 16;
+	vuf_init(&f);
+	cr_assert_eq(vuf_setup(&f, it_path("q.sock"), &o), 0, "%s\n%s",
+	    vuf_error(&f), it_vp.vp_log);
+	for (q = 0; q < 16; q++) {
+		cr_assert_eq(vuf_blk_init(&b[q], &f, q, 65536), 0, "%s",
+		    vuf_error(&f));
+		memset(b[q].b_data, (int)q + 1, 65536);
+		cr_assert_eq(vuf_blk_io(&b[q], VUF_BLK_T_OUT, q * 128, 65536,
+		    &st), 0, "queue %u: %s\n%s", q, vuf_error(&f),
+		    it_vp.vp_log);
+		cr_assert_eq(st, VUF_BLK_S_OK, "queue %u", q);
+	}
+	for (q = 0; q < 16; q++) {
+		memset(b[q].b_data, 0, 65536);
+		cr_assert_eq(vuf_blk_io(&b[q], VUF_BLK_T_IN, q * 128, 65536,
+		    &st), 0, "queue %u: %s", q, vuf_error(&f));
+		cr_assert_eq(st, VUF_BLK_S_OK);
+		for (i = 0; i < 65536; i++)
+			cr_assert_eq(b[q].b_data[i], q + 1, "queue %u byte %u",
+			    q, i);
+	}
+	fprintf(stderr, "limits: blk with 16 queues of 1024 serving: VmData "
+	    "%ld kB of a 64 MiB cap\n", proc_id(bp, "VmData:"));
+	vuf_fini(&f);
+	cr_assert_eq(it_entropy(it_path("r.sock"), buf, sizeof(buf), err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(vproc_count(&it_vp, "Cannot allocate memory"), 0, "%s",
+	    it_vp.vp_log);
+	it_stop(&it_vp);
+}
