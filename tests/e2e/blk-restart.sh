@@ -45,7 +45,14 @@ restart_cleanup() {
 	e2e_stop_vhostd
 	if [ -n "$mnt" ]; then
 		fsfreeze -u "$mnt" 2>/dev/null
-		umount "$mnt" || umount -l "$mnt"
+		# A dead child's io_uring lets go of the image a moment after
+		# the child is reaped: a few tries, then a lazy unmount.
+		_i=0
+		until umount "$mnt" 2>/dev/null; do
+			_i=$((_i + 1))
+			[ $_i -lt 50 ] || { umount -l "$mnt"; break; }
+			sleep 0.1
+		done
 	fi
 	[ -z "$loop" ] || losetup -d "$loop"
 }

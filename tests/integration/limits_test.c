@@ -503,3 +503,58 @@ Test(limits, the_default_caps_let_blk_serve_every_queue)
 	    it_vp.vp_log);
 	it_stop(&it_vp);
 }
+
+/*
+ * A reload keeps every device's uid: a changed device comes back with the
+ * same one, an unchanged one keeps its child, a removed device's uid is
+ * free again, and an added device gets one nobody else has.
+ */
+Test(limits, a_reload_keeps_each_devices_uid)
+{
+	const char	*conf = it_path("vhostd.conf"), *range;
+	char		 text[1024];
+	uint32_t	 base;
+	long		 ua, ub, ub2, uc;
+	pid_t		 pa, pb, pb2, pc;
+	FILE		*f;
+
+	need_root();
+	range = own_range(64, &base);
+	snprintf(text, sizeof(text), "%s\n[a]\ntype = rng\nsocket = %s\n\n"
+	    "[b]\ntype = rng\nsocket = %s\n", range + 2, it_path("a.sock"),
+	    it_path("b.sock"));
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+	it_start(&it_vp, "-c", conf, NULL);
+	pa = vproc_child_pid(&it_vp, "a", 0, VPROC_TIMEOUT_MS);
+	pb = vproc_child_pid(&it_vp, "b", 0, VPROC_TIMEOUT_MS);
+	cr_assert(pa > 0 && pb > 0, "%s", it_vp.vp_log);
+	ua = child_uid(pa);
+	ub = child_uid(pb);
+	cr_assert(ua >= base && ua < base + 64 && ub >= base &&
+	    ub < base + 64 && ua != ub, "a %ld, b %ld, range from %u", ua, ub,
+	    base);
+	/* b changed (mode), c added. */
+	snprintf(text, sizeof(text), "%s\n[a]\ntype = rng\nsocket = %s\n\n"
+	    "[b]\ntype = rng\nsocket = %s\nmode = 0660\n\n[c]\ntype = rng\n"
+	    "socket = %s\n", range + 2, it_path("a.sock"), it_path("b.sock"),
+	    it_path("c.sock"));
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(kill(it_vp.vp_pid, SIGHUP), 0);
+	pc = vproc_child_pid(&it_vp, "c", 0, VPROC_TIMEOUT_MS);
+	pb2 = vproc_child_pid(&it_vp, "b", 1, VPROC_TIMEOUT_MS);
+	cr_assert(pc > 0 && pb2 > 0, "%s", it_vp.vp_log);
+	ub2 = child_uid(pb2);
+	uc = child_uid(pc);
+	fprintf(stderr, "limits: reload: a %ld, b %ld -> %ld, c %ld\n", ua,
+	    ub, ub2, uc);
+	cr_assert_eq(ub2, ub, "b changed uid on a reload: %ld, was %ld", ub2,
+	    ub);
+	cr_assert_eq(kill(pa, 0), 0, "a was restarted");
+	cr_assert(uc >= base && uc < base + 64 && uc != ua && uc != ub,
+	    "c has uid %ld", uc);
+	it_stop(&it_vp);
+}
