@@ -92,6 +92,11 @@ device_ids(struct sup_device *sd, char *err, size_t errlen)
 		jc.jc_uid = id;
 		jc.jc_gid = id;
 		sd->sd_id_taken = true;
+	} else if (sup->su_ids != NULL && !sup->su_ids_shared) {
+		log_warnx("%s: the system uses every uid of the range: the "
+		    "device runs as uid %u; give another --uid-range",
+		    sd->sd_conf.dc_name, (unsigned int)jc.jc_uid);
+		sup->su_ids_shared = true;
 	}
 	sd->sd_uid = jc.jc_uid;
 	sd->sd_gid = jc.jc_gid;

@@ -257,11 +257,18 @@ device_spawn(struct sup_device *sd)
 	sd->sd_served = 0;
 	sd->sd_run = SUP_RUNNING;
 	clock_gettime(CLOCK_MONOTONIC, &sd->sd_started);
-	/* In a restart storm the supervisor said so once (device_exited). */
+	/*
+	 * In a restart storm the supervisor said so once (device_exited).
+	 * The uid the child has on the host: in a user namespace every child
+	 * is the parent's uid outside; without the sandbox, the parent's.
+	 */
 	(sd->sd_restart.sr_throttled ? log_debug : log_info)(
 	    "%s: started child %d on %s (uid %u)", sd->sd_conf.dc_name,
 	    (int)pid, sd->sd_conf.dc_socket != NULL ? sd->sd_conf.dc_socket :
-	    "fd", (unsigned int)sd->sd_uid);
+	    "fd", !sup->su_opt.so_jail.jc_enabled ? (unsigned int)geteuid() :
+	    sup->su_opt.so_jail.jc_userns ?
+	    (unsigned int)sup->su_opt.so_jail.jc_outer_uid :
+	    (unsigned int)sd->sd_uid);
 	return 0;
 }
 

@@ -25,7 +25,7 @@
 #define IF_QSIZE	64
 #define IF_LEN		4096
 
-static char	if_loop[64];		/* the loop device */
+static char	if_loop[256];		/* the loop device */
 static char	if_mnt[128];		/* its mount point */
 static bool	if_frozen;
 
