@@ -97,10 +97,10 @@ struct jail_config {
  * (else 65534), resolved here, in the parent (the ids of a child when
  * per-device ids do not apply: a user namespace, --uid-range=off); the
  * per-device id range JAIL_ID_BASE_DEFAULT:JAIL_ID_COUNT_DEFAULT;
- * RLIMIT_NOFILE JAIL_NOFILE_DEFAULT.  Also opens a pidfd of the calling process (the
- * parent of every child), CLOEXEC, that jail_enter uses to notice a parent
- * that died before PR_SET_PDEATHSIG took effect even inside a new pid
- * namespace; the descriptor lives as long as the process (one per process:
+ * RLIMIT_NOFILE JAIL_NOFILE_DEFAULT.  Also opens a pidfd of the calling
+ * process (the parent of every child), CLOEXEC, that jail_enter uses to
+ * notice a parent that died before PR_SET_PDEATHSIG took effect even
+ * inside a new pid namespace; the descriptor lives as long as the process (one per process:
  * later calls reuse it).  Cannot fail.
  */
 void	jail_config_init(struct jail_config *jc);
