@@ -144,6 +144,12 @@ struct jail_ids	*jail_ids_new(const struct jail_config *jc);
  */
 int	jail_ids_take(struct jail_ids *ji, const char *name, uint32_t *id);
 
+/*
+ * One more user of id (a device replacing another in a reload keeps its
+ * uid); given back with jail_ids_put.  No-op for ids outside the range.
+ */
+void	jail_ids_hold(struct jail_ids *ji, uint32_t id);
+
 /* Give back an id jail_ids_take returned (no-op for ids outside). */
 void	jail_ids_put(struct jail_ids *ji, uint32_t id);
 

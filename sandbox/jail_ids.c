@@ -153,6 +153,18 @@ jail_ids_take(struct jail_ids *ji, const char *name, uint32_t *id)
 }
 
 void
+jail_ids_hold(struct jail_ids *ji, uint32_t id)
+{
+	uint32_t	i;
+
+	if (ji == NULL || id < ji->ji_base || id - ji->ji_base >= ji->ji_count)
+		return;
+	i = id - ji->ji_base;
+	if (ji->ji_refs[i] < JAIL_ID_RESERVED - 1)
+		ji->ji_refs[i]++;
+}
+
+void
 jail_ids_put(struct jail_ids *ji, uint32_t id)
 {
 	uint32_t	i;
