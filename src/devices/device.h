@@ -218,9 +218,6 @@ struct device_type {
 	 */
 	unsigned long		 dt_rlimit_nproc;
 	unsigned long		 dt_rlimit_memlock;
-	/* RLIMIT_NOFILE above the jail's default (vsock: one descriptor
-	 * per connection).  0: the default. */
-	unsigned long		 dt_rlimit_nofile;
 	/*
 	 * The child's memory cap when the device sets no memory-max=:
 	 * bytes of private memory (RLIMIT_DATA: heap, data segments,
@@ -233,6 +230,9 @@ struct device_type {
 	 * bounded connection table).
 	 */
 	uint64_t		 dt_mem_limit;
+	/* RLIMIT_NOFILE above the jail's default (vsock: one descriptor
+	 * per connection).  0: the default. */
+	unsigned long		 dt_rlimit_nofile;
 
 	/* Parent half. */
 

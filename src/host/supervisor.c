@@ -109,8 +109,9 @@ broker_cb(evutil_socket_t fd, short what, void *arg)
 		peer.dp_uid = jc->jc_outer_uid;
 		peer.dp_gid = jc->jc_outer_gid;
 	} else {
-		peer.dp_uid = jc->jc_uid;
-		peer.dp_gid = jc->jc_gid;
+		/* The device's own ids (device_ids: user=, the uid range). */
+		peer.dp_uid = sd->sd_uid;
+		peer.dp_gid = sd->sd_gid;
 	}
 	rc = sd->sd_conf.dc_type->dt_broker(&sd->sd_res, &peer);
 	if (rc == 0)
