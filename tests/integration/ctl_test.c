@@ -634,3 +634,88 @@ Test(ctl, clients_that_never_read_do_not_stall_vhostd)
 		free(spec[i]);
 	it_stop(&it_vp);
 }
+
+/*
+ * A reload that renames a running device and keeps its socket (and its
+ * image): the device goes on under the new name, on the same socket
+ * inode; before, the new name could not bind the socket the old one
+ * still served, was "not added", and the old one was removed: no device.
+ */
+Test(ctl, reload_that_renames_a_device_keeps_it)
+{
+	const char	*ctl = it_path("ctl.sock"), *conf, *img;
+	char		 s[256], d[256], base[1024];
+	ino_t		 ino, dino;
+	long		 off;
+
+	snprintf(s, sizeof(s), "%s", it_path("r.sock"));
+	snprintf(d, sizeof(d), "%s", it_path("d.sock"));
+	img = make_image("disk.img");
+	snprintf(base, sizeof(base), "type = rng\nsocket = %s\n\n[disk]\n"
+	    "type = blk\nsocket = %s\npath = %s\n", s, d, img);
+	conf = write_file("v.conf", it_fmt("[old]\n%s", base));
+	it_start(&it_vp, "--control", ctl, "-c", conf, NULL);
+	cr_assert_gt(vproc_child_pid(&it_vp, "old", 0, VPROC_TIMEOUT_MS), 0);
+	ino = inode(s);
+	dino = inode(d);
+	/* The rng and the disk both renamed; nothing else changes. */
+	{
+		char	*p = strstr(base, "[disk]");
+
+		cr_assert_not_null(p);
+		memcpy(p, "[dnew]", 6);
+	}
+	write_file("v.conf", it_fmt("[new]\n%s", base));
+	cr_assert_eq(ctl_run(ctl, "reload", NULL), 0, "%s\n%s", ctl_err,
+	    it_vp.vp_log);
+	off = vproc_wait_log(&it_vp, "new: configuration changed", 0,
+	    VPROC_TIMEOUT_MS);
+	cr_assert_geq(off, 0, "%s", it_vp.vp_log);
+	cr_assert_geq(vproc_wait_log(&it_vp, "dnew: configuration changed", 0,
+	    VPROC_TIMEOUT_MS), 0, "%s", it_vp.vp_log);
+	wait_status(ctl, "sorted(x['name'] for x in d['devices']) == "
+	    "['dnew', 'new'] and all(x['state'] == 'running' for x in "
+	    "d['devices'])");
+	cr_assert_eq(inode(s), ino, "the socket was bound again");
+	cr_assert_eq(inode(d), dino, "the disk's socket was bound again");
+	it_assert_entropy(s);
+	assert_disk_serves(d, 8, 0x5a);
+	cr_assert_eq(vproc_count(&it_vp, "not added"), 0, "%s", it_vp.vp_log);
+	it_stop(&it_vp);
+}
+
+/*
+ * A reload that changes the middle one of three devices: the device
+ * table is matched by name through a sorted index, and a changed entry's
+ * configuration moves to its new device; a later lookup must not compare
+ * with that moved entry (it did: the root parent died of a NULL name).
+ */
+Test(ctl, reload_changing_one_of_three_devices)
+{
+	const char	*ctl = it_path("ctl.sock"), *conf;
+	char		 s[3][256], text[2048];
+	unsigned int	 i;
+
+	for (i = 0; i < 3; i++)
+		snprintf(s[i], sizeof(s[i]), "%s", it_path(it_fmt("%c.sock",
+		    'a' + i)));
+	snprintf(text, sizeof(text), "[a]\ntype = rng\nsocket = %s\n[b]\n"
+	    "type = rng\nsocket = %s\n[c]\ntype = rng\nsocket = %s\n", s[0],
+	    s[1], s[2]);
+	conf = write_file("v.conf", text);
+	it_start(&it_vp, "--control", ctl, "-c", conf, NULL);
+	cr_assert_gt(vproc_child_pid(&it_vp, "c", 0, VPROC_TIMEOUT_MS), 0);
+	snprintf(text, sizeof(text), "[a]\ntype = rng\nsocket = %s\n[b]\n"
+	    "type = rng\nsocket = %s\nmode = 0640\n[c]\ntype = rng\n"
+	    "socket = %s\n", s[0], s[1], s[2]);
+	write_file("v.conf", text);
+	cr_assert_eq(ctl_run(ctl, "reload", NULL), 0, "%s\n%s", ctl_err,
+	    it_vp.vp_log);
+	cr_assert_geq(vproc_wait_log(&it_vp, "b: configuration changed", 0,
+	    VPROC_TIMEOUT_MS), 0, "%s", it_vp.vp_log);
+	wait_status(ctl, "[x['name'] for x in d['devices']] == ['a', 'b', "
+	    "'c'] and all(x['state'] == 'running' for x in d['devices'])");
+	for (i = 0; i < 3; i++)
+		it_assert_entropy(s[i]);
+	it_stop(&it_vp);
+}
