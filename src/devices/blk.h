@@ -1,9 +1,11 @@
 /*
  * blk.h - virtio-blk internals, shared by the three files of the device:
  *
- *   blk.c      options, the image opened and probed by the parent
- *              (struct blk_parent, struct blk_res), the child's state
- *              built from them, config space, features, the device type;
+ *   blk.c      the key table, the child's state built from what the
+ *              parent found out (struct blk_res), config space,
+ *              features, the device type;
+ *   blk_parent.c  the parent's half: options, the image opened, locked
+ *              and probed (struct blk_parent), the fence, each spawn;
  *   blk_req.c  one guest request: copy the header out once, validate it,
  *              turn it into I/O operations, write the status back;
  *   blk_io.c   one restricted io_uring per queue, created before the
@@ -258,6 +260,48 @@ struct blk_state {
 	struct blk_queue	*bs_queues[VU_MAX_QUEUES];
 	struct virtq_elem	 bs_elem;	/* scratch for virtq_pop */
 };
+
+/* Indexes of the child's descriptors in the device's resources. */
+#define BLK_FD_IMAGE		0
+#define BLK_FD_BUFFERED		1	/* direct=on only */
+
+/*
+ * What the parent found out about the image, handed to the child as
+ * plain data (the device's resources): no pointers, no descriptor
+ * numbers.
+ */
+struct blk_res {
+	uint64_t	br_bytes;	/* size of the file or device */
+	uint64_t	br_capacity;	/* 512-byte sectors */
+	uint32_t	br_lbs;		/* logical block size */
+	uint32_t	br_pbs;		/* physical block size */
+	uint32_t	br_min_io;	/* bytes */
+	uint32_t	br_opt_io;	/* bytes */
+	uint32_t	br_dio_mem;	/* O_DIRECT buffer alignment */
+	uint32_t	br_dio_off;	/* O_DIRECT offset alignment */
+	uint32_t	br_poll_us;
+	uint16_t	br_nqueues;
+	bool		br_ro;
+	bool		br_direct;	/* O_DIRECT; a buffered fd too */
+	bool		br_blkdev;
+	bool		br_null;	/* null=SIZE: no storage, no fd */
+	bool		br_discard;	/* DISCARD offered */
+	bool		br_wzeroes;	/* WRITE_ZEROES offered */
+	bool		br_zero_range;	/* FALLOC_FL_ZERO_RANGE works */
+	bool		br_punch;	/* FALLOC_FL_PUNCH_HOLE works */
+	bool		br_may_unmap;	/* write_zeroes_may_unmap */
+	bool		br_nowait_read;	/* buffered RWF_NOWAIT reads */
+	char		br_serial[VIRTIO_BLK_ID_BYTES];
+};
+
+struct dev_options;
+struct device_res;
+
+/* blk_parent.c: the device type's dt_open, dt_spawn and dt_close. */
+int	blk_res_open(const struct dev_options *opts, bool check_only,
+	    struct device_res *res, char *err, size_t errlen);
+int	blk_spawn(struct device_res *res);
+void	blk_close(struct device_res *res);
 
 /* blk_req.c */
 
