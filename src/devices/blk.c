@@ -71,6 +71,7 @@ blk_init(const struct device_child_res *res, void **statep)
 
 	if ((br = device_child_data(res, sizeof(*br))) == NULL ||
 	    br->br_nqueues == 0 || br->br_nqueues > VU_MAX_QUEUES ||
+	    br->br_nthreads > br->br_nqueues ||
 	    br->br_lbs < BLK_SECTOR || (br->br_lbs & (br->br_lbs - 1)) != 0)
 		return -EINVAL;
 	nfds = br->br_null ? 0 : br->br_direct ? 2 : 1;
@@ -101,6 +102,7 @@ blk_init(const struct device_child_res *res, void **statep)
 	bs->bs_dio_mem = br->br_dio_mem;
 	bs->bs_dio_off = br->br_dio_off;
 	bs->bs_nqueues = br->br_nqueues;
+	bs->bs_want_threads = br->br_nthreads;
 	bs->bs_poll_us = br->br_poll_us;
 	memcpy(bs->bs_serial, br->br_serial, sizeof(bs->bs_serial));
 	bs->bs_writeback = true;
@@ -257,6 +259,9 @@ static const struct vu_dev_ops blk_ops = {
 	.queue_state = blk_io_queue_state,
 	.mem_quiesce = blk_io_mem_quiesce,
 	.reset = blk_reset,
+	.queue_loop = blk_io_queue_loop,
+	.pause = blk_io_pause,
+	.resume = blk_io_resume,
 };
 
 const struct device_type blk_device_type = {

@@ -10,7 +10,9 @@
  *              turn it into I/O operations, write the status back;
  *   blk_io.c   one restricted io_uring per queue, created before the
  *              seccomp filter: batch submission, completions on an
- *              eventfd, polling, draining, the synchronous fallback.
+ *              eventfd, polling, draining, the synchronous fallback;
+ *   blk_thread.c  queue threads (threads=N), their loops and the
+ *              park handshake with the control thread.
  *
  * Not an interface for other modules: device.h has the device type.
  */
@@ -96,6 +98,8 @@ struct virtio_blk_dwz {
  * at low queue depth the wake-up costs more than the request.
  */
 #define BLK_POLL_US_DEFAULT	32
+/* Queue threads by default (docs/benchmarks.md: why). */
+#define BLK_THREADS_DEFAULT	1
 
 /*
  * The device's keys (device.h): enum blk_key indexes BLK_KEY_ROWS, the
@@ -113,6 +117,7 @@ enum blk_key {
 	BLK_K_DISCARD,
 	BLK_K_LOCK,
 	BLK_K_POLL_US,
+	BLK_K_THREADS,
 	BLK_K_COUNT
 };
 
@@ -159,6 +164,11 @@ extern const char *const blk_lbs_names[];
 	    .dk_default = BLK_XSTR(BLK_POLL_US_DEFAULT), \
 	    .dk_help = "microseconds to poll a queue that ran dry before " \
 	    "sleeping (0: never)" }, \
+	[BLK_K_THREADS] = { .dk_name = "threads", .dk_kind = DK_UINT, \
+	    .dk_min = 0, .dk_max = VU_MAX_QUEUES, \
+	    .dk_default = BLK_XSTR(BLK_THREADS_DEFAULT), \
+	    .dk_help = "threads serving the queues (queue q on thread q % " \
+	    "N, at most queues=; 0: on the control thread)" }, \
 	/* end of BLK_KEY_ROWS */
 
 /* One system call's worth of work for a request. */
@@ -247,6 +257,7 @@ struct blk_state {
 	uint32_t		 bs_dio_mem;	/* O_DIRECT buffer alignment */
 	uint32_t		 bs_dio_off;	/* O_DIRECT offset alignment */
 	uint16_t		 bs_nqueues;
+	uint16_t		 bs_want_threads; /* threads= (0: none) */
 	uint32_t		 bs_poll_us;
 	char			 bs_serial[VIRTIO_BLK_ID_BYTES];
 
@@ -256,9 +267,15 @@ struct blk_state {
 	bool			 bs_no_uring;	/* inline I/O from now on */
 	bool			 bs_uring_warned; /* said for one queue: the
 						    others fall back alike */
-	struct ratelimit_log	 bs_warnlog;	/* what the guest can cause */
+	struct ratelimit_log	 bs_warnlog;	/* what the guest can cause
+						   (blk_warnlog: per thread) */
 	struct blk_queue	*bs_queues[VU_MAX_QUEUES];
-	struct virtq_elem	 bs_elem;	/* scratch for virtq_pop */
+	/* Queue threads (blk_thread.c); none: queues on the control one. */
+	unsigned int		 bs_nthreads;
+	struct blk_thread	*bs_threads[VU_MAX_QUEUES];
+	int			 bs_event_fd;	/* threads -> control thread */
+	struct vu_dev		*bs_event_dev;	/* whose loop watches it */
+	unsigned int		 bs_event_users; /* ready threaded queues */
 };
 
 /* Indexes of the child's descriptors in the device's resources. */
@@ -281,6 +298,7 @@ struct blk_res {
 	uint32_t	br_dio_off;	/* O_DIRECT offset alignment */
 	uint32_t	br_poll_us;
 	uint16_t	br_nqueues;
+	uint16_t	br_nthreads;	/* queue threads, <= br_nqueues */
 	bool		br_ro;
 	bool		br_direct;	/* O_DIRECT; a buffered fd too */
 	bool		br_blkdev;
@@ -353,5 +371,42 @@ int	blk_io_child_init(struct blk_state *bs);
 struct io_uring	*blk_io_ring(struct blk_state *bs, unsigned int qidx);
 /* Wait for everything in flight, free every queue (rings, eventfds). */
 void	blk_io_free(struct blk_state *bs);
+/* vu_dev_ops.queue_loop, pause, resume (queue threads). */
+const struct vu_watch_ops *blk_io_queue_loop(struct vu_dev *dev,
+	    unsigned int qidx, void **ctx);
+void	blk_io_pause(struct vu_dev *dev);
+void	blk_io_resume(struct vu_dev *dev);
+
+/* blk_thread.c */
+
+struct blk_thread;
+
+/*
+ * Start n queue threads (before the seccomp filter), each parked and
+ * with its watchdog timer once this returns.  0/-errno (none left).
+ */
+int	blk_threads_start(struct blk_state *bs, unsigned int n);
+/* Stop and join them (tests, blk_io_free). */
+void	blk_threads_stop(struct blk_state *bs);
+/* The thread of queue qidx, NULL when queues run on the control thread. */
+struct blk_thread *blk_thread_of(struct blk_state *bs, unsigned int qidx);
+/* Park every thread (synchronous), let them run (serving dev). */
+void	blk_threads_park(struct blk_state *bs);
+void	blk_threads_unpark(struct blk_state *bs, struct vu_dev *dev);
+/* Whether the caller is thread bt; whether bt is asked to park. */
+bool	blk_thread_current(const struct blk_thread *bt);
+bool	blk_thread_parking(const struct blk_thread *bt);
+/* The loop of a thread, for vu_dev_ops.queue_loop (ctx: the thread). */
+extern const struct vu_watch_ops blk_thread_watch_ops;
+/*
+ * Run fn(arg) on queue thread idx and wait for it, with the threads
+ * parked before and after (the escape suite: what a thread may do).
+ */
+void	blk_thread_call(struct blk_state *bs, unsigned int idx,
+	    void (*fn)(void *), void *arg);
+/* Deferred runs the threads' loops were asked for, in all (tests). */
+unsigned int	blk_threads_deferred(struct blk_state *bs);
+/* The rate limit for what the guest can cause, of the calling thread. */
+struct ratelimit_log *blk_warnlog(struct blk_state *bs);
 
 #endif /* VHOSTD_DEVICES_BLK_H */

@@ -43,6 +43,7 @@ struct blk_opts {
 	uint64_t	 bo_queues;
 	uint64_t	 bo_lbs;	/* 0: the device's or 512 */
 	uint64_t	 bo_poll_us;
+	uint64_t	 bo_threads;
 	const char	*bo_serial;
 	uint64_t	 bo_null;	/* null=SIZE: bytes, 0 if not */
 };
@@ -82,6 +83,7 @@ blk_parse_opts(const struct dev_options *o, struct blk_opts *bo, char *err,
 	bo->bo_lbs = dev_opt_given(o, BLK_K_LBS) ?
 	    blk_lbs_values[dev_opt_u64(o, BLK_K_LBS)] : 0;
 	bo->bo_poll_us = dev_opt_u64(o, BLK_K_POLL_US);
+	bo->bo_threads = dev_opt_u64(o, BLK_K_THREADS);
 	bo->bo_serial = dev_opt_str(o, BLK_K_SERIAL);
 	if ((bo->bo_path == NULL) == (bo->bo_null == 0)) {
 		snprintf(err, errlen, "%s: give path= (the image file or "
@@ -518,6 +520,8 @@ blk_res_open(const struct dev_options *opts, bool check_only,
 	br->br_direct = bo.bo_direct;
 	br->br_nqueues = (uint16_t)bo.bo_queues;
 	br->br_poll_us = (uint32_t)bo.bo_poll_us;
+	/* More threads than queues would have nothing to do. */
+	br->br_nthreads = (uint16_t)MIN(bo.bo_threads, bo.bo_queues);
 	/* Copied: the child gets plain data, not the options' strings. */
 	if (bo.bo_serial != NULL)
 		memcpy(br->br_serial, bo.bo_serial,
