@@ -802,3 +802,38 @@ Test(fault, blocking_call_fd_on_a_queue_thread_ends_the_session)
 	    it_vp.vp_log);
 	vuf_fini(&f);
 }
+
+/*
+ * O_DIRECT I/O through io_uring on a queue thread, under the real
+ * filter: with poll-us=0 the thread waits in poll(2) while the ring's
+ * completion is run as task work on it, which interrupts the poll and
+ * restarts it through restart_syscall(2): the policy must allow that (it
+ * killed the child before).  An image outside tmpfs, so O_DIRECT is
+ * asynchronous.
+ */
+Test(fault, direct_io_on_a_queue_thread_under_the_filter)
+{
+	const char	*sock = it_path("blk.sock");
+	char		 img[64];
+	struct vuf_blk	 b;
+	struct vuf	 f;
+	unsigned int	 i;
+	int		 fd;
+	pid_t		 c;
+
+	snprintf(img, sizeof(img), "/var/tmp/vhostd-fault-XXXXXX");
+	cr_assert_geq(fd = mkstemp(img), 0);
+	cr_assert_eq(ftruncate(fd, IMG_SIZE), 0);
+	close(fd);
+	it_start(&it_vp, "--device", it_fmt("blk,socket=%s,path=%s,"
+	    "direct=on,threads=1,poll-us=0,restart=never", sock, img), NULL);
+	c = vproc_child_pid(&it_vp, "blk", 0, VPROC_TIMEOUT_MS);
+	blk_open(&f, &b, sock);
+	for (i = 0; i < 200; i++)
+		blk_write_check(&b, (i % 64) * 8, (uint8_t)i);
+	vuf_fini(&f);
+	unlink(img);
+	assert_exited_cleanly(&it_vp, c);
+	cr_assert_eq(vproc_count(&it_vp, "killed by signal"), 0, "%s",
+	    it_vp.vp_log);
+}
