@@ -56,6 +56,8 @@ struct blk_queue {
 	bool			 bq_starved;	/* chains left: no room */
 	bool			 bq_spent;	/* budget spent, rescheduled */
 	bool			 bq_polling;	/* poll continues (rescheduled) */
+	bool			 bq_hold;	/* the poll loop submits, with
+						   its wait (blk_queue_sleep) */
 	uint64_t		 bq_poll_begin;	/* this poll episode */
 	uint64_t		 bq_poll_last;	/* its last busy moment */
 	struct vu_budget	 bq_budget;	/* this wake-up's */
@@ -669,7 +671,8 @@ again:
 			break;
 		}
 	}
-	blk_queue_submit(bq);
+	if (!bq->bq_hold)
+		blk_queue_submit(bq);
 	/* What finished inline frees room for the chains left behind. */
 	if (blk_queue_reap(bq) > 0 && bq->bq_starved && why == NULL &&
 	    blk_queue_room(bq))
@@ -707,13 +710,26 @@ blk_queue_sleep(struct blk_queue *bq, uint64_t us)
 	struct __kernel_timespec	 ts;
 	struct io_uring_cqe		*cqe;
 
-	if (!bq->bq_uring || bq->bq_inflight == 0 ||
-	    bq->bq_unsubmitted > 0 || us == 0 ||
-	    !(bq->bq_ring.features & IORING_FEAT_EXT_ARG))
+	if (!bq->bq_uring || bq->bq_inflight == 0 || us == 0 ||
+	    !(bq->bq_ring.features & IORING_FEAT_EXT_ARG)) {
+		blk_queue_submit(bq);
 		return false;
+	}
 	ts.tv_sec = (long long)(us / 1000000u);
 	ts.tv_nsec = (long long)(us % 1000000u) * 1000;
-	(void)io_uring_wait_cqe_timeout(&bq->bq_ring, &cqe, &ts);
+	if (bq->bq_unsubmitted == 0) {
+		(void)io_uring_wait_cqe_timeout(&bq->bq_ring, &cqe, &ts);
+		return true;
+	}
+	/*
+	 * What the poll loop held back (a request or a few, found while
+	 * polling, nothing else waiting): submitted and waited for in one
+	 * io_uring_enter, a system call less per request at low depth.
+	 */
+	(void)io_uring_submit_and_wait_timeout(&bq->bq_ring, &cqe, 1, &ts,
+	    NULL);
+	bq->bq_unsubmitted = io_uring_sq_ready(&bq->bq_ring);
+	blk_queue_submit(bq);
 	return true;
 }
 
@@ -754,12 +770,23 @@ blk_queue_poll(struct blk_queue *bq)
 			io_uring_get_events(&bq->bq_ring);
 		busy = blk_queue_reap(bq) > 0;
 		if (busy || (blk_queue_room(bq) && virtq_has_avail(vq))) {
+			/*
+			 * Nothing more waiting: the SQEs go with the next
+			 * sleep's wait (blk_queue_sleep); else now.
+			 */
+			bq->bq_hold = true;
 			blk_queue_run(bq);
+			bq->bq_hold = false;
+			if (bq->bq_unsubmitted > 0 && (bq->bq_spent ||
+			    virtq_has_avail(vq)))
+				blk_queue_submit(bq);
 			busy = true;
 		}
 		if (!vu_queue_ready(bq->bq_dev, bq->bq_idx) ||
-		    bq->bq_broken[0] != '\0')
+		    bq->bq_broken[0] != '\0') {
+			blk_queue_submit(bq);
 			return;
+		}
 		now = blk_now_us();
 		if (busy)
 			last = now;
@@ -773,6 +800,7 @@ blk_queue_poll(struct blk_queue *bq)
 		    blk_thread_parking(bq->bq_thread))) &&
 		    vu_queue_reschedule(bq->bq_dev, bq->bq_idx) == 0) {
 			/* Notifications stay off: the deferred run polls on. */
+			blk_queue_submit(bq);
 			bq->bq_polling = true;
 			bq->bq_poll_begin = begin;
 			bq->bq_poll_last = last;
@@ -782,6 +810,7 @@ blk_queue_poll(struct blk_queue *bq)
 			continue;
 		__builtin_ia32_pause();
 	}
+	blk_queue_submit(bq);
 	if (virtq_enable_notify(vq))
 		blk_queue_run(bq);
 }
