@@ -98,8 +98,12 @@ struct virtio_blk_dwz {
  * at low queue depth the wake-up costs more than the request.
  */
 #define BLK_POLL_US_DEFAULT	32
-/* Queue threads by default (docs/benchmarks.md: why). */
-#define BLK_THREADS_DEFAULT	1
+/*
+ * Queue threads when threads= is not given: one per queue, at most one
+ * per CPU the parent may run on and at most BLK_THREADS_AUTO_MAX
+ * (docs/benchmarks.md: why).
+ */
+#define BLK_THREADS_AUTO_MAX	4
 
 /*
  * The device's keys (device.h): enum blk_key indexes BLK_KEY_ROWS, the
@@ -166,9 +170,9 @@ extern const char *const blk_lbs_names[];
 	    "sleeping (0: never)" }, \
 	[BLK_K_THREADS] = { .dk_name = "threads", .dk_kind = DK_UINT, \
 	    .dk_min = 0, .dk_max = VU_MAX_QUEUES, \
-	    .dk_default = BLK_XSTR(BLK_THREADS_DEFAULT), \
-	    .dk_help = "threads serving the queues (queue q on thread q % " \
-	    "N, at most queues=; 0: on the control thread)" }, \
+	    .dk_help = "threads serving the queues, queue q on thread q % " \
+	    "N (default: queues=, at most the CPUs and " \
+	    BLK_XSTR(BLK_THREADS_AUTO_MAX) "; 0: on the control thread)" }, \
 	/* end of BLK_KEY_ROWS */
 
 /* One system call's worth of work for a request. */

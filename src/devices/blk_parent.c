@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,25 @@ struct blk_parent {
 static const uint64_t blk_lbs_values[] = { 512, 4096 };
 
 /*
+ * threads= not given: a thread per queue, at most one per CPU this
+ * process may run on (its affinity, which the children inherit) and
+ * BLK_THREADS_AUTO_MAX.  More threads than CPUs would only take turns,
+ * and each polls after its queue ran dry.
+ */
+static uint64_t
+blk_threads_auto(uint64_t queues)
+{
+	cpu_set_t	set;
+	int		ncpu = 1;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		ncpu = CPU_COUNT(&set);
+	if (ncpu < 1)
+		ncpu = 1;
+	return MIN(queues, MIN((uint64_t)ncpu, BLK_THREADS_AUTO_MAX));
+}
+
+/*
  * The typed values (each checked against its row by common code) into
  * struct blk_opts; what spans keys is checked here.
  */
@@ -83,7 +103,8 @@ blk_parse_opts(const struct dev_options *o, struct blk_opts *bo, char *err,
 	bo->bo_lbs = dev_opt_given(o, BLK_K_LBS) ?
 	    blk_lbs_values[dev_opt_u64(o, BLK_K_LBS)] : 0;
 	bo->bo_poll_us = dev_opt_u64(o, BLK_K_POLL_US);
-	bo->bo_threads = dev_opt_u64(o, BLK_K_THREADS);
+	bo->bo_threads = dev_opt_given(o, BLK_K_THREADS) ?
+	    dev_opt_u64(o, BLK_K_THREADS) : blk_threads_auto(bo->bo_queues);
 	bo->bo_serial = dev_opt_str(o, BLK_K_SERIAL);
 	if ((bo->bo_path == NULL) == (bo->bo_null == 0)) {
 		snprintf(err, errlen, "%s: give path= (the image file or "
