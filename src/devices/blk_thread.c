@@ -59,6 +59,22 @@
 #include "../util/util.h"
 #include "blk.h"
 
+/*
+ * Helgrind (valgrind --tool=helgrind, built with -DVHOSTD_HELGRIND) sees
+ * pthread primitives only: the handshake's atomics are annotated for it
+ * as the happens-before edges they are.
+ */
+#ifdef VHOSTD_HELGRIND
+#include <valgrind/helgrind.h>
+#define BT_HB(a)	ANNOTATE_HAPPENS_BEFORE(a)
+#define BT_HA(a)	ANNOTATE_HAPPENS_AFTER(a)
+#define BT_ATOMIC(a)	VALGRIND_HG_DISABLE_CHECKING((a), sizeof(*(a)))
+#else
+#define BT_HB(a)	do { } while (0)
+#define BT_HA(a)	do { } while (0)
+#define BT_ATOMIC(a)	do { } while (0)
+#endif
+
 #define BT_MAX_WATCH		(2 * VU_MAX_QUEUES + 1)
 #define BT_MAX_DEFER		VU_MAX_QUEUES
 #define BT_WATCHDOG_MS		500
@@ -287,6 +303,7 @@ bt_park(struct blk_thread *bt)
 		seq = __atomic_load_n(&bt->bt_park_seq, __ATOMIC_ACQUIRE);
 		if (seq != acked) {
 			acked = seq;
+			BT_HB(&bt->bt_ack_seq);
 			__atomic_store_n(&bt->bt_ack_seq, seq,
 			    __ATOMIC_RELEASE);
 			bt_wake(bt->bt_ack_fd);
@@ -296,8 +313,10 @@ bt_park(struct blk_thread *bt)
 			break;
 		bt_wait(bt->bt_cmd_fd);
 	}
+	BT_HA(&bt->bt_park);
 	if ((fn = __atomic_load_n(&bt->bt_call, __ATOMIC_ACQUIRE)) != NULL) {
 		fn(bt->bt_call_arg);
+		BT_HB(&bt->bt_call);
 		__atomic_store_n(&bt->bt_call, NULL, __ATOMIC_RELEASE);
 		bt_wake(bt->bt_ack_fd);
 	}
@@ -473,6 +492,12 @@ blk_threads_start(struct blk_state *bs, unsigned int n)
 		ratelimit_log_init(&bt->bt_warnlog, 0, 0);
 		bt->bt_park = true;
 		bt->bt_park_seq = 1;
+		BT_ATOMIC(&bt->bt_park);
+		BT_ATOMIC(&bt->bt_park_seq);
+		BT_ATOMIC(&bt->bt_ack_seq);
+		BT_ATOMIC(&bt->bt_exit);
+		BT_ATOMIC(&bt->bt_call);
+		BT_ATOMIC(&bt->bt_ndefer);
 		bt->bt_cmd_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		bt->bt_ack_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		bs->bs_threads[i] = bt;
@@ -487,6 +512,7 @@ blk_threads_start(struct blk_state *bs, unsigned int n)
 		/* Ready (timer, mask) and parked before the filter comes. */
 		while (__atomic_load_n(&bt->bt_ack_seq, __ATOMIC_ACQUIRE) != 1)
 			bt_wait(bt->bt_ack_fd);
+		BT_HA(&bt->bt_ack_seq);
 		bs->bs_nthreads = i + 1;
 	}
 	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -537,6 +563,7 @@ blk_threads_park(struct blk_state *bs)
 		while (__atomic_load_n(&bt->bt_ack_seq, __ATOMIC_ACQUIRE) !=
 		    __atomic_load_n(&bt->bt_park_seq, __ATOMIC_RELAXED))
 			bt_wait(bt->bt_ack_fd);
+		BT_HA(&bt->bt_ack_seq);
 	}
 }
 
@@ -550,6 +577,7 @@ blk_threads_unpark(struct blk_state *bs, struct vu_dev *dev)
 		bt = bs->bs_threads[i];
 		bt->bt_dev = dev;
 		/* The ack of this park is consumed: the next one is fresh. */
+		BT_HB(&bt->bt_park);
 		__atomic_store_n(&bt->bt_park, false, __ATOMIC_RELEASE);
 		bt_wake(bt->bt_cmd_fd);
 	}
@@ -567,10 +595,12 @@ blk_thread_call(struct blk_state *bs, unsigned int idx, void (*fn)(void *),
 	blk_threads_park(bs);
 	bt->bt_call_arg = arg;
 	__atomic_store_n(&bt->bt_call, fn, __ATOMIC_RELEASE);
+	BT_HB(&bt->bt_park);
 	__atomic_store_n(&bt->bt_park, false, __ATOMIC_RELEASE);
 	bt_wake(bt->bt_cmd_fd);
 	while (__atomic_load_n(&bt->bt_call, __ATOMIC_ACQUIRE) != NULL)
 		bt_wait(bt->bt_ack_fd);
+	BT_HA(&bt->bt_call);
 	blk_threads_park(bs);
 }
 
