@@ -122,6 +122,7 @@ enum blk_key {
 	BLK_K_LOCK,
 	BLK_K_POLL_US,
 	BLK_K_THREADS,
+	BLK_K_FORMAT,
 	BLK_K_COUNT
 };
 
@@ -129,24 +130,27 @@ enum blk_key {
 #define BLK_STR(x)	#x
 
 extern const char *const blk_lbs_names[];
+extern const char *const blk_format_names[];	/* auto, raw */
 
 #define BLK_KEY_ROWS \
 	[BLK_K_PATH] = { .dk_name = "path", .dk_kind = DK_PATH, \
-	    .dk_alias = "blk-file", .dk_flags = DKF_CAPS, \
+	    .dk_alias = "blk-file", .dk_flags = DKF_CAPS | DKF_STATUS, \
 	    .dk_help = "the image file or block device (or null=)" }, \
 	[BLK_K_NULL] = { .dk_name = "null", .dk_kind = DK_SIZE, \
+	    .dk_flags = DKF_STATUS, \
 	    .dk_min = BLK_SECTOR, .dk_max = UINT64_MAX >> 1, \
 	    .dk_help = "no storage: a disk of this size whose requests " \
 	    "succeed at once (benchmarks)" }, \
 	[BLK_K_RO] = { .dk_name = "read-only", .dk_kind = DK_BOOL, \
 	    .dk_default = "off", .dk_alias = "read-only", \
-	    .dk_flags = DKF_CAPS, \
+	    .dk_flags = DKF_CAPS | DKF_STATUS, \
 	    .dk_help = "open the image read-only and offer VIRTIO_BLK_F_RO" }, \
 	[BLK_K_DIRECT] = { .dk_name = "direct", .dk_kind = DK_BOOL, \
 	    .dk_default = "off", \
 	    .dk_help = "O_DIRECT: bypass the host page cache" }, \
 	[BLK_K_QUEUES] = { .dk_name = "queues", .dk_kind = DK_UINT, \
 	    .dk_min = 1, .dk_max = VU_MAX_QUEUES, .dk_default = "1", \
+	    .dk_flags = DKF_STATUS, \
 	    .dk_help = "request queues (QEMU's num-queues must not be " \
 	    "larger)" }, \
 	[BLK_K_SERIAL] = { .dk_name = "serial", .dk_kind = DK_STRING, \
@@ -173,6 +177,10 @@ extern const char *const blk_lbs_names[];
 	    .dk_help = "threads serving the queues, queue q on thread q % " \
 	    "N (default: queues=, at most the CPUs and " \
 	    BLK_XSTR(BLK_THREADS_AUTO_MAX) "; 0: on the control thread)" }, \
+	[BLK_K_FORMAT] = { .dk_name = "format", .dk_kind = DK_ENUM, \
+	    .dk_choices = blk_format_names, .dk_default = "auto", \
+	    .dk_help = "auto: refuse qcow2, vmdk, vhdx, vdi, LUKS and other " \
+	    "headers; raw: serve the bytes as they are" }, \
 	/* end of BLK_KEY_ROWS */
 
 /* One system call's worth of work for a request. */
@@ -282,49 +290,6 @@ struct blk_state {
 	unsigned int		 bs_event_users; /* ready threaded queues */
 };
 
-/* Indexes of the child's descriptors in the device's resources. */
-#define BLK_FD_IMAGE		0
-#define BLK_FD_BUFFERED		1	/* direct=on only */
-
-/*
- * What the parent found out about the image, handed to the child as
- * plain data (the device's resources): no pointers, no descriptor
- * numbers.
- */
-struct blk_res {
-	uint64_t	br_bytes;	/* size of the file or device */
-	uint64_t	br_capacity;	/* 512-byte sectors */
-	uint32_t	br_lbs;		/* logical block size */
-	uint32_t	br_pbs;		/* physical block size */
-	uint32_t	br_min_io;	/* bytes */
-	uint32_t	br_opt_io;	/* bytes */
-	uint32_t	br_dio_mem;	/* O_DIRECT buffer alignment */
-	uint32_t	br_dio_off;	/* O_DIRECT offset alignment */
-	uint32_t	br_poll_us;
-	uint16_t	br_nqueues;
-	uint16_t	br_nthreads;	/* queue threads, <= br_nqueues */
-	bool		br_ro;
-	bool		br_direct;	/* O_DIRECT; a buffered fd too */
-	bool		br_blkdev;
-	bool		br_null;	/* null=SIZE: no storage, no fd */
-	bool		br_discard;	/* DISCARD offered */
-	bool		br_wzeroes;	/* WRITE_ZEROES offered */
-	bool		br_zero_range;	/* FALLOC_FL_ZERO_RANGE works */
-	bool		br_punch;	/* FALLOC_FL_PUNCH_HOLE works */
-	bool		br_may_unmap;	/* write_zeroes_may_unmap */
-	bool		br_nowait_read;	/* buffered RWF_NOWAIT reads */
-	char		br_serial[VIRTIO_BLK_ID_BYTES];
-};
-
-struct dev_options;
-struct device_res;
-
-/* blk_parent.c: the device type's dt_open, dt_spawn and dt_close. */
-int	blk_res_open(const struct dev_options *opts, bool check_only,
-	    struct device_res *res, char *err, size_t errlen);
-int	blk_spawn(struct device_res *res);
-void	blk_close(struct device_res *res);
-
 /* blk_req.c */
 
 /* What blk_req_parse made of a chain. */
@@ -408,9 +373,31 @@ extern const struct vu_watch_ops blk_thread_watch_ops;
  */
 void	blk_thread_call(struct blk_state *bs, unsigned int idx,
 	    void (*fn)(void *), void *arg);
+/*
+ * threads= not given (parent, dt_open): a thread per queue, at most one
+ * per CPU of the caller's affinity and BLK_THREADS_AUTO_MAX.
+ */
+uint64_t	blk_threads_auto(uint64_t queues);
 /* Deferred runs the threads' loops were asked for, in all (tests). */
 unsigned int	blk_threads_deferred(struct blk_state *bs);
 /* The rate limit for what the guest can cause, of the calling thread. */
 struct ratelimit_log *blk_warnlog(struct blk_state *bs);
+
+/* How much of an image blk_format_check reads (blk_probe.c). */
+#define BLK_PROBE_BYTES		4096
+/*
+ * The image format whose magic starts buf (len bytes of the image from
+ * offset 0), or NULL for none known (a raw disk, as far as we can tell).
+ * *crypt (may be NULL): it is an encrypted volume (LUKS), not an image
+ * format.
+ */
+const char *blk_format_probe(const uint8_t *buf, size_t len, bool *crypt);
+/*
+ * Read the start of the image at fd (path for messages) and refuse a
+ * known format: -EMEDIUMTYPE with a message saying how to convert it or
+ * that format=raw serves it as it is; 0 for a raw disk; -errno when it
+ * cannot be read.
+ */
+int	blk_format_check(int fd, const char *path, char *err, size_t errlen);
 
 #endif /* VHOSTD_DEVICES_BLK_H */

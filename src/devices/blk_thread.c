@@ -47,6 +47,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -614,4 +615,21 @@ blk_threads_deferred(struct blk_state *bs)
 		n += __atomic_load_n(&bs->bs_threads[i]->bt_ndefer,
 		    __ATOMIC_RELAXED);
 	return (unsigned int)n;
+}
+
+/*
+ * More threads than CPUs would only take turns, and each polls after its
+ * queue ran dry; the children inherit the parent's affinity.
+ */
+uint64_t
+blk_threads_auto(uint64_t queues)
+{
+	cpu_set_t	set;
+	int		ncpu = 1;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		ncpu = CPU_COUNT(&set);
+	if (ncpu < 1)
+		ncpu = 1;
+	return MIN(queues, MIN((uint64_t)ncpu, BLK_THREADS_AUTO_MAX));
 }

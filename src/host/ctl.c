@@ -1,10 +1,14 @@
 /*
- * ctl.c - control socket server and client.
+ * ctl.c - control socket server and client, and the verb table.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,12 +21,30 @@
 #include "ctl.h"
 #include "host.h"
 
+/* Most words in one request line (the verb, options, a name). */
+#define CTL_MAX_WORDS	8
+/* How long a request that waits for a device may wait, past the grace. */
+#define CTL_WAIT_EXTRA_MS	10000
+
+/* What a waiting request waits for (ctl_poke checks it). */
+enum ctl_wait {
+	CTL_WAIT_NONE,
+	CTL_WAIT_STOPPED,	/* the child is gone */
+	CTL_WAIT_STARTED	/* a new child runs */
+};
+
 struct ctl_conn {
 	struct supervisor	*cc_sup;
 	int			 cc_fd;
 	struct event		*cc_ev;
 	char			 cc_buf[128];
 	size_t			 cc_len;
+	/* A request waiting for a device (on su_ctl_wait). */
+	enum ctl_wait		 cc_wait;
+	char			 cc_name[64];
+	pid_t			 cc_pid;	/* the child it was at */
+	const char		*cc_done;	/* "started", "restarted" */
+	struct ctl_conn		*cc_next;
 };
 
 static const char *const state_names[] = {
@@ -48,37 +70,104 @@ json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/*
+ * The device's summary: the keys its type flags DKF_STATUS (blk: the
+ * image, read-only, queues) that have a value, given or default, as
+ * "key=value ..." or as JSON members.  The host reads the typed values
+ * through the key table; it knows nothing of blk.
+ */
+static void
+summary(const struct sup_device *sd, bool json, FILE *f)
+{
+	const struct dev_options	*o = &sd->sd_conf.dc_opts;
+	const struct dev_key		*k;
+	const struct dev_value		*v;
+	unsigned int			 i, n = 0;
+
+	if (json)
+		fprintf(f, "{");
+	for (i = 0; i < o->do_nkeys; i++) {
+		k = &o->do_keys[i];
+		v = &o->do_val[i];
+		if (!(k->dk_flags & DKF_STATUS) ||
+		    (!v->dv_set && k->dk_default == NULL))
+			continue;
+		if (json) {
+			fprintf(f, "%s", n ? ", " : "");
+			json_str(f, k->dk_name);
+			fprintf(f, ": ");
+		} else
+			fprintf(f, "%s%s=", n ? "," : "", k->dk_name);
+		n++;
+		switch (k->dk_kind) {
+		case DK_BOOL:
+			fprintf(f, "%s", json ? (v->dv_u ? "true" : "false") :
+			    (v->dv_u ? "on" : "off"));
+			break;
+		case DK_UINT:
+		case DK_SIZE:
+		case DK_OCTAL:
+			fprintf(f, "%llu", (unsigned long long)v->dv_u);
+			break;
+		case DK_ENUM:
+			if (json)
+				json_str(f, k->dk_choices[v->dv_u]);
+			else
+				fprintf(f, "%s", k->dk_choices[v->dv_u]);
+			break;
+		default:
+			if (json)
+				json_str(f, v->dv_text);
+			else
+				fprintf(f, "%s", v->dv_text != NULL ?
+				    v->dv_text : "");
+			break;
+		}
+	}
+	if (json)
+		fprintf(f, "}");
+	else if (n == 0)
+		fprintf(f, "-");
+}
+
 void
-ctl_status(const struct supervisor *sup, bool json, FILE *f)
+ctl_status(const struct supervisor *sup, bool json, const char *name,
+    FILE *f)
 {
 	const struct sup_device	*sd;
 	struct timespec		 now;
 	unsigned int		 i;
 	double			 up;
+	bool			 first = true;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (json)
 		fprintf(f, "{\"pid\": %d, \"devices\": [", (int)getpid());
 	else
-		fprintf(f, "%-16s %-6s %-10s %7s %8s %9s %-10s %s\n", "NAME",
+		fprintf(f, "%-16s %-6s %-10s %7s %8s %9s %-10s %s %s\n", "NAME",
 		    "TYPE", "STATE", "PID", "RESTARTS", "UPTIME", "CONNECTION",
-		    "SOCKET");
+		    "SOCKET", "DEVICE");
 	for (i = 0; i < sup->su_ndev; i++) {
 		sd = sup->su_dev[i];
+		if (name != NULL && strcmp(sd->sd_conf.dc_name, name) != 0)
+			continue;
 		up = sd->sd_run == SUP_RUNNING ?
 		    (double)(now.tv_sec - sd->sd_started.tv_sec) +
 		    (double)(now.tv_nsec - sd->sd_started.tv_nsec) / 1e9 : 0;
 		if (!json) {
-			fprintf(f, "%-16s %-6s %-10s %7d %8u %8.0fs %-10s %s\n",
+			fprintf(f, "%-16s %-6s %-10s %7d %8u %8.0fs %-10s %s ",
 			    sd->sd_conf.dc_name, sd->sd_conf.dc_type->dt_name,
 			    state_names[sd->sd_run], (int)sd->sd_pid,
 			    sd->sd_restarts, up,
 			    sd->sd_run == SUP_RUNNING ? sd->sd_conn : "none",
 			    sd->sd_conf.dc_socket != NULL ?
-			    sd->sd_conf.dc_socket : "(inherited fd)");
+			    sd->sd_conf.dc_socket : "(inherited-fd)");
+			summary(sd, false, f);
+			fputc('\n', f);
 			continue;
 		}
-		fprintf(f, "%s\n  {\"name\": ", i ? "," : "");
+		fprintf(f, "%s\n  {\"name\": ", first ? "" : ",");
+		first = false;
 		json_str(f, sd->sd_conf.dc_name);
 		fprintf(f, ", \"type\": ");
 		json_str(f, sd->sd_conf.dc_type->dt_name);
@@ -91,33 +180,326 @@ ctl_status(const struct supervisor *sup, bool json, FILE *f)
 			json_str(f, sd->sd_conf.dc_socket);
 		else
 			fprintf(f, "null");
-		fprintf(f, ", \"restart\": \"%s\"}",
+		fprintf(f, ", \"restart\": \"%s\", \"device\": ",
 		    config_restart_name(sd->sd_conf.dc_restart));
+		summary(sd, true, f);
+		fprintf(f, "}");
 	}
 	if (json)
-		fprintf(f, "%s]}\n", sup->su_ndev ? "\n" : "");
+		fprintf(f, "%s]}\n", first ? "" : "\n");
+}
+
+/* Park the request's connection until the device gets there. */
+static void
+ctl_wait(const struct ctl_req *req, const struct sup_device *sd,
+    enum ctl_wait what)
+{
+	struct ctl_conn	*cc = req->cr_conn;
+
+	cc->cc_wait = what;
+	snprintf(cc->cc_name, sizeof(cc->cc_name), "%s", sd->sd_conf.dc_name);
+	cc->cc_pid = sd->sd_pid;
+	cc->cc_done = strcmp(req->cr_verb->cv_name, "restart") == 0 ?
+	    "restarted" : "started";
+	cc->cc_next = cc->cc_sup->su_ctl_wait;
+	cc->cc_sup->su_ctl_wait = cc;
+}
+
+/* The device the request names, or NULL with an error reply. */
+static struct sup_device *
+req_device(struct supervisor *sup, const struct ctl_req *req, FILE *f)
+{
+	struct sup_device	*sd;
+
+	if ((sd = sup_device_find(sup, req->cr_name)) == NULL)
+		fprintf(f, "error: no device '%s' (vhostd ctl status lists "
+		    "them)\n", req->cr_name);
+	return sd;
+}
+
+static void
+status_run(struct supervisor *sup, const struct ctl_req *req, FILE *f)
+{
+	if (req->cr_name != NULL && req_device(sup, req, f) == NULL)
+		return;
+	ctl_status(sup, req->cr_opts & CTL_OPT_JSON, req->cr_name, f);
+}
+
+static void
+start_run(struct supervisor *sup, const struct ctl_req *req, FILE *f)
+{
+	struct sup_device	*sd;
+	char			 err[1024];
+	bool			 reset;
+
+	if ((sd = req_device(sup, req, f)) == NULL)
+		return;
+	reset = strcmp(req->cr_verb->cv_name, "reset") == 0;
+	if (sup_ctl_start(sd, reset, err, sizeof(err)) < 0) {
+		fprintf(f, "error: %s\n", err);
+		return;
+	}
+	if (sd->sd_run == SUP_BACKOFF)
+		/* Waiting for the previous child's I/O (blk's fence). */
+		ctl_wait(req, sd, CTL_WAIT_STARTED);
+	else if (sd->sd_run == SUP_RUNNING)
+		fprintf(f, "%s: %s, child %d\n", sd->sd_conf.dc_name,
+		    reset ? "restart counters cleared" : "started",
+		    (int)sd->sd_pid);
+	else
+		fprintf(f, "%s: %s\n", sd->sd_conf.dc_name,
+		    state_names[sd->sd_run]);
+}
+
+static void
+stop_run(struct supervisor *sup, const struct ctl_req *req, FILE *f)
+{
+	struct sup_device	*sd;
+	char			 err[1024];
+	bool			 restart;
+	int			 rc;
+
+	if ((sd = req_device(sup, req, f)) == NULL)
+		return;
+	restart = strcmp(req->cr_verb->cv_name, "restart") == 0;
+	if ((rc = sup_ctl_stop(sd, restart, err, sizeof(err))) < 0)
+		fprintf(f, "error: %s\n", err);
+	else if (rc == 1)
+		ctl_wait(req, sd, restart ? CTL_WAIT_STARTED :
+		    CTL_WAIT_STOPPED);
+	else if (restart)
+		fprintf(f, "%s: started, child %d\n", sd->sd_conf.dc_name,
+		    (int)sd->sd_pid);
+	else
+		fprintf(f, "%s: stopped\n", sd->sd_conf.dc_name);
+}
+
+static void
+reload_run(struct supervisor *sup, const struct ctl_req *req, FILE *f)
+{
+	char	*text = NULL;
+	size_t	 len = 0;
+	FILE	*m;
+	int	 rc;
+
+	if ((m = open_memstream(&text, &len)) == NULL) {
+		fprintf(f, "error: out of memory\n");
+		return;
+	}
+	rc = sup_reload_now(sup, m);
+	fclose(m);
+	fprintf(f, "%s%s", rc < 0 ? "error: " : "", text != NULL ? text : "");
+	free(text);
+}
+
+const struct ctl_verb ctl_verbs[] = {
+	{ .cv_name = "status", .cv_arg = CTL_ARG_OPTIONAL,
+	  .cv_opts = CTL_OPT_JSON, .cv_run = status_run,
+	  .cv_help = "every device (or NAME) with its state" },
+	{ .cv_name = "start", .cv_arg = CTL_ARG_REQUIRED, .cv_run = start_run,
+	  .cv_help = "start a stopped or failed device" },
+	{ .cv_name = "stop", .cv_arg = CTL_ARG_REQUIRED, .cv_run = stop_run,
+	  .cv_help = "stop the device's child and remove its socket until "
+	  "start" },
+	{ .cv_name = "restart", .cv_arg = CTL_ARG_REQUIRED, .cv_run = stop_run,
+	  .cv_help = "a new child on the same socket" },
+	{ .cv_name = "reset", .cv_arg = CTL_ARG_REQUIRED, .cv_run = start_run,
+	  .cv_help = "forget the device's failures and start it" },
+	{ .cv_name = "reload", .cv_arg = CTL_ARG_NONE, .cv_run = reload_run,
+	  .cv_help = "read the configuration file again (as SIGHUP)" },
+	{ .cv_name = NULL }
+};
+
+static const struct {
+	const char	*co_name;
+	unsigned int	 co_bit;
+} ctl_opts[] = {
+	{ "--json", CTL_OPT_JSON },
+};
+
+int
+ctl_parse(int argc, char *const argv[], struct ctl_req *req, char *err,
+    size_t errlen)
+{
+	const struct ctl_verb	*cv;
+	unsigned int		 k;
+	int			 i;
+
+	memset(req, 0, sizeof(*req));
+	if (argc < 1) {
+		snprintf(err, errlen, "no command");
+		return -EINVAL;
+	}
+	for (cv = ctl_verbs; cv->cv_name != NULL; cv++)
+		if (strcmp(cv->cv_name, argv[0]) == 0)
+			break;
+	if (cv->cv_name == NULL) {
+		snprintf(err, errlen, "unknown command '%.32s'", argv[0]);
+		return -EINVAL;
+	}
+	req->cr_verb = cv;
+	for (i = 1; i < argc; i++) {
+		for (k = 0; k < ARRAY_SIZE(ctl_opts); k++)
+			if (strcmp(argv[i], ctl_opts[k].co_name) == 0)
+				break;
+		if (k < ARRAY_SIZE(ctl_opts)) {
+			if ((cv->cv_opts & ctl_opts[k].co_bit) == 0) {
+				snprintf(err, errlen, "%s takes no %s",
+				    cv->cv_name, ctl_opts[k].co_name);
+				return -EINVAL;
+			}
+			req->cr_opts |= ctl_opts[k].co_bit;
+		} else if (argv[i][0] == '-') {
+			snprintf(err, errlen, "%s: unknown option '%.32s'",
+			    cv->cv_name, argv[i]);
+			return -EINVAL;
+		} else if (cv->cv_arg == CTL_ARG_NONE ||
+		    req->cr_name != NULL) {
+			snprintf(err, errlen, "%s: unexpected '%.32s'",
+			    cv->cv_name, argv[i]);
+			return -EINVAL;
+		} else
+			req->cr_name = argv[i];
+	}
+	if (cv->cv_arg == CTL_ARG_REQUIRED && req->cr_name == NULL) {
+		snprintf(err, errlen, "%s needs a device NAME", cv->cv_name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void
+ctl_usage(FILE *f, const char *prefix)
+{
+	const struct ctl_verb	*cv;
+	unsigned int		 k;
+
+	for (cv = ctl_verbs; cv->cv_name != NULL; cv++) {
+		fprintf(f, "%s%s%s", prefix, cv->cv_name,
+		    cv->cv_arg == CTL_ARG_OPTIONAL ? " [NAME]" :
+		    cv->cv_arg == CTL_ARG_REQUIRED ? " NAME" : "");
+		for (k = 0; k < ARRAY_SIZE(ctl_opts); k++)
+			if (cv->cv_opts & ctl_opts[k].co_bit)
+				fprintf(f, " [%s]", ctl_opts[k].co_name);
+		fprintf(f, "\n%6s%s\n", "", cv->cv_help);
+	}
+}
+
+/* Split line into at most max words at single spaces (in place). */
+static int
+ctl_split(char *line, char **words, int max)
+{
+	char	*save = NULL, *w;
+	int	 n = 0;
+
+	for (w = strtok_r(line, " ", &save); w != NULL;
+	    w = strtok_r(NULL, " ", &save)) {
+		if (n == max)
+			return -1;
+		words[n++] = w;
+	}
+	return n;
 }
 
 static void
 conn_free(struct ctl_conn *cc)
 {
+	struct ctl_conn	**pp;
+
+	for (pp = &cc->cc_sup->su_ctl_wait; *pp != NULL; pp = &(*pp)->cc_next)
+		if (*pp == cc) {
+			*pp = cc->cc_next;
+			break;
+		}
 	if (cc->cc_ev != NULL)
 		event_free(cc->cc_ev);
 	close_reset(&cc->cc_fd);
 	free(cc);
 }
 
+/* Send the reply (small: a blocking write with a send timeout), close. */
+static void
+conn_reply(struct ctl_conn *cc, const char *reply, size_t rlen)
+{
+	size_t	off;
+	ssize_t	n;
+
+	fd_set_nonblock(cc->cc_fd, 0);
+	for (off = 0; off < rlen; off += (size_t)n)
+		if ((n = write(cc->cc_fd, reply + off, rlen - off)) <= 0)
+			break;
+	conn_free(cc);
+}
+
+static void
+conn_replyf(struct ctl_conn *cc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+conn_replyf(struct ctl_conn *cc, const char *fmt, ...)
+{
+	char	buf[512];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	conn_reply(cc, buf, n < 0 ? 0 : MIN((size_t)n, sizeof(buf) - 1));
+}
+
+void
+ctl_poke(struct supervisor *sup)
+{
+	struct ctl_conn		*cc, *next;
+	struct sup_device	*sd;
+
+	for (cc = sup->su_ctl_wait; cc != NULL; cc = next) {
+		next = cc->cc_next;
+		if ((sd = sup_device_find(sup, cc->cc_name)) == NULL) {
+			conn_replyf(cc, "error: %s was removed meanwhile\n",
+			    cc->cc_name);
+			continue;
+		}
+		if (sd->sd_pid == cc->cc_pid && sd->sd_run == SUP_RUNNING)
+			continue;	/* the old child still runs */
+		if (cc->cc_wait == CTL_WAIT_STOPPED)
+			conn_replyf(cc, "%s: %s\n", cc->cc_name,
+			    state_names[sd->sd_run]);
+		else if (sd->sd_run == SUP_RUNNING)
+			conn_replyf(cc, "%s: %s, child %d\n", cc->cc_name,
+			    cc->cc_done, (int)sd->sd_pid);
+		else if (sd->sd_run == SUP_FAILED)
+			conn_replyf(cc, "error: %s: the new child could not be "
+			    "started (see the log)\n", cc->cc_name);
+	}
+}
+
 static void
 conn_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctl_conn	*cc = arg;
-	char		*reply = NULL, *nl;
-	size_t		 rlen = 0, off;
+	struct ctl_req	 req;
+	char		*reply = NULL, *nl, *words[CTL_MAX_WORDS], err[128];
+	size_t		 rlen = 0;
 	ssize_t		 n;
+	int		 nw;
 	FILE		*f;
 
 	if (what & EV_TIMEOUT) {
-		conn_free(cc);
+		if (cc->cc_wait != CTL_WAIT_NONE)
+			conn_replyf(cc, "error: %s: still not %s; see the "
+			    "log\n", cc->cc_name, cc->cc_wait ==
+			    CTL_WAIT_STOPPED ? "stopped" : "restarted");
+		else
+			conn_free(cc);
+		return;
+	}
+	if (cc->cc_wait != CTL_WAIT_NONE) {
+		/* Waiting: the client may only go away. */
+		n = read(cc->cc_fd, cc->cc_buf, sizeof(cc->cc_buf));
+		if (n == 0 || (n == -1 && errno != EAGAIN))
+			conn_free(cc);
 		return;
 	}
 	n = read(cc->cc_fd, cc->cc_buf + cc->cc_len,
@@ -140,20 +522,30 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		conn_free(cc);
 		return;
 	}
-	if (strcmp(cc->cc_buf, "status") == 0)
-		ctl_status(cc->cc_sup, false, f);
-	else if (strcmp(cc->cc_buf, "status-json") == 0)
-		ctl_status(cc->cc_sup, true, f);
-	else
-		fprintf(f, "error: unknown command (try status)\n");
+	if ((nw = ctl_split(cc->cc_buf, words, CTL_MAX_WORDS)) < 0)
+		fprintf(f, "error: too many words\n");
+	else if (ctl_parse(nw, words, &req, err, sizeof(err)) < 0)
+		fprintf(f, "error: %s\n", err);
+	else {
+		req.cr_conn = cc;
+		req.cr_verb->cv_run(cc->cc_sup, &req, f);
+	}
 	fclose(f);
-	/* The reply is small; a blocking write with a send timeout. */
-	fd_set_nonblock(cc->cc_fd, 0);
-	for (off = 0; off < rlen; off += (size_t)n)
-		if ((n = write(cc->cc_fd, reply + off, rlen - off)) <= 0)
-			break;
+	if (cc->cc_wait != CTL_WAIT_NONE) {
+		/* Answered by ctl_poke; bounded by the stop's own timer. */
+		struct timeval	tv;
+		unsigned int	ms = cc->cc_sup->su_opt.so_grace_ms +
+				    CTL_WAIT_EXTRA_MS;
+
+		free(reply);
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+		if (event_add(cc->cc_ev, &tv) == -1)
+			conn_replyf(cc, "error: cannot wait\n");
+		return;
+	}
+	conn_reply(cc, reply, rlen);
 	free(reply);
-	conn_free(cc);
 }
 
 /* Refused clients: a peer-triggered diagnostic, through the budget. */
@@ -224,6 +616,8 @@ ctl_listen(struct supervisor *sup, const char *path, char *err,
 void
 ctl_close(struct supervisor *sup)
 {
+	while (sup->su_ctl_wait != NULL)
+		conn_replyf(sup->su_ctl_wait, "error: vhostd is stopping\n");
 	if (sup->su_ctl_ev != NULL)
 		event_free(sup->su_ctl_ev);
 	sup->su_ctl_ev = NULL;
@@ -234,13 +628,31 @@ ctl_close(struct supervisor *sup)
 }
 
 int
-ctl_client(const char *path, const char *cmd, FILE *out)
+ctl_client(const char *path, int argc, char *const argv[], FILE *out)
 {
 	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
-	char			buf[4096];
+	struct ctl_req		req;
+	char			buf[4096], err[128], line[128], *reply = NULL;
+	size_t			len = 0, rlen = 0;
 	ssize_t			n;
-	int			fd;
+	bool			failed;
+	FILE			*mf;
+	int			fd, i;
 
+	if (ctl_parse(argc, argv, &req, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vhostd ctl: %s\nusage:\n", err);
+		ctl_usage(stderr, "  vhostd ctl [--control=PATH | -i NAME] ");
+		return 2;
+	}
+	for (i = 0; i < argc; i++) {
+		n = snprintf(line + len, sizeof(line) - len, "%s%s",
+		    i ? " " : "", argv[i]);
+		if (n < 0 || (size_t)n >= sizeof(line) - len - 1) {
+			fprintf(stderr, "vhostd ctl: request too long\n");
+			return 2;
+		}
+		len += (size_t)n;
+	}
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		fprintf(stderr, "vhostd ctl: %s: path too long\n", path);
 		return 1;
@@ -254,13 +666,148 @@ ctl_client(const char *path, const char *cmd, FILE *out)
 			close(fd);
 		return 1;
 	}
-	if (dprintf(fd, "%s\n", cmd) < 0) {
+	if (dprintf(fd, "%s\n", line) < 0) {
 		fprintf(stderr, "vhostd ctl: %s: %s\n", path, strerror(errno));
 		close(fd);
 		return 1;
 	}
+	/* The whole reply first: an error reply goes to stderr. */
+	if ((mf = open_memstream(&reply, &rlen)) == NULL) {
+		close(fd);
+		return 1;
+	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, out);
+		fwrite(buf, 1, (size_t)n, mf);
 	close(fd);
-	return 0;
+	fclose(mf);
+	failed = rlen >= 7 && memcmp(reply, "error: ", 7) == 0;
+	if (rlen == 0) {
+		fprintf(stderr, "vhostd ctl: %s: no reply\n", path);
+		failed = true;
+	} else if (failed)
+		fprintf(stderr, "vhostd ctl: %s", reply + 7);
+	else
+		fwrite(reply, 1, rlen, out);
+	free(reply);
+	return failed ? 1 : 0;
+}
+
+/* Whether a vhostd answers on CTL_DIR/name (a stale socket does not). */
+static bool
+ctl_alive(const char *name)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	int			fd, rc;
+
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
+	    CTL_DIR, name) >= sizeof(sun.sun_path) ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return rc == 0;
+}
+
+/*
+ * No --control and no -i: the only INSTANCE.ctl socket in CTL_DIR.
+ * Its path in buf, or NULL with a message on stderr.
+ */
+static const char *
+ctl_default_path(char *buf, size_t len)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	size_t		 n;
+	unsigned int	 found = 0;
+	char		 names[512] = "";
+
+	if ((d = opendir(CTL_DIR)) == NULL) {
+		fprintf(stderr, "vhostd ctl: %s: %s (give --control=PATH, or "
+		    "-i NAME for %s/NAME%s)\n", CTL_DIR, strerror(errno),
+		    CTL_DIR, CTL_SUFFIX);
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n <= strlen(CTL_SUFFIX) || strcmp(de->d_name + n -
+		    strlen(CTL_SUFFIX), CTL_SUFFIX) != 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, 0) == -1 ||
+		    !S_ISSOCK(st.st_mode) || !ctl_alive(de->d_name))
+			continue;
+		if (found++ == 0 && (size_t)snprintf(buf, len, "%s/%.200s",
+		    CTL_DIR, de->d_name) >= len)
+			found--;	/* too long for a socket address */
+		n = strlen(names);
+		snprintf(names + n, sizeof(names) - n, " %.*s",
+		    (int)(strlen(de->d_name) - strlen(CTL_SUFFIX)),
+		    de->d_name);
+	}
+	closedir(d);
+	if (found == 1)
+		return buf;
+	if (found == 0)
+		fprintf(stderr, "vhostd ctl: no vhostd answers in %s (is "
+		    "vhostd running with --control?  give --control=PATH)\n",
+		    CTL_DIR);
+	else
+		fprintf(stderr, "vhostd ctl: %u vhostd instances run "
+		    "(%s ): choose one with -i NAME\n", found, names);
+	return NULL;
+}
+
+int
+ctl_main(int argc, char *argv[])
+{
+	static const struct option	 opts[] = {
+		{ "control",	required_argument,	NULL, 'C' },
+		{ "instance",	required_argument,	NULL, 'i' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char			*path = NULL;
+	struct ctl_req			 req;
+	char				 buf[256], err[128];
+	int				 ch;
+
+	/* "+": the verb's own words (--json) are not ours. */
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+i:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'C':
+			path = optarg;
+			break;
+		case 'i':
+			if (strchr(optarg, '/') != NULL || *optarg == '\0') {
+				fprintf(stderr, "vhostd ctl: -i %s: an instance "
+				    "name, not a path\n", optarg);
+				return 2;
+			}
+			snprintf(buf, sizeof(buf), "%s/%s%s", CTL_DIR, optarg,
+			    CTL_SUFFIX);
+			path = buf;
+			break;
+		case 'h':
+			printf("usage:\n");
+			ctl_usage(stdout, "  vhostd ctl [--control=PATH | "
+			    "-i NAME] ");
+			return 0;
+		default:
+			fprintf(stderr, "usage:\n");
+			ctl_usage(stderr, "  vhostd ctl [--control=PATH | "
+			    "-i NAME] ");
+			return 2;
+		}
+	}
+	if (optind >= argc || ctl_parse(argc - optind, argv + optind, &req,
+	    err, sizeof(err)) < 0) {
+		fprintf(stderr, "vhostd ctl: %s\nusage:\n", optind >= argc ?
+		    "no command" : err);
+		ctl_usage(stderr, "  vhostd ctl [--control=PATH | -i NAME] ");
+		return 2;
+	}
+	if (path == NULL && (path = ctl_default_path(buf, sizeof(buf))) ==
+	    NULL)
+		return 1;
+	return ctl_client(path, argc - optind, argv + optind, stdout);
 }
