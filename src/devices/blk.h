@@ -99,9 +99,9 @@ struct virtio_blk_dwz {
  */
 #define BLK_POLL_US_DEFAULT	32
 /*
- * Queue threads when threads= is not given: one per queue, at most one
- * per CPU the parent may run on and at most BLK_THREADS_AUTO_MAX
- * (docs/benchmarks.md: why).
+ * Queue threads when threads= is not given: one per queue, at most half
+ * the CPUs the parent may run on (at least one) and at most
+ * BLK_THREADS_AUTO_MAX (docs/benchmarks.md: why).
  */
 #define BLK_THREADS_AUTO_MAX	4
 
@@ -175,7 +175,7 @@ extern const char *const blk_format_names[];	/* auto, raw */
 	[BLK_K_THREADS] = { .dk_name = "threads", .dk_kind = DK_UINT, \
 	    .dk_min = 0, .dk_max = VU_MAX_QUEUES, \
 	    .dk_help = "threads serving the queues, queue q on thread q % " \
-	    "N (default: queues=, at most the CPUs and " \
+	    "N (default: queues=, at most half the CPUs and " \
 	    BLK_XSTR(BLK_THREADS_AUTO_MAX) "; 0: on the control thread)" }, \
 	[BLK_K_FORMAT] = { .dk_name = "format", .dk_kind = DK_ENUM, \
 	    .dk_choices = blk_format_names, .dk_default = "auto", \
@@ -374,8 +374,9 @@ extern const struct vu_watch_ops blk_thread_watch_ops;
 void	blk_thread_call(struct blk_state *bs, unsigned int idx,
 	    void (*fn)(void *), void *arg);
 /*
- * threads= not given (parent, dt_open): a thread per queue, at most one
- * per CPU of the caller's affinity and BLK_THREADS_AUTO_MAX.
+ * threads= not given (parent, dt_open): a thread per queue, at most half
+ * the CPUs of the caller's affinity (at least one) and
+ * BLK_THREADS_AUTO_MAX.
  */
 uint64_t	blk_threads_auto(uint64_t queues);
 /* Deferred runs the threads' loops were asked for, in all (tests). */

@@ -618,8 +618,11 @@ blk_threads_deferred(struct blk_state *bs)
 }
 
 /*
- * More threads than CPUs would only take turns, and each polls after its
- * queue ran dry; the children inherit the parent's affinity.
+ * Each thread polls after its queue ran dry, so more threads than CPUs
+ * would only take turns, and threads on every CPU would take them from
+ * the guest's vCPUs, which must run to post requests: at most half the
+ * CPUs (of the parent's affinity, which the children inherit), at least
+ * one.
  */
 uint64_t
 blk_threads_auto(uint64_t queues)
@@ -629,6 +632,7 @@ blk_threads_auto(uint64_t queues)
 
 	if (sched_getaffinity(0, sizeof(set), &set) == 0)
 		ncpu = CPU_COUNT(&set);
+	ncpu /= 2;
 	if (ncpu < 1)
 		ncpu = 1;
 	return MIN(queues, MIN((uint64_t)ncpu, BLK_THREADS_AUTO_MAX));
