@@ -1929,7 +1929,7 @@ race_now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* RACE_CHAINS reads of one 4 KiB block, all into the same buffer. */
+/* RACE_CHAINS reads of one 4 KiB block, into one buffer per ring. */
 static void
 race_add(unsigned int idx, const uint64_t gpa[3])
 {
@@ -1961,19 +1961,21 @@ Test(blk_t2, threads_race_mem_table_vring_base_and_stop)
 	struct vuf_flood	 fl[2];
 	struct virtio_blk_outhdr *hdr;
 	struct rq		 q;
-	uint64_t		 gpa[3], served[2] = { 0, 0 };
+	uint64_t		 gpa[2][3], served[2] = { 0, 0 };
 	unsigned int		 rounds = 0, stops = 0, toggles = 0, i;
 	long			 t0;
 
 	t_threads = "2";
 	img_create("/var/tmp", IMG_SIZE);
 	be_start(kv, 2, 256);
-	cr_assert_not_null(hdr = vuf_alloc(&f, 16, 16, &gpa[0]));
-	memset(hdr, 0, sizeof(*hdr));		/* VIRTIO_BLK_T_IN, sector 0 */
-	cr_assert_not_null(vuf_alloc(&f, 4096, 4096, &gpa[1]));
-	cr_assert_not_null(vuf_alloc(&f, 1, 1, &gpa[2]));
 	for (i = 0; i < 2; i++) {
-		race_add(i, gpa);
+		cr_assert_not_null(hdr = vuf_alloc(&f, 16, 16, &gpa[i][0]));
+		memset(hdr, 0, sizeof(*hdr));	/* VIRTIO_BLK_T_IN, sector 0 */
+		cr_assert_not_null(vuf_alloc(&f, 4096, 4096, &gpa[i][1]));
+		cr_assert_not_null(vuf_alloc(&f, 1, 1, &gpa[i][2]));
+	}
+	for (i = 0; i < 2; i++) {
+		race_add(i, gpa[i]);
 		cr_assert_eq(vuf_flood_start(&f, i, &fl[i]), 0, "%s",
 		    vuf_error(&f));
 	}
@@ -1984,7 +1986,7 @@ Test(blk_t2, threads_race_mem_table_vring_base_and_stop)
 		if (rounds % 3 == 0) {
 			served[0] += vuf_flood_stop(&fl[0]);
 			race_restart(0);
-			race_add(0, gpa);
+			race_add(0, gpa[0]);
 			cr_assert_eq(vuf_flood_start(&f, 0, &fl[0]), 0, "%s",
 			    vuf_error(&f));
 			stops++;
