@@ -15,8 +15,8 @@
 #include <string.h>
 #include <ucontext.h>
 #include <unistd.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
@@ -207,6 +207,7 @@ policy_filter_load(const struct policy_filter *pf)
 {
 	struct sigaction	sa;
 	sigset_t		set;
+	long			rc;
 
 	if (pf->pf_mode == POLICY_MODE_LOG) {
 		pol_log_filter = pf;
@@ -221,9 +222,16 @@ policy_filter_load(const struct policy_filter *pf)
 		if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0)
 			return -errno;
 	}
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &pf->pf_prog) < 0)
+	/*
+	 * TSYNC: threads started before the filter (blk's queue threads)
+	 * get it too, atomically; a positive answer is the id of a thread
+	 * that could not take it, and then no thread has it.
+	 */
+	rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+	    SECCOMP_FILTER_FLAG_TSYNC, &pf->pf_prog);
+	if (rc < 0)
 		return -errno;
-	return 0;
+	return rc == 0 ? 0 : -EBUSY;
 }
 
 /* Whether a return value k lets a system call run. */
