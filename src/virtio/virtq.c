@@ -157,6 +157,8 @@ static int
 virtq_bad(struct virtq *vq, uint16_t idx, const char *why)
 {
 	vq->vq_broken = true;
+	if (vq->vq_ctr != NULL)
+		ctr_error(vq->vq_ctr, CTR_ERR_RING);
 	if (vq->vq_log != NULL)
 		ratelimit_warnx(vq->vq_log, ratelimit_now(), "virtq: guest "
 		    "error: %s (index %u); queue stopped until the device is "
@@ -176,6 +178,7 @@ virtq_init(struct virtq *vq, const struct gmem *mem, uint16_t num,
 	    mem == NULL || desc == NULL || avail == NULL || used == NULL)
 		return -EINVAL;
 	memset(vq, 0, sizeof(*vq));
+	vq->vq_ctr = &ctr_sink;
 	vq->vq_mem = mem;
 	vq->vq_desc = desc;
 	vq->vq_avail = avail;
@@ -430,6 +433,7 @@ virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 		if ((rc = virtq_take(vq, head, elem)) < 0)
 			return rc;
 		vq->vq_popped = VIRTQ_POPPED_RESUBMIT;
+		ctr_add(&vq->vq_ctr->cq_inflight, 1);
 		return 1;
 	}
 	if ((rc = virtq_read_avail_idx(vq, &idx)) != 0)
@@ -476,6 +480,7 @@ virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 		set_avail_event(vq, vq->vq_last_avail);
 	vq->vq_popped = VIRTQ_POPPED_AVAIL;
 	vq->vq_popped_head = head;
+	ctr_add(&vq->vq_ctr->cq_inflight, 1);
 	return 1;
 }
 
@@ -504,6 +509,7 @@ virtq_unpop(struct virtq *vq)
 		return -EINVAL;
 	}
 	vq->vq_popped = VIRTQ_POPPED_NONE;
+	ctr_add(&vq->vq_ctr->cq_inflight, (uint64_t)-1);
 	return 0;
 }
 
@@ -562,6 +568,8 @@ virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 	vq->vq_popped = VIRTQ_POPPED_NONE;	/* nothing to unpop now */
 	if (vq->vq_used == NULL)
 		return;		/* stopped or paused: nowhere to publish */
+	ctr_add(&vq->vq_ctr->cq_requests, 1);
+	ctr_add(&vq->vq_ctr->cq_inflight, (uint64_t)-1);
 	ue = &vq->vq_used->ring[vq->vq_used_idx & (vq->vq_num - 1)];
 	ue->id = head;
 	ue->len = len;
