@@ -29,13 +29,20 @@ struct ctl_conn {
 	size_t			 cc_len;
 };
 
-static const char *const state_names[] = {
+static const char *const state_names[SUP_DONE + 1] = {
 	[SUP_STOPPED] = "stopped",
 	[SUP_RUNNING] = "running",
 	[SUP_BACKOFF] = "restarting",
 	[SUP_FAILED] = "failed",
 	[SUP_DONE] = "done",
 };
+
+const char *
+ctl_state_name(unsigned int state)
+{
+	return state < sizeof(state_names) / sizeof(state_names[0]) ?
+	    state_names[state] : "?";
+}
 
 static void
 json_str(FILE *f, const char *s)

@@ -71,6 +71,9 @@ int	ctl_parse(int argc, char *const argv[], struct ctl_req *req,
 /* The usage lines of every verb, one per line, each after prefix. */
 void	ctl_usage(FILE *f, const char *prefix);
 
+/* "running", "restarting", ... for an enum sup_state (host.h). */
+const char *ctl_state_name(unsigned int state);
+
 /* Write the device table to f, as text or JSON; name: only that one. */
 void	ctl_status(const struct supervisor *sup, bool json, const char *name,
 	    FILE *f);
