@@ -436,7 +436,11 @@ ctl_client(const char *path, int argc, char *const argv[], FILE *out)
 	close(fd);
 	fclose(mf);
 	failed = rlen >= 7 && memcmp(reply, "error: ", 7) == 0;
-	if (failed)
+	if (rlen == 0) {
+		fprintf(stderr, "vhostd ctl: %s: vhostd closed the connection "
+		    "without a reply\n", path);
+		failed = true;
+	} else if (failed)
 		fprintf(stderr, "vhostd ctl: %s", reply + 7);
 	else
 		fwrite(reply, 1, rlen, out);
