@@ -160,7 +160,7 @@ ctr_now_ns(void)
 static inline unsigned int
 ctr_lat_bucket(uint64_t ns)
 {
-	uint64_t	us = (ns + 999) / 1000;		/* rounded up */
+	uint64_t	us = ns / 1000 + (ns % 1000 != 0);	/* rounded up */
 	unsigned int	b;
 
 	if (us <= 1)
