@@ -169,15 +169,15 @@ ctr_lat_bucket(uint64_t ns)
 	return b < CTR_LAT_FINITE ? b : CTR_LAT_FINITE;
 }
 
-/* A request that took from start to end (ctr_now_ns values). */
+/* n requests that each took from start to end (ctr_now_ns values). */
 static inline void
-ctr_latency(struct ctr_queue *cq, uint64_t start, uint64_t end)
+ctr_latency(struct ctr_queue *cq, uint64_t start, uint64_t end, uint64_t n)
 {
 #if CTR_ENABLED
 	uint64_t	ns = end > start ? end - start : 0;
 
-	cq->cq_lat[ctr_lat_bucket(ns)]++;
-	cq->cq_lat_sum_ns += ns;
+	cq->cq_lat[ctr_lat_bucket(ns)] += n;
+	cq->cq_lat_sum_ns += ns * n;
 #endif
 }
 
