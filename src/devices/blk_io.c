@@ -358,19 +358,20 @@ blk_req_count(struct blk_queue *bq, const struct blk_req *r)
 {
 	struct ctr_queue	*cq = bq->bq_ctr;
 
-	if (r->r_err != 0)
-		ctr_error(cq, CTR_ERR_IO);
-	else if (r->r_status == VIRTIO_BLK_S_UNSUPP)
-		ctr_error(cq, CTR_ERR_UNSUPPORTED);
-	else if (r->r_status != VIRTIO_BLK_S_OK)
-		ctr_error(cq, CTR_ERR_INVALID);
-	else
-		ctr_add(r->r_write ? &cq->cq_write_bytes : &cq->cq_read_bytes,
-		    r->r_data);
+	if (__builtin_expect(r->r_err == 0 && r->r_status == VIRTIO_BLK_S_OK,
+	    1)) {
+		if (r->r_write)
+			ctr_add(&cq->cq_write_bytes, r->r_data);
+		else
+			ctr_add(&cq->cq_read_bytes, r->r_data);
+	} else
+		ctr_error(cq, r->r_err != 0 ? CTR_ERR_IO :
+		    r->r_status == VIRTIO_BLK_S_UNSUPP ? CTR_ERR_UNSUPPORTED :
+		    CTR_ERR_INVALID);
 #if CTR_ENABLED
 	/* Popped in the same run as the last one: one more of those. */
-	if (bq->bq_ndone > 0 &&
-	    bq->bq_done[bq->bq_ndone - 1].d_start == r->r_start) {
+	if (__builtin_expect(bq->bq_ndone > 0 &&
+	    bq->bq_done[bq->bq_ndone - 1].d_start == r->r_start, 1)) {
 		bq->bq_done[bq->bq_ndone - 1].d_n++;
 		return;
 	}
