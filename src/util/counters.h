@@ -25,6 +25,10 @@
  *                   their own counters (cq_dev[], named by the device
  *                   type's dt_counters table).
  * A device gets its queue's block with vu_queue_counters() (vhost.h).
+ * cq_dev is a plain uint64_t array indexed by the device's own enum: a
+ * device may keep "uint64_t *c = vu_queue_counters(dev, q)->cq_dev" per
+ * queue and count with c[NET_CTR_RX_FRAMES]++ (or ctr_dev_add, which
+ * compiles out with the rest).
  */
 #ifndef VHOSTD_UTIL_COUNTERS_H
 #define VHOSTD_UTIL_COUNTERS_H
