@@ -629,6 +629,8 @@ Test(stats, counters_survive_a_reload_that_changes_the_device)
 	snap(ctl, "a", &s);
 	cr_assert_eq(s.s_req, 1, "the changed device lost its counters");
 	cr_assert_eq(s.s_rbytes, 256);
+	cr_assert_eq(s.s_disc, 1);
+	cr_assert_eq(s.s_restarts, 2, "restarts went backwards");
 	snap(ctl, "b", &s);
 	cr_assert_eq(s.s_req, 0);
 	it_stop(&it_vp);
