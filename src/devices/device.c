@@ -19,6 +19,7 @@ extern const struct device_type escape_blk_device_type;
 const struct device_type *const device_types[] = {
 	&rng_device_type,
 	&blk_device_type,
+	&net_device_type,
 #ifdef VHOSTD_TESTING
 	&escape_device_type,
 	&escape_blk_device_type,
