@@ -293,3 +293,299 @@ Test(net, frames_both_ways_arrive_intact_and_counted)
 	it_stop(&it_vp);
 	cr_assert_eq(if_nametoindex(tap_name), 0, "tap-create=on: removed");
 }
+
+/*
+ * Without MRG_RXBUF each frame takes one buffer: a frame longer than the
+ * buffer is dropped and counted (the tap would deliver it cut), and the
+ * buffer serves the next frame.
+ */
+Test(net, rx_frame_too_big_for_the_buffers_is_dropped_and_counted)
+{
+	const char	*sock = it_path("net.sock");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[1514], got[2048];
+	const char	*rx;
+	unsigned int	 nb;
+	uint32_t	 seq;
+	size_t		 len;
+	int		 s;
+
+	enter_netns();
+	start_net(sock, "", 0);
+	s = packet_socket(tap_name);
+	/* 12-byte header + 500 bytes of frame per buffer. */
+	guest_up(&f, &n, sock, F_BASE, 1, 512);
+	cr_assert(!vuf_has_feature(&f, VUF_NET_F_MRG_RXBUF));
+	fill_frame(frame, 1000, 1);
+	packet_send(s, frame, 1000);
+	fill_frame(frame, 500, 2);		/* exactly fills a buffer */
+	packet_send(s, frame, 500);
+	fill_frame(frame, 501, 3);		/* one byte too many */
+	packet_send(s, frame, 501);
+	fill_frame(frame, 300, 4);
+	packet_send(s, frame, 300);
+	do {
+		cr_assert_eq(vuf_net_recv(&n, 0, hdr, got, sizeof(got), &len,
+		    &nb, 5000), 0, "%s\n%s", vuf_error(&f), it_vp.vp_log);
+	} while (!is_test_frame(got, len, &seq));
+	cr_assert_eq(seq, 2, "frame 1 (1000 bytes) was not dropped");
+	cr_assert_eq(len, 500);
+	cr_assert_eq(memcmp(got, frame, 14), 0);
+	do {
+		cr_assert_eq(vuf_net_recv(&n, 0, hdr, got, sizeof(got), &len,
+		    &nb, 5000), 0, "%s", vuf_error(&f));
+	} while (!is_test_frame(got, len, &seq));
+	cr_assert_eq(seq, 4, "frame 3 (501 bytes) was not dropped");
+	cr_assert_eq(len, 300);
+	cr_assert_eq(memcmp(got, frame, 300), 0);
+	close(s);
+	rx = stats_after(&f, 0, "rx", 0);
+	fprintf(stderr, "net_test: rx %s\n", rx);
+	cr_assert_eq(stat_of(rx, "drop-rx-no-room"), 2, "%s", rx);
+	it_stop(&it_vp);
+}
+
+/*
+ * Mergeable buffers: a frame spans several small buffers (num_buffers),
+ * and a frame longer than the largest the device prepares for (the MTU:
+ * here the tap's MTU is raised past the device's) is dropped, not cut.
+ */
+Test(net, mergeable_rx_spans_buffers_and_drops_what_cannot_fit)
+{
+	const char	*sock = it_path("net.sock");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[4000], got[8192];
+	const char	*rx;
+	unsigned int	 nb;
+	uint32_t	 seq;
+	size_t		 len;
+	int		 s;
+
+	enter_netns();
+	start_net(sock, ",mtu=1500", 4000);
+	s = packet_socket(tap_name);
+	guest_up(&f, &n, sock, F_MRG, 1, 256);
+	fill_frame(frame, 1514, 7);
+	packet_send(s, frame, 1514);
+	fill_frame(frame, 3000, 8);		/* > 1500 + 18 */
+	packet_send(s, frame, 3000);
+	fill_frame(frame, 700, 9);
+	packet_send(s, frame, 700);
+	do {
+		cr_assert_eq(vuf_net_recv(&n, 0, hdr, got, sizeof(got), &len,
+		    &nb, 5000), 0, "%s\n%s", vuf_error(&f), it_vp.vp_log);
+	} while (!is_test_frame(got, len, &seq));
+	cr_assert_eq(seq, 7);
+	cr_assert_eq(len, 1514);
+	fill_frame(frame, 1514, 7);
+	cr_assert_eq(memcmp(got, frame, len), 0);
+	cr_assert_eq(nb, 6, "(12 + 1514) / 256 -> 6 buffers, got %u", nb);
+	cr_assert_eq(hdr[10] | hdr[11] << 8, 6);
+	do {
+		cr_assert_eq(vuf_net_recv(&n, 0, hdr, got, sizeof(got), &len,
+		    &nb, 5000), 0, "%s", vuf_error(&f));
+	} while (!is_test_frame(got, len, &seq));
+	cr_assert_eq(seq, 9, "the 3000-byte frame was not dropped");
+	fill_frame(frame, 700, 9);
+	cr_assert_eq(len, 700);
+	cr_assert_eq(memcmp(got, frame, len), 0);
+	cr_assert_eq(nb, 3);
+	close(s);
+	rx = stats_after(&f, 0, "rx", 0);
+	fprintf(stderr, "net_test: rx %s\n", rx);
+	cr_assert_eq(stat_of(rx, "drop-rx-no-room"), 1, "%s", rx);
+	it_stop(&it_vp);
+}
+
+/* Hostile transmit headers are dropped and counted; good frames pass. */
+Test(net, tx_bad_headers_are_dropped_and_counted)
+{
+	static const struct {
+		uint8_t		flags, gso;
+		uint16_t	csum_start, csum_offset, gso_size;
+		size_t		hlen;
+		const char	*reason;
+	} bad[] = {
+		{ 2, 0, 0, 0, 0, 12, "drop-bad-flags" },	/* DATA_VALID */
+		{ 1, 0, 20, 6, 0, 12, "drop-csum-unacked" },	/* no CSUM */
+		{ 0, 9, 0, 0, 0, 12, "drop-gso-type" },
+		{ 0, 1, 0, 0, 1000, 12, "drop-gso-unacked" },	/* TSO4 */
+		{ 0, 0, 0, 0, 0, 6, "drop-short-hdr" },		/* 6 bytes */
+	};
+	const char	*sock = it_path("net.sock");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[200], got[2048];
+	const char	*tx;
+	uint32_t	 seq;
+	size_t		 i;
+	ssize_t		 m;
+	int		 s;
+
+	enter_netns();
+	start_net(sock, "", 0);
+	s = packet_socket(tap_name);
+	guest_up(&f, &n, sock, F_BASE, 1, 2048);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(hdr, 0, sizeof(hdr));
+		hdr[0] = bad[i].flags;
+		hdr[1] = bad[i].gso;
+		hdr[4] = (uint8_t)bad[i].gso_size;
+		hdr[5] = (uint8_t)(bad[i].gso_size >> 8);
+		hdr[6] = (uint8_t)bad[i].csum_start;
+		hdr[8] = (uint8_t)bad[i].csum_offset;
+		fill_frame(frame, sizeof(frame), 500 + (uint32_t)i);
+		/* A 6-byte chain: header only, cut short. */
+		cr_assert_eq(vuf_net_send(&n, 0, hdr, bad[i].hlen, frame,
+		    bad[i].hlen < 12 ? 0 : sizeof(frame), false), 0, "%s",
+		    vuf_error(&f));
+	}
+	memset(hdr, 0, sizeof(hdr));
+	fill_frame(frame, sizeof(frame), 600);
+	cr_assert_eq(vuf_net_send(&n, 0, hdr, 12, frame, sizeof(frame),
+	    false), 0, "%s", vuf_error(&f));
+	m = packet_recv(s, got, sizeof(got), &seq, 5000);
+	cr_assert_eq(m, (ssize_t)sizeof(frame));
+	cr_assert_eq(seq, 600, "frame %u with a bad header reached the tap",
+	    seq);
+	cr_assert_eq(memcmp(got, frame, sizeof(frame)), 0);
+	close(s);
+	tx = stats_after(&f, 0, "tx", 0);
+	fprintf(stderr, "net_test: tx %s\n", tx);
+	cr_assert_eq(stat_of(tx, "frames"), 1, "%s", tx);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(stat_of(tx, bad[i].reason), 1, "%s: %s",
+		    bad[i].reason, tx);
+	it_stop(&it_vp);
+}
+
+/* A UDP/IPv4 frame of flow k (ports differ: the tap spreads the flows). */
+static void
+fill_udp(uint8_t *f, size_t len, uint32_t k)
+{
+	size_t	i;
+
+	memset(f, 0, len);
+	memset(f, 0xff, 6);
+	memcpy(f + 6, "\x02\x00\x00\x00\x00\x01", 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = (uint8_t)((len - 14) >> 8);
+	f[17] = (uint8_t)(len - 14);
+	f[22] = 64;
+	f[23] = 17;			/* UDP */
+	memcpy(f + 26, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+	f[34] = (uint8_t)(1000 + k) >> 8;
+	f[35] = (uint8_t)(1000 + k);
+	f[36] = 0x1f;
+	f[37] = (uint8_t)k;
+	f[38] = (uint8_t)((len - 34) >> 8);
+	f[39] = (uint8_t)(len - 34);
+	for (i = 42; i < len; i++)
+		f[i] = (uint8_t)(k + i);
+}
+
+/* Two queue pairs: both transmit, and the tap's flows reach both rx rings. */
+Test(net, two_queue_pairs_both_carry_traffic)
+{
+	const char	*sock = it_path("net.sock");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[256], got[2048];
+	const char	*st;
+	unsigned int	 nb, k, pair, per[2] = { 0, 0 };
+	uint32_t	 seq;
+	size_t		 len;
+	long		 deadline;
+	ssize_t		 m;
+	int		 s;
+
+	enter_netns();
+	start_net(sock, ",queues=2", 0);
+	s = packet_socket(tap_name);
+	guest_up(&f, &n, sock, F_MRG, 2, 2048);
+	cr_assert_geq(f.f_nqueues, 4, "GET_QUEUE_NUM: %u", f.f_nqueues);
+	for (pair = 0; pair < 2; pair++) {
+		memset(hdr, 0, sizeof(hdr));
+		fill_frame(frame, 100, 700 + pair);
+		cr_assert_eq(vuf_net_send(&n, pair, hdr, 12, frame, 100,
+		    false), 0, "%s", vuf_error(&f));
+		m = packet_recv(s, got, sizeof(got), &seq, 5000);
+		cr_assert_eq(m, 100);
+		cr_assert_eq(seq, 700 + pair, "pair %u", pair);
+	}
+	/* 64 flows into the tap: by hash, both queues get some. */
+	for (k = 0; k < 64; k++) {
+		fill_udp(frame, 200, k);
+		packet_send(s, frame, 200);
+	}
+	deadline = now_ms() + 10000;
+	while (per[0] + per[1] < 64 && now_ms() < deadline) {
+		for (pair = 0; pair < 2; pair++) {
+			if (vuf_net_recv(&n, pair, hdr, got, sizeof(got), &len,
+			    &nb, 20) != 0)
+				continue;
+			if (len == 200 && got[23] == 17 && got[36] == 0x1f)
+				per[pair]++;
+		}
+	}
+	fprintf(stderr, "net_test: 64 flows: %u on pair 0, %u on pair 1\n",
+	    per[0], per[1]);
+	cr_assert_eq(per[0] + per[1], 64);
+	cr_assert_gt(per[0], 0);
+	cr_assert_gt(per[1], 0);
+	close(s);
+	st = stats_after(&f, 1, "tx", 0);
+	cr_assert_eq(stat_of(st, "frames"), 1, "%s", st);
+	st = stats_after(&f, 1, "rx", 0);
+	cr_assert_geq(stat_of(st, "frames"), per[1], "%s", st);
+	it_stop(&it_vp);
+}
+
+/* A SIGKILLed child is restarted on the same tap and serves again. */
+Test(net, killed_child_is_restarted_and_serves_again)
+{
+	const char	*sock = it_path("net.sock");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[300], got[2048];
+	unsigned int	 round, nb;
+	uint32_t	 seq;
+	size_t		 len;
+	ssize_t		 m;
+	pid_t		 c;
+	int		 s;
+
+	enter_netns();
+	start_net(sock, "", 0);
+	s = packet_socket(tap_name);
+	for (round = 0; round < 2; round++) {
+		c = vproc_child_pid(&it_vp, "net", round, VPROC_TIMEOUT_MS);
+		cr_assert_gt(c, 0, "child %u:\n%s", round, it_vp.vp_log);
+		guest_up(&f, &n, sock, F_MRG, 1, 2048);
+		memset(hdr, 0, sizeof(hdr));
+		fill_frame(frame, sizeof(frame), 800 + round);
+		cr_assert_eq(vuf_net_send(&n, 0, hdr, 12, frame,
+		    sizeof(frame), false), 0, "%s", vuf_error(&f));
+		m = packet_recv(s, got, sizeof(got), &seq, 5000);
+		cr_assert_eq(m, (ssize_t)sizeof(frame));
+		cr_assert_eq(seq, 800 + round);
+		fill_frame(frame, sizeof(frame), 900 + round);
+		packet_send(s, frame, sizeof(frame));
+		do {
+			cr_assert_eq(vuf_net_recv(&n, 0, hdr, got, sizeof(got),
+			    &len, &nb, 5000), 0, "round %u: %s", round,
+			    vuf_error(&f));
+		} while (!is_test_frame(got, len, &seq));
+		cr_assert_eq(seq, 900 + round);
+		if (round == 0) {
+			cr_assert_eq(kill(c, SIGKILL), 0);
+			cr_assert_eq(vuf_wait_hangup(&f, VPROC_TIMEOUT_MS), 0);
+		}
+		vuf_fini(&f);
+	}
+	close(s);
+	it_stop(&it_vp);
+}
