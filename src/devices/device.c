@@ -14,6 +14,7 @@
 #ifdef VHOSTD_TESTING
 extern const struct device_type escape_device_type;
 extern const struct device_type escape_blk_device_type;
+extern const struct device_type escape_net_device_type;
 #endif
 
 const struct device_type *const device_types[] = {
@@ -23,6 +24,7 @@ const struct device_type *const device_types[] = {
 #ifdef VHOSTD_TESTING
 	&escape_device_type,
 	&escape_blk_device_type,
+	&escape_net_device_type,
 #endif
 	NULL
 };

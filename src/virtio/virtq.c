@@ -596,6 +596,8 @@ virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 	volatile struct virtq_used_elem	*ue;
 
 	vq->vq_popped = VIRTQ_POPPED_NONE;	/* nothing to unpop now */
+	if (vq->vq_rewindable > 0)
+		vq->vq_rewindable--;
 	if (vq->vq_used == NULL)
 		return;		/* stopped or paused: nowhere to publish */
 	ue = &vq->vq_used->ring[vq->vq_used_idx & (vq->vq_num - 1)];

@@ -130,7 +130,8 @@ struct virtq {
 	uint8_t			 vq_popped;	/* what virtq_unpop gives back */
 	uint16_t		 vq_popped_head;
 	/* Chains taken from the avail ring since the last resubmitted
-	 * head, not given back: what virtq_rewind may give back. */
+	 * head, less those given back or pushed: the most virtq_rewind
+	 * gives back. */
 	uint16_t		 vq_rewindable;
 };
 
@@ -190,8 +191,10 @@ int	virtq_unpop(struct virtq *vq);
  * and returns them when the ring stops or guest memory changes): the
  * next pops return them again, in the same order, and their inflight
  * records are undone.  Earlier chains may have been pushed meanwhile.
- * 0, or -EINVAL when fewer than n such chains exist (a head taken again
- * from an inflight region in between cannot be given back).
+ * The caller pushes in the order it popped (the queue only counts chains
+ * taken and not pushed).  0, or -EINVAL when fewer than n such chains
+ * exist (a head taken again from an inflight region in between cannot be
+ * given back).
  */
 int	virtq_rewind(struct virtq *vq, unsigned int n);
 
