@@ -510,6 +510,8 @@ const struct device_type net_device_type = {
 	.dt_keys = net_keys,
 	.dt_nkeys = NET_K_COUNT,
 	.dt_ops = &net_ops,
+	/* Per ring (rx 2i, tx 2i+1): vhostd ctl stats, vhostd_net_*. */
+	.dt_counters = { net_ctr_names, net_ctr_help, NET_CTR__MAX },
 	.dt_open = net_open,
 	.dt_spawn = net_spawn,
 	.dt_close = net_close,

@@ -17,13 +17,24 @@ static const char *const net_drop_names[NET_DROP__MAX] = {
 };
 #undef NET_DROP_NAME
 
-/* The counters' names: the passes, then "drop-" and each reason. */
-#define NET_CTR_NAME(e, s)	"drop-" s,
-static const char *const net_ctr_names[NET_CTR__MAX] = {
-	"frames", "bytes", "batches", "rx-waits",
+/* The counters' names: the passes, then "drops:" and each reason. */
+#define NET_CTR_NAME(e, s)	"drops:" s,
+const char *const net_ctr_names[NET_CTR__MAX] = {
+	"frames", "bytes", "batches", "rx_waits",
 	NET_DROP_LIST(NET_CTR_NAME)
 };
 #undef NET_CTR_NAME
+
+/* Help texts: the first name of a metric gives it. */
+const char *const net_ctr_help[NET_CTR__MAX] = {
+	[NET_CTR_FRAMES] = "frames passed (rx: tap to guest, tx: guest to tap)",
+	[NET_CTR_BYTES] = "bytes of the frames passed, without the "
+	    "virtio-net header",
+	[NET_CTR_BATCHES] = "wake-ups that moved at least one frame",
+	[NET_CTR_RX_WAITS] = "times rx stopped reading the tap for want of "
+	    "guest buffers",
+	[NET_CTR_DROP_BASE] = "frames dropped, by reason",
+};
 
 _Static_assert(NET_CTR_RX_WAITS + 1 == NET_CTR_DROP_BASE,
     "net_ctr_names lists the passes before the drops");

@@ -114,21 +114,21 @@ struct net_hdr {
  * The enum, the name table and the counters below are generated from it.
  */
 #define NET_DROP_LIST(X)						\
-	X(SHORT_HDR,	"short-hdr")	/* tx: chain shorter than the header */ \
+	X(SHORT_HDR,	"short_hdr")	/* tx: chain shorter than the header */ \
 	X(RUNT,		"runt")		/* shorter than an Ethernet header */ \
-	X(TOO_BIG,	"too-big")	/* longer than the MTU (or GSO max) */ \
-	X(BAD_FLAGS,	"bad-flags")	/* unknown or direction-invalid flag */ \
-	X(CSUM_UNACKED,	"csum-unacked")	/* NEEDS_CSUM without CSUM */	\
-	X(CSUM_RANGE,	"csum-range")	/* csum_start/offset off the frame */ \
-	X(GSO_TYPE,	"gso-type")	/* unknown gso_type */		\
-	X(GSO_UNACKED,	"gso-unacked")	/* gso_type (or ECN) not acked */ \
-	X(GSO_NO_CSUM,	"gso-no-csum")	/* GSO without NEEDS_CSUM */	\
-	X(GSO_SIZE,	"gso-size")	/* GSO with gso_size 0 */	\
-	X(HDR_LEN,	"hdr-len")	/* hdr_len past the frame */	\
-	X(RX_NO_ROOM,	"rx-no-room")	/* rx: guest buffers too small */ \
-	X(RX_NO_BUFS,	"rx-no-bufs")	/* rx: no guest buffers */	\
-	X(TAP_ERR,	"tap-error")	/* read/write on the tap failed */ \
-	X(TX_SEGS,	"tx-segs")	/* tx: more segments than writev takes */
+	X(TOO_BIG,	"too_big")	/* longer than the MTU (or GSO max) */ \
+	X(BAD_FLAGS,	"bad_flags")	/* unknown or direction-invalid flag */ \
+	X(CSUM_UNACKED,	"csum_unacked")	/* NEEDS_CSUM without CSUM */	\
+	X(CSUM_RANGE,	"csum_range")	/* csum_start/offset off the frame */ \
+	X(GSO_TYPE,	"gso_type")	/* unknown gso_type */		\
+	X(GSO_UNACKED,	"gso_unacked")	/* gso_type (or ECN) not acked */ \
+	X(GSO_NO_CSUM,	"gso_no_csum")	/* GSO without NEEDS_CSUM */	\
+	X(GSO_SIZE,	"gso_size")	/* GSO with gso_size 0 */	\
+	X(HDR_LEN,	"hdr_len")	/* hdr_len past the frame */	\
+	X(RX_NO_ROOM,	"rx_no_room")	/* rx: guest buffers too small */ \
+	X(RX_NO_BUFS,	"rx_no_bufs")	/* rx: no guest buffers */	\
+	X(TAP_ERR,	"tap_error")	/* read/write on the tap failed */ \
+	X(TX_SEGS,	"tx_segs")	/* tx: more segments than writev takes */
 
 #define NET_DROP_ENUM(e, s)	NET_DROP_##e,
 enum net_drop {
@@ -138,7 +138,7 @@ enum net_drop {
 };
 #undef NET_DROP_ENUM
 
-/* "short-hdr", "runt", ...; "?" for out of range values. */
+/* "short_hdr", "runt", ...; "?" for out of range values. */
 const char	*net_drop_name(enum net_drop reason);
 
 /* 12 with VERSION_1 or MRG_RXBUF in features, else 10. */
@@ -237,7 +237,14 @@ struct net_qstats {
 	uint64_t	qs_c[NET_CTR__MAX];
 };
 
-/* "frames", ..., "drop-short-hdr", ...; "?" for out of range values. */
+/*
+ * The counters' names, also the metric names of vhostd ctl stats
+ * (struct ctr_desc: "frames", "bytes", "batches", "rx_waits", then
+ * "drops:REASON", one metric with a kind= label) and their help texts.
+ */
+extern const char *const net_ctr_names[NET_CTR__MAX];
+extern const char *const net_ctr_help[NET_CTR__MAX];
+/* net_ctr_names[ctr], or "?" for out of range values. */
 const char	*net_ctr_name(unsigned int ctr);
 /* The counter of a drop reason (NET_DROP_NONE: none, NET_CTR__MAX). */
 unsigned int	net_ctr_of_drop(enum net_drop reason);
@@ -251,7 +258,7 @@ uint64_t	net_qstats_dropped(const struct net_qstats *qs,
 /* Sum of every drop counter. */
 uint64_t	net_qstats_drops(const struct net_qstats *qs);
 /*
- * "frames=N bytes=N batches=N rx-waits=N" then " drop-REASON=N" for each
+ * "frames=N bytes=N batches=N rx_waits=N" then " drops:REASON=N" for each
  * reason that is not 0, into buf (truncated to len).
  */
 void	net_qstats_format(const struct net_qstats *qs, char *buf, size_t len);

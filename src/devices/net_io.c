@@ -300,6 +300,37 @@ net_rx_one(struct net_state *ns, struct net_pair *p, struct virtq *vq,
 	return 2;
 }
 
+_Static_assert(NET_CTR__MAX <= CTR_DEV_MAX, "net's counters fit cq_dev");
+
+/*
+ * The ring's counters into its block of the child's region (util/
+ * counters.h), where the parent reads them (vhostd ctl stats): the
+ * device's own (cq_dev, named by net_ctr_names), the bytes, and as
+ * errors the drops that are the guest's fault (a bad transmit header:
+ * invalid) or the tap's (io).  Values are the ring's totals for this
+ * child, so they only grow; copied once per wake-up.
+ */
+static void
+net_publish(const struct net_pair *p, struct vu_dev *dev, bool rx)
+{
+#if CTR_ENABLED
+	const struct net_qstats	*qs = rx ? &p->np_rx : &p->np_tx;
+	struct ctr_queue	*cq;
+	uint64_t		 io;
+
+	cq = vu_queue_counters(dev, 2 * p->np_idx + (rx ? 0 : 1));
+	memcpy(cq->cq_dev, qs->qs_c, sizeof(qs->qs_c));
+	io = net_qstats_dropped(qs, NET_DROP_TAP_ERR);
+	cq->cq_errors[CTR_ERR_IO] = io;
+	if (rx)
+		cq->cq_read_bytes = qs->qs_c[NET_CTR_BYTES];
+	else {
+		cq->cq_write_bytes = qs->qs_c[NET_CTR_BYTES];
+		cq->cq_errors[CTR_ERR_INVALID] = net_qstats_drops(qs) - io;
+	}
+#endif
+}
+
 /* Frames from the tap to the guest, one budget's worth. */
 static void
 net_rx_run(struct net_pair *p, struct vu_dev *dev)
@@ -329,6 +360,7 @@ net_rx_run(struct net_pair *p, struct vu_dev *dev)
 		vu_queue_notify(dev, q);
 		p->np_rx.qs_c[NET_CTR_BATCHES]++;
 	}
+	net_publish(p, dev, true);
 }
 
 static void
@@ -419,6 +451,7 @@ net_tx_run(struct net_state *ns, struct net_pair *p, struct vu_dev *dev,
 		vu_queue_notify(dev, q);
 		p->np_tx.qs_c[NET_CTR_BATCHES]++;
 	}
+	net_publish(p, dev, false);
 	if (rc < 0)
 		vu_dev_set_broken(dev, "net: malformed tx descriptor chain");
 }
@@ -472,6 +505,7 @@ net_io_queue_state(struct vu_dev *dev, unsigned int qidx, bool ready)
 		p->np_dev = NULL;
 	} else if (ready)
 		return;
+	net_publish(p, dev, NET_RING_RX(qidx));
 	net_log_stats(p, NET_RING_RX(qidx));
 }
 

@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 
 #include "../mem/gmem.h"
+#include "../util/counters.h"
 #include "../util/ratelimit.h"
 #include "iov.h"
 #include "virtio.h"
@@ -133,6 +134,12 @@ struct virtq {
 	 * head, less those given back or pushed: the most virtq_rewind
 	 * gives back. */
 	uint16_t		 vq_rewindable;
+	/*
+	 * Where pop and push count (cq_inflight, cq_requests, CTR_ERR_RING):
+	 * &ctr_sink after virtq_init; the engine points it at the queue's
+	 * block of the child's region.  Never NULL on an initialised queue.
+	 */
+	struct ctr_queue	*vq_ctr;
 };
 
 /*

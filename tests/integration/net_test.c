@@ -288,8 +288,8 @@ Test(net, frames_both_ways_arrive_intact_and_counted)
 	cr_assert_eq(stat_of(tx, "bytes"), sent_bytes);
 	cr_assert_geq(stat_of(rx, "frames"), 20, "IPv6 frames count too");
 	cr_assert_geq(stat_of(rx, "bytes"), recv_bytes);
-	cr_assert_eq(strstr(rx, "drop-"), NULL, "%s", rx);
-	cr_assert_eq(strstr(tx, "drop-"), NULL, "%s", tx);
+	cr_assert_eq(strstr(rx, "drops:"), NULL, "%s", rx);
+	cr_assert_eq(strstr(tx, "drops:"), NULL, "%s", tx);
 	it_stop(&it_vp);
 	cr_assert_eq(if_nametoindex(tap_name), 0, "tap-create=on: removed");
 }
@@ -342,7 +342,7 @@ Test(net, rx_frame_too_big_for_the_buffers_is_dropped_and_counted)
 	close(s);
 	rx = stats_after(&f, 0, "rx", 0);
 	fprintf(stderr, "net_test: rx %s\n", rx);
-	cr_assert_eq(stat_of(rx, "drop-rx-no-room"), 2, "%s", rx);
+	cr_assert_eq(stat_of(rx, "drops:rx_no_room"), 2, "%s", rx);
 	it_stop(&it_vp);
 }
 
@@ -395,7 +395,7 @@ Test(net, mergeable_rx_spans_buffers_and_drops_what_cannot_fit)
 	close(s);
 	rx = stats_after(&f, 0, "rx", 0);
 	fprintf(stderr, "net_test: rx %s\n", rx);
-	cr_assert_eq(stat_of(rx, "drop-rx-no-room"), 1, "%s", rx);
+	cr_assert_eq(stat_of(rx, "drops:rx_no_room"), 1, "%s", rx);
 	it_stop(&it_vp);
 }
 
@@ -408,11 +408,11 @@ Test(net, tx_bad_headers_are_dropped_and_counted)
 		size_t		hlen;
 		const char	*reason;
 	} bad[] = {
-		{ 2, 0, 0, 0, 0, 12, "drop-bad-flags" },	/* DATA_VALID */
-		{ 1, 0, 20, 6, 0, 12, "drop-csum-unacked" },	/* no CSUM */
-		{ 0, 9, 0, 0, 0, 12, "drop-gso-type" },
-		{ 0, 1, 0, 0, 1000, 12, "drop-gso-unacked" },	/* TSO4 */
-		{ 0, 0, 0, 0, 0, 6, "drop-short-hdr" },		/* 6 bytes */
+		{ 2, 0, 0, 0, 0, 12, "drops:bad_flags" },	/* DATA_VALID */
+		{ 1, 0, 20, 6, 0, 12, "drops:csum_unacked" },	/* no CSUM */
+		{ 0, 9, 0, 0, 0, 12, "drops:gso_type" },
+		{ 0, 1, 0, 0, 1000, 12, "drops:gso_unacked" },	/* TSO4 */
+		{ 0, 0, 0, 0, 0, 6, "drops:short_hdr" },		/* 6 bytes */
 	};
 	const char	*sock = it_path("net.sock");
 	struct vuf	 f;
@@ -587,5 +587,86 @@ Test(net, killed_child_is_restarted_and_serves_again)
 		vuf_fini(&f);
 	}
 	close(s);
+	it_stop(&it_vp);
+}
+
+/* vhostd ctl --control=ctl stats ARGS: stdout (static), exit 0. */
+static const char *
+ctl_stats(const char *ctl, const char *opt)
+{
+	static char	out[65536];
+	char		*argv[8], err[512];
+	int		 n = 0, st;
+
+	argv[n++] = (char *)it_env("VHOSTD");
+	argv[n++] = (char *)"ctl";
+	argv[n++] = it_fmt("--control=%s", ctl);
+	argv[n++] = (char *)"stats";
+	argv[n++] = (char *)opt;
+	argv[n++] = (char *)"n";
+	argv[n] = NULL;
+	st = vproc_run(argv, out, sizeof(out), err, sizeof(err),
+	    VPROC_TIMEOUT_MS);
+	cr_assert_eq(st, 0, "vhostd ctl stats: status %d: %s\n%s", st, err,
+	    it_vp.vp_log);
+	return out;
+}
+
+/* The value of the first line of text starting with prefix, or -1. */
+static long long
+prom_value(const char *text, const char *prefix)
+{
+	const char	*p = text;
+
+	while ((p = strstr(p, prefix)) != NULL) {
+		if ((p == text || p[-1] == '\n') &&
+		    (p = strchr(p, ' ')) != NULL)
+			return strtoll(p + 1, NULL, 10);
+		p++;
+	}
+	return -1;
+}
+
+/*
+ * The counters reach the parent while the child serves: vhostd ctl stats
+ * shows net's frames, bytes and drops by reason per ring.
+ */
+Test(net, counters_in_ctl_stats)
+{
+	const char	*sock = it_path("net.sock"), *ctl = it_path("ctl");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[200];
+	const char	*out;
+	unsigned int	 i;
+	long		 deadline;
+
+	enter_netns();
+	it_start(&it_vp, "--control", ctl, "--device", it_fmt("net,name=n,"
+	    "socket=%s,tap=%s,tap-create=on", sock, tap_name), NULL);
+	if_up(tap_name, 0);
+	guest_up(&f, &n, sock, F_MRG, 1, 2048);
+	for (i = 0; i < 3; i++) {
+		memset(hdr, 0, sizeof(hdr));
+		fill_frame(frame, sizeof(frame), i);
+		cr_assert_eq(vuf_net_send(&n, 0, hdr, 12, frame, sizeof(frame),
+		    false), 0, "%s", vuf_error(&f));
+	}
+	hdr[0] = 2;			/* DATA_VALID: not on tx */
+	cr_assert_eq(vuf_net_send(&n, 0, hdr, 12, frame, sizeof(frame),
+	    false), 0, "%s", vuf_error(&f));
+	deadline = now_ms() + 5000;
+	do {
+		out = ctl_stats(ctl, "--prometheus");
+	} while (prom_value(out, "vhostd_net_drops_total{device=\"n\","
+	    "queue=\"1\",kind=\"bad_flags\"}") < 1 && now_ms() < deadline);
+	fprintf(stderr, "net_test: stats:\n%s", out);
+	cr_assert_eq(prom_value(out, "vhostd_net_frames_total{device=\"n\","
+	    "queue=\"1\"}"), 3, "%s", out);
+	cr_assert_eq(prom_value(out, "vhostd_net_bytes_total{device=\"n\","
+	    "queue=\"1\"}"), 600, "%s", out);
+	cr_assert_eq(prom_value(out, "vhostd_net_drops_total{device=\"n\","
+	    "queue=\"1\",kind=\"bad_flags\"}"), 1, "%s", out);
+	vuf_fini(&f);
 	it_stop(&it_vp);
 }

@@ -583,8 +583,8 @@ Test(net, qstats_and_names)
 	cr_assert_eq(net_qstats_dropped(&qs, NET_DROP_NONE), 0);
 	cr_assert_eq(net_qstats_drops(&qs), 3);
 	net_qstats_format(&qs, buf, sizeof(buf));
-	cr_assert_str_eq(buf, "frames=2 bytes=1560 batches=0 rx-waits=0 "
-	    "drop-runt=2 drop-rx-no-room=1");
+	cr_assert_str_eq(buf, "frames=2 bytes=1560 batches=0 rx_waits=0 "
+	    "drops:runt=2 drops:rx_no_room=1");
 	/* One name per counter, each distinct, drops named after reasons. */
 	for (i = 0; i < NET_CTR__MAX; i++) {
 		cr_assert_neq(strcmp(net_ctr_name((unsigned int)i), "?"), 0);
@@ -593,7 +593,7 @@ Test(net, qstats_and_names)
 			    net_ctr_name((unsigned int)j)), 0);
 	}
 	cr_assert_str_eq(net_ctr_name(net_ctr_of_drop(NET_DROP_TX_SEGS)),
-	    "drop-tx-segs");
+	    "drops:tx_segs");
 	cr_assert_eq(net_ctr_of_drop(NET_DROP_NONE), NET_CTR__MAX);
 	cr_assert_str_eq(net_ctr_name(NET_CTR__MAX), "?");
 	for (i = 0; i < NET_DROP__MAX; i++) {
