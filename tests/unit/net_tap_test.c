@@ -756,6 +756,13 @@ policy_child(const struct policy_filter *pf, int fd, int what)
 		    NET_TUN_F_TSO4 | NET_TUN_F_TSO6 | NET_TUN_F_TSO_ECN |
 		    NET_TUN_F_UFO) != 0 || net_tap_set_offload(fd, 0) != 0)
 			_exit(1);
+		/* A pair the guest does not use: detached, then back. */
+		ifr.ifr_flags = IFF_DETACH_QUEUE;
+		if (ioctl(5, TUNSETQUEUE, &ifr) != 0)
+			_exit(4);
+		ifr.ifr_flags = IFF_ATTACH_QUEUE;
+		if (ioctl(5, TUNSETQUEUE, &ifr) != 0)
+			_exit(5);
 		fill_frame(frame, sizeof(frame), 0x66);
 		v[0] = (struct iovec){ hdr, sizeof(hdr) };
 		v[1] = (struct iovec){ frame, sizeof(frame) };
@@ -771,8 +778,9 @@ policy_child(const struct policy_filter *pf, int fd, int what)
 		(void)ioctl(fd, TUNSETIFF, &ifr);
 		break;
 	case P_DETACH:
+		/* TUNSETQUEUE only on the tap queue numbers. */
 		ifr.ifr_flags = IFF_DETACH_QUEUE;
-		(void)ioctl(fd, TUNSETQUEUE, &ifr);
+		(void)ioctl(12, TUNSETQUEUE, &ifr);
 		break;
 	case P_PERSIST:
 		(void)ioctl(fd, TUNSETPERSIST, 1);

@@ -260,6 +260,31 @@ Test(net, spawn_resets_what_a_child_changed)
 	device_res_release(&net_device_type, &res);
 }
 
+/* A multi_queue tap: a queue the child detached is attached again. */
+Test(net, spawn_attaches_every_queue_again)
+{
+	struct device_opt	o[3] = { { "tap", NULL }, { "tap-create", "on" },
+	    { "queues", "2" } };
+	struct device_res	res;
+	struct ifreq		ifr;
+	char			err[512];
+
+	enter_netns();
+	o[0].value = tap;
+	cr_assert_eq(open_net(o, 3, false, &res, err, sizeof(err)), 0, "%s",
+	    err);
+	/* Detaching a detached queue is EINVAL: that tells them apart. */
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_DETACH_QUEUE;
+	cr_assert_eq(ioctl(res.dr_fds[1], TUNSETQUEUE, &ifr), 0);
+	cr_assert_eq(ioctl(res.dr_fds[1], TUNSETQUEUE, &ifr), -1);
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_eq(net_device_type.dt_spawn(&res), 0);
+	cr_assert_eq(ioctl(res.dr_fds[1], TUNSETQUEUE, &ifr), 0,
+	    "the queue was left detached: %s", strerror(errno));
+	device_res_release(&net_device_type, &res);
+}
+
 /* ---- the child half, through an engine ---- */
 
 static struct vu_dev		 dev;
