@@ -4,7 +4,8 @@
  * in a network namespace each test makes for itself, the parent half on
  * real taps (created, adopted, the MTU, the reset before each child) and
  * the child half through an engine (features offered and acked into the
- * tap's offloads, config space, NET_SET_MTU, SEND_RARP on the tap).
+ * tap's offloads, config space, NET_SET_MTU, SEND_RARP on the tap), and
+ * what policies/x86_64/net.policy lets the child do with its tap.
  * Frames through the data path: tests/integration/net_test.c.
  */
 #include <criterion/criterion.h>
@@ -18,8 +19,11 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <linux/ethtool.h>
 #include <linux/if_ether.h>
@@ -31,6 +35,8 @@
 #include "devices/net.h"
 #include "devices/net_tap.h"
 #include "kvprep.h"
+#include "nettap.h"
+#include "policy.h"
 #include "vhost/vhost_int.h"
 
 #define B(x)	NET_BIT(VIRTIO_NET_F_##x)
@@ -93,14 +99,9 @@ Test(net, keys_and_refusals)
 /* ---- real taps, in a network namespace of this test's own ---- */
 
 static void
-enter_netns(void)
+net_netns(void)
 {
-	if (geteuid() != 0)
-		cr_skip_test("needs root for a network namespace and taps");
-	if (access("/dev/net/tun", R_OK | W_OK) == -1)
-		cr_skip_test("/dev/net/tun: %s", strerror(errno));
-	if (unshare(CLONE_NEWNET) == -1)
-		cr_skip_test("unshare(CLONE_NEWNET): %s", strerror(errno));
+	enter_netns();
 	snprintf(tap, sizeof(tap), "vn%d", (int)getpid() % 100000);
 }
 
@@ -144,7 +145,7 @@ Test(net, check_only_claims_nothing)
 	struct device_res	res;
 	char			err[512];
 
-	enter_netns();
+	net_netns();
 	o[0].value = tap;
 	cr_assert_eq(open_net(o, 1, true, &res, err, sizeof(err)), -ENODEV);
 	cr_assert_not_null(strstr(err, "does not exist"), "%s", err);
@@ -167,7 +168,7 @@ Test(net, open_creates_and_close_removes)
 	char			 err[512];
 	unsigned int		 i;
 
-	enter_netns();
+	net_netns();
 	o[0].value = tap;
 	cr_assert_eq(open_net(o, 4, false, &res, err, sizeof(err)), 0, "%s",
 	    err);
@@ -204,7 +205,7 @@ Test(net, open_adopts_passed_fds)
 	char			 err[512], list[32];
 	int			 fd[2], i;
 
-	enter_netns();
+	net_netns();
 	for (i = 0; i < 2; i++) {
 		fd[i] = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 		cr_assert_geq(fd[i], 0);
@@ -240,7 +241,7 @@ Test(net, spawn_resets_what_a_child_changed)
 	char			err[512];
 	int			fd, hdr = 10;
 
-	enter_netns();
+	net_netns();
 	o[0].value = tap;
 	cr_assert_eq(open_net(o, 2, false, &res, err, sizeof(err)), 0, "%s",
 	    err);
@@ -269,7 +270,7 @@ Test(net, spawn_attaches_every_queue_again)
 	struct ifreq		ifr;
 	char			err[512];
 
-	enter_netns();
+	net_netns();
 	o[0].value = tap;
 	cr_assert_eq(open_net(o, 3, false, &res, err, sizeof(err)), 0, "%s",
 	    err);
@@ -317,7 +318,7 @@ child_up(void)
 	struct device_child_res	 cr;
 	char			 err[512];
 
-	enter_netns();
+	net_netns();
 	o[0].value = tap;
 	cr_assert_eq(open_net(o, 4, false, &cres, err, sizeof(err)), 0, "%s",
 	    err);
@@ -448,4 +449,144 @@ Test(net, send_rarp_writes_the_announce_to_the_tap)
 	    sizeof(payload)), -EINVAL, "a multicast MAC");
 	close(s);
 	child_down();
+}
+
+/* ---- net.policy ---- */
+
+/*
+ * What the jailed child may do with its tap, under the real
+ * policies/x86_64/net.policy: frames (readv/writev on tap queue fds 4..)
+ * and TUNSETOFFLOAD on fd 4 with the offloads vhostd sets; every other
+ * tap ioctl, TUNSETOFFLOAD elsewhere or with other flags, readv/writev
+ * past the queue numbers, open and socket() kill it.
+ */
+enum { P_ALLOWED, P_SETIFF, P_DETACH, P_PERSIST, P_HDRSZ, P_STEER, P_OPEN,
+    P_SOCKET, P_OFFLOAD_FD5, P_OFFLOAD_USO, P_READV_FD12, P_WRITEV_FD12,
+    P__N };
+
+static void
+policy_child(const struct policy_filter *pf, int fd, int what)
+{
+	struct ifreq	ifr;
+	uint8_t		hdr[12] = { 0 }, frame[60], buf[256];
+	struct iovec	v[2];
+	int		n = 12;
+
+	memset(&ifr, 0, sizeof(ifr));
+	/* As in the jail: the first tap queue is fd 4, a second one 5. */
+	if (dup2(fd, 4) != 4 || dup2(fd, 5) != 5 || dup2(fd, 12) != 12)
+		_exit(101);
+	fd = 4;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    policy_filter_load(pf) != 0)
+		_exit(100);
+	switch (what) {
+	case P_OFFLOAD_FD5:
+		(void)net_tap_set_offload(5, NET_TUN_F_CSUM);
+		break;
+	case P_OFFLOAD_USO:
+		(void)net_tap_set_offload(fd, NET_TUN_F_CSUM | NET_TUN_F_USO4 |
+		    NET_TUN_F_USO6);
+		break;
+	case P_READV_FD12:
+		v[0] = (struct iovec){ buf, sizeof(buf) };
+		if (readv(12, v, 1) < 0)
+			_exit(51);
+		break;
+	case P_WRITEV_FD12:
+		v[0] = (struct iovec){ buf, sizeof(buf) };
+		if (writev(12, v, 1) < 0)
+			_exit(51);
+		break;
+	case P_ALLOWED:
+		if (net_tap_set_offload(fd, NET_TUN_F_CSUM |
+		    NET_TUN_F_TSO4 | NET_TUN_F_TSO6 | NET_TUN_F_TSO_ECN |
+		    NET_TUN_F_UFO) != 0 || net_tap_set_offload(fd, 0) != 0)
+			_exit(1);
+		/* A pair the guest does not use: detached, then back. */
+		ifr.ifr_flags = IFF_DETACH_QUEUE;
+		if (ioctl(5, TUNSETQUEUE, &ifr) != 0)
+			_exit(4);
+		ifr.ifr_flags = IFF_ATTACH_QUEUE;
+		if (ioctl(5, TUNSETQUEUE, &ifr) != 0)
+			_exit(5);
+		fill_frame(frame, sizeof(frame), 0x66);
+		v[0] = (struct iovec){ hdr, sizeof(hdr) };
+		v[1] = (struct iovec){ frame, sizeof(frame) };
+		if (writev(fd, v, 2) != 72)
+			_exit(2);
+		v[1] = (struct iovec){ buf, sizeof(buf) };
+		/* Nothing queued (EAGAIN) or the stack's own IPv6 frames. */
+		if (readv(fd, v, 2) < 0 && errno != EAGAIN)
+			_exit(3);
+		_exit(0);
+	case P_SETIFF:
+		ifr.ifr_flags = IFF_TAP;
+		(void)ioctl(fd, TUNSETIFF, &ifr);
+		break;
+	case P_DETACH:
+		/* TUNSETQUEUE only on the tap queue numbers. */
+		ifr.ifr_flags = IFF_DETACH_QUEUE;
+		(void)ioctl(12, TUNSETQUEUE, &ifr);
+		break;
+	case P_PERSIST:
+		(void)ioctl(fd, TUNSETPERSIST, 1);
+		break;
+	case P_HDRSZ:
+		(void)ioctl(fd, TUNSETVNETHDRSZ, &n);
+		break;
+	case P_STEER:
+		n = -1;
+		(void)ioctl(fd, TUNSETSTEERINGEBPF, &n);
+		break;
+	case P_OPEN:
+		(void)open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+		break;
+	case P_SOCKET:
+		(void)socket(AF_PACKET, SOCK_RAW, 0);
+		break;
+	}
+	_exit(50);	/* survived a forbidden call */
+}
+
+Test(net, policy_allows_frames_and_offload_only)
+{
+	struct policy_filter	*pf;
+	struct net_tap		 t;
+	char			 err[512] = "";
+	int			 what, status;
+	pid_t			 pid;
+
+	enter_netns();
+	pf = policy_compile_file("policies/x86_64/net.policy",
+	    POLICY_MODE_KILL, err, sizeof(err));
+	cr_assert_not_null(pf, "%s", err);
+	cr_assert_eq(net_tap_open(&t, "vt0", 2, true, err, sizeof(err)), 0,
+	    "%s", err);
+	if_up("vt0");
+	for (what = 0; what < P__N; what++) {
+		pid = fork();
+		cr_assert_geq(pid, 0);
+		if (pid == 0)
+			policy_child(pf, t.nt_fds[1], what);
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		if (what == P_ALLOWED)
+			cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			    "allowed path: status %#x", status);
+#ifdef VHOSTD_SANITIZE
+		else if (what == P_OPEN)
+			/* make SAN=1 filters allow openat for the runtime. */
+			cr_assert(WIFEXITED(status) || WIFSIGNALED(status));
+#endif
+		else
+			cr_assert(WIFSIGNALED(status) &&
+			    WTERMSIG(status) == SIGSYS,
+			    "case %d not killed: status %#x", what, status);
+	}
+	/* Nothing the children tried changed the tap. */
+	cr_assert_eq(tap_flags(t.nt_fds[1]) & IFF_MULTI_QUEUE,
+	    IFF_MULTI_QUEUE);
+	policy_filter_free(pf);
+	net_tap_release(&t);
+	cr_assert_eq(if_nametoindex("vt0"), 0);
 }
