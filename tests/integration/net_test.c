@@ -22,6 +22,7 @@
 
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/if_tun.h>
 
 #include "itest.h"
 #include "vuf_net.h"
@@ -788,4 +789,110 @@ Test(net, rx_without_buffers_waits_for_a_kick_without_spinning)
 	fprintf(stderr, "net_test: rx %s\n", rx);
 	cr_assert_geq(stat_of(rx, "rx_waits"), 1, "%s", rx);
 	it_stop(&it_vp);
+}
+
+/* A tap the test opens itself, as a VM manager does (IFF_VNET_HDR...). */
+static int
+open_tap_fd(const char *name)
+{
+	struct ifreq	ifr;
+	int		fd;
+
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	cr_assert_eq(ioctl(fd, TUNSETIFF, &ifr), 0, "TUNSETIFF: %s",
+	    strerror(errno));
+	return fd;
+}
+
+/* One frame each way through the device at sock. */
+static void
+one_frame_each_way(const char *sock, int s, uint32_t mark)
+{
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[400], got[2048];
+	unsigned int	 nb;
+	uint32_t	 seq;
+	size_t		 len;
+	ssize_t		 m;
+
+	guest_up(&f, &n, sock, F_MRG, 1, 2048);
+	memset(hdr, 0, sizeof(hdr));
+	fill_frame(frame, sizeof(frame), mark);
+	cr_assert_eq(vuf_net_send(&n, 0, hdr, 12, frame, sizeof(frame),
+	    false), 0, "%s", vuf_error(&f));
+	m = packet_recv(s, got, sizeof(got), &seq, 5000);
+	cr_assert_eq(m, (ssize_t)sizeof(frame));
+	cr_assert_eq(seq, mark);
+	fill_frame(frame, sizeof(frame), mark + 1);
+	packet_send(s, frame, sizeof(frame));
+	do {
+		cr_assert_eq(vuf_net_recv(&n, 0, hdr, got, sizeof(got), &len,
+		    &nb, 5000), 0, "%s", vuf_error(&f));
+	} while (!is_test_frame(got, len, &seq));
+	cr_assert_eq(seq, mark + 1);
+	cr_assert_eq(memcmp(got, frame, sizeof(frame)), 0);
+	vuf_fini(&f);
+}
+
+/* tap-fd=: a tap fd passed in (libvirt's way) is served. */
+Test(net, a_tap_fd_passed_in_is_served)
+{
+	const char		*sock = it_path("net.sock");
+	struct vproc_opts	 o = { .o_stdout = -1 };
+	int			 fd, s;
+
+	enter_netns();
+	fd = open_tap_fd(tap_name);
+	/* Persistent: it outlives its fds, unless vhostd removed it. */
+	cr_assert_eq(ioctl(fd, TUNSETPERSIST, 1), 0);
+	o.o_fds = &fd;
+	o.o_nfds = 1;			/* fd 3 in vhostd */
+	it_start_opts(&it_vp, true, &o, "--device", it_fmt("net,socket=%s,"
+	    "tap-fd=3", sock), NULL);
+	close(fd);			/* vhostd holds it now */
+	if_up(tap_name, 0);
+	s = packet_socket(tap_name);
+	one_frame_each_way(sock, s, 1100);
+	close(s);
+	it_stop(&it_vp);
+	cr_assert_neq(if_nametoindex(tap_name), 0, "a tap passed in is the "
+	    "manager's: vhostd removed it");
+}
+
+/* The backend program: vhostd net --socket-path=... --tap=... */
+Test(net, the_backend_program_serves)
+{
+	const char	*sock = it_path("net.sock");
+	char		*argv[8];
+	long		 deadline;
+	int		 s, fd;
+
+	enter_netns();
+	fd = open_tap_fd(tap_name);
+	cr_assert_eq(ioctl(fd, TUNSETPERSIST, 1), 0);
+	close(fd);
+	if_up(tap_name, 0);
+	argv[0] = (char *)it_env("VHOSTD");
+	argv[1] = (char *)"net";
+	argv[2] = it_fmt("--socket-path=%s", sock);
+	argv[3] = it_fmt("--tap=%s", tap_name);
+	argv[4] = (char *)"--policy-dir";
+	argv[5] = (char *)it_env("VHOSTD_POLICYDIR");
+	argv[6] = NULL;
+	cr_assert_eq(vproc_start(&it_vp, argv, NULL), 0);
+	deadline = now_ms() + VPROC_TIMEOUT_MS;
+	while (!it_connects(sock) && now_ms() < deadline)
+		usleep(10 * 1000);
+	cr_assert(it_connects(sock), "not serving:\n%s", it_vp.vp_log);
+	s = packet_socket(tap_name);
+	one_frame_each_way(sock, s, 1200);
+	close(s);
+	/* One front end, then the process ends (restart=never). */
+	cr_assert_eq(vproc_wait_exit(&it_vp, VPROC_TIMEOUT_MS, NULL), 0,
+	    "still running:\n%s", it_vp.vp_log);
 }
