@@ -896,3 +896,44 @@ Test(net, the_backend_program_serves)
 	cr_assert_eq(vproc_wait_exit(&it_vp, VPROC_TIMEOUT_MS, NULL), 0,
 	    "still running:\n%s", it_vp.vp_log);
 }
+
+/*
+ * rx buffers smaller than the virtio-net header (5.1.6.3.1 forbids them):
+ * the device sets NEEDS_RESET and stops, the child stays up, nothing is
+ * written past the buffers.
+ */
+Test(net, rx_buffers_smaller_than_the_header_break_the_device)
+{
+	const char	*sock = it_path("net.sock");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 frame[200], st = 0, *guard;
+	uint64_t	 gpa;
+	long		 deadline;
+	int		 s, i;
+
+	enter_netns();
+	start_net(sock, "", 0);
+	s = packet_socket(tap_name);
+	guest_up(&f, &n, sock, F_MRG, 1, 8);
+	cr_assert_not_null(guard = vuf_alloc(&f, 64, 64, &gpa));
+	memset(guard, 0x5a, 64);
+	fill_frame(frame, sizeof(frame), 1300);
+	packet_send(s, frame, sizeof(frame));
+	deadline = now_ms() + VPROC_TIMEOUT_MS;
+	do {
+		cr_assert_eq(vuf_get_status(&f, &st), 0, "%s\n%s",
+		    vuf_error(&f), it_vp.vp_log);
+	} while (!(st & VIRTIO_CONFIG_S_NEEDS_RESET) && now_ms() < deadline &&
+	    usleep(10 * 1000) == 0);
+	cr_assert(st & VIRTIO_CONFIG_S_NEEDS_RESET, "status 0x%x\n%s", st,
+	    it_vp.vp_log);
+	cr_assert_eq(vuf_vq_pending(&f, 0), 0, "a buffer was used");
+	for (i = 0; i < 64; i++)
+		cr_assert_eq(guard[i], 0x5a, "written past the rx buffers");
+	cr_assert_eq(vproc_count(&it_vp, "killed by signal"), 0, "%s",
+	    it_vp.vp_log);
+	close(s);
+	vuf_fini(&f);
+	it_stop(&it_vp);
+}
