@@ -937,3 +937,53 @@ Test(net, rx_buffers_smaller_than_the_header_break_the_device)
 	vuf_fini(&f);
 	it_stop(&it_vp);
 }
+
+/*
+ * A transmit header spread over twelve one-byte segments, the frame over
+ * eight more: read whole, the frame reaches the tap intact.
+ */
+Test(net, tx_header_and_frame_over_many_segments)
+{
+	const char	*sock = it_path("net.sock");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	struct vuf_seg	 segs[20];
+	uint8_t		 frame[800], got[2048], *buf;
+	const char	*tx;
+	uint64_t	 gpa;
+	uint32_t	 seq, len;
+	unsigned int	 i, k = 0;
+	ssize_t		 m;
+	int		 s;
+
+	enter_netns();
+	start_net(sock, "", 0);
+	s = packet_socket(tap_name);
+	guest_up(&f, &n, sock, F_MRG, 1, 2048);
+	cr_assert_not_null(buf = vuf_alloc(&f, 4096, 64, &gpa));
+	memset(buf, 0, 12);
+	fill_frame(frame, sizeof(frame), 1400);
+	memcpy(buf + 64, frame, sizeof(frame));
+	for (i = 0; i < 12; i++)
+		segs[k++] = (struct vuf_seg){ gpa + i * 4, 1, false };
+	/* Header bytes 4 apart: put them there. */
+	for (i = 0; i < 12; i++)
+		buf[i * 4] = 0;
+	for (i = 0; i < 8; i++)
+		segs[k++] = (struct vuf_seg){ gpa + 64 + i * 100, 100, false };
+	cr_assert_eq(vuf_vq_exec(&f, 1, segs, k, false, &len), 0, "%s",
+	    vuf_error(&f));
+	m = packet_recv(s, got, sizeof(got), &seq, 5000);
+	cr_assert_eq(m, (ssize_t)sizeof(frame));
+	cr_assert_eq(seq, 1400);
+	cr_assert_eq(memcmp(got, frame, sizeof(frame)), 0);
+	/* The second header byte, in its own segment, is read too. */
+	buf[1 * 4] = 9;				/* gso_type: unknown */
+	cr_assert_eq(vuf_vq_exec(&f, 1, segs, k, false, &len), 0, "%s",
+	    vuf_error(&f));
+	close(s);
+	tx = stats_after(&f, 0, "tx", 0);
+	cr_assert_eq(stat_of(tx, "frames"), 1, "%s", tx);
+	cr_assert_eq(stat_of(tx, "drops:gso_type"), 1, "%s", tx);
+	it_stop(&it_vp);
+}
