@@ -348,6 +348,8 @@ net_init(const struct device_child_res *res, void **statep)
 	if ((ns = calloc(1, sizeof(*ns))) == NULL)
 		return -ENOMEM;
 	ratelimit_log_init(&ns->ns_warnlog, 0, 0);
+	/* Every ring's stop at once, then one line a second. */
+	ratelimit_init(&ns->ns_statlog, 2 * NET_PAIRS_MAX, 1);
 	ns->ns_npairs = nr->nr_npairs;
 	memcpy(ns->ns_mac, nr->nr_mac, sizeof(ns->ns_mac));
 	ns->ns_mtu = nr->nr_mtu;
