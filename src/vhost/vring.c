@@ -182,10 +182,11 @@ vu_vring_stop(struct vu_dev *dev, unsigned int idx)
 	vring_unwatch_kick(dev, vr);
 	if (!vr->vr_started)
 		return;
-	vr->vr_base = vr->vr_vq.vq_last_avail;
 	vr->vr_started = false;
-	/* The device drains and publishes through the pointers first. */
+	/* The device drains and publishes through the pointers first, and
+	 * may give back chains it held (virtq_rewind): the base after. */
 	vring_update(dev, idx, was);
+	vr->vr_base = vr->vr_vq.vq_last_avail;
 	vring_detach(vr);
 }
 

@@ -433,6 +433,7 @@ virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 		if ((rc = virtq_take(vq, head, elem)) < 0)
 			return rc;
 		vq->vq_popped = VIRTQ_POPPED_RESUBMIT;
+		vq->vq_rewindable = 0;
 		ctr_add(&vq->vq_ctr->cq_inflight, 1);
 		return 1;
 	}
@@ -480,6 +481,8 @@ virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 		set_avail_event(vq, vq->vq_last_avail);
 	vq->vq_popped = VIRTQ_POPPED_AVAIL;
 	vq->vq_popped_head = head;
+	if (vq->vq_rewindable < UINT16_MAX)
+		vq->vq_rewindable++;
 	ctr_add(&vq->vq_ctr->cq_inflight, 1);
 	return 1;
 }
@@ -497,6 +500,8 @@ virtq_unpop(struct virtq *vq)
 		if (vq->vq_avail == NULL)
 			return -EINVAL;	/* detached since the pop */
 		vq->vq_last_avail--;
+		if (vq->vq_rewindable > 0)
+			vq->vq_rewindable--;
 		if (vq->vq_inflight != NULL && head < vq->vq_num) {
 			vq->vq_inflight->desc[head].inflight = 0;
 			vq->vq_counter--;
@@ -510,6 +515,38 @@ virtq_unpop(struct virtq *vq)
 	}
 	vq->vq_popped = VIRTQ_POPPED_NONE;
 	ctr_add(&vq->vq_ctr->cq_inflight, (uint64_t)-1);
+	return 0;
+}
+
+int
+virtq_rewind(struct virtq *vq, unsigned int n)
+{
+	uint16_t	head;
+	unsigned int	i;
+
+	if (n == 0)
+		return 0;
+	if (vq->vq_avail == NULL || n > vq->vq_rewindable)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		vq->vq_last_avail--;
+		if (vq->vq_inflight == NULL)
+			continue;
+		/* The head as the ring names it now: a driver that rewrote
+		 * a slot it had made available only confuses its own
+		 * inflight records (the index stays inside the ring). */
+		head = avail_ring(vq, vq->vq_last_avail & (vq->vq_num - 1));
+		if (head < vq->vq_num) {
+			vq->vq_inflight->desc[head].inflight = 0;
+			vq->vq_counter--;
+		}
+	}
+	vq->vq_rewindable = (uint16_t)(vq->vq_rewindable - n);
+	vq->vq_popped = VIRTQ_POPPED_NONE;
+	ctr_add(&vq->vq_ctr->cq_inflight, (uint64_t)-(int64_t)n);
+	/* As before those pops: a kick for these chains on. */
+	if (vq->vq_event_idx)
+		set_avail_event(vq, vq->vq_last_avail);
 	return 0;
 }
 
@@ -566,6 +603,8 @@ virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 	volatile struct virtq_used_elem	*ue;
 
 	vq->vq_popped = VIRTQ_POPPED_NONE;	/* nothing to unpop now */
+	if (vq->vq_rewindable > 0)
+		vq->vq_rewindable--;
 	if (vq->vq_used == NULL)
 		return;		/* stopped or paused: nowhere to publish */
 	ctr_add(&vq->vq_ctr->cq_requests, 1);
