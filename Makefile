@@ -24,6 +24,9 @@ MANDIR	?= $(DATADIR)/man
 POLICYDIR ?= $(DATADIR)/vhostd/policies
 BUILD	?= build
 SAN	?= 0
+# COUNTERS=0: build without the I/O counters (util/counters.h), for the
+# bench's "off" binary; use its own BUILD directory.
+COUNTERS ?= 1
 CC	?= cc
 
 PKGS	:= libevent libseccomp libcap-ng liburing
@@ -45,6 +48,9 @@ endif
 HARDEN	:= -fstack-protector-strong -fPIE -fstack-clash-protection \
 	   -fcf-protection
 CPPFLAGS += -D_GNU_SOURCE -DPOLICYDIR=\"$(POLICYDIR)\" -Isrc -Isandbox
+ifeq ($(COUNTERS),0)
+CPPFLAGS += -DVHOSTD_NO_COUNTERS
+endif
 CFLAGS	?=
 CFLAGS	+= -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(PKG_CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(SANLD)
@@ -203,7 +209,10 @@ check:
 fuzz:
 	$(MAKE) -C tests/fuzz BUILD=$(abspath $(BUILD))/fuzz
 
+# The counters line (scripts/bench-counters) compares with a vhostd built
+# without counters, in its own directory.
 bench: $(PROG) tests
+	$(MAKE) BUILD=$(BUILD)-nocounters COUNTERS=0 $(BUILD)-nocounters/vhostd
 	scripts/bench $(BUILD)
 
 # The soak (tests/tools/vuf-soak.c): SOAK_SECS=30 for a quick run.

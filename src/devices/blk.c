@@ -741,6 +741,7 @@ const struct device_type blk_device_type = {
 	 */
 	.dt_rlimit_nproc = 4096,
 	.dt_rlimit_memlock = 64ul << 20,
+	.dt_latency = true,
 	/*
 	 * Private memory: about 0.9 MiB per queue (BLK_DEPTH requests with
 	 * their iovecs and operations), 14 MiB with VU_MAX_QUEUES idle, a

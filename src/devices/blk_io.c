@@ -61,6 +61,19 @@ struct blk_queue {
 	uint64_t		 bq_poll_begin;	/* this poll episode */
 	uint64_t		 bq_poll_last;	/* its last busy moment */
 	struct vu_budget	 bq_budget;	/* this wake-up's */
+	struct ctr_queue	*bq_ctr;	/* vu_queue_counters */
+	/*
+	 * Latency (util/counters.h) with two clock reads per batch, not two
+	 * per request: every request popped in one run has the run's stamp,
+	 * and completions wait in bq_done, counted by start stamp, for the
+	 * signal that publishes them, stamped once (blk_queue_lat_flush).
+	 */
+	uint64_t		 bq_run_start;	/* this run's, 0: not read */
+	unsigned int		 bq_ndone;
+	struct {
+		uint64_t	 d_start;
+		uint64_t	 d_n;
+	}			 bq_done[BLK_DEPTH];
 	int			 bq_efd;	/* completion eventfd */
 	unsigned int		 bq_cq_entries;
 	unsigned int		 bq_inflight;	/* SQEs not reaped */
@@ -420,6 +433,7 @@ blk_queue_get(struct vu_dev *dev, unsigned int qidx)
 	    (bq = blk_queue_open(bs, qidx, false)) == NULL)
 		return NULL;
 	bq->bq_dev = dev;
+	bq->bq_ctr = vu_queue_counters(dev, qidx);
 	if (bq->bq_uring && !bq->bq_watched) {
 		rc = blk_queue_watch(bq);
 		if (rc == 0)
@@ -450,6 +464,59 @@ blk_req_put(struct blk_queue *bq, struct blk_req *r)
 	bq->bq_nfree++;
 }
 
+/*
+ * The latency of every request completed since the last signal: from the
+ * run that popped it to now, the signal that publishes it.
+ */
+static void
+blk_queue_lat_flush(struct blk_queue *bq)
+{
+	uint64_t	now;
+	unsigned int	i;
+
+	if (bq->bq_ndone == 0)
+		return;
+	now = ctr_now_ns();
+	for (i = 0; i < bq->bq_ndone; i++)
+		ctr_latency(bq->bq_ctr, bq->bq_done[i].d_start, now,
+		    bq->bq_done[i].d_n);
+	bq->bq_ndone = 0;
+}
+
+/*
+ * The counters of a finished request: its outcome (an op failed: io; the
+ * device refused it: unsupported or invalid; else its data bytes), and
+ * its start for the latency, taken when it is published.
+ */
+static void
+blk_req_count(struct blk_queue *bq, const struct blk_req *r)
+{
+	struct ctr_queue	*cq = bq->bq_ctr;
+
+	if (__builtin_expect(r->r_err == 0 && r->r_status == VIRTIO_BLK_S_OK,
+	    1)) {
+		if (r->r_write)
+			ctr_add(&cq->cq_write_bytes, r->r_data);
+		else
+			ctr_add(&cq->cq_read_bytes, r->r_data);
+	} else
+		ctr_error(cq, r->r_err != 0 ? CTR_ERR_IO :
+		    r->r_status == VIRTIO_BLK_S_UNSUPP ? CTR_ERR_UNSUPPORTED :
+		    CTR_ERR_INVALID);
+#if CTR_ENABLED
+	/* Popped in the same run as the last one: one more of those. */
+	if (__builtin_expect(bq->bq_ndone > 0 &&
+	    bq->bq_done[bq->bq_ndone - 1].d_start == r->r_start, 1)) {
+		bq->bq_done[bq->bq_ndone - 1].d_n++;
+		return;
+	}
+	if (bq->bq_ndone == BLK_DEPTH)
+		blk_queue_lat_flush(bq);
+	bq->bq_done[bq->bq_ndone].d_start = r->r_start;
+	bq->bq_done[bq->bq_ndone++].d_n = 1;
+#endif
+}
+
 /* Status byte and used element; the signal comes with the batch. */
 static void
 blk_req_complete(struct blk_queue *bq, struct blk_req *r)
@@ -462,9 +529,11 @@ blk_req_complete(struct blk_queue *bq, struct blk_req *r)
 		ratelimit_warnx(blk_warnlog(bs), ratelimit_now(), "blk: queue %u: request "
 		    "finished after its ring was unmapped; dropped",
 		    bq->bq_idx);
+		ctr_add(&bq->bq_ctr->cq_inflight, (uint64_t)-1);
 	} else {
 		virtq_push(vq, r->r_head, blk_req_status(bs, r));
 		bq->bq_used++;
+		blk_req_count(bq, r);
 	}
 	blk_req_put(bq, r);
 }
@@ -603,6 +672,7 @@ blk_req_issue(struct blk_queue *bq, struct blk_req *r)
 static void
 blk_queue_notify(struct blk_queue *bq)
 {
+	blk_queue_lat_flush(bq);
 	if (bq->bq_used == 0)
 		return;
 	bq->bq_used = 0;
@@ -635,6 +705,7 @@ blk_queue_run(struct blk_queue *bq)
 
 	if (bq->bq_broken[0] != '\0')
 		return;		/* the control thread stops the rings */
+	bq->bq_run_start = 0;
 again:
 	bq->bq_starved = false;
 	while (vq != NULL && virtq_mapped(vq) && why == NULL &&
@@ -657,6 +728,11 @@ again:
 		r = bq->bq_free;
 		bq->bq_free = r->r_next;
 		bq->bq_nfree--;
+#if CTR_ENABLED
+		if (bq->bq_run_start == 0)
+			bq->bq_run_start = ctr_now_ns();
+		r->r_start = bq->bq_run_start;
+#endif
 		switch (blk_req_parse(bs, r, &bq->bq_elem, &why)) {
 		case BLK_REQ_IO:
 			blk_req_issue(bq, r);
@@ -666,6 +742,7 @@ again:
 			break;
 		case BLK_REQ_BAD:
 			virtq_push(vq, r->r_head, 0);
+			ctr_error(bq->bq_ctr, CTR_ERR_INVALID);
 			bq->bq_used++;
 			blk_req_put(bq, r);
 			break;
@@ -892,6 +969,7 @@ blk_queue_drain(struct blk_queue *bq)
 	blk_queue_wait(bq, true);
 	bq->bq_starved = false;
 	bq->bq_polling = false;
+	blk_queue_lat_flush(bq);
 	if (bq->bq_used > 0)
 		vu_queue_publish(bq->bq_dev, bq->bq_idx);
 	bq->bq_used = 0;

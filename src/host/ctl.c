@@ -20,6 +20,7 @@
 #include "../util/ratelimit.h"
 #include "ctl.h"
 #include "host.h"
+#include "stats.h"
 
 /* Most words in one request line (the verb, options, a name). */
 #define CTL_MAX_WORDS	8
@@ -59,13 +60,20 @@ struct ctl_conn {
 /* The open connections: requests being read, waiting or being answered. */
 static struct ctl_conn	*ctl_conns;
 
-static const char *const state_names[] = {
+static const char *const state_names[SUP_DONE + 1] = {
 	[SUP_STOPPED] = "stopped",
 	[SUP_RUNNING] = "running",
 	[SUP_BACKOFF] = "restarting",
 	[SUP_FAILED] = "failed",
 	[SUP_DONE] = "done",
 };
+
+const char *
+ctl_state_name(unsigned int state)
+{
+	return state < sizeof(state_names) / sizeof(state_names[0]) ?
+	    state_names[state] : "?";
+}
 
 static void
 json_str(FILE *f, const char *s)
@@ -308,6 +316,9 @@ const struct ctl_verb ctl_verbs[] = {
 	{ .cv_name = "status", .cv_arg = CTL_ARG_OPTIONAL,
 	  .cv_opts = CTL_OPT_JSON, .cv_run = status_run,
 	  .cv_help = "every device (or NAME) with its state" },
+	{ .cv_name = "stats", .cv_arg = CTL_ARG_OPTIONAL,
+	  .cv_opts = CTL_OPT_JSON | CTL_OPT_PROMETHEUS, .cv_run = stats_ctl,
+	  .cv_help = "I/O counters of every device (or NAME)" },
 	{ .cv_name = "start", .cv_arg = CTL_ARG_REQUIRED, .cv_run = start_run,
 	  .cv_help = "start a stopped or failed device" },
 	{ .cv_name = "stop", .cv_arg = CTL_ARG_REQUIRED, .cv_run = stop_run,
@@ -327,6 +338,7 @@ static const struct {
 	unsigned int	 co_bit;
 } ctl_opts[] = {
 	{ "--json", CTL_OPT_JSON },
+	{ "--prometheus", CTL_OPT_PROMETHEUS },
 };
 
 int
@@ -375,6 +387,12 @@ ctl_parse(int argc, char *const argv[], struct ctl_req *req, char *err,
 	}
 	if (cv->cv_arg == CTL_ARG_REQUIRED && req->cr_name == NULL) {
 		snprintf(err, errlen, "%s needs a device NAME", cv->cv_name);
+		return -EINVAL;
+	}
+	if ((req->cr_opts & (CTL_OPT_JSON | CTL_OPT_PROMETHEUS)) ==
+	    (CTL_OPT_JSON | CTL_OPT_PROMETHEUS)) {
+		snprintf(err, errlen, "%s: --json or --prometheus, not both",
+		    cv->cv_name);
 		return -EINVAL;
 	}
 	return 0;
@@ -769,7 +787,8 @@ ctl_client(const char *path, int argc, char *const argv[], FILE *out)
 	fclose(mf);
 	failed = rlen >= 7 && memcmp(reply, "error: ", 7) == 0;
 	if (rlen == 0) {
-		fprintf(stderr, "vhostd ctl: %s: no reply\n", path);
+		fprintf(stderr, "vhostd ctl: %s: vhostd closed the connection "
+		    "without a reply\n", path);
 		failed = true;
 	} else if (failed)
 		fprintf(stderr, "vhostd ctl: %s", reply + 7);

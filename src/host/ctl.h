@@ -50,6 +50,7 @@ enum ctl_arg {
 
 /* Options a verb accepts (cv_opts), and a request carries (cr_opts). */
 #define CTL_OPT_JSON		0x1	/* --json */
+#define CTL_OPT_PROMETHEUS	0x2	/* --prometheus */
 
 /* A parsed request: the verb's row, its options, the device name. */
 struct ctl_req {
@@ -86,6 +87,9 @@ int	ctl_parse(int argc, char *const argv[], struct ctl_req *req,
 
 /* The usage lines of every verb, one per line, each after prefix. */
 void	ctl_usage(FILE *f, const char *prefix);
+
+/* "running", "restarting", ... for an enum sup_state (host.h). */
+const char *ctl_state_name(unsigned int state);
 
 /* Write the device table to f, as text or JSON; name: only that one. */
 void	ctl_status(const struct supervisor *sup, bool json, const char *name,

@@ -22,6 +22,7 @@
 #include "childlog.h"
 #include "ctl.h"
 #include "host.h"
+#include "stats.h"
 
 void
 sup_options_init(struct sup_options *opt)
@@ -637,6 +638,7 @@ sup_device_discard(struct sup_device *sd)
 		jail_ids_put(sd->sd_sup->su_ids, sd->sd_uid);
 	config_device_free(&sd->sd_conf);
 	sup_device_discard(sd->sd_replacement);
+	stats_dev_free(sd->sd_stats);
 	free(sd);
 }
 

@@ -22,6 +22,7 @@ struct event_base;
 struct listener;
 struct listener_retained;
 struct childlog;
+struct stats_dev;
 struct ctl_conn;
 
 enum sup_state {
@@ -79,6 +80,8 @@ struct sup_device {
 	 */
 	struct sup_device	*sd_replacement;
 	struct event		*sd_kill;	/* SIGKILL after the grace */
+	struct stats_dev	*sd_stats;	/* counters (stats.h), made at
+						   the first spawn */
 	/* The socket path's identity (sd_has_sockid: socket= given). */
 	struct listener_id	 sd_sockid;
 	enum sup_ctl_op {

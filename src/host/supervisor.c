@@ -23,6 +23,7 @@
 #include "ctl.h"
 #include "host.h"
 #include "notify.h"
+#include "stats.h"
 
 static double
 ts_diff(const struct timespec *a, const struct timespec *b)
@@ -171,7 +172,7 @@ sup_device_spawn(struct sup_device *sd)
 	struct child_args	 ca;
 	unsigned long		 flags;
 	pid_t			 pid;
-	int			 logp[2], rc;
+	int			 logp[2], rc, ctrfd;
 	sigset_t		 term, omask;
 	struct timespec		 now;
 
@@ -191,6 +192,10 @@ sup_device_spawn(struct sup_device *sd)
 		log_warn("%s: pipe", sd->sd_conf.dc_name);
 		return -errno;
 	}
+	/* A fresh counters region for this child (stats.h); -1: none. */
+	if (sd->sd_stats == NULL)
+		sd->sd_stats = stats_dev_new(sd->sd_conf.dc_type);
+	ctrfd = sd->sd_stats != NULL ? stats_child_start(sd->sd_stats) : -1;
 	fflush(NULL);
 	/*
 	 * The child is born with SIGTERM blocked (jail.c keeps it so): a stop
@@ -205,10 +210,14 @@ sup_device_spawn(struct sup_device *sd)
 	if (pid != 0)
 		sigprocmask(SIG_SETMASK, &omask, NULL);
 	if (pid == -1) {
+		rc = -errno;
 		log_warn("%s: clone", sd->sd_conf.dc_name);
 		close(logp[0]);
 		close(logp[1]);
-		return -errno;
+		close_reset(&ctrfd);
+		if (sd->sd_stats != NULL)
+			stats_child_end(sd->sd_stats, STATS_NOT_STARTED);
+		return rc;
 	}
 	if (pid == 0) {
 		/* A small struct of its own, not the supervisor's record. */
@@ -216,6 +225,7 @@ sup_device_spawn(struct sup_device *sd)
 		    &sup->su_opt.so_jail, &sd->sd_res,
 		    listener_fd(sd->sd_listener), logp[1],
 		    sd->sd_filter != NULL ? sd->sd_filter->sf_filter : NULL);
+		ca.ca_stats_fd = ctrfd;
 		ca.ca_jail.jc_uid = sd->sd_uid;
 		ca.ca_jail.jc_gid = sd->sd_gid;
 		ca.ca_jail.jc_data = sd->sd_conf.dc_mem_max;
@@ -225,6 +235,7 @@ sup_device_spawn(struct sup_device *sd)
 	}
 	close(logp[1]);
 	(void)sup_broker_watch(sd);
+	close_reset(&ctrfd);
 	childlog_free(sd->sd_log);
 	snprintf(sd->sd_conn, sizeof(sd->sd_conn), "listening");
 	sd->sd_log = childlog_new(sup->su_base, sd->sd_conf.dc_name, pid,
@@ -368,6 +379,8 @@ device_exited(struct sup_device *sd, int status)
 	describe_status(status, desc, sizeof(desc));
 	cls = restart_classify(status, sup->su_stopping || sd->sd_removing ||
 	    sd->sd_ctl != SUP_CTL_NONE);
+	if (sd->sd_stats != NULL)
+		stats_child_end(sd->sd_stats, (int)cls);
 	failed = cls != SUP_EXIT_DISCONNECT && cls != SUP_EXIT_STOPPED;
 	/*
 	 * While a storm is throttled, the exits a front end causes are

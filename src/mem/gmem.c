@@ -173,6 +173,22 @@ gmem_add(struct gmem *mem, const struct gmem_desc *r,
 	return rc;
 }
 
+struct gmem_region *
+gmem_find(struct gmem *mem, const struct gmem_desc *r, bool offset)
+{
+	struct gmem_region	*mr;
+	unsigned int		 i;
+
+	for (i = 0; i < mem->mm_nregions; i++) {
+		mr = &mem->mm_regions[i];
+		if (mr->mr_gpa == r->gd_gpa && mr->mr_size == r->gd_size &&
+		    mr->mr_uva == r->gd_uva &&
+		    (!offset || mr->mr_offset == r->gd_offset))
+			return mr;
+	}
+	return NULL;
+}
+
 int
 gmem_take(struct gmem *mem, const struct gmem_desc *r,
     struct gmem_region *out)

@@ -34,6 +34,9 @@ struct gmem_region {
 	uint8_t		*mr_host;	/* host address of mr_gpa */
 	void		*mr_map;	/* what mmap returned */
 	size_t		 mr_maplen;	/* and its length */
+	/* The same region added again (ADD_MEM_REG): removals it takes
+	 * before the region goes. */
+	uint32_t	 mr_dups;
 };
 
 struct gmem {
@@ -54,6 +57,12 @@ int	gmem_add(struct gmem *mem, const struct gmem_desc *r,
 
 /* Unmap the region matching r (gpa, size, uva).  0 or -ENOENT. */
 int	gmem_remove(struct gmem *mem, const struct gmem_desc *r);
+/*
+ * The region exactly as r describes it (start, size, front-end address;
+ * with offset also the mmap offset), or NULL.
+ */
+struct gmem_region *gmem_find(struct gmem *mem, const struct gmem_desc *r,
+	    bool offset);
 
 /*
  * Take the region matching r out of the table without unmapping it: the

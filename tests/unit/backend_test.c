@@ -1008,12 +1008,29 @@ Test(backend, add_and_remove_mem_regions)
 	cr_assert_eq(dev.vd_mem.mm_nregions, 1);
 	/* Overlap: protocol violation. */
 	fd = dup(memfd);
+	r.region.guest_phys_addr = 4096;
 	cr_assert_lt(req(VHOST_USER_ADD_MEM_REG, &r, sizeof(r), &fd, 1), 0);
 	close(fd);
+	r.region.guest_phys_addr = 0;
 
 	negotiate(BIT(VIRTIO_F_VERSION_1), 0);
 	setup_ring(0, 0);
 	kick(0);
+	cr_assert(vu_queue_ready(&dev, 0));
+
+	/*
+	 * The same region again (QEMU 7.2 sends it once per queue pair of a
+	 * multiqueue NIC): counted, and it stays until the last removal.
+	 */
+	fd = dup(memfd);
+	base = count_fds();
+	cr_assert_eq(req(VHOST_USER_ADD_MEM_REG, &r, sizeof(r), &fd, 1), 0);
+	cr_assert_eq(count_fds(), base, "the duplicate's fd is closed");
+	close(fd);
+	cr_assert_eq(dev.vd_mem.mm_nregions, 1);
+	cr_assert_eq(req(VHOST_USER_REM_MEM_REG, &r, sizeof(r), NULL, 0), 0);
+	cr_assert_eq(dev.vd_mem.mm_nregions, 1, "removed with a reference "
+	    "left");
 	cr_assert(vu_queue_ready(&dev, 0));
 
 	/* QEMU sends the fd with REM_MEM_REG; it must be closed. */
