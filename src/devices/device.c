@@ -15,16 +15,19 @@
 extern const struct device_type escape_device_type;
 extern const struct device_type escape_blk_device_type;
 extern const struct device_type escape_net_device_type;
+extern const struct device_type escape_vsock_device_type;
 #endif
 
 const struct device_type *const device_types[] = {
 	&rng_device_type,
 	&blk_device_type,
 	&net_device_type,
+	&vsock_device_type,
 #ifdef VHOSTD_TESTING
 	&escape_device_type,
 	&escape_blk_device_type,
 	&escape_net_device_type,
+	&escape_vsock_device_type,
 #endif
 	NULL
 };
@@ -48,6 +51,7 @@ device_res_init(struct device_res *res)
 	memset(res, 0, sizeof(*res));
 	for (i = 0; i < DEVICE_RES_FDS; i++)
 		res->dr_fds[i] = -1;
+	res->dr_broker_fd = -1;
 	res->dr_errkey = -1;
 }
 
@@ -129,6 +133,7 @@ device_res_release(const struct device_type *dt, struct device_res *res)
 		dt->dt_close(res);
 	for (i = 0; i < DEVICE_RES_FDS; i++)
 		close_reset(&res->dr_fds[i]);
+	close_reset(&res->dr_broker_fd);
 	free(res->dr_data);
 	device_res_init(res);
 }

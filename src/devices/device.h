@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include "../util/util.h"
 #include "../vhost/vhost.h"
@@ -51,6 +52,15 @@ enum dev_key_kind {
 #define DKF_CAPS	0x1	/* dk_alias is a --print-capabilities feature */
 #define DKF_STATUS	0x2	/* shown by vhostd ctl status (the device's
 				   summary: what it serves, and how) */
+/*
+ * DK_PATH: a unix socket the host binds and listens on for the device,
+ * like the vhost-user socket (src/listener: race-free in its directory,
+ * the device's mode= and group=, removed when the device goes).  The
+ * host opens it before dt_open and appends its listening fd to res in
+ * key order, so dt_open finds it in res->dr_fds (vsock: uds-path).  Not
+ * bound in check_only mode (vhostd -n).
+ */
+#define DKF_LISTEN	0x4
 
 /* Rows are written with designated initializers; the order packs them. */
 struct dev_key {
@@ -146,6 +156,14 @@ struct device_res {
 	 */
 	uint64_t	 dr_max_file_size;
 	void		*dr_parent;	/* parent-only; freed by dt_close */
+	/*
+	 * The parent's end of a broker channel (vsock: the child asks the
+	 * parent for connections it may not make itself), or -1.  The host
+	 * watches it while a child runs and calls dt_broker when it is
+	 * readable; dt_spawn may replace it (a fresh channel per child).
+	 * Owned by res (closed by device_res_release).
+	 */
+	int		 dr_broker_fd;
 	/* Files the device claims (set by dt_open, also on error). */
 	struct device_claim dr_claims[DEVICE_RES_CLAIMS];
 	unsigned int	 dr_nclaims;
@@ -159,6 +177,17 @@ struct device_res {
 	 * device keeps running with everything it has.
 	 */
 	const struct device_res *dr_prev;
+};
+
+/*
+ * Who the broker serves: the child's credentials as the rest of the host
+ * sees them (outside its user namespace), and the parent's own.  A
+ * broker must not give a child more than these could reach.
+ */
+struct device_peer {
+	uid_t		 dp_uid;	/* the child's uid and gid */
+	gid_t		 dp_gid;
+	uid_t		 dp_host_uid;	/* the parent's euid */
 };
 
 /* The child half's view of its resources (read-only, not owned). */
@@ -209,6 +238,9 @@ struct device_type {
 	 * bounded connection table).
 	 */
 	uint64_t		 dt_mem_limit;
+	/* RLIMIT_NOFILE above the jail's default (vsock: one descriptor
+	 * per connection).  0: the default. */
+	unsigned long		 dt_rlimit_nofile;
 
 	/* Parent half. */
 
@@ -240,6 +272,17 @@ struct device_type {
 	int	(*dt_spawn)(struct device_res *res);
 	/* Free dr_parent (the fds and data are device_res_release's). */
 	void	(*dt_close)(struct device_res *res);
+	/*
+	 * Parent, in the host's event loop: dr_broker_fd is readable.
+	 * Optional (required when dt_open sets dr_broker_fd).  Handle at
+	 * most a few requests of the (untrusted) child and return; never
+	 * block.  0: keep watching; > 0: do not call again for that many
+	 * milliseconds (a budget is spent: the child may be flooding);
+	 * -errno (the child's end is closed): stop watching until the
+	 * next child.
+	 */
+	int	(*dt_broker)(struct device_res *res,
+		    const struct device_peer *peer);
 	/*
 	 * A reload replaces a running device: res was opened with dr_prev
 	 * set to prev, prev's child is gone, prev's resources are still
@@ -318,5 +361,6 @@ extern const struct device_type *const device_types[];
 extern const struct device_type rng_device_type;
 extern const struct device_type blk_device_type;
 extern const struct device_type net_device_type;
+extern const struct device_type vsock_device_type;
 
 #endif /* VHOSTD_DEVICES_DEVICE_H */

@@ -480,6 +480,8 @@ child_args_init(struct child_args *ca, const char *name,
 		ca->ca_jail.jc_nproc = dt->dt_rlimit_nproc;
 	if (dt->dt_rlimit_memlock > ca->ca_jail.jc_memlock)
 		ca->ca_jail.jc_memlock = dt->dt_rlimit_memlock;
+	if (dt->dt_rlimit_nofile > ca->ca_jail.jc_nofile)
+		ca->ca_jail.jc_nofile = dt->dt_rlimit_nofile;
 	if (res->dr_max_file_size != 0)
 		ca->ca_jail.jc_fsize = res->dr_max_file_size;
 	ca->ca_filter = filter;

@@ -43,6 +43,15 @@ void
 sup_device_release(struct sup_device *sd)
 {
 	sd->sd_opened = false;
+	if (sd->sd_broker_pause != NULL) {
+		event_free(sd->sd_broker_pause);
+		sd->sd_broker_pause = NULL;
+	}
+	if (sd->sd_broker_ev != NULL) {
+		event_free(sd->sd_broker_ev);
+		sd->sd_broker_ev = NULL;
+	}
+	sd->sd_broker_watched = -1;
 	childlog_free(sd->sd_log);
 	sd->sd_log = NULL;
 	if (sd->sd_timer != NULL) {
@@ -54,6 +63,7 @@ sup_device_release(struct sup_device *sd)
 	sd->sd_listener = NULL;
 	listener_retained_release(sd->sd_retained);
 	sd->sd_retained = NULL;
+	sup_key_listeners_release(sd);
 	filter_put(sd->sd_sup, sd->sd_filter);
 	sd->sd_filter = NULL;
 }
@@ -185,8 +195,8 @@ sup_filters_forget(struct supervisor *sup)
  * came from a file ("f.conf:6"), else where the device was configured
  * ("f.conf:3", "--device").  The message then names the key.
  */
-static void
-device_err(const struct sup_device *sd, int key, bool common, char *err,
+void
+sup_device_err(const struct sup_device *sd, int key, bool common, char *err,
     size_t errlen, const char *msg)
 {
 	const struct device_conf	*dc = &sd->sd_conf;
@@ -240,7 +250,7 @@ device_conflicts(const struct sup_device *sd, const struct sup_device *prev,
 			    "%s (%s) too; give each device its own",
 			    sd->sd_conf.dc_socket, o->sd_conf.dc_name,
 			    o->sd_conf.dc_where);
-			device_err(sd, CK_SOCKET, true, err, errlen, msg);
+			sup_device_err(sd, CK_SOCKET, true, err, errlen, msg);
 			return true;
 		}
 		if (o->sd_conf.dc_type == sd->sd_conf.dc_type &&
@@ -251,7 +261,7 @@ device_conflicts(const struct sup_device *sd, const struct sup_device *prev,
 			    ca->cl_key) : "the same file", o->sd_conf.dc_name,
 			    o->sd_conf.dc_where, ca->cl_hint != NULL ? "; " : "",
 			    ca->cl_hint != NULL ? ca->cl_hint : "");
-			device_err(sd, (int)ca->cl_key, false, err, errlen,
+			sup_device_err(sd, (int)ca->cl_key, false, err, errlen,
 			    msg);
 			return true;
 		}
@@ -282,7 +292,7 @@ device_ids(struct sup_device *sd, const struct sup_device *prev, char *err,
 		return 0;
 	if (user != NULL) {
 		if (jail_config_set_user(&jc, user, msg, sizeof(msg)) < 0) {
-			device_err(sd, CK_USER, true, err, errlen, msg);
+			sup_device_err(sd, CK_USER, true, err, errlen, msg);
 			return -EINVAL;
 		}
 	} else if (sup->su_ids != NULL && prev != NULL && prev->sd_id_taken) {
@@ -347,7 +357,7 @@ device_listen(struct sup_device *sd, const struct sup_device *prev,
 		rc = listener_check_path(dc->dc_socket, &sd->sd_sockid, msg,
 		    sizeof(msg));
 		if (rc < 0) {
-			device_err(sd, CK_SOCKET, true, err, errlen, msg);
+			sup_device_err(sd, CK_SOCKET, true, err, errlen, msg);
 			return rc;
 		}
 		sd->sd_has_sockid = true;
@@ -385,12 +395,12 @@ device_listen(struct sup_device *sd, const struct sup_device *prev,
 		snprintf(msg, sizeof(msg), "no socket=PATH or fd=N, and no "
 		    "socket-activated fd named '%s' (LISTEN_FDNAMES)",
 		    dc->dc_name);
-		device_err(sd, -1, true, err, errlen, msg);
+		sup_device_err(sd, -1, true, err, errlen, msg);
 		return -EINVAL;
 	}
 	if (rc < 0) {
 		if (!device_conflicts(sd, prev, err, errlen))
-			device_err(sd, key, true, err, errlen, msg);
+			sup_device_err(sd, key, true, err, errlen, msg);
 		return rc;
 	}
 	sd->sd_retained = listener_take_parent_resources(sd->sd_listener);
@@ -414,6 +424,9 @@ sup_device_open(struct sup_device *sd, const struct sup_device *prev,
 		goto fail;
 	msg[0] = '\0';
 	device_res_release(dt, &sd->sd_res);
+	sup_key_listeners_release(sd);
+	if ((rc = sup_key_listeners_open(sd, prev, err, errlen)) < 0)
+		goto fail;
 	/* What the device type may take over from the device it replaces. */
 	sd->sd_res.dr_prev = prev != NULL && prev->sd_conf.dc_type == dt ?
 	    &prev->sd_res : NULL;
@@ -422,7 +435,7 @@ sup_device_open(struct sup_device *sd, const struct sup_device *prev,
 	sd->sd_res.dr_prev = NULL;
 	if (rc < 0) {
 		if (!device_conflicts(sd, prev, err, errlen))
-			device_err(sd, sd->sd_res.dr_errkey, false, err, errlen,
+			sup_device_err(sd, sd->sd_res.dr_errkey, false, err, errlen,
 			    msg);
 		goto fail;
 	}
@@ -444,6 +457,7 @@ sup_device_open(struct sup_device *sd, const struct sup_device *prev,
 fail:
 	sd->sd_take_listener = false;
 	device_res_release(dt, &sd->sd_res);
+	sup_key_listeners_release(sd);
 	filter_put(sup, sd->sd_filter);
 	sd->sd_filter = NULL;
 	/* An inherited listener a stopped device kept stays with it. */
@@ -579,6 +593,7 @@ sup_device_new(struct supervisor *sup, struct device_conf *dc, char *err,
 	sd->sd_conf = *dc;
 	memset(dc, 0, sizeof(*dc));
 	sd->sd_sup = sup;
+	sd->sd_broker_watched = -1;
 	device_res_init(&sd->sd_res);
 	if (restart_init(&sd->sd_restart, sup->su_opt.so_burst_count) < 0) {
 		snprintf(err, errlen, "out of memory");

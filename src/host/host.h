@@ -45,11 +45,20 @@ struct sup_device {
 	struct device_res	 sd_res;	/* what dt_open opened */
 	struct listener		*sd_listener;
 	struct listener_retained *sd_retained;
+	/* The device's own listeners (DKF_LISTEN keys): their socket files */
+	struct listener_retained *sd_key_retained[DEVICE_RES_FDS];
+	/* Their paths' identities (listener_check_path). */
+	struct listener_id	 sd_key_id[DEVICE_RES_FDS];
+	/* A reload keeps the path: the running device's, at commit. */
+	bool			 sd_key_take[DEVICE_RES_FDS];
+	struct event		*sd_broker_ev;	/* on sd_res.dr_broker_fd */
+	struct event		*sd_broker_pause;	/* dt_broker said wait */
 	struct sup_filter	*sd_filter;
 	struct supervisor	*sd_sup;
 	enum sup_state		 sd_run;
 	pid_t			 sd_pid;
 	unsigned int		 sd_restarts;
+	int			 sd_broker_watched;	/* sd_broker_ev's fd */
 	struct timespec		 sd_started;	/* CLOCK_MONOTONIC */
 	int64_t			 sd_served;	/* ratelimit_now() of the
 						   child's "@state connected",
@@ -180,6 +189,38 @@ int	sup_device_before_spawn(struct sup_device *sd);
 
 /* Take sd out of the table, release and free it. */
 void	sup_device_free(struct supervisor *sup, struct sup_device *sd);
+
+/*
+ * Where an error of sd's belongs (devtable.c): err gets the line of key
+ * (a common key when common, else the type's) when it came from a file,
+ * else where the device was configured, then the key's name and msg.
+ */
+void	sup_device_err(const struct sup_device *sd, int key, bool common,
+	    char *err, size_t errlen, const char *msg);
+
+/*
+ * devlisten.c: open sd's DKF_LISTEN keys (their fds first in sd_res, in
+ * key order), taking over prev's listener of the same path on a reload;
+ * none in check mode.  0, or -errno with err set.  Release: the socket
+ * files sd made (not those it is to take over).
+ */
+int	sup_key_listeners_open(struct sup_device *sd,
+	    const struct sup_device *prev, char *err, size_t errlen);
+void	sup_key_listeners_release(struct sup_device *sd);
+
+/*
+ * device_commit (reload.c): the DKF_LISTEN socket files sd took over
+ * from prev (same path) become sd's; prev no longer removes them.
+ */
+int	sup_device_take_key_listeners(struct sup_device *sd,
+	    struct sup_device *prev);
+
+/*
+ * Watch sd's broker channel (dr_broker_fd) for the child just started:
+ * a new event when dt_spawn gave a fresh channel.  No-op for devices
+ * without one.  0 or -errno (logged).
+ */
+int	sup_broker_watch(struct sup_device *sd);
 
 /*
  * vhostd ctl start|stop|restart|reset NAME (supervisor.c).  start: a

@@ -353,6 +353,7 @@ device_commit(struct supervisor *sup, struct sup_device *sd)
 			log_warnx("%s", err);
 		return;
 	}
+	(void)sup_device_take_key_listeners(nsd, sd);
 	if (nsd->sd_take_listener) {
 		nsd->sd_listener = sd->sd_listener;
 		nsd->sd_retained = sd->sd_retained;

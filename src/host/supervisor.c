@@ -81,6 +81,90 @@ device_spawn_wait(struct sup_device *sd)
 	return restart_later(sd, FENCE_POLL_MS) ? 0 : -EIO;
 }
 
+/* The pause dt_broker asked for is over: watch the channel again. */
+static void
+broker_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct sup_device	*sd = arg;
+
+	if (sd->sd_broker_ev != NULL)
+		(void)event_add(sd->sd_broker_ev, NULL);
+}
+
+/* The device's broker channel is readable: let the device answer. */
+static void
+broker_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sup_device		*sd = arg;
+	const struct jail_config	*jc = &sd->sd_sup->su_opt.so_jail;
+	struct device_peer		 peer;
+	struct timeval			 tv;
+	int				 rc;
+
+	/* The ids the child has outside its user namespace, if any. */
+	peer.dp_host_uid = geteuid();
+	if (!jc->jc_enabled) {
+		peer.dp_uid = geteuid();
+		peer.dp_gid = getegid();
+	} else if (jc->jc_userns) {
+		peer.dp_uid = jc->jc_outer_uid;
+		peer.dp_gid = jc->jc_outer_gid;
+	} else {
+		/* The device's own ids (device_ids: user=, the uid range). */
+		peer.dp_uid = sd->sd_uid;
+		peer.dp_gid = sd->sd_gid;
+	}
+	rc = sd->sd_conf.dc_type->dt_broker(&sd->sd_res, &peer);
+	if (rc == 0)
+		return;
+	event_del(sd->sd_broker_ev);
+	if (rc < 0)
+		return;
+	/* A spent budget: listen again in rc ms (broker_resume). */
+	tv.tv_sec = rc / 1000;
+	tv.tv_usec = (suseconds_t)(rc % 1000) * 1000;
+	if (sd->sd_broker_pause == NULL)
+		sd->sd_broker_pause = evtimer_new(sd->sd_sup->su_base,
+		    broker_resume, sd);
+	if (sd->sd_broker_pause == NULL ||
+	    evtimer_add(sd->sd_broker_pause, &tv) == -1) {
+		log_warnx("%s: cannot pause the broker channel",
+		    sd->sd_conf.dc_name);
+		(void)event_add(sd->sd_broker_ev, NULL);
+	}
+}
+
+int
+sup_broker_watch(struct sup_device *sd)
+{
+	int	fd = sd->sd_res.dr_broker_fd;
+
+	if (fd < 0 || sd->sd_conf.dc_type->dt_broker == NULL)
+		return 0;
+	if (sd->sd_broker_pause != NULL)
+		evtimer_del(sd->sd_broker_pause);
+	if (sd->sd_broker_ev != NULL && sd->sd_broker_watched != fd) {
+		event_free(sd->sd_broker_ev);
+		sd->sd_broker_ev = NULL;
+	}
+	if (sd->sd_broker_ev == NULL) {
+		sd->sd_broker_ev = event_new(sd->sd_sup->su_base, fd,
+		    EV_READ | EV_PERSIST, broker_cb, sd);
+		if (sd->sd_broker_ev == NULL) {
+			log_warnx("%s: cannot watch the broker channel",
+			    sd->sd_conf.dc_name);
+			return -ENOMEM;
+		}
+		sd->sd_broker_watched = fd;
+	}
+	if (event_add(sd->sd_broker_ev, NULL) == -1) {
+		log_warnx("%s: cannot watch the broker channel",
+		    sd->sd_conf.dc_name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int
 sup_device_spawn(struct sup_device *sd)
 {
@@ -151,6 +235,7 @@ sup_device_spawn(struct sup_device *sd)
 	}
 	close(logp[1]);
 	close_reset(&ctrfd);
+	(void)sup_broker_watch(sd);
 	childlog_free(sd->sd_log);
 	snprintf(sd->sd_conn, sizeof(sd->sd_conn), "listening");
 	sd->sd_log = childlog_new(sup->su_base, sd->sd_conf.dc_name, pid,
