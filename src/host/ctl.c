@@ -468,19 +468,42 @@ conn_write(struct ctl_conn *cc)
 	return true;
 }
 
+/* Connections whose reply is being written (linked by cc_next). */
+static struct ctl_conn	*ctl_writing;
+
+static void
+writing_del(struct ctl_conn *cc)
+{
+	struct ctl_conn	**pp;
+
+	for (pp = &ctl_writing; *pp != NULL; pp = &(*pp)->cc_next)
+		if (*pp == cc) {
+			*pp = cc->cc_next;
+			break;
+		}
+}
+
 static void
 write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctl_conn	*cc = arg;
 
-	if ((what & EV_TIMEOUT) || conn_write(cc))
+	if ((what & EV_TIMEOUT) || conn_write(cc)) {
+		writing_del(cc);
 		conn_free(cc);
+	}
 }
 
-/* Off the list of requests waiting for a device. */
+/*
+ * Send the reply (takes reply, malloc'ed) and close: without blocking,
+ * the rest from the loop as the client reads it, within CTL_REPLY_SECS
+ * (the stats of many devices are megabytes).  A waiting request is
+ * answered: it leaves the wait list.
+ */
 static void
-conn_unwait(struct ctl_conn *cc)
+conn_reply(struct ctl_conn *cc, char *reply, size_t rlen)
 {
+	struct timeval	 tv = { CTL_REPLY_SECS, 0 };
 	struct ctl_conn	**pp;
 
 	for (pp = &cc->cc_sup->su_ctl_wait; *pp != NULL; pp = &(*pp)->cc_next)
@@ -489,30 +512,9 @@ conn_unwait(struct ctl_conn *cc)
 			break;
 		}
 	cc->cc_wait = CTL_WAIT_NONE;
-}
-
-/*
- * Send the reply (copied) and close, without blocking the supervisor:
- * what the socket does not take now goes when the client reads, within
- * CTL_REPLY_SECS.
- */
-static void
-conn_reply(struct ctl_conn *cc, const char *reply, size_t rlen)
-{
-	struct timeval	tv = { CTL_REPLY_SECS, 0 };
-
-	conn_unwait(cc);
-	free(cc->cc_reply);
-	cc->cc_reply = NULL;
-	cc->cc_rlen = cc->cc_off = 0;
-	if (rlen > 0) {
-		if ((cc->cc_reply = malloc(rlen)) == NULL) {
-			conn_free(cc);
-			return;
-		}
-		memcpy(cc->cc_reply, reply, rlen);
-		cc->cc_rlen = rlen;
-	}
+	cc->cc_reply = reply;
+	cc->cc_rlen = reply != NULL ? rlen : 0;
+	cc->cc_off = 0;
 	if (conn_write(cc)) {
 		conn_free(cc);
 		return;
@@ -521,9 +523,14 @@ conn_reply(struct ctl_conn *cc, const char *reply, size_t rlen)
 		event_free(cc->cc_ev);
 	cc->cc_ev = event_new(cc->cc_sup->su_base, cc->cc_fd,
 	    EV_WRITE | EV_PERSIST, write_cb, cc);
-	if (cc->cc_ev == NULL || event_add(cc->cc_ev, &tv) == -1)
+	if (cc->cc_ev == NULL || event_add(cc->cc_ev, &tv) == -1) {
 		conn_free(cc);
+		return;
+	}
+	cc->cc_next = ctl_writing;
+	ctl_writing = cc;
 }
+
 static void
 conn_replyf(struct ctl_conn *cc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -531,14 +538,14 @@ conn_replyf(struct ctl_conn *cc, const char *fmt, ...)
 static void
 conn_replyf(struct ctl_conn *cc, const char *fmt, ...)
 {
-	char	buf[512];
-	va_list	ap;
-	int	n;
+	char	*buf = NULL;
+	va_list	 ap;
+	int	 n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vasprintf(&buf, fmt, ap);
 	va_end(ap);
-	conn_reply(cc, buf, n < 0 ? 0 : MIN((size_t)n, sizeof(buf) - 1));
+	conn_reply(cc, n < 0 ? NULL : buf, n < 0 ? 0 : (size_t)n);
 }
 
 void
@@ -638,7 +645,6 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	conn_reply(cc, reply, rlen);
-	free(reply);
 }
 
 /* Refused clients: a peer-triggered diagnostic, through the budget. */
@@ -711,6 +717,14 @@ ctl_close(struct supervisor *sup)
 {
 	while (sup->su_ctl_wait != NULL)
 		conn_replyf(sup->su_ctl_wait, "error: vhostd is stopping\n");
+	/* Replies still being written: what the socket takes now. */
+	while (ctl_writing != NULL) {
+		struct ctl_conn	*cc = ctl_writing;
+
+		ctl_writing = cc->cc_next;
+		(void)conn_write(cc);
+		conn_free(cc);
+	}
 	if (sup->su_ctl_ev != NULL)
 		event_free(sup->su_ctl_ev);
 	sup->su_ctl_ev = NULL;
@@ -775,8 +789,7 @@ ctl_client(const char *path, int argc, char *const argv[], FILE *out)
 	fclose(mf);
 	failed = rlen >= 7 && memcmp(reply, "error: ", 7) == 0;
 	if (rlen == 0) {
-		fprintf(stderr, "vhostd ctl: %s: vhostd closed the connection "
-		    "without a reply\n", path);
+		fprintf(stderr, "vhostd ctl: %s: no reply\n", path);
 		failed = true;
 	} else if (failed)
 		fprintf(stderr, "vhostd ctl: %s", reply + 7);

@@ -321,6 +321,11 @@ device_commit(struct supervisor *sup, struct sup_device *sd)
 		sup_device_discard(nsd);
 		return;
 	}
+	/* The same device with a new configuration: its counters go on. */
+	if (nsd->sd_stats == NULL && nsd->sd_conf.dc_type == sd->sd_conf.dc_type) {
+		nsd->sd_stats = sd->sd_stats;
+		sd->sd_stats = NULL;
+	}
 	sup->su_dev[i] = nsd;
 	sup_device_discard(sd);
 	log_info("%s: configuration changed; %s", nsd->sd_conf.dc_name,
