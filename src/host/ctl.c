@@ -530,7 +530,6 @@ conn_reply(struct ctl_conn *cc, char *reply, size_t rlen)
 	cc->cc_next = ctl_writing;
 	ctl_writing = cc;
 }
-
 static void
 conn_replyf(struct ctl_conn *cc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
