@@ -53,9 +53,8 @@ net_down() {
 	_t=$(net_now)
 	nc "$NET_HOST" "$1" </dev/null >"$2" ||
 	    e2e_fail "nc $NET_HOST $1 (download) failed"
-	_n=$(wc -c <"$2")
+	net_rate "down $1" "$(wc -c <"$2")" "$_t"
 	echo "net: down $1 md5 $(md5sum <"$2" | cut -d' ' -f1)"
-	net_rate "down $1" "$_n" "$_t"
 }
 
 # net_up PORT FILE: send FILE to the namespace; prints "net: up PORT md5 X".
