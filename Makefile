@@ -21,6 +21,9 @@ MANDIR	?= $(DATADIR)/man
 POLICYDIR ?= $(DATADIR)/vhostd/policies
 BUILD	?= build
 SAN	?= 0
+# COUNTERS=0: build without the I/O counters (util/counters.h), for the
+# bench's "off" binary; use its own BUILD directory.
+COUNTERS ?= 1
 CC	?= cc
 
 PKGS	:= libevent libseccomp libcap-ng liburing
@@ -42,6 +45,9 @@ endif
 HARDEN	:= -fstack-protector-strong -fPIE -fstack-clash-protection \
 	   -fcf-protection
 CPPFLAGS += -D_GNU_SOURCE -DPOLICYDIR=\"$(POLICYDIR)\" -Isrc -Isandbox
+ifeq ($(COUNTERS),0)
+CPPFLAGS += -DVHOSTD_NO_COUNTERS
+endif
 CFLAGS	?=
 CFLAGS	+= -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(PKG_CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(SANLD)

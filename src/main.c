@@ -65,7 +65,7 @@ usage(FILE *f)
 "usage: vhostd [options] --device TYPE,socket=PATH[,key=value...] ...\n"
 "       vhostd TYPE --socket-path=PATH | --fd=N [--print-capabilities] [options]\n"
 "       vhostd-TYPE (same as vhostd TYPE; vhostd-TYPE --help lists its keys)\n"
-"       vhostd ctl [--control=PATH] status [--json]\n"
+"       vhostd ctl [--control=PATH] VERB [NAME] [--json|--prometheus]\n"
 "\n"
 "Serve virtio devices over vhost-user sockets, one jailed child per device.\n"
 "A comma inside a value is written twice: path=/srv/a,,b.img\n"
@@ -361,34 +361,32 @@ compile_policy_main(int argc, char *argv[])
 	return 0;
 }
 
-/* vhostd ctl [--control=PATH] status [--json] */
+/* vhostd ctl [--control=PATH] VERB [NAME] [OPTIONS]: ctl_verbs. */
 static int
 ctl_main(int argc, char *argv[])
 {
-	const char	*path = CTL_DEFAULT_PATH, *cmd = NULL;
-	int		 i, json = 0;
+	const char	*path = CTL_DEFAULT_PATH;
+	char		*words[8];
+	int		 i, n = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strncmp(argv[i], "--control=", 10) == 0)
 			path = argv[i] + 10;
 		else if (strcmp(argv[i], "--control") == 0 && i + 1 < argc)
 			path = argv[++i];
-		else if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if (strcmp(argv[i], "status") == 0 && cmd == NULL)
-			cmd = "status";
+		else if (n < (int)(sizeof(words) / sizeof(words[0])))
+			words[n++] = argv[i];
 		else {
-			fprintf(stderr, "usage: vhostd ctl [--control=PATH] "
-			    "status [--json]\n");
-			return 2;
+			n = 0;
+			break;
 		}
 	}
-	if (cmd == NULL) {
-		fprintf(stderr, "usage: vhostd ctl [--control=PATH] status "
-		    "[--json]\n");
+	if (n == 0) {
+		fprintf(stderr, "usage:\n");
+		ctl_usage(stderr, "  vhostd ctl [--control=PATH] ");
 		return 2;
 	}
-	return ctl_client(path, json ? "status-json" : cmd, stdout);
+	return ctl_client(path, n, words, stdout);
 }
 
 int

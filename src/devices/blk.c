@@ -860,6 +860,7 @@ const struct device_type blk_device_type = {
 	 */
 	.dt_rlimit_nproc = 4096,
 	.dt_rlimit_memlock = 64ul << 20,
+	.dt_latency = true,
 	.dt_open = blk_res_open,
 	.dt_spawn = blk_spawn,
 	.dt_close = blk_close,

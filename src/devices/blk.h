@@ -198,6 +198,10 @@ struct blk_req {
 	unsigned int	 r_nops;
 	unsigned int	 r_pending;	/* ops not completed */
 	unsigned int	 r_niov;
+	/* For the counters (util/counters.h). */
+	uint64_t	 r_start;	/* ctr_now_ns() when popped */
+	uint32_t	 r_data;	/* data bytes of a read or write */
+	bool		 r_write;	/* r_data is guest -> disk */
 	struct iovec	 r_iov[BLK_MAX_IOV];
 	struct blk_op	 r_ops[BLK_MAX_OPS];
 };

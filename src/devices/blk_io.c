@@ -56,6 +56,7 @@ struct blk_queue {
 	uint64_t		 bq_poll_begin;	/* this poll episode */
 	uint64_t		 bq_poll_last;	/* its last busy moment */
 	struct vu_budget	 bq_budget;	/* this wake-up's */
+	struct ctr_queue	*bq_ctr;	/* vu_queue_counters */
 	int			 bq_efd;	/* completion eventfd */
 	unsigned int		 bq_cq_entries;
 	unsigned int		 bq_inflight;	/* SQEs not reaped */
@@ -285,6 +286,7 @@ blk_queue_get(struct vu_dev *dev, unsigned int qidx)
 	    (bq = blk_queue_open(bs, qidx, false)) == NULL)
 		return NULL;
 	bq->bq_dev = dev;
+	bq->bq_ctr = vu_queue_counters(dev, qidx);
 	if (bq->bq_uring && !bq->bq_watched) {
 		rc = vu_dev_watch(dev, bq->bq_efd, blk_queue_complete_cb, bq);
 		if (rc == 0)
@@ -315,9 +317,34 @@ blk_req_put(struct blk_queue *bq, struct blk_req *r)
 	bq->bq_nfree++;
 }
 
-/* Status byte and used element; the signal comes with the batch. */
+/*
+ * The counters of a finished request: its outcome (an op failed: io; the
+ * device refused it: unsupported or invalid; else its data bytes) and
+ * its latency from the pop to now (ctr_now_ns).
+ */
 static void
-blk_req_complete(struct blk_queue *bq, struct blk_req *r)
+blk_req_count(struct blk_queue *bq, const struct blk_req *r, uint64_t now)
+{
+	struct ctr_queue	*cq = bq->bq_ctr;
+
+	if (r->r_err != 0)
+		ctr_error(cq, CTR_ERR_IO);
+	else if (r->r_status == VIRTIO_BLK_S_UNSUPP)
+		ctr_error(cq, CTR_ERR_UNSUPPORTED);
+	else if (r->r_status != VIRTIO_BLK_S_OK)
+		ctr_error(cq, CTR_ERR_INVALID);
+	else
+		ctr_add(r->r_write ? &cq->cq_write_bytes : &cq->cq_read_bytes,
+		    r->r_data);
+	ctr_latency(cq, r->r_start, now);
+}
+
+/*
+ * Status byte and used element; the signal comes with the batch.  now:
+ * ctr_now_ns() of the completion.
+ */
+static void
+blk_req_complete(struct blk_queue *bq, struct blk_req *r, uint64_t now)
 {
 	struct blk_state	*bs = bq->bq_bs;
 	struct virtq		*vq = vu_queue(bq->bq_dev, bq->bq_idx);
@@ -327,16 +354,18 @@ blk_req_complete(struct blk_queue *bq, struct blk_req *r)
 		ratelimit_warnx(&bs->bs_warnlog, ratelimit_now(), "blk: queue %u: request "
 		    "finished after its ring was unmapped; dropped",
 		    bq->bq_idx);
+		ctr_add(&bq->bq_ctr->cq_inflight, (uint64_t)-1);
 	} else {
 		virtq_push(vq, r->r_head, blk_req_status(bs, r));
 		bq->bq_used++;
+		blk_req_count(bq, r, now);
 	}
 	blk_req_put(bq, r);
 }
 
-/* One CQE: a result, or a cancelled op to run inline. */
+/* One CQE: a result, or a cancelled op to run inline.  now: the reap's. */
 static void
-blk_queue_cqe(struct blk_queue *bq, struct blk_op *op, int res)
+blk_queue_cqe(struct blk_queue *bq, struct blk_op *op, int res, uint64_t now)
 {
 	struct blk_state	*bs = bq->bq_bs;
 	struct blk_req		*r = op->o_req;
@@ -360,9 +389,10 @@ blk_queue_cqe(struct blk_queue *bq, struct blk_op *op, int res)
 			bs->bs_no_uring = true;
 		}
 		res = blk_op_sync(r, op);
+		now = ctr_now_ns();
 	}
 	if (blk_op_done(bs, op, res))
-		blk_req_complete(bq, r);
+		blk_req_complete(bq, r, now);
 }
 
 /* Reap every CQE there is.  Returns how many. */
@@ -371,11 +401,14 @@ blk_queue_reap(struct blk_queue *bq)
 {
 	struct io_uring_cqe	*cqe;
 	unsigned int		 head, n = 0;
+	uint64_t		 now;
 
-	if (!bq->bq_uring)
+	if (!bq->bq_uring || io_uring_cq_ready(&bq->bq_ring) == 0)
 		return 0;
+	/* One clock read for the batch: they all completed by now. */
+	now = ctr_now_ns();
 	io_uring_for_each_cqe(&bq->bq_ring, head, cqe) {
-		blk_queue_cqe(bq, io_uring_cqe_get_data(cqe), cqe->res);
+		blk_queue_cqe(bq, io_uring_cqe_get_data(cqe), cqe->res, now);
 		n++;
 	}
 	io_uring_cq_advance(&bq->bq_ring, n);
@@ -442,7 +475,7 @@ blk_req_issue(struct blk_queue *bq, struct blk_req *r)
 		for (i = 0; i < r->r_nops; i++)
 			blk_op_done(bq->bq_bs, &r->r_ops[i],
 			    (int)r->r_ops[i].o_len);
-		blk_req_complete(bq, r);
+		blk_req_complete(bq, r, r->r_start);
 		return;
 	}
 	/* A link must not be cut by a submission in the middle. */
@@ -453,7 +486,7 @@ blk_req_issue(struct blk_queue *bq, struct blk_req *r)
 		for (i = 0; i < r->r_nops; i++)
 			blk_op_done(bq->bq_bs, &r->r_ops[i],
 			    blk_op_sync(r, &r->r_ops[i]));
-		blk_req_complete(bq, r);
+		blk_req_complete(bq, r, ctr_now_ns());
 		return;
 	}
 	for (i = 0; i < r->r_nops; i++) {
@@ -519,15 +552,17 @@ again:
 		r = bq->bq_free;
 		bq->bq_free = r->r_next;
 		bq->bq_nfree--;
+		r->r_start = ctr_now_ns();
 		switch (blk_req_parse(bs, r, &bs->bs_elem, &why)) {
 		case BLK_REQ_IO:
 			blk_req_issue(bq, r);
 			break;
 		case BLK_REQ_DONE:
-			blk_req_complete(bq, r);
+			blk_req_complete(bq, r, r->r_start);
 			break;
 		case BLK_REQ_BAD:
 			virtq_push(vq, r->r_head, 0);
+			ctr_error(bq->bq_ctr, CTR_ERR_INVALID);
 			bq->bq_used++;
 			blk_req_put(bq, r);
 			break;

@@ -143,6 +143,8 @@ blk_req_rw(struct blk_state *bs, struct blk_req *r,
 	if (!ok)
 		return blk_answer(r, VIRTIO_BLK_S_IOERR);
 	r->r_wlen = write ? 1 : (uint32_t)len + 1;
+	r->r_data = (uint32_t)len;
+	r->r_write = write;
 	if (len == 0)
 		return BLK_REQ_DONE;
 	op = blk_req_op(r, write ? BLK_OP_WRITE : BLK_OP_READ, bs->bs_fd,
@@ -270,6 +272,8 @@ blk_req_parse(struct blk_state *bs, struct blk_req *r,
 	r->r_status_ptr = NULL;
 	r->r_wlen = 1;
 	r->r_err = 0;
+	r->r_data = 0;
+	r->r_write = false;
 	r->r_nops = r->r_pending = r->r_niov = 0;
 	/* Zero-length descriptors yield no segment: in[] are all bytes. */
 	if (e->in_num == 0) {

@@ -153,6 +153,14 @@ struct device_type {
 	 */
 	unsigned long		 dt_rlimit_nproc;
 	unsigned long		 dt_rlimit_memlock;
+	/*
+	 * The type's own per-queue counters (util/counters.h): the names of
+	 * cq_dev[0 .. cd_count-1], a device's enum indexing both.  Zero: none.
+	 * The parent takes names from here, never from a child.
+	 */
+	struct ctr_desc		 dt_counters;
+	/* Whether the type fills the latency histogram (blk). */
+	bool			 dt_latency;
 
 	/* Parent half. */
 
@@ -238,5 +246,6 @@ extern const struct device_type *const device_types[];
 
 extern const struct device_type rng_device_type;
 extern const struct device_type blk_device_type;
+extern const struct device_type net_device_type;
 
 #endif /* VHOSTD_DEVICES_DEVICE_H */

@@ -4,28 +4,40 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "net_hdr.h"
 
-/* One row per drop reason: the name counters and logs use. */
+/* The drop reasons' names, from NET_DROP_LIST. */
+#define NET_DROP_NAME(e, s)	[NET_DROP_##e] = s,
 static const char *const net_drop_names[NET_DROP__MAX] = {
-	[NET_DROP_NONE]		= "none",
-	[NET_DROP_SHORT_HDR]	= "short-hdr",
-	[NET_DROP_RUNT]		= "runt",
-	[NET_DROP_TOO_BIG]	= "too-big",
-	[NET_DROP_BAD_FLAGS]	= "bad-flags",
-	[NET_DROP_CSUM_UNACKED]	= "csum-unacked",
-	[NET_DROP_CSUM_RANGE]	= "csum-range",
-	[NET_DROP_GSO_TYPE]	= "gso-type",
-	[NET_DROP_GSO_UNACKED]	= "gso-unacked",
-	[NET_DROP_GSO_NO_CSUM]	= "gso-no-csum",
-	[NET_DROP_GSO_SIZE]	= "gso-size",
-	[NET_DROP_HDR_LEN]	= "hdr-len",
-	[NET_DROP_RX_NO_ROOM]	= "rx-no-room",
-	[NET_DROP_RX_NO_BUFS]	= "rx-no-bufs",
-	[NET_DROP_TAP_ERR]	= "tap-error",
+	[NET_DROP_NONE] = "none",
+	NET_DROP_LIST(NET_DROP_NAME)
 };
+#undef NET_DROP_NAME
+
+/* The counters' names: the passes, then "drops:" and each reason. */
+#define NET_CTR_NAME(e, s)	"drops:" s,
+const char *const net_ctr_names[NET_CTR__MAX] = {
+	"frames", "bytes", "batches", "rx_waits",
+	NET_DROP_LIST(NET_CTR_NAME)
+};
+#undef NET_CTR_NAME
+
+/* Help texts: the first name of a metric gives it. */
+const char *const net_ctr_help[NET_CTR__MAX] = {
+	[NET_CTR_FRAMES] = "frames passed (rx: tap to guest, tx: guest to tap)",
+	[NET_CTR_BYTES] = "bytes of the frames passed, without the "
+	    "virtio-net header",
+	[NET_CTR_BATCHES] = "wake-ups that moved at least one frame",
+	[NET_CTR_RX_WAITS] = "times rx stopped reading the tap for want of "
+	    "guest buffers",
+	[NET_CTR_DROP_BASE] = "frames dropped, by reason",
+};
+
+_Static_assert(NET_CTR_RX_WAITS + 1 == NET_CTR_DROP_BASE,
+    "net_ctr_names lists the passes before the drops");
 
 /*
  * One row per gso type: the feature the transmit side (HOST_*) and the
@@ -333,30 +345,77 @@ net_rarp_build(uint8_t *buf, size_t len, const uint8_t mac[NET_ETH_ALEN])
 	return NET_RARP_LEN;
 }
 
+const char *
+net_ctr_name(unsigned int ctr)
+{
+	if (ctr >= NET_CTR__MAX)
+		return "?";
+	return net_ctr_names[ctr];
+}
+
+unsigned int
+net_ctr_of_drop(enum net_drop reason)
+{
+	if (reason == NET_DROP_NONE || (unsigned int)reason >= NET_DROP__MAX)
+		return NET_CTR__MAX;
+	return NET_CTR_DROP_BASE + (unsigned int)reason - 1;
+}
+
 void
 net_qstats_pass(struct net_qstats *qs, size_t len)
 {
-	qs->qs_frames++;
-	qs->qs_bytes += len;
+	qs->qs_c[NET_CTR_FRAMES]++;
+	qs->qs_c[NET_CTR_BYTES] += len;
 }
 
 void
 net_qstats_drop(struct net_qstats *qs, enum net_drop reason)
 {
-	if (reason == NET_DROP_NONE || (unsigned int)reason >= NET_DROP__MAX)
-		return;
-	qs->qs_drops[reason]++;
+	unsigned int	c = net_ctr_of_drop(reason);
+
+	if (c < NET_CTR__MAX)
+		qs->qs_c[c]++;
+}
+
+uint64_t
+net_qstats_dropped(const struct net_qstats *qs, enum net_drop reason)
+{
+	unsigned int	c = net_ctr_of_drop(reason);
+
+	return c < NET_CTR__MAX ? qs->qs_c[c] : 0;
 }
 
 uint64_t
 net_qstats_drops(const struct net_qstats *qs)
 {
 	uint64_t	sum = 0;
-	int		i;
+	unsigned int	i;
 
-	for (i = 0; i < NET_DROP__MAX; i++)
-		sum += qs->qs_drops[i];
+	for (i = NET_CTR_DROP_BASE; i < NET_CTR__MAX; i++)
+		sum += qs->qs_c[i];
 	return sum;
+}
+
+void
+net_qstats_format(const struct net_qstats *qs, char *buf, size_t len)
+{
+	unsigned int	i;
+	size_t		off = 0;
+	int		n;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < NET_CTR__MAX && off < len; i++) {
+		if (i >= NET_CTR_DROP_BASE && qs->qs_c[i] == 0)
+			continue;
+		n = snprintf(buf + off, len - off, "%s%s=%llu",
+		    off > 0 ? " " : "", net_ctr_names[i],
+		    (unsigned long long)qs->qs_c[i]);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
 }
 
 int

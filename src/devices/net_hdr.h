@@ -1,6 +1,6 @@
 /*
  * net_hdr.h - virtio-net header, pure helpers for the net device
- * (devices/net.c, not yet written): feature bits, the header size a
+ * (devices/net.c, net_io.c): feature bits, the header size a
  * feature set implies, validation of a transmit header copied out of
  * guest memory, adjustment of the header the tap gives for a received
  * frame, the RARP announce frame (SEND_RARP) and per-queue counters.
@@ -110,29 +110,35 @@ struct net_hdr {
 };
 
 /*
- * Why a frame was dropped.  One table in net_hdr.c names each; counters
- * index drops by it.
+ * Why a frame was dropped: one row per reason (enum name, counter name).
+ * The enum, the name table and the counters below are generated from it.
  */
+#define NET_DROP_LIST(X)						\
+	X(SHORT_HDR,	"short_hdr")	/* tx: chain shorter than the header */ \
+	X(RUNT,		"runt")		/* shorter than an Ethernet header */ \
+	X(TOO_BIG,	"too_big")	/* longer than the MTU (or GSO max) */ \
+	X(BAD_FLAGS,	"bad_flags")	/* unknown or direction-invalid flag */ \
+	X(CSUM_UNACKED,	"csum_unacked")	/* NEEDS_CSUM without CSUM */	\
+	X(CSUM_RANGE,	"csum_range")	/* csum_start/offset off the frame */ \
+	X(GSO_TYPE,	"gso_type")	/* unknown gso_type */		\
+	X(GSO_UNACKED,	"gso_unacked")	/* gso_type (or ECN) not acked */ \
+	X(GSO_NO_CSUM,	"gso_no_csum")	/* GSO without NEEDS_CSUM */	\
+	X(GSO_SIZE,	"gso_size")	/* GSO with gso_size 0 */	\
+	X(HDR_LEN,	"hdr_len")	/* hdr_len past the frame */	\
+	X(RX_NO_ROOM,	"rx_no_room")	/* rx: guest buffers too small */ \
+	X(RX_NO_BUFS,	"rx_no_bufs")	/* rx: no guest buffers */	\
+	X(TAP_ERR,	"tap_error")	/* read/write on the tap failed */ \
+	X(TX_SEGS,	"tx_segs")	/* tx: more segments than writev takes */
+
+#define NET_DROP_ENUM(e, s)	NET_DROP_##e,
 enum net_drop {
 	NET_DROP_NONE = 0,
-	NET_DROP_SHORT_HDR,	/* tx: chain shorter than the header */
-	NET_DROP_RUNT,		/* frame shorter than an Ethernet header */
-	NET_DROP_TOO_BIG,	/* frame longer than the MTU (or GSO max) */
-	NET_DROP_BAD_FLAGS,	/* unknown or direction-invalid flag */
-	NET_DROP_CSUM_UNACKED,	/* NEEDS_CSUM without CSUM / GUEST_CSUM */
-	NET_DROP_CSUM_RANGE,	/* csum_start/offset outside the frame */
-	NET_DROP_GSO_TYPE,	/* unknown gso_type */
-	NET_DROP_GSO_UNACKED,	/* gso_type (or ECN) not negotiated */
-	NET_DROP_GSO_NO_CSUM,	/* GSO without NEEDS_CSUM (5.1.6.2) */
-	NET_DROP_GSO_SIZE,	/* GSO with gso_size 0 */
-	NET_DROP_HDR_LEN,	/* hdr_len past the frame, or too short */
-	NET_DROP_RX_NO_ROOM,	/* rx: guest buffers too small for frame */
-	NET_DROP_RX_NO_BUFS,	/* rx: no guest buffers (ring empty) */
-	NET_DROP_TAP_ERR,	/* read/write on the tap failed */
+	NET_DROP_LIST(NET_DROP_ENUM)
 	NET_DROP__MAX
 };
+#undef NET_DROP_ENUM
 
-/* "short-hdr", "runt", ...; "?" for out of range values. */
+/* "short_hdr", "runt", ...; "?" for out of range values. */
 const char	*net_drop_name(enum net_drop reason);
 
 /* 12 with VERSION_1 or MRG_RXBUF in features, else 10. */
@@ -212,20 +218,50 @@ unsigned int	net_rx_split(const uint32_t *caps, unsigned int ncaps,
  */
 int	net_rarp_build(uint8_t *buf, size_t len, const uint8_t mac[NET_ETH_ALEN]);
 
-/* Per-queue counters: frames and bytes passed, drops by reason. */
-struct net_qstats {
-	uint64_t	qs_frames;
-	uint64_t	qs_bytes;
-	uint64_t	qs_batches;	/* wake-ups that moved a frame */
-	uint64_t	qs_drops[NET_DROP__MAX];
+/*
+ * Per-ring counters: a plain array of u64 indexed by enum net_ctr, named
+ * by net_ctr_name() (one static table): frames and bytes passed (bytes
+ * without the virtio-net header), wake-ups that moved a frame, times rx
+ * stopped for want of guest buffers, then one drop counter per reason.
+ */
+enum net_ctr {
+	NET_CTR_FRAMES,
+	NET_CTR_BYTES,
+	NET_CTR_BATCHES,
+	NET_CTR_RX_WAITS,
+	NET_CTR_DROP_BASE,	/* + reason - 1: NET_DROP_SHORT_HDR first */
+	NET_CTR__MAX = NET_CTR_DROP_BASE + NET_DROP__MAX - 1
 };
 
+struct net_qstats {
+	uint64_t	qs_c[NET_CTR__MAX];
+};
+
+/*
+ * The counters' names, also the metric names of vhostd ctl stats
+ * (struct ctr_desc: "frames", "bytes", "batches", "rx_waits", then
+ * "drops:REASON", one metric with a kind= label) and their help texts.
+ */
+extern const char *const net_ctr_names[NET_CTR__MAX];
+extern const char *const net_ctr_help[NET_CTR__MAX];
+/* net_ctr_names[ctr], or "?" for out of range values. */
+const char	*net_ctr_name(unsigned int ctr);
+/* The counter of a drop reason (NET_DROP_NONE: none, NET_CTR__MAX). */
+unsigned int	net_ctr_of_drop(enum net_drop reason);
 /* Count one frame of len bytes passed (len excludes the header). */
 void	net_qstats_pass(struct net_qstats *qs, size_t len);
 /* Count one drop (NET_DROP_NONE and out-of-range reasons are ignored). */
 void	net_qstats_drop(struct net_qstats *qs, enum net_drop reason);
+/* Drops of one reason. */
+uint64_t	net_qstats_dropped(const struct net_qstats *qs,
+		    enum net_drop reason);
 /* Sum of every drop counter. */
 uint64_t	net_qstats_drops(const struct net_qstats *qs);
+/*
+ * "frames=N bytes=N batches=N rx_waits=N" then " drops:REASON=N" for each
+ * reason that is not 0, into buf (truncated to len).
+ */
+void	net_qstats_format(const struct net_qstats *qs, char *buf, size_t len);
 
 /*
  * Check an acked feature set against the dependencies of virtio 1.x

@@ -32,7 +32,8 @@ struct rng_state {
  * Returns the bytes written.
  */
 static uint32_t
-rng_fill(struct rng_state *rs, const struct virtq_elem *elem)
+rng_fill(struct rng_state *rs, const struct virtq_elem *elem,
+    struct ctr_queue *cq)
 {
 	unsigned int	 i;
 	size_t		 want, done = 0;
@@ -40,6 +41,7 @@ rng_fill(struct rng_state *rs, const struct virtq_elem *elem)
 	uint8_t		*p;
 
 	if (elem->in_num == 0) {
+		ctr_error(cq, CTR_ERR_INVALID);
 		ratelimit_warnx(&rs->rs_warnlog, ratelimit_now(), "rng: request %u has no "
 		    "writable buffer; answered with 0 bytes",
 		    (unsigned int)elem->head);
@@ -53,6 +55,7 @@ rng_fill(struct rng_state *rs, const struct virtq_elem *elem)
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
+				ctr_error(cq, CTR_ERR_IO);
 				ratelimit_warnx(&rs->rs_warnlog,
 				    ratelimit_now(), "rng: getrandom failed: %s",
 				    n < 0 ? strerror(errno) : "no data");
@@ -76,6 +79,7 @@ rng_queue_handler(struct vu_dev *dev, unsigned int qidx)
 {
 	struct rng_state	*rs = vu_dev_priv(dev);
 	struct virtq		*vq;
+	struct ctr_queue	*cq;
 	struct vu_budget	 budget;
 	unsigned int		 n = 0;
 	uint32_t		 len;
@@ -83,9 +87,11 @@ rng_queue_handler(struct vu_dev *dev, unsigned int qidx)
 
 	if (rs == NULL || (vq = vu_queue(dev, qidx)) == NULL)
 		return;
+	cq = vu_queue_counters(dev, qidx);
 	vu_budget_init(&budget);
 	while ((rc = virtq_pop(vq, &rs->rs_elem)) == 1) {
-		len = rng_fill(rs, &rs->rs_elem);
+		len = rng_fill(rs, &rs->rs_elem, cq);
+		ctr_add(&cq->cq_read_bytes, len);
 		virtq_push(vq, rs->rs_elem.head, len);
 		n++;
 		if (vu_budget_charge(&budget, len) && virtq_has_avail(vq) &&

@@ -30,7 +30,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -80,6 +83,7 @@ struct child {
 	struct event		*ch_accept_ev;
 	struct event		*ch_conn_ev;
 	struct vu_dev		*ch_dev;
+	struct ctr_region	*ch_ctr;	/* counters, or NULL */
 	bool			 ch_dev_live;
 	unsigned long		 ch_nmsgs;
 	int			 ch_exit;
@@ -410,6 +414,7 @@ conn_start(struct child *ch, int conn)
 		return false;
 	}
 	ch->ch_dev_live = true;
+	vu_dev_set_counters(ch->ch_dev, ch->ch_ctr);
 	ch->ch_conn_ev = event_new(ch->ch_base, conn, EV_READ | EV_PERSIST,
 	    conn_cb, ch);
 	if (ch->ch_conn_ev == NULL ||
@@ -478,12 +483,43 @@ child_args_init(struct child_args *ca, const char *name,
 	if (res->dr_max_file_size != 0)
 		ca->ca_jail.jc_fsize = res->dr_max_file_size;
 	ca->ca_filter = filter;
+	ca->ca_stats_fd = -1;
+}
+
+struct ctr_region *
+child_counters_map(int fd)
+{
+	struct stat	 st;
+	void		*p;
+	int		 seals;
+
+	if (fd < 0)
+		return NULL;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (fstat(fd, &st) == -1 ||
+	    (uint64_t)st.st_size != sizeof(struct ctr_region) || seals < 0 ||
+	    (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) !=
+	    (F_SEAL_SHRINK | F_SEAL_GROW)) {
+		log_warnx("the counters' descriptor is not a counters region; "
+		    "counting nothing");
+		close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, sizeof(struct ctr_region), PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		log_warn("mmap of the counters");
+		return NULL;
+	}
+	return p;
 }
 
 void
 child_main(const struct child_args *ca)
 {
 	static struct child	 ch;
+	struct ctr_region	*ctr;
 	struct fdset		 keep;
 	struct event		*sigev;
 	struct sigaction	 sa;
@@ -498,6 +534,8 @@ child_main(const struct child_args *ca)
 	if (dup2(ca->ca_log_fd, STDERR_FILENO) == -1)
 		_exit(CHILD_EXIT_FAILURE);
 	log_setchild();
+	/* The counters: mapped now, their descriptor closed before the jail. */
+	ctr = child_counters_map(ca->ca_stats_fd);
 	/* The keep list: the listener and the device's descriptors. */
 	fdset_init(&keep);
 	if (fdset_add(&keep, ca->ca_listen_fd) != 0)
@@ -519,6 +557,9 @@ child_main(const struct child_args *ca)
 		log_warnx("device set-up failed: %s", strerror(-rc));
 		_exit(CHILD_EXIT_INIT);
 	}
+	if (ctr != NULL)
+		ctr->rg_nqueues = ca->ca_type->dt_num_queues != NULL ?
+		    ca->ca_type->dt_num_queues(state) : 1;
 	if ((rc = jail_seccomp(ca->ca_filter)) != 0)
 		_exit(rc);
 	/* The parent coordinates shutdown; only SIGTERM ends a child. */
@@ -538,6 +579,7 @@ child_main(const struct child_args *ca)
 	}
 	ch.ch_type = ca->ca_type;
 	ch.ch_state = state;
+	ch.ch_ctr = ctr;
 	ch.ch_name = ca->ca_name;
 	ch.ch_listen_fd = ca->ca_listen_fd;
 	ch.ch_conn = -1;

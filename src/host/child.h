@@ -20,6 +20,12 @@ struct child_args {
 	/* The jail with the device's rlimits applied (child_args_init). */
 	struct jail_config		 ca_jail;
 	const struct policy_filter	*ca_filter;	/* NULL: none */
+	/*
+	 * The memfd of the child's counters (struct ctr_region, sealed
+	 * against resizing; stats.c), mapped by the child before its jail
+	 * and closed; -1: the child counts nothing.
+	 */
+	int				 ca_stats_fd;
 };
 
 /*
@@ -31,6 +37,13 @@ void	child_args_init(struct child_args *ca, const char *name,
 	    const struct device_type *dt, const struct jail_config *jc,
 	    const struct device_res *res, int listen_fd, int log_fd,
 	    const struct policy_filter *filter);
+
+/*
+ * Child: map the counters memfd fd (read-write, shared) if it is what the
+ * parent makes (the size of struct ctr_region, sealed against resizing)
+ * and close it.  The region, or NULL (fd < 0, or not a region).
+ */
+struct ctr_region *child_counters_map(int fd);
 
 /*
  * Child, first thing after clone: renumber the kept descriptors to 3..n,

@@ -20,6 +20,8 @@
  *   3        the listener
  *   4..      the device's descriptors, in the order of its resources
  *   next     the parent's pidfd (jail_enter's parent check), if any
+ *   next     the counters' memfd (struct ctr_region), if any, mapped and
+ *            closed before the jail (child_counters_map)
  *   last     the memfd with struct child_wire, closed once read
  * The jail then keeps exactly 3 .. 3 + device fds: contiguous.
  */
@@ -55,6 +57,7 @@ struct child_wire {
 	uint32_t		cw_filter_mode;	/* enum policy_mode */
 	int32_t			cw_wire_fd;	/* this memfd's number */
 	int32_t			cw_verbose;	/* the parent's -v count */
+	int32_t			cw_stats_fd;	/* counters' memfd, or -1 */
 };
 
 static int
@@ -140,8 +143,8 @@ child_exec(const struct child_args *ca, int exe_fd)
 					    (char *)SUP_CHILD_ARG, wire_arg,
 					    NULL };
 	extern char			**environ;
-	int				 src[DEVICE_RES_FDS + 3];
-	int				 dst[DEVICE_RES_FDS + 3];
+	int				 src[DEVICE_RES_FDS + 4];
+	int				 dst[DEVICE_RES_FDS + 4];
 	int				 high = exe_fd, exe, wfd, rc;
 	unsigned int			 i, n = 0;
 
@@ -168,6 +171,12 @@ child_exec(const struct child_args *ca, int exe_fd)
 	if (ca->ca_jail.jc_parent_pidfd >= 0) {
 		src[n] = ca->ca_jail.jc_parent_pidfd;
 		w.cw_jail.jc_parent_pidfd = dst[n] = CHILD_FD_LISTEN + (int)n;
+		n++;
+	}
+	w.cw_stats_fd = -1;
+	if (ca->ca_stats_fd >= 0) {
+		src[n] = ca->ca_stats_fd;
+		w.cw_stats_fd = dst[n] = CHILD_FD_LISTEN + (int)n;
 		n++;
 	}
 	w.cw_wire_fd = CHILD_FD_LISTEN + (int)n;
@@ -232,7 +241,7 @@ sup_child_exec_main(int argc, char *argv[])
 	log_setchild();
 	/* The memfd, sealed by the parent's clone: nothing else will do. */
 	if (argc == 3 && parse_u64(argv[2], CHILD_FD_LISTEN + 1,
-	    CHILD_FD_LISTEN + DEVICE_RES_FDS + 2, &v) == 0)
+	    CHILD_FD_LISTEN + DEVICE_RES_FDS + 3, &v) == 0)
 		wfd = (int)v;
 	if (wfd < 0 || fstat(wfd, &st) < 0 ||
 	    fcntl(wfd, F_GET_SEALS) != (F_SEAL_SHRINK | F_SEAL_GROW |
@@ -240,6 +249,8 @@ sup_child_exec_main(int argc, char *argv[])
 	    read_all(wfd, &w, sizeof(w)) < 0 ||
 	    w.cw_magic != CHILD_WIRE_MAGIC || w.cw_size != sizeof(w) ||
 	    w.cw_wire_fd != wfd || w.cw_nfds > DEVICE_RES_FDS ||
+	    (w.cw_stats_fd != -1 && (w.cw_stats_fd <= CHILD_FD_LISTEN ||
+	    w.cw_stats_fd >= wfd)) ||
 	    w.cw_data_len > DEVICE_RES_DATA_MAX ||
 	    (uint64_t)st.st_size != sizeof(w) + (uint64_t)w.cw_data_len +
 	    w.cw_filter_len) {
@@ -278,5 +289,6 @@ sup_child_exec_main(int argc, char *argv[])
 	ca.ca_res.cr_nfds = w.cw_nfds;
 	ca.ca_jail = w.cw_jail;
 	ca.ca_filter = pf;
+	ca.ca_stats_fd = w.cw_stats_fd;
 	child_main(&ca);
 }

@@ -1,5 +1,5 @@
 /*
- * ctl.c - control socket server and client.
+ * ctl.c - control socket server and client, and the verb table.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,6 +16,10 @@
 #include "../util/ratelimit.h"
 #include "ctl.h"
 #include "host.h"
+#include "stats.h"
+
+/* Most words in one request line (the verb, options, a name). */
+#define CTL_MAX_WORDS	8
 
 struct ctl_conn {
 	struct supervisor	*cc_sup;
@@ -25,13 +29,20 @@ struct ctl_conn {
 	size_t			 cc_len;
 };
 
-static const char *const state_names[] = {
+static const char *const state_names[SUP_DONE + 1] = {
 	[SUP_STOPPED] = "stopped",
 	[SUP_RUNNING] = "running",
 	[SUP_BACKOFF] = "restarting",
 	[SUP_FAILED] = "failed",
 	[SUP_DONE] = "done",
 };
+
+const char *
+ctl_state_name(unsigned int state)
+{
+	return state < sizeof(state_names) / sizeof(state_names[0]) ?
+	    state_names[state] : "?";
+}
 
 static void
 json_str(FILE *f, const char *s)
@@ -49,12 +60,14 @@ json_str(FILE *f, const char *s)
 }
 
 void
-ctl_status(const struct supervisor *sup, bool json, FILE *f)
+ctl_status(const struct supervisor *sup, bool json, const char *name,
+    FILE *f)
 {
 	const struct sup_device	*sd;
 	struct timespec		 now;
 	unsigned int		 i;
 	double			 up;
+	bool			 first = true;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (json)
@@ -65,6 +78,8 @@ ctl_status(const struct supervisor *sup, bool json, FILE *f)
 		    "SOCKET");
 	for (i = 0; i < sup->su_ndev; i++) {
 		sd = sup->su_dev[i];
+		if (name != NULL && strcmp(sd->sd_conf.dc_name, name) != 0)
+			continue;
 		up = sd->sd_run == SUP_RUNNING ?
 		    (double)(now.tv_sec - sd->sd_started.tv_sec) +
 		    (double)(now.tv_nsec - sd->sd_started.tv_nsec) / 1e9 : 0;
@@ -78,7 +93,8 @@ ctl_status(const struct supervisor *sup, bool json, FILE *f)
 			    sd->sd_conf.dc_socket : "(inherited fd)");
 			continue;
 		}
-		fprintf(f, "%s\n  {\"name\": ", i ? "," : "");
+		fprintf(f, "%s\n  {\"name\": ", first ? "" : ",");
+		first = false;
 		json_str(f, sd->sd_conf.dc_name);
 		fprintf(f, ", \"type\": ");
 		json_str(f, sd->sd_conf.dc_type->dt_name);
@@ -95,7 +111,138 @@ ctl_status(const struct supervisor *sup, bool json, FILE *f)
 		    config_restart_name(sd->sd_conf.dc_restart));
 	}
 	if (json)
-		fprintf(f, "%s]}\n", sup->su_ndev ? "\n" : "");
+		fprintf(f, "%s]}\n", first ? "" : "\n");
+}
+
+/* The device called name, or NULL. */
+static const struct sup_device *
+ctl_find(const struct supervisor *sup, const char *name)
+{
+	unsigned int	i;
+
+	for (i = 0; i < sup->su_ndev; i++)
+		if (strcmp(sup->su_dev[i]->sd_conf.dc_name, name) == 0)
+			return sup->su_dev[i];
+	return NULL;
+}
+
+static void
+status_run(struct supervisor *sup, const struct ctl_req *req, FILE *f)
+{
+	if (req->cr_name != NULL && ctl_find(sup, req->cr_name) == NULL) {
+		fprintf(f, "error: no device '%s'\n", req->cr_name);
+		return;
+	}
+	ctl_status(sup, req->cr_opts & CTL_OPT_JSON, req->cr_name, f);
+}
+
+const struct ctl_verb ctl_verbs[] = {
+	{ .cv_name = "status", .cv_arg = CTL_ARG_OPTIONAL,
+	  .cv_opts = CTL_OPT_JSON, .cv_run = status_run,
+	  .cv_help = "every device (or NAME) with its state" },
+	{ .cv_name = "stats", .cv_arg = CTL_ARG_OPTIONAL,
+	  .cv_opts = CTL_OPT_JSON | CTL_OPT_PROMETHEUS, .cv_run = stats_ctl,
+	  .cv_help = "I/O counters of every device (or NAME)" },
+	{ .cv_name = NULL }
+};
+
+static const struct {
+	const char	*co_name;
+	unsigned int	 co_bit;
+} ctl_opts[] = {
+	{ "--json", CTL_OPT_JSON },
+	{ "--prometheus", CTL_OPT_PROMETHEUS },
+};
+
+int
+ctl_parse(int argc, char *const argv[], struct ctl_req *req, char *err,
+    size_t errlen)
+{
+	const struct ctl_verb	*cv;
+	unsigned int		 k;
+	int			 i;
+
+	memset(req, 0, sizeof(*req));
+	if (argc < 1) {
+		snprintf(err, errlen, "no command");
+		return -EINVAL;
+	}
+	for (cv = ctl_verbs; cv->cv_name != NULL; cv++)
+		if (strcmp(cv->cv_name, argv[0]) == 0)
+			break;
+	if (cv->cv_name == NULL) {
+		snprintf(err, errlen, "unknown command '%.32s'", argv[0]);
+		return -EINVAL;
+	}
+	req->cr_verb = cv;
+	for (i = 1; i < argc; i++) {
+		for (k = 0; k < sizeof(ctl_opts) / sizeof(ctl_opts[0]); k++)
+			if (strcmp(argv[i], ctl_opts[k].co_name) == 0)
+				break;
+		if (k < sizeof(ctl_opts) / sizeof(ctl_opts[0])) {
+			if ((cv->cv_opts & ctl_opts[k].co_bit) == 0) {
+				snprintf(err, errlen, "%s takes no %s",
+				    cv->cv_name, ctl_opts[k].co_name);
+				return -EINVAL;
+			}
+			req->cr_opts |= ctl_opts[k].co_bit;
+		} else if (argv[i][0] == '-') {
+			snprintf(err, errlen, "%s: unknown option '%.32s'",
+			    cv->cv_name, argv[i]);
+			return -EINVAL;
+		} else if (cv->cv_arg == CTL_ARG_NONE ||
+		    req->cr_name != NULL) {
+			snprintf(err, errlen, "%s: unexpected '%.32s'",
+			    cv->cv_name, argv[i]);
+			return -EINVAL;
+		} else
+			req->cr_name = argv[i];
+	}
+	if (cv->cv_arg == CTL_ARG_REQUIRED && req->cr_name == NULL) {
+		snprintf(err, errlen, "%s needs a device NAME", cv->cv_name);
+		return -EINVAL;
+	}
+	if ((req->cr_opts & (CTL_OPT_JSON | CTL_OPT_PROMETHEUS)) ==
+	    (CTL_OPT_JSON | CTL_OPT_PROMETHEUS)) {
+		snprintf(err, errlen, "%s: --json or --prometheus, not both",
+		    cv->cv_name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void
+ctl_usage(FILE *f, const char *prefix)
+{
+	const struct ctl_verb	*cv;
+	unsigned int		 k;
+
+	for (cv = ctl_verbs; cv->cv_name != NULL; cv++) {
+		fprintf(f, "%s%s%s", prefix, cv->cv_name,
+		    cv->cv_arg == CTL_ARG_OPTIONAL ? " [NAME]" :
+		    cv->cv_arg == CTL_ARG_REQUIRED ? " NAME" : "");
+		for (k = 0; k < sizeof(ctl_opts) / sizeof(ctl_opts[0]); k++)
+			if (cv->cv_opts & ctl_opts[k].co_bit)
+				fprintf(f, " [%s]", ctl_opts[k].co_name);
+		fprintf(f, "\n%*s%s\n", (int)strlen(prefix) + 4, "",
+		    cv->cv_help);
+	}
+}
+
+/* Split line into at most max words at single spaces (in place). */
+static int
+ctl_split(char *line, char **words, int max)
+{
+	char	*save = NULL, *w;
+	int	 n = 0;
+
+	for (w = strtok_r(line, " ", &save); w != NULL;
+	    w = strtok_r(NULL, " ", &save)) {
+		if (n == max)
+			return -1;
+		words[n++] = w;
+	}
+	return n;
 }
 
 static void
@@ -111,9 +258,11 @@ static void
 conn_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctl_conn	*cc = arg;
-	char		*reply = NULL, *nl;
+	struct ctl_req	 req;
+	char		*reply = NULL, *nl, *words[CTL_MAX_WORDS], err[128];
 	size_t		 rlen = 0, off;
 	ssize_t		 n;
+	int		 nw;
 	FILE		*f;
 
 	if (what & EV_TIMEOUT) {
@@ -140,12 +289,12 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		conn_free(cc);
 		return;
 	}
-	if (strcmp(cc->cc_buf, "status") == 0)
-		ctl_status(cc->cc_sup, false, f);
-	else if (strcmp(cc->cc_buf, "status-json") == 0)
-		ctl_status(cc->cc_sup, true, f);
+	if ((nw = ctl_split(cc->cc_buf, words, CTL_MAX_WORDS)) < 0)
+		fprintf(f, "error: too many words\n");
+	else if (ctl_parse(nw, words, &req, err, sizeof(err)) < 0)
+		fprintf(f, "error: %s\n", err);
 	else
-		fprintf(f, "error: unknown command (try status)\n");
+		req.cr_verb->cv_run(cc->cc_sup, &req, f);
 	fclose(f);
 	/* The reply is small; a blocking write with a send timeout. */
 	fd_set_nonblock(cc->cc_fd, 0);
@@ -234,13 +383,31 @@ ctl_close(struct supervisor *sup)
 }
 
 int
-ctl_client(const char *path, const char *cmd, FILE *out)
+ctl_client(const char *path, int argc, char *const argv[], FILE *out)
 {
 	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
-	char			buf[4096];
+	struct ctl_req		req;
+	char			buf[4096], err[128], line[128], *reply = NULL;
+	size_t			len = 0, rlen = 0;
 	ssize_t			n;
-	int			fd;
+	bool			failed;
+	FILE			*mf;
+	int			fd, i;
 
+	if (ctl_parse(argc, argv, &req, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vhostd ctl: %s\nusage:\n", err);
+		ctl_usage(stderr, "  vhostd ctl [--control=PATH] ");
+		return 2;
+	}
+	for (i = 0; i < argc; i++) {
+		n = snprintf(line + len, sizeof(line) - len, "%s%s",
+		    i ? " " : "", argv[i]);
+		if (n < 0 || (size_t)n >= sizeof(line) - len - 1) {
+			fprintf(stderr, "vhostd ctl: request too long\n");
+			return 2;
+		}
+		len += (size_t)n;
+	}
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		fprintf(stderr, "vhostd ctl: %s: path too long\n", path);
 		return 1;
@@ -254,13 +421,29 @@ ctl_client(const char *path, const char *cmd, FILE *out)
 			close(fd);
 		return 1;
 	}
-	if (dprintf(fd, "%s\n", cmd) < 0) {
+	if (dprintf(fd, "%s\n", line) < 0) {
 		fprintf(stderr, "vhostd ctl: %s: %s\n", path, strerror(errno));
 		close(fd);
 		return 1;
 	}
+	/* The whole reply first: an error reply goes to stderr. */
+	if ((mf = open_memstream(&reply, &rlen)) == NULL) {
+		close(fd);
+		return 1;
+	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, out);
+		fwrite(buf, 1, (size_t)n, mf);
 	close(fd);
-	return 0;
+	fclose(mf);
+	failed = rlen >= 7 && memcmp(reply, "error: ", 7) == 0;
+	if (rlen == 0) {
+		fprintf(stderr, "vhostd ctl: %s: vhostd closed the connection "
+		    "without a reply\n", path);
+		failed = true;
+	} else if (failed)
+		fprintf(stderr, "vhostd ctl: %s", reply + 7);
+	else
+		fwrite(reply, 1, rlen, out);
+	free(reply);
+	return failed ? 1 : 0;
 }

@@ -1,9 +1,14 @@
 /*
- * ctl.h - the control socket: "vhostd ctl status [--json]".
+ * ctl.h - the control socket: "vhostd ctl VERB [NAME] [--json]".
  *
  * A unix socket (mode 0600, only root or vhostd's own user may talk to it,
- * checked with SO_PEERCRED).  One request line per connection: "status" or
- * "status-json"; the reply is the text, then the connection closes.
+ * checked with SO_PEERCRED).  One request line per connection: the verb,
+ * then its words separated by single spaces ("status --json a"); the reply
+ * is the text, then the connection closes.  A reply that starts with
+ * "error: " is a failure (the client prints it on stderr and exits 1).
+ *
+ * Verbs are rows of one table (ctl_verbs, ctl.c): name, what it takes,
+ * help, handler.  Client and server check a request against the same row.
  */
 #ifndef VHOSTD_HOST_CTL_H
 #define VHOSTD_HOST_CTL_H
@@ -21,10 +26,63 @@ int	ctl_listen(struct supervisor *sup, const char *path, char *err,
 /* Stop serving and remove the socket file. */
 void	ctl_close(struct supervisor *sup);
 
-/* Write the device table to f, as text or JSON. */
-void	ctl_status(const struct supervisor *sup, bool json, FILE *f);
+/* What a verb takes besides its name. */
+enum ctl_arg {
+	CTL_ARG_NONE,		/* no NAME */
+	CTL_ARG_OPTIONAL,	/* [NAME] */
+	CTL_ARG_REQUIRED	/* NAME */
+};
 
-/* Client: send cmd to path and copy the reply to out.  Exit status. */
-int	ctl_client(const char *path, const char *cmd, FILE *out);
+/* Options a verb accepts (cv_opts), and a request carries (cr_opts). */
+#define CTL_OPT_JSON		0x1	/* --json */
+#define CTL_OPT_PROMETHEUS	0x2	/* --prometheus */
+
+/* A parsed request: the verb's row, its options, the device name. */
+struct ctl_req {
+	const struct ctl_verb	*cr_verb;
+	unsigned int		 cr_opts;	/* CTL_OPT_* */
+	const char		*cr_name;	/* NULL: none given */
+};
+
+/* One verb: a row of ctl_verbs. */
+struct ctl_verb {
+	const char	*cv_name;	/* "status" */
+	enum ctl_arg	 cv_arg;
+	unsigned int	 cv_opts;	/* CTL_OPT_* it accepts */
+	const char	*cv_help;	/* one line for the usage text */
+	/*
+	 * Server: answer req into f.  An error reply starts with "error: ".
+	 * Runs in the supervisor's loop; must not block.
+	 */
+	void		(*cv_run)(struct supervisor *sup,
+			    const struct ctl_req *req, FILE *f);
+};
+
+/* NULL-terminated by a row with cv_name NULL. */
+extern const struct ctl_verb ctl_verbs[];
+
+/*
+ * Parse words (argv[0] is the verb) against the table into req; names
+ * point into words.  0, or -EINVAL with a message in err.
+ */
+int	ctl_parse(int argc, char *const argv[], struct ctl_req *req,
+	    char *err, size_t errlen);
+
+/* The usage lines of every verb, one per line, each after prefix. */
+void	ctl_usage(FILE *f, const char *prefix);
+
+/* "running", "restarting", ... for an enum sup_state (host.h). */
+const char *ctl_state_name(unsigned int state);
+
+/* Write the device table to f, as text or JSON; name: only that one. */
+void	ctl_status(const struct supervisor *sup, bool json, const char *name,
+	    FILE *f);
+
+/*
+ * Client: send the request words argv (checked with ctl_parse first) to
+ * path and copy the reply to out (an error reply to stderr).  Exit
+ * status: 0, 1 (no daemon, an error reply) or 2 (usage).
+ */
+int	ctl_client(const char *path, int argc, char *const argv[], FILE *out);
 
 #endif /* VHOSTD_HOST_CTL_H */

@@ -22,6 +22,7 @@
 #include "childlog.h"
 #include "ctl.h"
 #include "host.h"
+#include "stats.h"
 
 void
 sup_options_init(struct sup_options *opt)
@@ -408,6 +409,7 @@ sup_device_free(struct supervisor *sup, struct sup_device *sd)
 		config_device_free(sd->sd_replacement);
 		free(sd->sd_replacement);
 	}
+	stats_dev_free(sd->sd_stats);
 	free(sd);
 }
 

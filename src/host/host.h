@@ -21,6 +21,7 @@ struct event_base;
 struct listener;
 struct listener_retained;
 struct childlog;
+struct stats_dev;
 
 enum sup_state {
 	SUP_STOPPED,	/* not started yet */
@@ -61,6 +62,8 @@ struct sup_device {
 	struct childlog		*sd_log;	/* child's stderr */
 	char			 sd_conn[16];	/* child's "@state" report */
 	struct device_conf	*sd_replacement; /* reload changed it */
+	struct stats_dev	*sd_stats;	/* counters (stats.h), made at
+						   the first spawn */
 };
 
 struct supervisor {

@@ -23,6 +23,7 @@
 #include "ctl.h"
 #include "host.h"
 #include "notify.h"
+#include "stats.h"
 
 static double
 ts_diff(const struct timespec *a, const struct timespec *b)
@@ -195,7 +196,7 @@ device_spawn(struct sup_device *sd)
 	struct child_args	 ca;
 	unsigned long		 flags;
 	pid_t			 pid;
-	int			 logp[2], rc;
+	int			 logp[2], rc, ctrfd;
 	sigset_t		 term, omask;
 	struct timespec		 now;
 
@@ -215,6 +216,10 @@ device_spawn(struct sup_device *sd)
 		log_warn("%s: pipe", sd->sd_conf.dc_name);
 		return -errno;
 	}
+	/* A fresh counters region for this child (stats.h); -1: none. */
+	if (sd->sd_stats == NULL)
+		sd->sd_stats = stats_dev_new(sd->sd_conf.dc_type);
+	ctrfd = sd->sd_stats != NULL ? stats_child_start(sd->sd_stats) : -1;
 	fflush(NULL);
 	/*
 	 * The child is born with SIGTERM blocked (jail.c keeps it so): a stop
@@ -229,10 +234,14 @@ device_spawn(struct sup_device *sd)
 	if (pid != 0)
 		sigprocmask(SIG_SETMASK, &omask, NULL);
 	if (pid == -1) {
+		rc = -errno;
 		log_warn("%s: clone", sd->sd_conf.dc_name);
 		close(logp[0]);
 		close(logp[1]);
-		return -errno;
+		close_reset(&ctrfd);
+		if (sd->sd_stats != NULL)
+			stats_child_end(sd->sd_stats, -1);
+		return rc;
 	}
 	if (pid == 0) {
 		/* A small struct of its own, not the supervisor's record. */
@@ -240,11 +249,13 @@ device_spawn(struct sup_device *sd)
 		    &sup->su_opt.so_jail, &sd->sd_res,
 		    listener_fd(sd->sd_listener), logp[1],
 		    sd->sd_filter != NULL ? sd->sd_filter->sf_filter : NULL);
+		ca.ca_stats_fd = ctrfd;
 		if (sup->su_exe_fd >= 0)
 			child_exec(&ca, sup->su_exe_fd);
 		child_main(&ca);
 	}
 	close(logp[1]);
+	close_reset(&ctrfd);
 	childlog_free(sd->sd_log);
 	snprintf(sd->sd_conn, sizeof(sd->sd_conn), "listening");
 	sd->sd_log = childlog_new(sup->su_base, sd->sd_conf.dc_name, pid,
@@ -403,6 +414,8 @@ device_exited(struct sup_device *sd, int status)
 		served_ms = (mono - sd->sd_served) / 1000000;
 	describe_status(status, desc, sizeof(desc));
 	cls = restart_classify(status, sup->su_stopping || sd->sd_removing);
+	if (sd->sd_stats != NULL)
+		stats_child_end(sd->sd_stats, (int)cls);
 	failed = cls != SUP_EXIT_DISCONNECT && cls != SUP_EXIT_STOPPED;
 	/*
 	 * While a storm is throttled, the exits a front end causes are

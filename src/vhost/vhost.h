@@ -42,6 +42,8 @@
 #include "proto.h"
 
 #define VU_MAX_QUEUES	16
+_Static_assert(VU_MAX_QUEUES <= CTR_MAX_QUEUES,
+    "every queue has its block of counters");
 
 struct vu_dev;
 
@@ -212,6 +214,18 @@ bool	vu_has_protocol_feature(const struct vu_dev *dev, unsigned int bit);
 struct virtq	*vu_queue(struct vu_dev *dev, unsigned int qidx);
 /* Started and enabled. */
 bool	vu_queue_ready(const struct vu_dev *dev, unsigned int qidx);
+
+/*
+ * Counters (util/counters.h).  The glue hands the engine the child's
+ * region (not owned; NULL: count nothing); it records how many queues the
+ * engine announces.  vu_queue_counters is queue qidx's block, where the
+ * virtqueue counts requests and in-flight ones and the device adds bytes,
+ * errors, latencies and its own counters (cq_dev, named by its type's
+ * dt_counters); never NULL (ctr_sink when there is no region or qidx is
+ * out of range), stable for the connection, so a device may keep it.
+ */
+void	vu_dev_set_counters(struct vu_dev *dev, struct ctr_region *region);
+struct ctr_queue *vu_queue_counters(struct vu_dev *dev, unsigned int qidx);
 /* Flush the used ring and signal the call fd if the driver wants it. */
 void	vu_queue_notify(struct vu_dev *dev, unsigned int qidx);
 /*

@@ -52,6 +52,7 @@ struct vu_dev {
 	uint16_t		 vd_inflight_nq;
 	uint16_t		 vd_inflight_qsize;
 	int			 vd_reply_fd;	/* sent with the reply, or -1 */
+	struct ctr_region	*vd_ctr;	/* the child's counters, or NULL */
 };
 
 /*

@@ -118,6 +118,9 @@ vring_start(struct vu_dev *dev, unsigned int idx)
 		return rc;
 	}
 	vr->vr_vq.vq_log = &dev->vd_warnlog;
+	/* Nothing of this ring is in flight in this process yet. */
+	vr->vr_vq.vq_ctr = vu_queue_counters(dev, idx);
+	vr->vr_vq.vq_ctr->cq_inflight = 0;
 	if ((rc = vring_inflight(dev, vr, idx)) != 0) {
 		vring_detach(vr);
 		return rc;
@@ -179,10 +182,11 @@ vu_vring_stop(struct vu_dev *dev, unsigned int idx)
 	vring_unwatch_kick(dev, vr);
 	if (!vr->vr_started)
 		return;
-	vr->vr_base = vr->vr_vq.vq_last_avail;
 	vr->vr_started = false;
-	/* The device drains and publishes through the pointers first. */
+	/* The device drains and publishes through the pointers first, and
+	 * may give back chains it held (virtq_rewind): the base after. */
 	vring_update(dev, idx, was);
+	vr->vr_base = vr->vr_vq.vq_last_avail;
 	vring_detach(vr);
 }
 
@@ -580,6 +584,29 @@ vu_queue(struct vu_dev *dev, unsigned int qidx)
 	if (qidx >= dev->vd_nqueues)
 		return NULL;
 	return &dev->vd_vring[qidx].vr_vq;
+}
+
+void
+vu_dev_set_counters(struct vu_dev *dev, struct ctr_region *region)
+{
+	unsigned int	i;
+
+	dev->vd_ctr = region;
+	if (region != NULL)
+		region->rg_nqueues = dev->vd_nqueues;
+	/* Rings started before (none, normally) count there from now on. */
+	for (i = 0; i < dev->vd_nqueues; i++)
+		if (dev->vd_vring[i].vr_vq.vq_ctr != NULL)
+			dev->vd_vring[i].vr_vq.vq_ctr = vu_queue_counters(dev, i);
+}
+
+struct ctr_queue *
+vu_queue_counters(struct vu_dev *dev, unsigned int qidx)
+{
+	if (dev == NULL || dev->vd_ctr == NULL || qidx >= dev->vd_nqueues ||
+	    qidx >= CTR_MAX_QUEUES)
+		return &ctr_sink;
+	return &dev->vd_ctr->rg_q[qidx];
 }
 
 bool

@@ -157,6 +157,8 @@ static int
 virtq_bad(struct virtq *vq, uint16_t idx, const char *why)
 {
 	vq->vq_broken = true;
+	if (vq->vq_ctr != NULL)
+		ctr_error(vq->vq_ctr, CTR_ERR_RING);
 	if (vq->vq_log != NULL)
 		ratelimit_warnx(vq->vq_log, ratelimit_now(), "virtq: guest "
 		    "error: %s (index %u); queue stopped until the device is "
@@ -176,6 +178,7 @@ virtq_init(struct virtq *vq, const struct gmem *mem, uint16_t num,
 	    mem == NULL || desc == NULL || avail == NULL || used == NULL)
 		return -EINVAL;
 	memset(vq, 0, sizeof(*vq));
+	vq->vq_ctr = &ctr_sink;
 	vq->vq_mem = mem;
 	vq->vq_desc = desc;
 	vq->vq_avail = avail;
@@ -430,6 +433,8 @@ virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 		if ((rc = virtq_take(vq, head, elem)) < 0)
 			return rc;
 		vq->vq_popped = VIRTQ_POPPED_RESUBMIT;
+		vq->vq_rewindable = 0;
+		ctr_add(&vq->vq_ctr->cq_inflight, 1);
 		return 1;
 	}
 	if ((rc = virtq_read_avail_idx(vq, &idx)) != 0)
@@ -476,6 +481,9 @@ virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 		set_avail_event(vq, vq->vq_last_avail);
 	vq->vq_popped = VIRTQ_POPPED_AVAIL;
 	vq->vq_popped_head = head;
+	if (vq->vq_rewindable < UINT16_MAX)
+		vq->vq_rewindable++;
+	ctr_add(&vq->vq_ctr->cq_inflight, 1);
 	return 1;
 }
 
@@ -492,6 +500,8 @@ virtq_unpop(struct virtq *vq)
 		if (vq->vq_avail == NULL)
 			return -EINVAL;	/* detached since the pop */
 		vq->vq_last_avail--;
+		if (vq->vq_rewindable > 0)
+			vq->vq_rewindable--;
 		if (vq->vq_inflight != NULL && head < vq->vq_num) {
 			vq->vq_inflight->desc[head].inflight = 0;
 			vq->vq_counter--;
@@ -504,6 +514,39 @@ virtq_unpop(struct virtq *vq)
 		return -EINVAL;
 	}
 	vq->vq_popped = VIRTQ_POPPED_NONE;
+	ctr_add(&vq->vq_ctr->cq_inflight, (uint64_t)-1);
+	return 0;
+}
+
+int
+virtq_rewind(struct virtq *vq, unsigned int n)
+{
+	uint16_t	head;
+	unsigned int	i;
+
+	if (n == 0)
+		return 0;
+	if (vq->vq_avail == NULL || n > vq->vq_rewindable)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		vq->vq_last_avail--;
+		if (vq->vq_inflight == NULL)
+			continue;
+		/* The head as the ring names it now: a driver that rewrote
+		 * a slot it had made available only confuses its own
+		 * inflight records (the index stays inside the ring). */
+		head = avail_ring(vq, vq->vq_last_avail & (vq->vq_num - 1));
+		if (head < vq->vq_num) {
+			vq->vq_inflight->desc[head].inflight = 0;
+			vq->vq_counter--;
+		}
+	}
+	vq->vq_rewindable = (uint16_t)(vq->vq_rewindable - n);
+	vq->vq_popped = VIRTQ_POPPED_NONE;
+	ctr_add(&vq->vq_ctr->cq_inflight, (uint64_t)-(int64_t)n);
+	/* As before those pops: a kick for these chains on. */
+	if (vq->vq_event_idx)
+		set_avail_event(vq, vq->vq_last_avail);
 	return 0;
 }
 
@@ -560,8 +603,12 @@ virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 	volatile struct virtq_used_elem	*ue;
 
 	vq->vq_popped = VIRTQ_POPPED_NONE;	/* nothing to unpop now */
+	if (vq->vq_rewindable > 0)
+		vq->vq_rewindable--;
 	if (vq->vq_used == NULL)
 		return;		/* stopped or paused: nowhere to publish */
+	ctr_add(&vq->vq_ctr->cq_requests, 1);
+	ctr_add(&vq->vq_ctr->cq_inflight, (uint64_t)-1);
 	ue = &vq->vq_used->ring[vq->vq_used_idx & (vq->vq_num - 1)];
 	ue->id = head;
 	ue->len = len;

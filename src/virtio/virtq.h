@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 
 #include "../mem/gmem.h"
+#include "../util/counters.h"
 #include "../util/ratelimit.h"
 #include "iov.h"
 #include "virtio.h"
@@ -129,6 +130,16 @@ struct virtq {
 	uint16_t		 vq_resubmit_next;
 	uint8_t			 vq_popped;	/* what virtq_unpop gives back */
 	uint16_t		 vq_popped_head;
+	/* Chains taken from the avail ring since the last resubmitted
+	 * head, less those given back or pushed: the most virtq_rewind
+	 * gives back. */
+	uint16_t		 vq_rewindable;
+	/*
+	 * Where pop and push count (cq_inflight, cq_requests, CTR_ERR_RING):
+	 * &ctr_sink after virtq_init; the engine points it at the queue's
+	 * block of the child's region.  Never NULL on an initialised queue.
+	 */
+	struct ctr_queue	*vq_ctr;
 };
 
 /*
@@ -181,6 +192,18 @@ int	virtq_inflight_attach(struct virtq *vq, struct virtq_inflight *region,
  * 0, or -EINVAL when there is nothing to give back.
  */
 int	virtq_unpop(struct virtq *vq);
+/*
+ * Give back the last n chains taken from the avail ring, none of which
+ * may have been pushed (net rx holds popped buffers for the next frame
+ * and returns them when the ring stops or guest memory changes): the
+ * next pops return them again, in the same order, and their inflight
+ * records are undone.  Earlier chains may have been pushed meanwhile.
+ * The caller pushes in the order it popped (the queue only counts chains
+ * taken and not pushed).  0, or -EINVAL when fewer than n such chains
+ * exist (a head taken again from an inflight region in between cannot be
+ * given back).
+ */
+int	virtq_rewind(struct virtq *vq, unsigned int n);
 
 /*
  * How many device-writable bytes the chains available now offer (the

@@ -1088,3 +1088,62 @@ Test(virtq, enable_notify_more_after_unpop)
 	cr_assert_not(virtq_enable_notify_more(&vq));
 	cr_assert_not(gused()->flags & VIRTQ_USED_F_NO_NOTIFY);
 }
+
+/*
+ * virtq_rewind: the last n chains taken go back in order, after earlier
+ * ones were pushed (net rx holding buffers for the next frame); inflight
+ * records undone; never past what was taken since a resubmitted head.
+ */
+Test(virtq, rewind_gives_back_the_last_chains)
+{
+	struct virtq_inflight	*r = inflight_region(8);
+	uint16_t		 resub[8];
+
+	vq_start(8, 0, F_EVENT_IDX);
+	cr_assert_eq(virtq_inflight_attach(&vq, r, resub), 0);
+	post_simple(5);
+	cr_assert_eq(virtq_rewind(&vq, 1), -EINVAL, "nothing taken yet");
+	cr_assert_eq(virtq_rewind(&vq, 0), 0);
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(virtq_pop(&vq, &elem), 1);
+		cr_assert_eq(elem.head, i);
+	}
+	virtq_push(&vq, 0, 0);
+	virtq_push(&vq, 1, 0);
+	cr_assert_eq(virtq_rewind(&vq, 4), -EINVAL, "more than held");
+	cr_assert_eq(virtq_rewind(&vq, 3), 0);
+	cr_assert_eq(vq.vq_last_avail, 2);
+	cr_assert_eq(*avail_event_p(), 2, "a kick for them again");
+	cr_assert_eq(r->desc[2].inflight, 0);
+	cr_assert_eq(r->desc[4].inflight, 0);
+	cr_assert_eq(virtq_rewind(&vq, 1), -EINVAL, "given back already");
+	for (int i = 2; i < 5; i++) {
+		cr_assert_eq(virtq_pop(&vq, &elem), 1);
+		cr_assert_eq(elem.head, i, "the same chains, in order");
+		cr_assert_eq(r->desc[i].inflight, 1);
+	}
+	cr_assert_eq(virtq_pop(&vq, &elem), 0);
+	cr_assert_not(vq.vq_broken);
+	free(r);
+}
+
+/* A chain taken again from an inflight region cannot be rewound. */
+Test(virtq, rewind_stops_at_a_resubmitted_head)
+{
+	struct virtq_inflight	*r = inflight_region(8);
+	uint16_t		 resub[8];
+
+	vq_start(8, 0, 0);
+	post_simple(2);
+	r->version = 1;
+	r->desc_num = 8;
+	r->desc[1].inflight = 1;
+	r->desc[1].counter = 5;
+	cr_assert_eq(virtq_inflight_attach(&vq, r, resub), 1);
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);		/* resubmitted 1 */
+	cr_assert_eq(virtq_rewind(&vq, 1), -EINVAL);
+	cr_assert_eq(virtq_pop(&vq, &elem), 1);		/* from the ring */
+	cr_assert_eq(virtq_rewind(&vq, 2), -EINVAL);
+	cr_assert_eq(virtq_rewind(&vq, 1), 0);
+	free(r);
+}

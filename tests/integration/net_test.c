@@ -1,0 +1,672 @@
+/*
+ * net_test.c - the virtio-net device end to end without a VM: vhostd
+ * (real jailed children, net.policy) serves a tap it creates
+ * (tap-create=on) in a network namespace this test process makes for
+ * itself (Criterion runs each test in its own process: the namespace, the
+ * tap and every frame die with it; no address is assigned anywhere), and
+ * the in-tree front end (tests/frontend/vuf_net.c) is the guest.  The
+ * tap's kernel side is a raw AF_PACKET socket bound to it.
+ *
+ * Frames guest -> tap and tap -> guest arrive intact and are counted
+ * (the child logs each ring's counters when it stops); a frame too big
+ * for the rx buffers is dropped and counted, never delivered cut; a tx
+ * frame with a bad header is dropped and counted; two queue pairs both
+ * carry traffic; a SIGKILLed child is restarted and serves again.
+ */
+#include <poll.h>
+#include <sched.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+
+#include "itest.h"
+#include "vuf_net.h"
+
+#define ETH_P_TEST	0x88b5		/* IEEE local experimental */
+#define NET_MEM		(8u << 20)
+
+TestSuite(net, .init = it_setup, .fini = it_teardown, .timeout = 120);
+
+static char	tap_name[IFNAMSIZ];
+
+static long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* This test process into a network namespace of its own. */
+static void
+enter_netns(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root for a network namespace and a tap");
+	if (access("/dev/net/tun", R_OK | W_OK) == -1)
+		cr_skip_test("/dev/net/tun: %s", strerror(errno));
+	if (unshare(CLONE_NEWNET) == -1)
+		cr_skip_test("unshare(CLONE_NEWNET): %s", strerror(errno));
+	snprintf(tap_name, sizeof(tap_name), "vhd%d", (int)getpid() % 100000);
+}
+
+static void
+if_up(const char *name, unsigned int mtu)
+{
+	struct ifreq	ifr;
+	int		s;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(s, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (mtu != 0) {
+		ifr.ifr_mtu = (int)mtu;
+		cr_assert_eq(ioctl(s, SIOCSIFMTU, &ifr), 0, "mtu %s: %s", name,
+		    strerror(errno));
+	}
+	cr_assert_eq(ioctl(s, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	cr_assert_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0, "up %s: %s", name,
+	    strerror(errno));
+	close(s);
+}
+
+/* The tap's kernel side: frames the guest sent, frames for the guest. */
+static int
+packet_socket(const char *name)
+{
+	struct sockaddr_ll	sll;
+	int			s;
+
+	s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    htons(ETH_P_ALL));
+	cr_assert_geq(s, 0, "AF_PACKET: %s", strerror(errno));
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = (int)if_nametoindex(name);
+	cr_assert_neq(sll.sll_ifindex, 0, "no interface %s", name);
+	cr_assert_eq(bind(s, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	return s;
+}
+
+/* A test frame: broadcast, our ethertype, seq and a pattern. */
+static void
+fill_frame(uint8_t *f, size_t len, uint32_t seq)
+{
+	size_t	i;
+
+	memset(f, 0xff, 6);
+	memcpy(f + 6, "\x02\x00\x00\x00\x00\x01", 6);
+	f[12] = ETH_P_TEST >> 8;
+	f[13] = ETH_P_TEST & 0xff;
+	memcpy(f + 14, &seq, sizeof(seq));
+	for (i = 18; i < len; i++)
+		f[i] = (uint8_t)(seq * 7 + i);
+}
+
+static bool
+is_test_frame(const uint8_t *f, size_t len, uint32_t *seq)
+{
+	if (len < 18 || f[12] != (ETH_P_TEST >> 8) ||
+	    f[13] != (ETH_P_TEST & 0xff))
+		return false;
+	memcpy(seq, f + 14, sizeof(*seq));
+	return true;
+}
+
+/*
+ * Read frames on the packet socket until one of ours comes (the stack of
+ * a fresh interface sends IPv6 frames of its own), within timeout_ms.
+ * Its length, or -1.
+ */
+static ssize_t
+packet_recv(int s, uint8_t *buf, size_t len, uint32_t *seq, int timeout_ms)
+{
+	long	deadline = now_ms() + timeout_ms;
+	ssize_t	n;
+
+	for (;;) {
+		struct pollfd	pfd = { .fd = s, .events = POLLIN };
+		long		left = deadline - now_ms();
+
+		if (left <= 0)
+			return -1;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		if ((n = recv(s, buf, len, 0)) < 0)
+			continue;
+		if (is_test_frame(buf, (size_t)n, seq))
+			return n;
+	}
+}
+
+/* A frame from the kernel side into the tap: it goes to the guest. */
+static void
+packet_send(int s, const uint8_t *f, size_t len)
+{
+	cr_assert_eq(send(s, f, len, 0), (ssize_t)len, "send %zu: %s", len,
+	    strerror(errno));
+}
+
+/*
+ * Start vhostd with a net device on a tap it creates, and bring the tap
+ * up (with mtu when not 0).  extra: more keys (",queues=2"), or "".
+ */
+static void
+start_net(const char *sock, const char *extra, unsigned int tap_mtu)
+{
+	it_start(&it_vp, "--device", it_fmt("net,socket=%s,tap=%s,"
+	    "tap-create=on%s", sock, tap_name, extra), NULL);
+	if_up(tap_name, tap_mtu);
+}
+
+/* The guest side: rings of npairs up, rx buffers posted. */
+static void
+guest_up(struct vuf *f, struct vuf_net *n, const char *sock,
+    uint64_t features, unsigned int npairs, uint32_t rxsize)
+{
+	struct vuf_opts	o;
+	unsigned int	i;
+
+	vuf_init(f);
+	memset(&o, 0, sizeof(o));
+	o.o_mem_size = NET_MEM;
+	o.o_features = features;
+	o.o_nqueues = 2 * npairs;
+	cr_assert_eq(vuf_setup(f, sock, &o), 0, "%s\n%s", vuf_error(f),
+	    it_vp.vp_log);
+	vuf_net_init(n, f);
+	for (i = 0; i < npairs; i++)
+		cr_assert_eq(vuf_net_post_rx(n, i, 64, rxsize), 0, "%s",
+		    vuf_error(f));
+}
+
+#define F_BASE	((1ull << VIRTIO_F_VERSION_1) | \
+		 (1ull << VIRTIO_RING_F_EVENT_IDX) | \
+		 (1ull << VUF_NET_F_MAC) | (1ull << VUF_NET_F_STATUS))
+#define F_MRG	(F_BASE | (1ull << VUF_NET_F_MRG_RXBUF))
+
+/*
+ * Disconnect the guest and wait for the child's counters of ring dir
+ * ("rx" or "tx") of pair; the line's text after "net: pair P DIR: ".
+ */
+static const char *
+stats_after(struct vuf *f, unsigned int pair, const char *dir, size_t from)
+{
+	static char	lines[4][512];
+	static int	k;
+	char		*line = lines[k++ % 4];
+	const char	*p, *e;
+	char		needle[64];
+	long		off;
+
+	vuf_fini(f);
+	snprintf(needle, sizeof(needle), "net: pair %u %s: ", pair, dir);
+	off = vproc_wait_log(&it_vp, needle, from, VPROC_TIMEOUT_MS);
+	cr_assert_geq(off, 0, "no counters for %s:\n%s", needle, it_vp.vp_log);
+	p = it_vp.vp_log + off;
+	e = strchr(p, '\n');
+	snprintf(line, sizeof(lines[0]), "%.*s", e != NULL ? (int)(e - p) :
+	    (int)strlen(p), p);
+	return line;
+}
+
+static uint64_t
+stat_of(const char *line, const char *name)
+{
+	char		 key[64];
+	const char	*p;
+
+	snprintf(key, sizeof(key), "%s=", name);
+	for (p = line; (p = strstr(p, key)) != NULL; p++)
+		if (p == line || p[-1] == ' ')
+			return strtoull(p + strlen(key), NULL, 10);
+	return 0;
+}
+
+Test(net, frames_both_ways_arrive_intact_and_counted)
+{
+	const char	*sock = it_path("net.sock");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[1514], got[2048];
+	const char	*rx, *tx;
+	unsigned int	 nb, i;
+	uint32_t	 seq;
+	size_t		 len, sent_bytes = 0, recv_bytes = 0;
+	ssize_t		 m;
+	int		 s;
+
+	enter_netns();
+	start_net(sock, "", 0);
+	s = packet_socket(tap_name);
+	guest_up(&f, &n, sock, F_MRG, 1, 2048);
+	cr_assert(vuf_has_feature(&f, VUF_NET_F_MRG_RXBUF));
+	/* Guest -> tap: sizes from the smallest to a full 1500-byte MTU. */
+	for (i = 0; i < 20; i++) {
+		len = i == 19 ? 1514 : 60 + i * 71;
+		fill_frame(frame, len, 100 + i);
+		memset(hdr, 0, sizeof(hdr));
+		cr_assert_eq(vuf_net_send(&n, 0, hdr, sizeof(hdr), frame, len,
+		    i % 2 == 1), 0, "%s", vuf_error(&f));
+		m = packet_recv(s, got, sizeof(got), &seq, 5000);
+		cr_assert_eq(m, (ssize_t)len, "frame %u: %zd bytes at the tap",
+		    i, m);
+		cr_assert_eq(seq, 100 + i);
+		cr_assert_eq(memcmp(got, frame, len), 0, "frame %u differs", i);
+		sent_bytes += len;
+	}
+	/* Tap -> guest. */
+	for (i = 0; i < 20; i++) {
+		len = i == 19 ? 1514 : 60 + i * 71;
+		fill_frame(frame, len, 200 + i);
+		packet_send(s, frame, len);
+		do {
+			cr_assert_eq(vuf_net_recv(&n, 0, hdr, got, sizeof(got),
+			    &len, &nb, 5000), 0, "frame %u: %s\n%s", i,
+			    vuf_error(&f), it_vp.vp_log);
+		} while (!is_test_frame(got, len, &seq));	/* IPv6 noise */
+		cr_assert_eq(seq, 200 + i);
+		cr_assert_eq(len, i == 19 ? 1514 : 60 + i * 71);
+		cr_assert_eq(memcmp(got, frame, len), 0, "frame %u differs", i);
+		cr_assert_eq(nb, 1, "a 2 KiB buffer holds it");
+		cr_assert_eq(hdr[10] | hdr[11] << 8, 1, "num_buffers");
+		recv_bytes += len;
+	}
+	close(s);
+	tx = stats_after(&f, 0, "tx", 0);
+	rx = stats_after(&f, 0, "rx", 0);
+	fprintf(stderr, "net_test: tx %s\nnet_test: rx %s\n", tx, rx);
+	cr_assert_eq(stat_of(tx, "frames"), 20);
+	cr_assert_eq(stat_of(tx, "bytes"), sent_bytes);
+	cr_assert_geq(stat_of(rx, "frames"), 20, "IPv6 frames count too");
+	cr_assert_geq(stat_of(rx, "bytes"), recv_bytes);
+	cr_assert_eq(strstr(rx, "drops:"), NULL, "%s", rx);
+	cr_assert_eq(strstr(tx, "drops:"), NULL, "%s", tx);
+	it_stop(&it_vp);
+	cr_assert_eq(if_nametoindex(tap_name), 0, "tap-create=on: removed");
+}
+
+/*
+ * Without MRG_RXBUF each frame takes one buffer: a frame longer than the
+ * buffer is dropped and counted (the tap would deliver it cut), and the
+ * buffer serves the next frame.
+ */
+Test(net, rx_frame_too_big_for_the_buffers_is_dropped_and_counted)
+{
+	const char	*sock = it_path("net.sock");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[1514], got[2048];
+	const char	*rx;
+	unsigned int	 nb;
+	uint32_t	 seq;
+	size_t		 len;
+	int		 s;
+
+	enter_netns();
+	start_net(sock, "", 0);
+	s = packet_socket(tap_name);
+	/* 12-byte header + 500 bytes of frame per buffer. */
+	guest_up(&f, &n, sock, F_BASE, 1, 512);
+	cr_assert(!vuf_has_feature(&f, VUF_NET_F_MRG_RXBUF));
+	fill_frame(frame, 1000, 1);
+	packet_send(s, frame, 1000);
+	fill_frame(frame, 500, 2);		/* exactly fills a buffer */
+	packet_send(s, frame, 500);
+	fill_frame(frame, 501, 3);		/* one byte too many */
+	packet_send(s, frame, 501);
+	fill_frame(frame, 300, 4);
+	packet_send(s, frame, 300);
+	do {
+		cr_assert_eq(vuf_net_recv(&n, 0, hdr, got, sizeof(got), &len,
+		    &nb, 5000), 0, "%s\n%s", vuf_error(&f), it_vp.vp_log);
+	} while (!is_test_frame(got, len, &seq));
+	cr_assert_eq(seq, 2, "frame 1 (1000 bytes) was not dropped");
+	cr_assert_eq(len, 500);
+	cr_assert_eq(memcmp(got, frame, 14), 0);
+	do {
+		cr_assert_eq(vuf_net_recv(&n, 0, hdr, got, sizeof(got), &len,
+		    &nb, 5000), 0, "%s", vuf_error(&f));
+	} while (!is_test_frame(got, len, &seq));
+	cr_assert_eq(seq, 4, "frame 3 (501 bytes) was not dropped");
+	cr_assert_eq(len, 300);
+	cr_assert_eq(memcmp(got, frame, 300), 0);
+	close(s);
+	rx = stats_after(&f, 0, "rx", 0);
+	fprintf(stderr, "net_test: rx %s\n", rx);
+	cr_assert_eq(stat_of(rx, "drops:rx_no_room"), 2, "%s", rx);
+	it_stop(&it_vp);
+}
+
+/*
+ * Mergeable buffers: a frame spans several small buffers (num_buffers),
+ * and a frame longer than the largest the device prepares for (the MTU:
+ * here the tap's MTU is raised past the device's) is dropped, not cut.
+ */
+Test(net, mergeable_rx_spans_buffers_and_drops_what_cannot_fit)
+{
+	const char	*sock = it_path("net.sock");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[4000], got[8192];
+	const char	*rx;
+	unsigned int	 nb;
+	uint32_t	 seq;
+	size_t		 len;
+	int		 s;
+
+	enter_netns();
+	start_net(sock, ",mtu=1500", 4000);
+	s = packet_socket(tap_name);
+	guest_up(&f, &n, sock, F_MRG, 1, 256);
+	fill_frame(frame, 1514, 7);
+	packet_send(s, frame, 1514);
+	fill_frame(frame, 3000, 8);		/* > 1500 + 18 */
+	packet_send(s, frame, 3000);
+	fill_frame(frame, 700, 9);
+	packet_send(s, frame, 700);
+	do {
+		cr_assert_eq(vuf_net_recv(&n, 0, hdr, got, sizeof(got), &len,
+		    &nb, 5000), 0, "%s\n%s", vuf_error(&f), it_vp.vp_log);
+	} while (!is_test_frame(got, len, &seq));
+	cr_assert_eq(seq, 7);
+	cr_assert_eq(len, 1514);
+	fill_frame(frame, 1514, 7);
+	cr_assert_eq(memcmp(got, frame, len), 0);
+	cr_assert_eq(nb, 6, "(12 + 1514) / 256 -> 6 buffers, got %u", nb);
+	cr_assert_eq(hdr[10] | hdr[11] << 8, 6);
+	do {
+		cr_assert_eq(vuf_net_recv(&n, 0, hdr, got, sizeof(got), &len,
+		    &nb, 5000), 0, "%s", vuf_error(&f));
+	} while (!is_test_frame(got, len, &seq));
+	cr_assert_eq(seq, 9, "the 3000-byte frame was not dropped");
+	fill_frame(frame, 700, 9);
+	cr_assert_eq(len, 700);
+	cr_assert_eq(memcmp(got, frame, len), 0);
+	cr_assert_eq(nb, 3);
+	close(s);
+	rx = stats_after(&f, 0, "rx", 0);
+	fprintf(stderr, "net_test: rx %s\n", rx);
+	cr_assert_eq(stat_of(rx, "drops:rx_no_room"), 1, "%s", rx);
+	it_stop(&it_vp);
+}
+
+/* Hostile transmit headers are dropped and counted; good frames pass. */
+Test(net, tx_bad_headers_are_dropped_and_counted)
+{
+	static const struct {
+		uint8_t		flags, gso;
+		uint16_t	csum_start, csum_offset, gso_size;
+		size_t		hlen;
+		const char	*reason;
+	} bad[] = {
+		{ 2, 0, 0, 0, 0, 12, "drops:bad_flags" },	/* DATA_VALID */
+		{ 1, 0, 20, 6, 0, 12, "drops:csum_unacked" },	/* no CSUM */
+		{ 0, 9, 0, 0, 0, 12, "drops:gso_type" },
+		{ 0, 1, 0, 0, 1000, 12, "drops:gso_unacked" },	/* TSO4 */
+		{ 0, 0, 0, 0, 0, 6, "drops:short_hdr" },		/* 6 bytes */
+	};
+	const char	*sock = it_path("net.sock");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[200], got[2048];
+	const char	*tx;
+	uint32_t	 seq;
+	size_t		 i;
+	ssize_t		 m;
+	int		 s;
+
+	enter_netns();
+	start_net(sock, "", 0);
+	s = packet_socket(tap_name);
+	guest_up(&f, &n, sock, F_BASE, 1, 2048);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(hdr, 0, sizeof(hdr));
+		hdr[0] = bad[i].flags;
+		hdr[1] = bad[i].gso;
+		hdr[4] = (uint8_t)bad[i].gso_size;
+		hdr[5] = (uint8_t)(bad[i].gso_size >> 8);
+		hdr[6] = (uint8_t)bad[i].csum_start;
+		hdr[8] = (uint8_t)bad[i].csum_offset;
+		fill_frame(frame, sizeof(frame), 500 + (uint32_t)i);
+		/* A 6-byte chain: header only, cut short. */
+		cr_assert_eq(vuf_net_send(&n, 0, hdr, bad[i].hlen, frame,
+		    bad[i].hlen < 12 ? 0 : sizeof(frame), false), 0, "%s",
+		    vuf_error(&f));
+	}
+	memset(hdr, 0, sizeof(hdr));
+	fill_frame(frame, sizeof(frame), 600);
+	cr_assert_eq(vuf_net_send(&n, 0, hdr, 12, frame, sizeof(frame),
+	    false), 0, "%s", vuf_error(&f));
+	m = packet_recv(s, got, sizeof(got), &seq, 5000);
+	cr_assert_eq(m, (ssize_t)sizeof(frame));
+	cr_assert_eq(seq, 600, "frame %u with a bad header reached the tap",
+	    seq);
+	cr_assert_eq(memcmp(got, frame, sizeof(frame)), 0);
+	close(s);
+	tx = stats_after(&f, 0, "tx", 0);
+	fprintf(stderr, "net_test: tx %s\n", tx);
+	cr_assert_eq(stat_of(tx, "frames"), 1, "%s", tx);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(stat_of(tx, bad[i].reason), 1, "%s: %s",
+		    bad[i].reason, tx);
+	it_stop(&it_vp);
+}
+
+/* A UDP/IPv4 frame of flow k (ports differ: the tap spreads the flows). */
+static void
+fill_udp(uint8_t *f, size_t len, uint32_t k)
+{
+	size_t	i;
+
+	memset(f, 0, len);
+	memset(f, 0xff, 6);
+	memcpy(f + 6, "\x02\x00\x00\x00\x00\x01", 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = (uint8_t)((len - 14) >> 8);
+	f[17] = (uint8_t)(len - 14);
+	f[22] = 64;
+	f[23] = 17;			/* UDP */
+	memcpy(f + 26, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+	f[34] = (uint8_t)(1000 + k) >> 8;
+	f[35] = (uint8_t)(1000 + k);
+	f[36] = 0x1f;
+	f[37] = (uint8_t)k;
+	f[38] = (uint8_t)((len - 34) >> 8);
+	f[39] = (uint8_t)(len - 34);
+	for (i = 42; i < len; i++)
+		f[i] = (uint8_t)(k + i);
+}
+
+/* Two queue pairs: both transmit, and the tap's flows reach both rx rings. */
+Test(net, two_queue_pairs_both_carry_traffic)
+{
+	const char	*sock = it_path("net.sock");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[256], got[2048];
+	const char	*st;
+	unsigned int	 nb, k, pair, per[2] = { 0, 0 };
+	uint32_t	 seq;
+	size_t		 len;
+	long		 deadline;
+	ssize_t		 m;
+	int		 s;
+
+	enter_netns();
+	start_net(sock, ",queues=2", 0);
+	s = packet_socket(tap_name);
+	guest_up(&f, &n, sock, F_MRG, 2, 2048);
+	cr_assert_geq(f.f_nqueues, 4, "GET_QUEUE_NUM: %u", f.f_nqueues);
+	for (pair = 0; pair < 2; pair++) {
+		memset(hdr, 0, sizeof(hdr));
+		fill_frame(frame, 100, 700 + pair);
+		cr_assert_eq(vuf_net_send(&n, pair, hdr, 12, frame, 100,
+		    false), 0, "%s", vuf_error(&f));
+		m = packet_recv(s, got, sizeof(got), &seq, 5000);
+		cr_assert_eq(m, 100);
+		cr_assert_eq(seq, 700 + pair, "pair %u", pair);
+	}
+	/* 64 flows into the tap: by hash, both queues get some. */
+	for (k = 0; k < 64; k++) {
+		fill_udp(frame, 200, k);
+		packet_send(s, frame, 200);
+	}
+	deadline = now_ms() + 10000;
+	while (per[0] + per[1] < 64 && now_ms() < deadline) {
+		for (pair = 0; pair < 2; pair++) {
+			if (vuf_net_recv(&n, pair, hdr, got, sizeof(got), &len,
+			    &nb, 20) != 0)
+				continue;
+			if (len == 200 && got[23] == 17 && got[36] == 0x1f)
+				per[pair]++;
+		}
+	}
+	fprintf(stderr, "net_test: 64 flows: %u on pair 0, %u on pair 1\n",
+	    per[0], per[1]);
+	cr_assert_eq(per[0] + per[1], 64);
+	cr_assert_gt(per[0], 0);
+	cr_assert_gt(per[1], 0);
+	close(s);
+	st = stats_after(&f, 1, "tx", 0);
+	cr_assert_eq(stat_of(st, "frames"), 1, "%s", st);
+	st = stats_after(&f, 1, "rx", 0);
+	cr_assert_geq(stat_of(st, "frames"), per[1], "%s", st);
+	it_stop(&it_vp);
+}
+
+/* A SIGKILLed child is restarted on the same tap and serves again. */
+Test(net, killed_child_is_restarted_and_serves_again)
+{
+	const char	*sock = it_path("net.sock");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[300], got[2048];
+	unsigned int	 round, nb;
+	uint32_t	 seq;
+	size_t		 len;
+	ssize_t		 m;
+	pid_t		 c;
+	int		 s;
+
+	enter_netns();
+	start_net(sock, "", 0);
+	s = packet_socket(tap_name);
+	for (round = 0; round < 2; round++) {
+		c = vproc_child_pid(&it_vp, "net", round, VPROC_TIMEOUT_MS);
+		cr_assert_gt(c, 0, "child %u:\n%s", round, it_vp.vp_log);
+		guest_up(&f, &n, sock, F_MRG, 1, 2048);
+		memset(hdr, 0, sizeof(hdr));
+		fill_frame(frame, sizeof(frame), 800 + round);
+		cr_assert_eq(vuf_net_send(&n, 0, hdr, 12, frame,
+		    sizeof(frame), false), 0, "%s", vuf_error(&f));
+		m = packet_recv(s, got, sizeof(got), &seq, 5000);
+		cr_assert_eq(m, (ssize_t)sizeof(frame));
+		cr_assert_eq(seq, 800 + round);
+		fill_frame(frame, sizeof(frame), 900 + round);
+		packet_send(s, frame, sizeof(frame));
+		do {
+			cr_assert_eq(vuf_net_recv(&n, 0, hdr, got, sizeof(got),
+			    &len, &nb, 5000), 0, "round %u: %s", round,
+			    vuf_error(&f));
+		} while (!is_test_frame(got, len, &seq));
+		cr_assert_eq(seq, 900 + round);
+		if (round == 0) {
+			cr_assert_eq(kill(c, SIGKILL), 0);
+			cr_assert_eq(vuf_wait_hangup(&f, VPROC_TIMEOUT_MS), 0);
+		}
+		vuf_fini(&f);
+	}
+	close(s);
+	it_stop(&it_vp);
+}
+
+/* vhostd ctl --control=ctl stats ARGS: stdout (static), exit 0. */
+static const char *
+ctl_stats(const char *ctl, const char *opt)
+{
+	static char	out[65536];
+	char		*argv[8], err[512];
+	int		 n = 0, st;
+
+	argv[n++] = (char *)it_env("VHOSTD");
+	argv[n++] = (char *)"ctl";
+	argv[n++] = it_fmt("--control=%s", ctl);
+	argv[n++] = (char *)"stats";
+	argv[n++] = (char *)opt;
+	argv[n++] = (char *)"n";
+	argv[n] = NULL;
+	st = vproc_run(argv, out, sizeof(out), err, sizeof(err),
+	    VPROC_TIMEOUT_MS);
+	cr_assert_eq(st, 0, "vhostd ctl stats: status %d: %s\n%s", st, err,
+	    it_vp.vp_log);
+	return out;
+}
+
+/* The value of the first line of text starting with prefix, or -1. */
+static long long
+prom_value(const char *text, const char *prefix)
+{
+	const char	*p = text;
+
+	while ((p = strstr(p, prefix)) != NULL) {
+		if ((p == text || p[-1] == '\n') &&
+		    (p = strchr(p, ' ')) != NULL)
+			return strtoll(p + 1, NULL, 10);
+		p++;
+	}
+	return -1;
+}
+
+/*
+ * The counters reach the parent while the child serves: vhostd ctl stats
+ * shows net's frames, bytes and drops by reason per ring.
+ */
+Test(net, counters_in_ctl_stats)
+{
+	const char	*sock = it_path("net.sock"), *ctl = it_path("ctl");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[200];
+	const char	*out;
+	unsigned int	 i;
+	long		 deadline;
+
+	enter_netns();
+	it_start(&it_vp, "--control", ctl, "--device", it_fmt("net,name=n,"
+	    "socket=%s,tap=%s,tap-create=on", sock, tap_name), NULL);
+	if_up(tap_name, 0);
+	guest_up(&f, &n, sock, F_MRG, 1, 2048);
+	for (i = 0; i < 3; i++) {
+		memset(hdr, 0, sizeof(hdr));
+		fill_frame(frame, sizeof(frame), i);
+		cr_assert_eq(vuf_net_send(&n, 0, hdr, 12, frame, sizeof(frame),
+		    false), 0, "%s", vuf_error(&f));
+	}
+	hdr[0] = 2;			/* DATA_VALID: not on tx */
+	cr_assert_eq(vuf_net_send(&n, 0, hdr, 12, frame, sizeof(frame),
+	    false), 0, "%s", vuf_error(&f));
+	deadline = now_ms() + 5000;
+	do {
+		out = ctl_stats(ctl, "--prometheus");
+	} while (prom_value(out, "vhostd_net_drops_total{device=\"n\","
+	    "queue=\"1\",kind=\"bad_flags\"}") < 1 && now_ms() < deadline);
+	fprintf(stderr, "net_test: stats:\n%s", out);
+	cr_assert_eq(prom_value(out, "vhostd_net_frames_total{device=\"n\","
+	    "queue=\"1\"}"), 3, "%s", out);
+	cr_assert_eq(prom_value(out, "vhostd_net_bytes_total{device=\"n\","
+	    "queue=\"1\"}"), 600, "%s", out);
+	cr_assert_eq(prom_value(out, "vhostd_net_drops_total{device=\"n\","
+	    "queue=\"1\",kind=\"bad_flags\"}"), 1, "%s", out);
+	vuf_fini(&f);
+	it_stop(&it_vp);
+}
