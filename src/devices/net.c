@@ -371,8 +371,14 @@ net_get_features(struct vu_dev *dev)
 {
 	struct net_state	*ns = vu_dev_priv(dev);
 
+	/*
+	 * MQ with more than one pair: QEMU's vhost-user net masks the
+	 * guest's MQ bit with the back end's (hw/net/vhost_net.c
+	 * user_feature_bits), so without it the guest sees one pair.
+	 */
 	return NET_BIT(VIRTIO_NET_F_MAC) | NET_BIT(VIRTIO_NET_F_STATUS) |
 	    NET_BIT(VIRTIO_NET_F_MTU) | NET_BIT(VIRTIO_NET_F_MRG_RXBUF) |
+	    (ns->ns_npairs > 1 ? NET_BIT(VIRTIO_NET_F_MQ) : 0) |
 	    net_tap_features(ns->ns_offloads);
 }
 
