@@ -136,7 +136,8 @@ e2e_setup() {
 # listening (looked up in /proc/net/unix, without connecting: a connection
 # would be taken as the front end's).  vhostd binds relative to the
 # socket's directory (listener.c), so its sockets show SOCK's last
-# component: that counts when process PID holds the socket.
+# component: that counts when process PID holds the socket.  The table is
+# PID's (its network namespace's: E2E_NETNS).
 _e2e_listening() {
 	_inodes=
 	if [ -n "${2:-}" ]; then
@@ -151,7 +152,7 @@ _e2e_listening() {
 	    BEGIN { n = split(ino, a, " "); for (i = 1; i <= n; i++) {
 		gsub(/[][]/, "", a[i]); own[a[i]] = 1 } }
 	    $4 == "00010000" && ($NF == p || ($NF == b && own[$7])) { f = 1 }
-	    END { exit !f }' /proc/net/unix
+	    END { exit !f }' "/proc/${2:-self}/net/unix"
 }
 
 # e2e_start_vhostd ARGS...: host: start $VHOSTD ARGS in the background with

@@ -7,11 +7,12 @@
 #     0% loss; 64 MiB TCP from the namespace to the guest and 64 MiB back,
 #     the md5 of each stream computed at both ends and compared;
 #  2. mq, two queue pairs and two vCPUs: the guest sees two pairs, the same
-#     64 MiB each way as two flows of 32 MiB, one per vCPU, and the
-#     interrupt counts per queue are printed;
-#  3. jumbo, mtu=9000 (tap created by vhostd, tap-create=on): the guest's
-#     MTU is 9000 (VIRTIO_NET_F_MTU), a ping of 8972 bytes with DF set
-#     gets its answer, and 64 MiB go each way;
+#     64 MiB each way as two flows of 32 MiB, one per vCPU, and vhostd's
+#     counters show both pairs carried frames both ways;
+#  3. jumbo, mtu=9000 (tap created by vhostd, tap-create=on; QEMU's
+#     host_mtu=9000): the guest's MTU is 9000 at boot (VIRTIO_NET_F_MTU)
+#     and can be set, a ping of 8972 bytes with DF set gets its answer,
+#     one of 8973 is refused, and 64 MiB go each way;
 #  4. kill: the device child is SIGKILLed while 64 MiB flow from the guest
 #     to the namespace (and again while 64 MiB flow back); vhostd restarts
 #     it, QEMU reconnects (reconnect=1), TCP carries on and both transfers
@@ -107,8 +108,7 @@ net_checks() {
 		;;
 	mq)
 		[ "$qp" -eq 2 ] || e2e_fail "$qp queue pairs, not 2"
-		before=$(net_irqs)
-		echo "net: irqs before:$before"
+		echo "net: irqs before:$(net_irqs)"
 		taskset 1 sh -c "cd /tests && . ./net.sh && net_down 5003 /tmp/in0" &
 		p0=$!
 		taskset 2 sh -c "cd /tests && . ./net.sh && net_down 5003 /tmp/in1" &
@@ -121,26 +121,14 @@ net_checks() {
 		p1=$!
 		wait $p0 || e2e_fail "flow 0 up failed"
 		wait $p1 || e2e_fail "flow 1 up failed"
-		after=$(net_irqs)
-		echo "net: irqs after:$after"
-		# Each flow had its vCPU, so its tx queue (XPS), and the tap
-		# steers a flow's frames to the queue it came from: every
-		# queue of both pairs carried some of the 128 MiB.
-		idle=$(echo "$before|$after" | awk -F'|' '{
-		    n = split($1, a, " "); for (i = 1; i <= n; i++) {
-			split(a[i], kv, "="); b[kv[1]] = kv[2] }
-		    n = split($2, a, " "); for (i = 1; i <= n; i++) {
-			split(a[i], kv, "=")
-			if (kv[2] - b[kv[1]] < 10) printf " %s", kv[1] } }')
-		[ -z "$idle" ] || e2e_fail "queues that saw (almost) no" \
-		    "interrupts across the two flows:$idle"
-		[ "$(echo "$after" | wc -w)" -eq 4 ] ||
-		    e2e_fail "not 4 queue interrupts:$after"
+		echo "net: irqs after:$(net_irqs)"
 		;;
 	jumbo)
+		# The device's MTU (VIRTIO_NET_F_MTU) is the guest's at boot;
+		# setting it again must work too.
 		mtu=$(cat /sys/class/net/"$dev"/mtu)
-		[ "$mtu" -eq 9000 ] || ip link set "$dev" mtu 9000 ||
-		    e2e_fail "mtu is $mtu and cannot be set to 9000"
+		[ "$mtu" -eq 9000 ] || e2e_fail "mtu at boot is $mtu, not 9000"
+		ip link set "$dev" mtu 9000 || e2e_fail "ip link set mtu 9000 failed"
 		/usr/bin/ping -c 5 -i 0.2 -M do -s 8972 -W 5 "$NET_HOST" \
 		    >/tmp/ping 2>&1
 		grep -q ', 0% packet loss' /tmp/ping || e2e_fail "ping -M do" \
@@ -313,14 +301,32 @@ net_judge() {
 		echo "FAIL: $1: the device violated its seccomp policy"
 		E2E_STATUS=1
 	fi
-	cp "$c" "$E2E_LOGS/console-$1.txt" 2>/dev/null || :
-	cp "$E2E_DIR/vhostd.log" "$E2E_LOGS/vhostd-$1.log" 2>/dev/null || :
+}
+
+# net_pairs N: vhostd's per-pair counters (logged by the child when the
+# front end leaves): each of the N pairs carried frames both ways.
+net_pairs() {
+	e2e_builtin && return 0
+	grep 'net: pair [0-9]* [rt]x: ' "$E2E_DIR/vhostd.log" |
+	    sed 's/^[^:]*: //' | sed 's/^/e2e: vhostd /'
+	p=0
+	while [ $p -lt "$1" ]; do
+		for d in rx tx; do
+			f=$(sed -n "s/.*net: pair $p $d: frames=\([0-9]*\).*/\1/p" \
+			    "$E2E_DIR/vhostd.log" | awk '{ s += $1 } END { print s + 0 }')
+			if [ "$f" -lt 1000 ]; then
+				echo "FAIL: pair $p $d carried $f frames (< 1000)"
+				E2E_STATUS=1
+			fi
+		done
+		p=$((p + 1))
+	done
 }
 
 # child_pid: the device child's pid, from vhostd ctl (0 when none).
 child_pid() {
 	"$VHOSTD" ctl --control="$E2E_DIR/ctl" status --json 2>/dev/null |
-	    sed -n 's/.*"pid": \([0-9]*\).*/\1/p' | head -n 1
+	    sed -n 's/.*"type": "net".*"pid": \([0-9]*\),.*/\1/p' | head -n 1
 }
 
 # killer: SIGKILL the device child once 8 MiB of the download left the
@@ -358,7 +364,14 @@ net_start() {
 net_boot() {
 	_mode=$1 _q=$2
 	shift 2
-	_vec=$((2 * _q + 2))
+	# MSI-X vectors: one per queue, the control queue and the config
+	# interrupt (2N+2).  QEMU 7.2 (Debian 12) under TCG segfaults when
+	# the guest enables MSI-X on a vhost-user net device
+	# (vhost_net_start -> msix_set_vector_notifiers; QEMU's own tap and
+	# other vhost-user devices are fine), so by default the guest gets
+	# INTx (vectors=0); NET_VECTORS=msix asks for 2N+2.
+	_vec=0
+	[ "${NET_VECTORS:-intx}" != msix ] || _vec=$((2 * _q + 2))
 	if e2e_builtin; then
 		_nd="tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=off"
 		[ "$_q" -le 1 ] || _nd="$_nd,queues=$_q"
@@ -367,7 +380,9 @@ net_boot() {
 		_nd="vhost-user,id=n0,chardev=c0,queues=$_q"
 	fi
 	E2E_APPEND="net.mode=$_mode" e2e_boot "$@" -netdev "$_nd" \
-	    -device "virtio-net-pci,netdev=n0,mq=on,vectors=$_vec,mac=52:54:00:0b:00:02"
+	    -device "virtio-net-pci,netdev=n0,mq=on,vectors=$_vec,mac=52:54:00:0b:00:02${NET_DEVOPTS:-}"
+	cp "$E2E_DIR/console.txt" "$E2E_LOGS/console-$_mode.txt" 2>/dev/null || :
+	cp "$E2E_DIR/vhostd.log" "$E2E_LOGS/vhostd-$_mode.log" 2>/dev/null || :
 }
 
 e2e_setup net full
@@ -400,12 +415,18 @@ for m in $modes; do
 		net_start basic 1 ",restart=never"
 		net_boot basic 1
 		net_judge basic 1
+		e2e_stop_vhostd
+		net_pairs 1
 		;;
 	mq)
 		net_tap "$tap" 2
 		net_start mq 2 ",restart=never"
 		net_boot mq 2 -smp 2
 		net_judge mq 2
+		# Each flow had its vCPU, so its tx queue (XPS), and the tap
+		# steers a flow's frames to the queue it came from.
+		e2e_stop_vhostd
+		net_pairs 2
 		;;
 	jumbo)
 		if e2e_builtin; then
@@ -418,7 +439,9 @@ for m in $modes; do
 		fi
 		ip -n "$ns" link set "$tap" mtu 9000 ||
 		    e2e_die "cannot set mtu 9000 on $tap"
-		net_boot jumbo 1
+		# host_mtu: QEMU offers VIRTIO_NET_F_MTU to the guest and
+		# tells vhostd (VHOST_USER_NET_SET_MTU).
+		NET_DEVOPTS=,host_mtu=9000 net_boot jumbo 1
 		ip -n "$ns" link show "$tap" | sed -n \
 		    's/.*\(mtu [0-9]*\).*/e2e: jumbo: namespace tap \1/p'
 		net_judge jumbo 1
