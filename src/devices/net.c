@@ -18,8 +18,12 @@
  * everything a child can change on them: the offloads (TUNSETOFFLOAD, the
  * only tap ioctl net.policy allows, on fd 4 only), the vnet header size
  * and byte order (forbidden to the child; reset anyway), O_NONBLOCK (the
- * child may toggle it through F_SETFL).  Other tap ioctls (TUNSETIFF,
- * TUNSETQUEUE, TUNSETPERSIST, filters, eBPF steering) kill the child.
+ * child may toggle it through F_SETFL), and, on a multi_queue tap, which
+ * queues are attached (the child detaches the queues of pairs the guest
+ * does not use, TUNSETQUEUE, so the kernel steers no frames to them; every
+ * queue is attached again before the next child).  Other tap ioctls
+ * (TUNSETIFF, TUNSETPERSIST, TUNSETVNETHDRSZ, filters, eBPF steering)
+ * kill the child.
  */
 #include <endian.h>
 #include <errno.h>
@@ -270,6 +274,7 @@ net_open(const struct dev_options *o, bool check_only,
 		net_mac_default(np->np_tap.nt_name, nr.nr_mac);
 	nr.nr_npairs = (uint16_t)queues;
 	nr.nr_offloads = np->np_tap.nt_offloads;
+	nr.nr_multi = np->np_tap.nt_multi;
 	for (i = 0; i < np->np_tap.nt_nfds; i++) {
 		if ((fd = fcntl(np->np_tap.nt_fds[i], F_DUPFD_CLOEXEC, 3)) ==
 		    -1) {
@@ -296,16 +301,26 @@ net_open(const struct dev_options *o, bool check_only,
 /*
  * Before each child: the tap as the parent set it up, whatever the last
  * child did (see the head comment).  Offloads off, O_NONBLOCK on every
- * queue (net_tap_reset), the vnet header size, little-endian headers.
+ * queue (net_tap_reset), the vnet header size, little-endian headers,
+ * every queue attached.
  */
 static int
 net_spawn(struct device_res *res)
 {
 	struct net_parent	*np = res->dr_parent;
 	int			 hdr = NET_TAP_HDR_LEN, le = 0, rc;
+	unsigned int		 i;
 
 	if (np == NULL || np->np_tap.nt_nfds == 0)
 		return 0;
+	for (i = 0; i < np->np_tap.nt_nfds; i++)
+		if ((rc = net_queue_attach(np->np_tap.nt_fds[i],
+		    np->np_tap.nt_multi, true)) < 0) {
+			log_warnx("net: cannot attach queue %u of tap %s again "
+			    "for the next child: %s", i, np->np_tap.nt_name,
+			    strerror(-rc));
+			return rc;
+		}
 	if ((rc = net_tap_reset(&np->np_tap)) < 0 ||
 	    (ioctl(np->np_tap.nt_fds[0], TUNSETVNETHDRSZ, &hdr) == -1 &&
 	    (rc = -errno) < 0)) {
@@ -338,10 +353,14 @@ net_init(const struct device_child_res *res, void **statep)
 	ns->ns_mtu = nr->nr_mtu;
 	ns->ns_offloads = nr->nr_offloads;
 	ns->ns_hdr_len = NET_HDR_LEN;
+	ns->ns_multi = nr->nr_multi;
 	for (i = 0; i < ns->ns_npairs; i++) {
 		ns->ns_pair[i].np_ns = ns;
 		ns->ns_pair[i].np_idx = i;
 		ns->ns_pair[i].np_fd = res->cr_fds[i];
+		/* No frames for a pair until the guest uses it. */
+		(void)net_queue_attach(ns->ns_pair[i].np_fd, ns->ns_multi,
+		    false);
 	}
 	*statep = ns;
 	return 0;
@@ -408,6 +427,8 @@ net_set_features(struct vu_dev *dev, uint64_t features)
 		    "TUNSETOFFLOAD 0x%x: %s", off, strerror(-rc));
 		return rc;
 	}
+	/* Held rx buffers were sized for the header in use. */
+	net_io_mem_quiesce(dev);
 	ns->ns_features = features;
 	ns->ns_hdr_len = net_hdr_len(features);
 	return 0;

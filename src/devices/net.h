@@ -49,6 +49,7 @@ struct net_res {
 	uint16_t	nr_mtu;
 	uint16_t	nr_npairs;
 	uint32_t	nr_offloads;	/* NET_TUN_F_* the tap accepts */
+	bool		nr_multi;	/* IFF_MULTI_QUEUE: queues detach */
 };
 
 /* One rx chain held for the next frame. */
@@ -90,6 +91,7 @@ struct net_state {
 	uint8_t			 ns_mac[NET_ETH_ALEN];
 	uint16_t		 ns_mtu;
 	uint32_t		 ns_offloads;	/* the tap accepts */
+	bool			 ns_multi;	/* multi_queue tap */
 	uint64_t		 ns_features;	/* acked */
 	size_t			 ns_hdr_len;	/* the guest's: 10 or 12 */
 	struct ratelimit_log	 ns_warnlog;	/* what the guest can cause */
@@ -102,6 +104,14 @@ struct net_state {
 void	net_io_queue_handler(struct vu_dev *dev, unsigned int qidx);
 void	net_io_queue_state(struct vu_dev *dev, unsigned int qidx, bool ready);
 void	net_io_mem_quiesce(struct vu_dev *dev);
+/*
+ * Attach (on) or detach the tap queue fd of a multi_queue tap
+ * (TUNSETQUEUE): the kernel steers frames to attached queues only, so a
+ * pair whose rx ring is not ready (QEMU enables as many pairs as the
+ * guest uses) must not get any.  0 or -errno; nothing for a single-queue
+ * tap.
+ */
+int	net_queue_attach(int fd, bool multi, bool on);
 /* Give held rx chains of pair p back to its ring.  Tests too. */
 void	net_io_rx_release(struct net_pair *p, struct vu_dev *dev);
 /*

@@ -27,7 +27,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
+
+#include <net/if.h>
+#include <linux/if_tun.h>
 
 #include "../util/log.h"
 #include "../util/util.h"
@@ -58,6 +62,21 @@ net_frame_max(const struct net_state *ns, bool rx)
 }
 
 static void	net_tap_readable(int fd, void *arg);
+
+int
+net_queue_attach(int fd, bool multi, bool on)
+{
+	struct ifreq	ifr;
+
+	if (!multi)
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = on ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+	/* EINVAL: attached (detached) already. */
+	if (ioctl(fd, TUNSETQUEUE, &ifr) == -1 && errno != EINVAL)
+		return -errno;
+	return 0;
+}
 
 /* Watch the tap of pair p (frames for the guest) or stop watching it. */
 static void
@@ -493,11 +512,16 @@ net_io_queue_state(struct vu_dev *dev, unsigned int qidx, bool ready)
 {
 	struct net_state	*ns = vu_dev_priv(dev);
 	struct net_pair		*p;
+	int			 rc;
 
 	if (ns == NULL || NET_PAIR_OF(qidx) >= ns->ns_npairs)
 		return;
 	p = &ns->ns_pair[NET_PAIR_OF(qidx)];
 	if (NET_RING_RX(qidx)) {
+		if ((rc = net_queue_attach(p->np_fd, ns->ns_multi, ready)) < 0)
+			ratelimit_warnx(&ns->ns_warnlog, ratelimit_now(), "net: "
+			    "pair %u: %s the tap queue: %s", p->np_idx, ready ?
+			    "attaching" : "detaching", strerror(-rc));
 		net_watch(p, dev, ready);
 		if (ready)
 			return;

@@ -230,16 +230,6 @@ try_socket_unix(struct en_state *en)
 }
 
 static bool
-try_tap_detach(struct en_state *en)
-{
-	struct ifreq	ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_DETACH_QUEUE;
-	return ioctl(en_tap(en), TUNSETQUEUE, &ifr) == 0;
-}
-
-static bool
 try_tap_persist(struct en_state *en)
 {
 	return ioctl(en_tap(en), TUNSETPERSIST, 0) == 0;
@@ -298,7 +288,6 @@ static const struct en_attempt en_attempts[] = {
 	{ "tap-setiff",		EN_JAIL,	try_tap_setiff },
 	{ "socket-unix",	EN_FILTER,	try_socket_unix },
 	{ "open-tun-filtered",	EN_FILTER,	try_open_tun },
-	{ "tap-detach",		EN_FILTER,	try_tap_detach },
 	{ "tap-persist",	EN_FILTER,	try_tap_persist },
 	{ "tap-hdrsz",		EN_FILTER,	try_tap_hdrsz },
 	{ "tap-steering",	EN_FILTER,	try_tap_steering },

@@ -711,15 +711,14 @@ one_net_attempt(const char *name, bool need_sigsys)
 
 /*
  * net.policy: no socket, no open, no tap ioctl but TUNSETOFFLOAD on the
- * first queue with vhostd's offloads (no detaching the queue, no
- * persist, no header size, no eBPF steering, no USO), no readv past the
- * tap queues, no O_ASYNC (EPERM).
+ * first queue with vhostd's offloads and TUNSETQUEUE (no persist, no
+ * header size, no eBPF steering, no USO), no readv past the tap queues,
+ * no O_ASYNC (EPERM).
  */
 Test(escape, net_filter_holds)
 {
 	static const char *const kill[] = {
-		"socket-unix", "open-tun-filtered", "tap-detach",
-		"tap-persist", "tap-hdrsz", "tap-steering", "offload-uso",
+		"socket-unix", "open-tun-filtered", "tap-persist", "tap-hdrsz", "tap-steering", "offload-uso",
 		"readv-other-fd",
 	};
 	unsigned int	i;
