@@ -317,10 +317,14 @@ be_rem_mem_reg(struct vu_dev *dev, const struct vhost_user_mem_region *reg)
 {
 	struct gmem_region	mr;
 	struct gmem_desc	d = be_region(reg);
+	int			rc;
 
 	if (dev->vd_ops->mem_quiesce != NULL)
 		dev->vd_ops->mem_quiesce(dev);
-	if (gmem_take(&dev->vd_mem, &d, &mr) != 0) {
+	/* A region added more than once (gmem_add) loses one count. */
+	if ((rc = gmem_take(&dev->vd_mem, &d, &mr)) == GMEM_STILL_MAPPED)
+		return 0;
+	if (rc != 0) {
 		vu_warn(dev, "REM_MEM_REG: no region at gpa 0x%llx size 0x%llx",
 		    (unsigned long long)reg->guest_phys_addr,
 		    (unsigned long long)reg->memory_size);
