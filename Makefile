@@ -193,7 +193,10 @@ check:
 fuzz:
 	$(MAKE) -C tests/fuzz BUILD=$(abspath $(BUILD))/fuzz
 
+# The counters line (scripts/bench-counters) compares with a vhostd built
+# without counters, in its own directory.
 bench: $(PROG) tests
+	$(MAKE) BUILD=$(BUILD)-nocounters COUNTERS=0 $(BUILD)-nocounters/vhostd
 	scripts/bench $(BUILD)
 
 # The net rows of make bench alone (vhostd against DPDK's vhost + tap).

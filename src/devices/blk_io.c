@@ -57,6 +57,18 @@ struct blk_queue {
 	uint64_t		 bq_poll_last;	/* its last busy moment */
 	struct vu_budget	 bq_budget;	/* this wake-up's */
 	struct ctr_queue	*bq_ctr;	/* vu_queue_counters */
+	/*
+	 * Latency (util/counters.h) with two clock reads per batch, not two
+	 * per request: every request popped in one run has the run's stamp,
+	 * and completions wait in bq_done, counted by start stamp, for the
+	 * signal that publishes them, stamped once (blk_queue_lat_flush).
+	 */
+	uint64_t		 bq_run_start;	/* this run's, 0: not read */
+	unsigned int		 bq_ndone;
+	struct {
+		uint64_t	 d_start;
+		uint64_t	 d_n;
+	}			 bq_done[BLK_DEPTH];
 	int			 bq_efd;	/* completion eventfd */
 	unsigned int		 bq_cq_entries;
 	unsigned int		 bq_inflight;	/* SQEs not reaped */
@@ -318,33 +330,61 @@ blk_req_put(struct blk_queue *bq, struct blk_req *r)
 }
 
 /*
- * The counters of a finished request: its outcome (an op failed: io; the
- * device refused it: unsupported or invalid; else its data bytes) and
- * its latency from the pop to now (ctr_now_ns).
+ * The latency of every request completed since the last signal: from the
+ * run that popped it to now, the signal that publishes it.
  */
 static void
-blk_req_count(struct blk_queue *bq, const struct blk_req *r, uint64_t now)
+blk_queue_lat_flush(struct blk_queue *bq)
 {
-	struct ctr_queue	*cq = bq->bq_ctr;
+	uint64_t	now;
+	unsigned int	i;
 
-	if (r->r_err != 0)
-		ctr_error(cq, CTR_ERR_IO);
-	else if (r->r_status == VIRTIO_BLK_S_UNSUPP)
-		ctr_error(cq, CTR_ERR_UNSUPPORTED);
-	else if (r->r_status != VIRTIO_BLK_S_OK)
-		ctr_error(cq, CTR_ERR_INVALID);
-	else
-		ctr_add(r->r_write ? &cq->cq_write_bytes : &cq->cq_read_bytes,
-		    r->r_data);
-	ctr_latency(cq, r->r_start, now);
+	if (bq->bq_ndone == 0)
+		return;
+	now = ctr_now_ns();
+	for (i = 0; i < bq->bq_ndone; i++)
+		ctr_latency(bq->bq_ctr, bq->bq_done[i].d_start, now,
+		    bq->bq_done[i].d_n);
+	bq->bq_ndone = 0;
 }
 
 /*
- * Status byte and used element; the signal comes with the batch.  now:
- * ctr_now_ns() of the completion.
+ * The counters of a finished request: its outcome (an op failed: io; the
+ * device refused it: unsupported or invalid; else its data bytes), and
+ * its start for the latency, taken when it is published.
  */
 static void
-blk_req_complete(struct blk_queue *bq, struct blk_req *r, uint64_t now)
+blk_req_count(struct blk_queue *bq, const struct blk_req *r)
+{
+	struct ctr_queue	*cq = bq->bq_ctr;
+
+	if (__builtin_expect(r->r_err == 0 && r->r_status == VIRTIO_BLK_S_OK,
+	    1)) {
+		if (r->r_write)
+			ctr_add(&cq->cq_write_bytes, r->r_data);
+		else
+			ctr_add(&cq->cq_read_bytes, r->r_data);
+	} else
+		ctr_error(cq, r->r_err != 0 ? CTR_ERR_IO :
+		    r->r_status == VIRTIO_BLK_S_UNSUPP ? CTR_ERR_UNSUPPORTED :
+		    CTR_ERR_INVALID);
+#if CTR_ENABLED
+	/* Popped in the same run as the last one: one more of those. */
+	if (__builtin_expect(bq->bq_ndone > 0 &&
+	    bq->bq_done[bq->bq_ndone - 1].d_start == r->r_start, 1)) {
+		bq->bq_done[bq->bq_ndone - 1].d_n++;
+		return;
+	}
+	if (bq->bq_ndone == BLK_DEPTH)
+		blk_queue_lat_flush(bq);
+	bq->bq_done[bq->bq_ndone].d_start = r->r_start;
+	bq->bq_done[bq->bq_ndone++].d_n = 1;
+#endif
+}
+
+/* Status byte and used element; the signal comes with the batch. */
+static void
+blk_req_complete(struct blk_queue *bq, struct blk_req *r)
 {
 	struct blk_state	*bs = bq->bq_bs;
 	struct virtq		*vq = vu_queue(bq->bq_dev, bq->bq_idx);
@@ -358,14 +398,14 @@ blk_req_complete(struct blk_queue *bq, struct blk_req *r, uint64_t now)
 	} else {
 		virtq_push(vq, r->r_head, blk_req_status(bs, r));
 		bq->bq_used++;
-		blk_req_count(bq, r, now);
+		blk_req_count(bq, r);
 	}
 	blk_req_put(bq, r);
 }
 
-/* One CQE: a result, or a cancelled op to run inline.  now: the reap's. */
+/* One CQE: a result, or a cancelled op to run inline. */
 static void
-blk_queue_cqe(struct blk_queue *bq, struct blk_op *op, int res, uint64_t now)
+blk_queue_cqe(struct blk_queue *bq, struct blk_op *op, int res)
 {
 	struct blk_state	*bs = bq->bq_bs;
 	struct blk_req		*r = op->o_req;
@@ -389,10 +429,9 @@ blk_queue_cqe(struct blk_queue *bq, struct blk_op *op, int res, uint64_t now)
 			bs->bs_no_uring = true;
 		}
 		res = blk_op_sync(r, op);
-		now = ctr_now_ns();
 	}
 	if (blk_op_done(bs, op, res))
-		blk_req_complete(bq, r, now);
+		blk_req_complete(bq, r);
 }
 
 /* Reap every CQE there is.  Returns how many. */
@@ -401,14 +440,11 @@ blk_queue_reap(struct blk_queue *bq)
 {
 	struct io_uring_cqe	*cqe;
 	unsigned int		 head, n = 0;
-	uint64_t		 now;
 
-	if (!bq->bq_uring || io_uring_cq_ready(&bq->bq_ring) == 0)
+	if (!bq->bq_uring)
 		return 0;
-	/* One clock read for the batch: they all completed by now. */
-	now = ctr_now_ns();
 	io_uring_for_each_cqe(&bq->bq_ring, head, cqe) {
-		blk_queue_cqe(bq, io_uring_cqe_get_data(cqe), cqe->res, now);
+		blk_queue_cqe(bq, io_uring_cqe_get_data(cqe), cqe->res);
 		n++;
 	}
 	io_uring_cq_advance(&bq->bq_ring, n);
@@ -475,7 +511,7 @@ blk_req_issue(struct blk_queue *bq, struct blk_req *r)
 		for (i = 0; i < r->r_nops; i++)
 			blk_op_done(bq->bq_bs, &r->r_ops[i],
 			    (int)r->r_ops[i].o_len);
-		blk_req_complete(bq, r, r->r_start);
+		blk_req_complete(bq, r);
 		return;
 	}
 	/* A link must not be cut by a submission in the middle. */
@@ -486,7 +522,7 @@ blk_req_issue(struct blk_queue *bq, struct blk_req *r)
 		for (i = 0; i < r->r_nops; i++)
 			blk_op_done(bq->bq_bs, &r->r_ops[i],
 			    blk_op_sync(r, &r->r_ops[i]));
-		blk_req_complete(bq, r, ctr_now_ns());
+		blk_req_complete(bq, r);
 		return;
 	}
 	for (i = 0; i < r->r_nops; i++) {
@@ -500,6 +536,7 @@ blk_req_issue(struct blk_queue *bq, struct blk_req *r)
 static void
 blk_queue_notify(struct blk_queue *bq)
 {
+	blk_queue_lat_flush(bq);
 	if (bq->bq_used == 0)
 		return;
 	bq->bq_used = 0;
@@ -530,6 +567,7 @@ blk_queue_run(struct blk_queue *bq)
 	size_t			 len;
 	int			 rc;
 
+	bq->bq_run_start = 0;
 again:
 	bq->bq_starved = false;
 	while (vq != NULL && virtq_mapped(vq) && why == NULL &&
@@ -552,13 +590,17 @@ again:
 		r = bq->bq_free;
 		bq->bq_free = r->r_next;
 		bq->bq_nfree--;
-		r->r_start = ctr_now_ns();
+#if CTR_ENABLED
+		if (bq->bq_run_start == 0)
+			bq->bq_run_start = ctr_now_ns();
+		r->r_start = bq->bq_run_start;
+#endif
 		switch (blk_req_parse(bs, r, &bs->bs_elem, &why)) {
 		case BLK_REQ_IO:
 			blk_req_issue(bq, r);
 			break;
 		case BLK_REQ_DONE:
-			blk_req_complete(bq, r, r->r_start);
+			blk_req_complete(bq, r);
 			break;
 		case BLK_REQ_BAD:
 			virtq_push(vq, r->r_head, 0);
@@ -748,6 +790,7 @@ blk_queue_drain(struct blk_queue *bq)
 	blk_queue_wait(bq, true);
 	bq->bq_starved = false;
 	bq->bq_polling = false;
+	blk_queue_lat_flush(bq);
 	if (bq->bq_used > 0)
 		vu_queue_publish(bq->bq_dev, bq->bq_idx);
 	bq->bq_used = 0;

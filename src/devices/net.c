@@ -380,25 +380,26 @@ net_free(void *state)
 }
 
 /*
- * MAC, STATUS, MTU, MRG_RXBUF, and the offloads the tap accepts
- * (net_tap_features); the engine adds VERSION_1, EVENT_IDX and
- * INDIRECT_DESC.  No CTRL_VQ (QEMU keeps the control queue), so no MQ
- * bit either (it needs CTRL_VQ): the pairs go through GET_QUEUE_NUM.
+ * MAC, STATUS, MTU, MRG_RXBUF, the offloads the tap accepts
+ * (net_tap_features), and MQ with more than one pair; the engine adds
+ * VERSION_1, EVENT_IDX and INDIRECT_DESC.  No CTRL_VQ: QEMU keeps the
+ * control queue and offers it itself, but it passes MQ to the guest only
+ * when the back end offers it (QEMU's user_feature_bits), and a guest
+ * uses more than one pair only with MQ.  The pairs themselves go through
+ * GET_QUEUE_NUM.
  */
 static uint64_t
 net_get_features(struct vu_dev *dev)
 {
 	struct net_state	*ns = vu_dev_priv(dev);
+	uint64_t		 f;
 
-	/*
-	 * MQ with more than one pair: QEMU's vhost-user net masks the
-	 * guest's MQ bit with the back end's (hw/net/vhost_net.c
-	 * user_feature_bits), so without it the guest sees one pair.
-	 */
-	return NET_BIT(VIRTIO_NET_F_MAC) | NET_BIT(VIRTIO_NET_F_STATUS) |
+	f = NET_BIT(VIRTIO_NET_F_MAC) | NET_BIT(VIRTIO_NET_F_STATUS) |
 	    NET_BIT(VIRTIO_NET_F_MTU) | NET_BIT(VIRTIO_NET_F_MRG_RXBUF) |
-	    (ns->ns_npairs > 1 ? NET_BIT(VIRTIO_NET_F_MQ) : 0) |
 	    net_tap_features(ns->ns_offloads);
+	if (ns->ns_npairs > 1)
+		f |= NET_BIT(VIRTIO_NET_F_MQ);
+	return f;
 }
 
 /*

@@ -10,7 +10,7 @@
 #include "net_hdr.h"
 
 /* The drop reasons' names, from NET_DROP_LIST. */
-#define NET_DROP_NAME(e, s)	[NET_DROP_##e] = s,
+#define NET_DROP_NAME(e, s)	[NET_DROP_##e] = (s),
 static const char *const net_drop_names[NET_DROP__MAX] = {
 	[NET_DROP_NONE] = "none",
 	NET_DROP_LIST(NET_DROP_NAME)
@@ -18,7 +18,8 @@ static const char *const net_drop_names[NET_DROP__MAX] = {
 #undef NET_DROP_NAME
 
 /* The counters' names: the passes, then "drops:" and each reason. */
-#define NET_CTR_NAME(e, s)	"drops:" s,
+/* A literal concatenated: no parentheses possible. */
+#define NET_CTR_NAME(e, s)	"drops:" s, /* NOLINT(bugprone-macro-parentheses) */
 const char *const net_ctr_names[NET_CTR__MAX] = {
 	"frames", "bytes", "batches", "rx_waits",
 	NET_DROP_LIST(NET_CTR_NAME)

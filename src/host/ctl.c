@@ -27,7 +27,16 @@ struct ctl_conn {
 	struct event		*cc_ev;
 	char			 cc_buf[128];
 	size_t			 cc_len;
+	char			*cc_reply;	/* being written, or NULL */
+	size_t			 cc_rlen;
+	size_t			 cc_off;
 };
+
+/*
+ * Most time a client may take to read its reply (the stats of many
+ * devices are megabytes): written without blocking, from the loop.
+ */
+#define CTL_REPLY_SECS	10
 
 static const char *const state_names[SUP_DONE + 1] = {
 	[SUP_STOPPED] = "stopped",
@@ -251,7 +260,37 @@ conn_free(struct ctl_conn *cc)
 	if (cc->cc_ev != NULL)
 		event_free(cc->cc_ev);
 	close_reset(&cc->cc_fd);
+	free(cc->cc_reply);
 	free(cc);
+}
+
+/* Write what the socket takes; true when the reply is out (or failed). */
+static bool
+conn_write(struct ctl_conn *cc)
+{
+	ssize_t	n;
+
+	while (cc->cc_off < cc->cc_rlen) {
+		n = send(cc->cc_fd, cc->cc_reply + cc->cc_off,
+		    cc->cc_rlen - cc->cc_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return false;
+		if (n <= 0)
+			return true;
+		cc->cc_off += (size_t)n;
+	}
+	return true;
+}
+
+static void
+write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn	*cc = arg;
+
+	if ((what & EV_TIMEOUT) || conn_write(cc))
+		conn_free(cc);
 }
 
 static void
@@ -259,8 +298,9 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctl_conn	*cc = arg;
 	struct ctl_req	 req;
+	struct timeval	 tv = { CTL_REPLY_SECS, 0 };
 	char		*reply = NULL, *nl, *words[CTL_MAX_WORDS], err[128];
-	size_t		 rlen = 0, off;
+	size_t		 rlen = 0;
 	ssize_t		 n;
 	int		 nw;
 	FILE		*f;
@@ -296,13 +336,18 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 	else
 		req.cr_verb->cv_run(cc->cc_sup, &req, f);
 	fclose(f);
-	/* The reply is small; a blocking write with a send timeout. */
-	fd_set_nonblock(cc->cc_fd, 0);
-	for (off = 0; off < rlen; off += (size_t)n)
-		if ((n = write(cc->cc_fd, reply + off, rlen - off)) <= 0)
-			break;
-	free(reply);
-	conn_free(cc);
+	cc->cc_reply = reply;
+	cc->cc_rlen = rlen;
+	if (conn_write(cc)) {
+		conn_free(cc);
+		return;
+	}
+	/* The rest when the client reads it, within CTL_REPLY_SECS. */
+	event_free(cc->cc_ev);
+	cc->cc_ev = event_new(cc->cc_sup->su_base, cc->cc_fd,
+	    EV_WRITE | EV_PERSIST, write_cb, cc);
+	if (cc->cc_ev == NULL || event_add(cc->cc_ev, &tv) == -1)
+		conn_free(cc);
 }
 
 /* Refused clients: a peer-triggered diagnostic, through the budget. */

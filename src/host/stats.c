@@ -71,6 +71,8 @@ stats_child_start(struct stats_dev *st)
 		goto fail;
 	st->st_map = p;
 	memset(&st->st_last, 0, sizeof(st->st_last));
+	/* At least the queues its predecessors announced are read. */
+	st->st_last.rg_nqueues = st->st_nqueues;
 	return fd;
 fail:
 	if (!st->st_warned)
@@ -142,7 +144,8 @@ stats_take(const struct ctr_region *src, struct ctr_region *last,
 	ndev = dt != NULL ? dt->dt_counters.cd_count : 0;
 	if (ndev > CTR_DEV_MAX)
 		ndev = CTR_DEV_MAX;
-	for (q = 0; q < CTR_MAX_QUEUES; q++) {
+	/* Only the queues it announced: the rest is not even read. */
+	for (q = 0; q < last->rg_nqueues; q++) {
 		sq = &s->rg_q[q];
 		lq = &last->rg_q[q];
 		lq->cq_requests = stats_counter(sq->cq_requests,

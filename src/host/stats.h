@@ -14,7 +14,8 @@
  *
  * Validation (stats_take).  The parent copies the region out with one
  * 64-bit load per field and believes nothing: the queue count is clamped
- * to CTR_MAX_QUEUES, a device's own counters past its type's cd_count are
+ * to CTR_MAX_QUEUES (queues past the largest count the child announced
+ * are not read), a device's own counters past its type's cd_count are
  * ignored, a counter below what this child showed before keeps the old
  * value (counters never go backwards), one above CTR_CHILD_MAX is cut to
  * it, the in-flight gauge is clamped to 0..VIRTQ_MAX_SIZE per queue.

@@ -99,21 +99,6 @@ gmem_add(struct gmem *mem, const struct gmem_desc *r,
 		goto out;
 	}
 	for (i = 0; i < mem->mm_nregions; i++) {
-		nr = &mem->mm_regions[i];
-		if (nr->mr_gpa != r->gd_gpa || nr->mr_size != r->gd_size ||
-		    nr->mr_uva != r->gd_uva || nr->mr_offset != r->gd_offset)
-			continue;
-		if (nr->mr_dups >= GMEM_MAX_DUPS) {
-			log_warnx("%s: region gpa 0x%llx size 0x%llx added "
-			    "more than %u times", __func__,
-			    (unsigned long long)r->gd_gpa,
-			    (unsigned long long)r->gd_size, GMEM_MAX_DUPS + 1);
-			rc = -EINVAL;
-		} else
-			nr->mr_dups++;
-		goto out;
-	}
-	for (i = 0; i < mem->mm_nregions; i++) {
 		if (mem_ranges_overlap(mem->mm_regions[i].mr_gpa,
 		    mem->mm_regions[i].mr_size, r->gd_gpa,
 		    r->gd_size)) {
@@ -182,11 +167,26 @@ gmem_add(struct gmem *mem, const struct gmem_desc *r,
 	nr->mr_map = map;
 	nr->mr_maplen = (size_t)maplen;
 	nr->mr_host = (uint8_t *)map + delta;
-	nr->mr_dups = 0;
 	mem->mm_nregions++;
  out:
 	close_reset(&fd);
 	return rc;
+}
+
+struct gmem_region *
+gmem_find(struct gmem *mem, const struct gmem_desc *r, bool offset)
+{
+	struct gmem_region	*mr;
+	unsigned int		 i;
+
+	for (i = 0; i < mem->mm_nregions; i++) {
+		mr = &mem->mm_regions[i];
+		if (mr->mr_gpa == r->gd_gpa && mr->mr_size == r->gd_size &&
+		    mr->mr_uva == r->gd_uva &&
+		    (!offset || mr->mr_offset == r->gd_offset))
+			return mr;
+	}
+	return NULL;
 }
 
 int
@@ -202,10 +202,6 @@ gmem_take(struct gmem *mem, const struct gmem_desc *r,
 		    mr->mr_size != r->gd_size ||
 		    mr->mr_uva != r->gd_uva)
 			continue;
-		if (mr->mr_dups > 0) {
-			mr->mr_dups--;
-			return GMEM_STILL_MAPPED;
-		}
 		*out = *mr;
 		memmove(&mem->mm_regions[i], &mem->mm_regions[i + 1],
 		    (mem->mm_nregions - i - 1) * sizeof(mem->mm_regions[0]));
@@ -232,7 +228,7 @@ gmem_remove(struct gmem *mem, const struct gmem_desc *r)
 	int			rc;
 
 	if ((rc = gmem_take(mem, r, &mr)) != 0)
-		return rc;	/* -ENOENT, or GMEM_STILL_MAPPED */
+		return rc;
 	gmem_region_unmap(&mr);
 	return 0;
 }

@@ -34,18 +34,10 @@ struct gmem_region {
 	uint8_t		*mr_host;	/* host address of mr_gpa */
 	void		*mr_map;	/* what mmap returned */
 	size_t		 mr_maplen;	/* and its length */
-	unsigned int	 mr_dups;	/* exact duplicates added (gmem_add) */
+	/* The same region added again (ADD_MEM_REG): removals it takes
+	 * before the region goes. */
+	uint32_t	 mr_dups;
 };
-
-/*
- * Duplicates of one region counted at most: QEMU before 8.0 sends each
- * ADD_MEM_REG once per vhost device of a connection (a net device's queue
- * pairs, up to 256 with the control queue's).
- */
-#define GMEM_MAX_DUPS		256
-
-/* gmem_take/gmem_remove: a duplicate was dropped, the region stays. */
-#define GMEM_STILL_MAPPED	1
 
 struct gmem {
 	struct gmem_region	mm_regions[GMEM_MAX_REGIONS];
@@ -58,26 +50,24 @@ void	gmem_init(struct gmem *mem);
  * Map a region described by the front end.  Takes ownership of fd: it is
  * closed whether or not the call succeeds (the mapping keeps the memory).
  * Rejects zero sizes, wrapping ranges, overlaps with an existing region
- * and a full table.  A region equal to one in the table (gpa, size, uva
- * and offset) is not mapped again: it is counted (mr_dups, at most
- * GMEM_MAX_DUPS) and the next gmem_take/gmem_remove of it only drops the
- * count.  0 or -errno.
+ * and a full table.  0 or -errno.
  */
 int	gmem_add(struct gmem *mem, const struct gmem_desc *r,
 	    int fd);
 
-/*
- * Unmap the region matching r (gpa, size, uva).  0, GMEM_STILL_MAPPED (a
- * duplicate dropped, nothing unmapped) or -ENOENT.
- */
+/* Unmap the region matching r (gpa, size, uva).  0 or -ENOENT. */
 int	gmem_remove(struct gmem *mem, const struct gmem_desc *r);
+/*
+ * The region exactly as r describes it (start, size, front-end address;
+ * with offset also the mmap offset), or NULL.
+ */
+struct gmem_region *gmem_find(struct gmem *mem, const struct gmem_desc *r,
+	    bool offset);
 
 /*
  * Take the region matching r out of the table without unmapping it: the
  * caller re-points whatever holds pointers into it, then unmaps it with
- * gmem_region_unmap().  0, GMEM_STILL_MAPPED (the region was added more
- * than once: one duplicate dropped, nothing taken, *out untouched) or
- * -ENOENT.
+ * gmem_region_unmap().  0 or -ENOENT.
  */
 int	gmem_take(struct gmem *mem, const struct gmem_desc *r,
 	    struct gmem_region *out);

@@ -25,6 +25,10 @@
  *                   their own counters (cq_dev[], named by the device
  *                   type's dt_counters table).
  * A device gets its queue's block with vu_queue_counters() (vhost.h).
+ * cq_dev is a plain uint64_t array indexed by the device's own enum: a
+ * device may keep "uint64_t *c = vu_queue_counters(dev, q)->cq_dev" per
+ * queue and count with c[NET_CTR_RX_FRAMES]++ (or ctr_dev_add, which
+ * compiles out with the rest).
  */
 #ifndef VHOSTD_UTIL_COUNTERS_H
 #define VHOSTD_UTIL_COUNTERS_H
@@ -160,7 +164,7 @@ ctr_now_ns(void)
 static inline unsigned int
 ctr_lat_bucket(uint64_t ns)
 {
-	uint64_t	us = (ns + 999) / 1000;		/* rounded up */
+	uint64_t	us = ns / 1000 + (ns % 1000 != 0);	/* rounded up */
 	unsigned int	b;
 
 	if (us <= 1)
@@ -169,15 +173,15 @@ ctr_lat_bucket(uint64_t ns)
 	return b < CTR_LAT_FINITE ? b : CTR_LAT_FINITE;
 }
 
-/* A request that took from start to end (ctr_now_ns values). */
+/* n requests that each took from start to end (ctr_now_ns values). */
 static inline void
-ctr_latency(struct ctr_queue *cq, uint64_t start, uint64_t end)
+ctr_latency(struct ctr_queue *cq, uint64_t start, uint64_t end, uint64_t n)
 {
 #if CTR_ENABLED
 	uint64_t	ns = end > start ? end - start : 0;
 
-	cq->cq_lat[ctr_lat_bucket(ns)]++;
-	cq->cq_lat_sum_ns += ns;
+	cq->cq_lat[ctr_lat_bucket(ns)] += n;
+	cq->cq_lat_sum_ns += ns * n;
 #endif
 }
 

@@ -315,16 +315,18 @@ be_set_mem_table(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds)
 static int
 be_rem_mem_reg(struct vu_dev *dev, const struct vhost_user_mem_region *reg)
 {
-	struct gmem_region	mr;
+	struct gmem_region	mr, *dup;
 	struct gmem_desc	d = be_region(reg);
-	int			rc;
 
+	/* A region added more than once goes with its last removal. */
+	if ((dup = gmem_find(&dev->vd_mem, &d, false)) != NULL &&
+	    dup->mr_dups > 0) {
+		dup->mr_dups--;
+		return 0;
+	}
 	if (dev->vd_ops->mem_quiesce != NULL)
 		dev->vd_ops->mem_quiesce(dev);
-	/* A region added more than once (gmem_add) loses one count. */
-	if ((rc = gmem_take(&dev->vd_mem, &d, &mr)) == GMEM_STILL_MAPPED)
-		return 0;
-	if (rc != 0) {
+	if (gmem_take(&dev->vd_mem, &d, &mr) != 0) {
 		vu_warn(dev, "REM_MEM_REG: no region at gpa 0x%llx size 0x%llx",
 		    (unsigned long long)reg->guest_phys_addr,
 		    (unsigned long long)reg->memory_size);
@@ -466,9 +468,22 @@ int
 vu_req_add_mem_reg(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
     unsigned int nfds)
 {
-	struct gmem_desc	d = be_region(&msg->payload.mem_reg.region);
-	int			rc;
+	struct gmem_desc	 d = be_region(&msg->payload.mem_reg.region);
+	struct gmem_region	*dup;
+	int			 rc;
 
+	/*
+	 * The same region again: QEMU before 8.1 sends ADD_MEM_REG (and
+	 * REM_MEM_REG) once per vhost device, so once per queue pair of a
+	 * multiqueue NIC on one connection.  Counted, not mapped twice; a
+	 * region that merely overlaps is still refused.
+	 */
+	if ((dup = gmem_find(&dev->vd_mem, &d, true)) != NULL &&
+	    dup->mr_dups < UINT32_MAX) {
+		dup->mr_dups++;
+		close_reset(&fds[0]);
+		return 0;
+	}
 	rc = gmem_add(&dev->vd_mem, &d, fds[0]);
 	fds[0] = -1;
 	if (rc != 0) {

@@ -16,7 +16,7 @@
 
 TestSuite(stats, .init = it_setup, .fini = it_teardown, .timeout = 120);
 
-#define OUT_MAX		(256 * 1024)
+#define OUT_MAX		(4 * 1024 * 1024)
 
 static char	out_buf[OUT_MAX];
 
@@ -494,5 +494,88 @@ Test(stats, json_parses_and_prometheus_is_well_formed)
 		printf("stats: promtool check metrics: ok%s%s\n",
 		    out[0] ? ": " : "", out);
 	}
+	it_stop(&it_vp);
+}
+
+/* A connected control client that sent line and reads nothing. */
+static int
+ctl_stall(const char *ctl, const char *line)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	int			fd, rcv = 4096;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", ctl);
+	cr_assert_geq(fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 0);
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	cr_assert_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+	return fd;
+}
+
+static double
+mono_s(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Replies of megabytes (16 queues each) to clients that do not read them
+ * do not hold up the supervisor: another client's request is answered at
+ * once, and the stalled ones are dropped after their deadline.
+ */
+Test(stats, a_client_that_does_not_read_does_not_block_the_parent)
+{
+	const char	*ctl = it_path("ctl");
+	const char	*argv[2 * 8 + 4];
+	static char	 specs[8][256];
+	char		 out[8192], err[512], *cargv[6];
+	double		 t0, dt;
+	int		 fds[4], i, n = 0, st;
+	size_t		 big;
+
+	argv[n++] = "--control";
+	argv[n++] = ctl = strdup(ctl);
+	for (i = 0; i < 8; i++) {
+		argv[n++] = "--device";
+		snprintf(specs[i], sizeof(specs[i]), "blk,name=d%d,socket=%s/d%d."
+		    "sock,null=1M,queues=16", i, it_dir, i);
+		argv[n++] = specs[i];
+	}
+	argv[n] = NULL;
+	it_start(&it_vp, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5],
+	    argv[6], argv[7], argv[8], argv[9], argv[10], argv[11], argv[12],
+	    argv[13], argv[14], argv[15], argv[16], argv[17], NULL);
+	/* Every child announced its 16 queues (polled, with a deadline). */
+	for (i = 0; i < 500; i++) {
+		big = strlen(ctl_stats(ctl, "--prometheus", NULL));
+		if (big > 256 * 1024)
+			break;
+		usleep(20000);
+	}
+	printf("stats: --prometheus for 8 devices of 16 queues: %zu bytes\n",
+	    big);
+	cr_assert_gt(big, 256 * 1024, "the reply fits in a socket buffer");
+	for (i = 0; i < 4; i++)
+		fds[i] = ctl_stall(ctl, "stats --prometheus\n");
+	cargv[0] = (char *)it_env("VHOSTD");
+	cargv[1] = (char *)"ctl";
+	cargv[2] = it_fmt("--control=%s", ctl);
+	cargv[3] = (char *)"status";
+	cargv[4] = NULL;
+	t0 = mono_s();
+	st = vproc_run(cargv, out, sizeof(out), err, sizeof(err),
+	    VPROC_TIMEOUT_MS);
+	dt = mono_s() - t0;
+	printf("stats: status answered in %.3f s beside 4 stalled clients\n",
+	    dt);
+	cr_assert_eq(st, 0, "%s", err);
+	cr_assert_neq(strstr(out, "d7"), NULL, "%s", out);
+	/* Blocking writes would take 2 s per stalled client. */
+	cr_assert_lt(dt, 4.0, "the parent waited for the stalled clients");
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
 	it_stop(&it_vp);
 }

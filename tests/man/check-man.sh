@@ -84,6 +84,43 @@ for o in $mangopts; do
 		fail=1; }
 done
 
+# Metrics: every metric vhostd ctl stats --prometheus declares (a running
+# vhostd with an rng and a blk device) is in vhostd.8 METRICS, and every
+# one METRICS lists is declared (vhostd_TYPE_NAME_total stands for the
+# device types' own).
+mmetrics=$(sed -n '/^\.Sh METRICS/,/^\.Sh /p' man/vhostd.8 |
+    sed -n 's/^\.It Li \(vhostd_[a-z_]*\) Pq.*/\1/p' | sort -u)
+tmp=$(mktemp -d /tmp/vhostd-check-man.XXXXXX)
+mkfifo "$tmp/ready"
+"$vhostd" --policy-dir=policies/x86_64 --control="$tmp/ctl" --ready-fd=3 \
+    --device "rng,name=r,socket=$tmp/r.sock" \
+    --device "blk,name=d,socket=$tmp/d.sock,null=1M" \
+    3>"$tmp/ready" >"$tmp/log" 2>&1 &
+vpid=$!
+if read -r _ < "$tmp/ready" &&
+    "$vhostd" ctl --control="$tmp/ctl" stats --prometheus > "$tmp/prom"; then
+	pmetrics=$(sed -n 's/^# TYPE \([a-z_]*\) .*/\1/p' "$tmp/prom" | sort -u)
+	nm=0
+	for m in $pmetrics; do
+		nm=$((nm + 1))
+		printf '%s\n' "$mmetrics" | grep -qx -- "$m" || {
+			echo "FAIL: metric $m (ctl stats --prometheus) is not in vhostd.8 METRICS"
+			fail=1; }
+	done
+	for m in $mmetrics; do
+		printf '%s\n' "$pmetrics" | grep -qx -- "$m" || {
+			echo "FAIL: vhostd.8 METRICS lists $m, which ctl stats does not print"
+			fail=1; }
+	done
+	echo "checked $nm metrics"
+else
+	echo "FAIL: no metrics: vhostd with an rng and a blk device: $(tail -3 "$tmp/log")"
+	fail=1
+fi
+kill "$vpid" 2>/dev/null
+wait "$vpid" 2>/dev/null
+rm -rf "$tmp"
+
 # JSON examples render with their quotes: mdoc takes quotes inside macro
 # arguments as delimiters ({"type": rng, ...} is what that leaves).
 for m in man/*.[0-9]; do
