@@ -15,6 +15,9 @@
 #   make compdb     compile_commands.json
 #   make install    PREFIX, DESTDIR honoured
 
+# The version: git describe at build time, else the release's number.
+VERSION	?= $(shell git describe --tags --always --dirty 2>/dev/null || \
+	    echo 0.1)
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 DATADIR	?= $(PREFIX)/share
@@ -80,9 +83,14 @@ TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 PROG	:= $(BUILD)/vhostd
+# Device types with a backend-program personality (vhostd-TYPE) and a
+# libvirt description file.
+PERSONAS := $(patsubst data/vhost-user/50-vhostd-%.json,%,\
+	    $(wildcard data/vhost-user/50-vhostd-*.json))
+PERSONA_LINKS := $(PERSONAS:%=$(BUILD)/vhostd-%)
 PROG_TEST := $(BUILD)/vhostd_test
 
-all: $(PROG) $(TOOL_BINS)
+all: $(PROG) $(PERSONA_LINKS) $(TOOL_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -117,10 +125,19 @@ $(FE_LIB): $(FE_OBJS)
 $(BUILD)/policydir: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(POLICYDIR)' | cmp -s - $@ || echo '$(POLICYDIR)' > $@
-$(BUILD)/src/main.o: $(BUILD)/policydir
+$(BUILD)/src/main.o: $(BUILD)/policydir $(BUILD)/version
+$(BUILD)/src/main.o: CPPFLAGS += -DVHOSTD_VERSION=\"$(VERSION)\"
+$(BUILD)/version: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
 
 $(PROG): $(BUILD)/src/main.o $(BUILD)/src/devices/device.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The backend-program personalities, in the build tree as installed
+# (build/vhostd-blk runs as vhostd blk).
+$(PERSONA_LINKS): $(BUILD)/vhostd-%: | $(PROG)
+	ln -sf vhostd $@
 
 $(PROG_TEST): $(BUILD)/src/main.o $(BUILD)/src/devices/device-test.o \
 	    $(TESTDEV_OBJS) $(LIB)
@@ -142,7 +159,7 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(FE_LIB) $(LIB)
 $(BUILD)/tests/%.o: CFLAGS += $(CRIT_CFLAGS)
 $(BUILD)/tests/%.o: CPPFLAGS += -Itests/frontend
 
-tests: $(PROG) $(PROG_TEST) $(UNIT_BINS) $(INTEG_BINS) $(TOOL_BINS)
+tests: $(PROG) $(PERSONA_LINKS) $(PROG_TEST) $(UNIT_BINS) $(INTEG_BINS) $(TOOL_BINS)
 
 # Test runner: scripts/run-tests prints one line per suite and a closing
 # "N passed, N failed, N skipped" line.
@@ -238,10 +255,6 @@ lint:
 	    --inline-suppr -Isrc -Isandbox src sandbox
 	mandoc -Tlint -W warning man/*.[0-9]
 
-# Device types with a backend-program personality (vhostd-TYPE) and a
-# libvirt description file.
-PERSONAS := $(patsubst data/vhost-user/50-vhostd-%.json,%,\
-	    $(wildcard data/vhost-user/50-vhostd-*.json))
 VHOSTUSERDIR ?= $(DATADIR)/qemu/vhost-user
 UNITDIR	?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d

@@ -20,7 +20,10 @@
 #include "host/supervisor.h"
 #include "util/log.h"
 
+/* Set by the Makefile (git describe at build time); a plain build: */
+#ifndef VHOSTD_VERSION
 #define VHOSTD_VERSION	"0.1"
+#endif
 
 enum {
 	OPT_LOG = 256,
@@ -65,7 +68,9 @@ usage(FILE *f)
 "usage: vhostd [options] --device TYPE,socket=PATH[,key=value...] ...\n"
 "       vhostd TYPE --socket-path=PATH | --fd=N [--print-capabilities] [options]\n"
 "       vhostd-TYPE (same as vhostd TYPE; vhostd-TYPE --help lists its keys)\n"
-"       vhostd ctl [--control=PATH] VERB [NAME] [--json|--prometheus]\n"
+"       vhostd ctl [--control=PATH | -i NAME] VERB [NAME] [--json|--prometheus]\n"
+"         (start, stop, restart, reset NAME; reload; status [NAME];\n"
+"          stats [NAME]; --help)\n"
 "\n"
 "Serve virtio devices over vhost-user sockets, one jailed child per device.\n"
 "A comma inside a value is written twice: path=/srv/a,,b.img\n"
@@ -190,24 +195,33 @@ usage_errx(const char *fmt, ...)
  * SIGHUP (through the supervisor): read the configuration file again and
  * hand its devices to the supervisor.
  */
-static void
-reload_config(struct supervisor *sup, void *arg)
+static int
+reload_config(struct supervisor *sup, void *arg, FILE *report)
 {
 	const char	*path = arg;
 	struct conffile	 cf;
 	char		 err[1024];
 	int		 rc;
 
-	log_info("received SIGHUP; reloading %s", path);
+	log_info("%s; reloading %s", report != NULL ? "vhostd ctl reload" :
+	    "received SIGHUP", path);
 	if (conffile_load(path, &cf, err, sizeof(err)) < 0) {
 		log_warnx("reload failed: %s; keeping the running "
 		    "configuration", err);
-		return;
+		if (report != NULL)
+			fprintf(report, "reload failed: %s; keeping the "
+			    "running configuration\n", err);
+		return -EINVAL;
 	}
-	rc = sup_reload(sup, cf.cf_dev, cf.cf_ndev);
-	if (rc >= 0)
+	rc = sup_reload(sup, cf.cf_dev, cf.cf_ndev, report);
+	if (rc >= 0) {
 		log_info("reload: %d device(s) added, removed or changed", rc);
+		if (report != NULL)
+			fprintf(report, "reload: %d device(s) added, removed "
+			    "or changed\n", rc);
+	}
 	conffile_free(&cf);
+	return rc < 0 ? rc : 0;
 }
 
 /*
@@ -260,6 +274,10 @@ backend_main(const struct device_type *dt, int argc, char *argv[])
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
 			backend_usage(stdout, dt);
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("vhostd-%s %s\n", dt->dt_name, VHOSTD_VERSION);
 			return 0;
 		}
 	}
@@ -359,34 +377,6 @@ compile_policy_main(int argc, char *argv[])
 	printf("%s: %zu instructions\n", argv[2], policy_filter_len(pf));
 	policy_filter_free(pf);
 	return 0;
-}
-
-/* vhostd ctl [--control=PATH] VERB [NAME] [OPTIONS]: ctl_verbs. */
-static int
-ctl_main(int argc, char *argv[])
-{
-	const char	*path = CTL_DEFAULT_PATH;
-	char		*words[8];
-	int		 i, n = 0;
-
-	for (i = 1; i < argc; i++) {
-		if (strncmp(argv[i], "--control=", 10) == 0)
-			path = argv[i] + 10;
-		else if (strcmp(argv[i], "--control") == 0 && i + 1 < argc)
-			path = argv[++i];
-		else if (n < (int)(sizeof(words) / sizeof(words[0])))
-			words[n++] = argv[i];
-		else {
-			n = 0;
-			break;
-		}
-	}
-	if (n == 0) {
-		fprintf(stderr, "usage:\n");
-		ctl_usage(stderr, "  vhostd ctl [--control=PATH] ");
-		return 2;
-	}
-	return ctl_client(path, n, words, stdout);
 }
 
 int
@@ -628,7 +618,7 @@ host_main(int argc, char *argv[], struct devlist *pre,
 		opt.so_policy_dir = POLICYDIR;
 	if (check_only) {
 		/* sup_check frees the configurations; the list goes too. */
-		rc = sup_check(&opt, dl->dl_dev, dl->dl_n);
+		rc = sup_check(&opt, dl->dl_dev, dl->dl_n, conf_path != NULL);
 		devlist_free(dl);
 		return rc;
 	}

@@ -1,7 +1,9 @@
 /*
  * blk.c - virtio-blk (virtio 1.x, 5.2) over a raw image file or a block
  * device: options, the parent's side (open, probe), config space and
- * features.  Requests are in blk_req.c, queues and io_uring in blk_io.c.
+ * features.  The image lock and the I/O fence are in blk_lock.c, the
+ * format probe in blk_probe.c, requests in blk_req.c, queues and io_uring
+ * in blk_io.c.
  *
  * The parent opens the image in dt_open, before fork, and works out
  * everything the child must know: capacity, block sizes, and whether
@@ -33,6 +35,7 @@
 #include "../util/log.h"
 #include "../util/util.h"
 #include "blk.h"
+#include "blk_parent.h"
 #include "device.h"
 
 /* struct virtio_blk_config (virtio 1.x 5.2.4), little endian. */
@@ -70,66 +73,8 @@ _Static_assert(offsetof(struct blk_config, write_zeroes_may_unmap) == 56,
     "write_zeroes_may_unmap");
 _Static_assert(sizeof(struct blk_config) == 72, "virtio_blk_config");
 
-/* Options as parsed, before anything is opened. */
-struct blk_opts {
-	const char	*bo_path;
-	int		 bo_ro;		/* 0/1 */
-	int		 bo_direct;
-	int		 bo_discard;	/* -1: when supported */
-	int		 bo_lock;	/* 1: OFD lock on the image */
-	uint64_t	 bo_queues;
-	uint64_t	 bo_lbs;	/* 0: the device's or 512 */
-	uint64_t	 bo_poll_us;
-	const char	*bo_serial;
-	uint64_t	 bo_null;	/* null=SIZE: bytes, 0 if not */
-};
-
-/* Indexes of the child's descriptors in the device's resources. */
-#define BLK_FD_IMAGE		0
-#define BLK_FD_BUFFERED		1	/* direct=on only */
-
-/*
- * What the parent found out about the image, handed to the child as
- * plain data (the device's resources): no pointers, no descriptor
- * numbers.
- */
-struct blk_res {
-	uint64_t	br_bytes;	/* size of the file or device */
-	uint64_t	br_capacity;	/* 512-byte sectors */
-	uint32_t	br_lbs;		/* logical block size */
-	uint32_t	br_pbs;		/* physical block size */
-	uint32_t	br_min_io;	/* bytes */
-	uint32_t	br_opt_io;	/* bytes */
-	uint32_t	br_dio_mem;	/* O_DIRECT buffer alignment */
-	uint32_t	br_dio_off;	/* O_DIRECT offset alignment */
-	uint32_t	br_poll_us;
-	uint16_t	br_nqueues;
-	bool		br_ro;
-	bool		br_direct;	/* O_DIRECT; a buffered fd too */
-	bool		br_blkdev;
-	bool		br_null;	/* null=SIZE: no storage, no fd */
-	bool		br_discard;	/* DISCARD offered */
-	bool		br_wzeroes;	/* WRITE_ZEROES offered */
-	bool		br_zero_range;	/* FALLOC_FL_ZERO_RANGE works */
-	bool		br_punch;	/* FALLOC_FL_PUNCH_HOLE works */
-	bool		br_may_unmap;	/* write_zeroes_may_unmap */
-	bool		br_nowait_read;	/* buffered RWF_NOWAIT reads */
-	char		br_serial[VIRTIO_BLK_ID_BYTES];
-};
-
-/* The parent's own: the image as it opened (and locked) it. */
-struct blk_parent {
-	struct blk_res	 bp_res;
-	int		 bp_fd;		/* the child's, until moved to res */
-	int		 bp_fd_buffered; /* likewise (direct=on) */
-	int		 bp_fd_parent;	/* the image as opened, with the
-					   lock; never in a child.  -1: not
-					   reopened, the child shares it */
-	int		 bp_oflags;	/* open(2) flags of bp_fd */
-	off_t		 bp_fence;	/* first of its two fence bytes */
-};
-
 const char *const blk_lbs_names[] = { "512", "4096", NULL };
+const char *const blk_format_names[] = { "auto", "raw", NULL };
 static const uint64_t blk_lbs_values[] = { 512, 4096 };
 
 static const struct dev_key blk_keys[BLK_K_COUNT] = { BLK_KEY_ROWS };
@@ -156,6 +101,7 @@ blk_parse_opts(const struct dev_options *o, struct blk_opts *bo, char *err,
 	    blk_lbs_values[dev_opt_u64(o, BLK_K_LBS)] : 0;
 	bo->bo_poll_us = dev_opt_u64(o, BLK_K_POLL_US);
 	bo->bo_serial = dev_opt_str(o, BLK_K_SERIAL);
+	bo->bo_raw = dev_opt_u64(o, BLK_K_FORMAT) == 1;
 	if ((bo->bo_path == NULL) == (bo->bo_null == 0)) {
 		snprintf(err, errlen, "%s: give path= (the image file or "
 		    "block device) or null=SIZE (no storage, for benchmarks)",
@@ -208,38 +154,6 @@ blk_open(struct blk_parent *bp, const struct blk_opts *bo, struct stat *st,
 		return -EBUSY;
 	}
 	return 0;
-}
-
-/*
- * An OFD lock on the whole image, held by the open file description the
- * child inherits, so it lasts as long as the device: exclusive for a
- * writable disk, shared for a read-only one.  QEMU and qemu-storage-daemon
- * lock bytes of the same file (shared locks, tested against exclusive
- * ones), so neither can open a disk vhostd writes, and vhostd cannot write
- * a disk one of them has open.  0 or -errno.
- */
-static int
-blk_lock(struct blk_parent *bp, const struct blk_opts *bo, char *err,
-    size_t errlen)
-{
-	struct flock	fl;
-	int		e;
-
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = bo->bo_ro ? F_RDLCK : F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	fl.l_len = BLK_FENCE_BASE;	/* all but the fence bytes */
-	if (fcntl(bp->bp_fd, F_OFD_SETLK, &fl) == 0)
-		return 0;
-	e = errno;
-	if (e == EAGAIN || e == EACCES)
-		snprintf(err, errlen, "%s: in use by another process (it "
-		    "holds a lock on the image); lock=off shares it anyway",
-		    bo->bo_path);
-	else
-		snprintf(err, errlen, "%s: lock: %s", bo->bo_path,
-		    strerror(e));
-	return e == EACCES ? -EAGAIN : -e;
 }
 
 static uint32_t
@@ -405,65 +319,6 @@ blk_reopen_at(const struct blk_parent *bp, int flags, int *target)
 }
 
 /*
- * The I/O fence.  A child killed with writes in flight in its io_uring is
- * reaped before the kernel has finished them: the ring is torn down after
- * the process is gone (tens of milliseconds measured here), and until then
- * its requests still hold the child's description of the image.  Writes
- * of a dead child that land after the next child's writes to the same
- * blocks would corrupt the disk, so the next child must not start while
- * they can.  Each child's description carries a write lock on a fence
- * byte (far past any image, outside the image lock's range) taken by the
- * parent before the clone; the lock goes away only with the last
- * reference to that description, that is once every request of the dead
- * child is done.  The next spawn takes the same byte on its new
- * description: -EAGAIN while the old one lives (the supervisor retries
- * shortly), 0 when it is free or where the file system has no OFD locks
- * (then there is no fence: said once).  The child cannot drop the lock:
- * its policy allows no F_OFD_SETLK.
- */
-/*
- * A random pair of fence bytes above BLK_FENCE_BASE for a device without
- * the image lock (lock=off: other devices, of this vhostd or another, may
- * share the file and must not wait for this one's children).
- */
-static off_t
-blk_fence_slot(void)
-{
-	uint32_t	r = 0;
-
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-		struct timespec	ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		r = (uint32_t)ts.tv_nsec ^ (uint32_t)getpid();
-	}
-	return BLK_FENCE_BASE + 2 * (off_t)(1 + r % (BLK_FENCE_SLOTS - 1));
-}
-
-static int
-blk_fence(int fd, off_t off)
-{
-	static bool	warned;
-	struct flock	fl;
-
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = off;
-	fl.l_len = 1;
-	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
-		return 0;
-	if (errno == EAGAIN || errno == EACCES)
-		return -EAGAIN;
-	if (!warned)
-		log_info("blk: no I/O fence between children (OFD lock: %s): "
-		    "a restart does not wait for a dead child's writes",
-		    strerror(errno));
-	warned = true;
-	return 0;
-}
-
-/*
  * Per-child open file descriptions (dt_spawn): a child can set flags on
  * its descriptions (O_APPEND would make every later pwrite land at the end
  * of the file) or move their offsets; the next child must not inherit
@@ -552,6 +407,7 @@ blk_parent_free(struct blk_parent *bp)
 	close_reset(&bp->bp_fd);
 	close_reset(&bp->bp_fd_buffered);
 	close_reset(&bp->bp_fd_parent);
+	close_reset(&bp->bp_fd_adopted);
 	free(bp);
 }
 
@@ -587,6 +443,8 @@ blk_res_open(const struct dev_options *opts, bool check_only,
 	res->dr_parent = bp;
 	br = &bp->bp_res;
 	bp->bp_fd = bp->bp_fd_buffered = bp->bp_fd_parent = -1;
+	bp->bp_fd_adopted = -1;
+	bp->bp_lock_type = bp->bp_adopted_type = F_UNLCK;
 	br->br_ro = bo.bo_ro;
 	br->br_direct = bo.bo_direct;
 	br->br_nqueues = (uint16_t)bo.bo_queues;
@@ -606,13 +464,26 @@ blk_res_open(const struct dev_options *opts, bool check_only,
 		goto done;
 	}
 	bp->bp_fence = bo.bo_lock ? BLK_FENCE_BASE : blk_fence_slot();
-	if ((rc = blk_open(bp, &bo, &st, err, errlen)) != 0 ||
+	res->dr_errkey = BLK_K_PATH;
+	if ((rc = blk_open(bp, &bo, &st, err, errlen)) != 0)
+		return rc;
+	bp->bp_st = st;
+	/* Claimed before the lock: a refusal can then name our own device. */
+	if (bo.bo_lock && (rc = device_res_add_claim(res, &st, bo.bo_ro,
+	    BLK_K_PATH, "give both lock=off to share it on purpose")) < 0) {
+		snprintf(err, errlen, "too many files claimed");
+		return rc;
+	}
+	if ((!bo.bo_raw && (rc = blk_format_check(bo.bo_direct ?
+	    bp->bp_fd_buffered : bp->bp_fd, bo.bo_path, err, errlen)) != 0) ||
 	    (bo.bo_lock && !check_only &&
-	    (rc = blk_lock(bp, &bo, err, errlen)) != 0) ||
-	    (rc = blk_geometry(bp, &bo, &st, err, errlen)) != 0)
+	    (rc = blk_take_lock(bp, &bo, res, err, errlen)) != 0))
+		return rc;
+	if ((rc = blk_geometry(bp, &bo, &st, err, errlen)) != 0)
 		return rc;
 	blk_probe(bp, &st);
 	br->br_discard = br->br_punch && bo.bo_discard != 0;
+	res->dr_errkey = BLK_K_DISCARD;
 	if (bo.bo_discard == 1 && !br->br_discard) {
 		snprintf(err, errlen, "%s: discard=on, but %s", bo.bo_path,
 		    br->br_ro ? "the disk is read-only" :
@@ -635,6 +506,7 @@ blk_res_open(const struct dev_options *opts, bool check_only,
 		return rc;
 	}
 done:
+	res->dr_errkey = -1;
 	res->dr_max_file_size = blk_max_file_size(br);
 	if ((rc = device_res_set_data(res, br, sizeof(*br))) < 0) {
 		snprintf(err, errlen, "out of memory");
@@ -864,6 +736,7 @@ const struct device_type blk_device_type = {
 	.dt_open = blk_res_open,
 	.dt_spawn = blk_spawn,
 	.dt_close = blk_close,
+	.dt_commit = blk_commit,
 	.dt_init = blk_init,
 	.dt_num_queues = blk_num_queues,
 	.dt_free = blk_free,

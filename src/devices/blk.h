@@ -111,6 +111,7 @@ enum blk_key {
 	BLK_K_DISCARD,
 	BLK_K_LOCK,
 	BLK_K_POLL_US,
+	BLK_K_FORMAT,
 	BLK_K_COUNT
 };
 
@@ -118,24 +119,27 @@ enum blk_key {
 #define BLK_STR(x)	#x
 
 extern const char *const blk_lbs_names[];
+extern const char *const blk_format_names[];	/* auto, raw */
 
 #define BLK_KEY_ROWS \
 	[BLK_K_PATH] = { .dk_name = "path", .dk_kind = DK_PATH, \
-	    .dk_alias = "blk-file", .dk_flags = DKF_CAPS, \
+	    .dk_alias = "blk-file", .dk_flags = DKF_CAPS | DKF_STATUS, \
 	    .dk_help = "the image file or block device (or null=)" }, \
 	[BLK_K_NULL] = { .dk_name = "null", .dk_kind = DK_SIZE, \
+	    .dk_flags = DKF_STATUS, \
 	    .dk_min = BLK_SECTOR, .dk_max = UINT64_MAX >> 1, \
 	    .dk_help = "no storage: a disk of this size whose requests " \
 	    "succeed at once (benchmarks)" }, \
 	[BLK_K_RO] = { .dk_name = "read-only", .dk_kind = DK_BOOL, \
 	    .dk_default = "off", .dk_alias = "read-only", \
-	    .dk_flags = DKF_CAPS, \
+	    .dk_flags = DKF_CAPS | DKF_STATUS, \
 	    .dk_help = "open the image read-only and offer VIRTIO_BLK_F_RO" }, \
 	[BLK_K_DIRECT] = { .dk_name = "direct", .dk_kind = DK_BOOL, \
 	    .dk_default = "off", \
 	    .dk_help = "O_DIRECT: bypass the host page cache" }, \
 	[BLK_K_QUEUES] = { .dk_name = "queues", .dk_kind = DK_UINT, \
 	    .dk_min = 1, .dk_max = VU_MAX_QUEUES, .dk_default = "1", \
+	    .dk_flags = DKF_STATUS, \
 	    .dk_help = "request queues (QEMU's num-queues must not be " \
 	    "larger)" }, \
 	[BLK_K_SERIAL] = { .dk_name = "serial", .dk_kind = DK_STRING, \
@@ -157,6 +161,10 @@ extern const char *const blk_lbs_names[];
 	    .dk_default = BLK_XSTR(BLK_POLL_US_DEFAULT), \
 	    .dk_help = "microseconds to poll a queue that ran dry before " \
 	    "sleeping (0: never)" }, \
+	[BLK_K_FORMAT] = { .dk_name = "format", .dk_kind = DK_ENUM, \
+	    .dk_choices = blk_format_names, .dk_default = "auto", \
+	    .dk_help = "auto: refuse qcow2, vmdk, vhdx, vdi, LUKS and other " \
+	    "headers; raw: serve the bytes as they are" }, \
 	/* end of BLK_KEY_ROWS */
 
 /* One system call's worth of work for a request. */
@@ -313,5 +321,22 @@ int	blk_io_child_init(struct blk_state *bs);
 struct io_uring	*blk_io_ring(struct blk_state *bs, unsigned int qidx);
 /* Wait for everything in flight, free every queue (rings, eventfds). */
 void	blk_io_free(struct blk_state *bs);
+
+/* How much of an image blk_format_check reads (blk_probe.c). */
+#define BLK_PROBE_BYTES		4096
+/*
+ * The image format whose magic starts buf (len bytes of the image from
+ * offset 0), or NULL for none known (a raw disk, as far as we can tell).
+ * *crypt (may be NULL): it is an encrypted volume (LUKS), not an image
+ * format.
+ */
+const char *blk_format_probe(const uint8_t *buf, size_t len, bool *crypt);
+/*
+ * Read the start of the image at fd (path for messages) and refuse a
+ * known format: -EMEDIUMTYPE with a message saying how to convert it or
+ * that format=raw serves it as it is; 0 for a raw disk; -errno when it
+ * cannot be read.
+ */
+int	blk_format_check(int fd, const char *path, char *err, size_t errlen);
 
 #endif /* VHOSTD_DEVICES_BLK_H */

@@ -48,6 +48,49 @@ device_res_init(struct device_res *res)
 	memset(res, 0, sizeof(*res));
 	for (i = 0; i < DEVICE_RES_FDS; i++)
 		res->dr_fds[i] = -1;
+	res->dr_errkey = -1;
+}
+
+int
+device_res_add_claim(struct device_res *res, const struct stat *st,
+    bool shared, unsigned int key, const char *hint)
+{
+	struct device_claim	*cl;
+
+	if (res->dr_nclaims == DEVICE_RES_CLAIMS)
+		return -ENOSPC;
+	cl = &res->dr_claims[res->dr_nclaims++];
+	memset(cl, 0, sizeof(*cl));
+	cl->cl_blkdev = S_ISBLK(st->st_mode);
+	cl->cl_dev = cl->cl_blkdev ? (uint64_t)st->st_rdev :
+	    (uint64_t)st->st_dev;
+	cl->cl_ino = cl->cl_blkdev ? 0 : (uint64_t)st->st_ino;
+	cl->cl_shared = shared;
+	cl->cl_key = key;
+	cl->cl_hint = hint;
+	return 0;
+}
+
+bool
+device_res_conflict(const struct device_res *a, const struct device_res *b,
+    const struct device_claim **ca, const struct device_claim **cb)
+{
+	const struct device_claim	*x, *y;
+	unsigned int			 i, j;
+
+	for (i = 0; i < a->dr_nclaims; i++)
+		for (j = 0; j < b->dr_nclaims; j++) {
+			x = &a->dr_claims[i];
+			y = &b->dr_claims[j];
+			if (x->cl_blkdev != y->cl_blkdev ||
+			    x->cl_dev != y->cl_dev || x->cl_ino != y->cl_ino ||
+			    (x->cl_shared && y->cl_shared))
+				continue;
+			*ca = x;
+			*cb = y;
+			return true;
+		}
+	return false;
 }
 
 int

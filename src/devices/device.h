@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "../util/util.h"
 #include "../vhost/vhost.h"
@@ -48,6 +49,8 @@ enum dev_key_kind {
 
 /* dk_flags */
 #define DKF_CAPS	0x1	/* dk_alias is a --print-capabilities feature */
+#define DKF_STATUS	0x2	/* shown by vhostd ctl status (the device's
+				   summary: what it serves, and how) */
 
 /* Rows are written with designated initializers; the order packs them. */
 struct dev_key {
@@ -104,6 +107,26 @@ dev_opt_given(const struct dev_options *o, unsigned int k)
 
 /* Most descriptors one device hands its child. */
 #define DEVICE_RES_FDS		8
+/* Most files one device claims (device_res_add_claim). */
+#define DEVICE_RES_CLAIMS	4
+
+/*
+ * A file a device uses that no other device of this vhostd may use
+ * (exclusively), or that others may use only shared: blk's image with
+ * lock=on.  The identity is the inode (st_dev, st_ino), or for a block
+ * device the device number, so every spelling of a path (./, .., a
+ * symlink, another device node) is the same claim.  The host compares
+ * the claims of all its devices (start, vhostd -n, reload) without
+ * knowing what they are.
+ */
+struct device_claim {
+	uint64_t	 cl_dev;	/* st_dev; a block device: st_rdev */
+	uint64_t	 cl_ino;	/* st_ino; a block device: 0 */
+	bool		 cl_blkdev;
+	bool		 cl_shared;	/* shared claims do not conflict */
+	unsigned int	 cl_key;	/* the key that names the file */
+	const char	*cl_hint;	/* how to share it on purpose, or NULL */
+};
 /* Largest plain-data blob (a device's fixed-size resource struct). */
 #define DEVICE_RES_DATA_MAX	4096
 
@@ -123,6 +146,19 @@ struct device_res {
 	 */
 	uint64_t	 dr_max_file_size;
 	void		*dr_parent;	/* parent-only; freed by dt_close */
+	/* Files the device claims (set by dt_open, also on error). */
+	struct device_claim dr_claims[DEVICE_RES_CLAIMS];
+	unsigned int	 dr_nclaims;
+	/* On error: the index of the key at fault, or -1 (dt_open). */
+	int		 dr_errkey;
+	/*
+	 * Input to dt_open, set by the caller: the resources of the running
+	 * device of the same name and type that this one is to replace (a
+	 * reload), or NULL.  A device may take over what both would hold
+	 * (blk: the image lock of the same file); until dt_commit the old
+	 * device keeps running with everything it has.
+	 */
+	const struct device_res *dr_prev;
 };
 
 /* The child half's view of its resources (read-only, not owned). */
@@ -192,6 +228,16 @@ struct device_type {
 	int	(*dt_spawn)(struct device_res *res);
 	/* Free dr_parent (the fds and data are device_res_release's). */
 	void	(*dt_close)(struct device_res *res);
+	/*
+	 * A reload replaces a running device: res was opened with dr_prev
+	 * set to prev, prev's child is gone, prev's resources are still
+	 * open.  Optional.  Make what res holds final (blk: a lock that
+	 * changes between shared and exclusive moves now).  0; or -errno
+	 * with a message in err, and with prev exactly as it was: res is
+	 * then released and the old device goes on serving.
+	 */
+	int	(*dt_commit)(struct device_res *res, struct device_res *prev,
+		    char *err, size_t errlen);
 
 	/* Child half. */
 
@@ -220,6 +266,19 @@ void	device_res_init(struct device_res *res);
  * -ENOSPC (fd closed).
  */
 int	device_res_add_fd(struct device_res *res, int fd);
+/*
+ * Record that res claims the file of st (opened by the device), named by
+ * key; shared claims may coexist.  0 or -ENOSPC.
+ */
+int	device_res_add_claim(struct device_res *res, const struct stat *st,
+	    bool shared, unsigned int key, const char *hint);
+/*
+ * Whether a claim of a conflicts with one of b; *ca and *cb get the two
+ * claims.
+ */
+bool	device_res_conflict(const struct device_res *a,
+	    const struct device_res *b, const struct device_claim **ca,
+	    const struct device_claim **cb);
 /* Copy len bytes of plain data into res.  0, -E2BIG or -ENOMEM. */
 int	device_res_set_data(struct device_res *res, const void *data,
 	    size_t len);

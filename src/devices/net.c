@@ -58,7 +58,7 @@ _Static_assert(sizeof(struct net_config) == 12, "virtio_net_config");
 
 static const struct dev_key net_keys[NET_K_COUNT] = {
 	[NET_K_TAP] = { .dk_name = "tap", .dk_kind = DK_STRING,
-	    .dk_max = IFNAMSIZ - 1, .dk_alias = "tap",
+	    .dk_max = IFNAMSIZ - 1, .dk_alias = "tap", .dk_flags = DKF_STATUS,
 	    .dk_help = "the tap to open (ip tuntap add dev NAME mode tap; "
 	    "multi_queue for queues > 1)" },
 	[NET_K_TAP_CREATE] = { .dk_name = "tap-create", .dk_kind = DK_BOOL,
@@ -66,11 +66,11 @@ static const struct dev_key net_keys[NET_K_COUNT] = {
 	    .dk_help = "create the tap when it does not exist, and remove "
 	    "it when the device goes" },
 	[NET_K_TAP_FD] = { .dk_name = "tap-fd", .dk_kind = DK_STRING,
-	    .dk_max = 128, .dk_alias = "tap-fd",
+	    .dk_max = 128, .dk_alias = "tap-fd", .dk_flags = DKF_STATUS,
 	    .dk_help = "N[:M...]: tap fds passed in, one per queue pair, "
 	    "instead of tap=" },
 	[NET_K_QUEUES] = { .dk_name = "queues", .dk_kind = DK_UINT,
-	    .dk_min = 1, .dk_max = NET_PAIRS_MAX,
+	    .dk_min = 1, .dk_max = NET_PAIRS_MAX, .dk_flags = DKF_STATUS,
 	    .dk_help = "rx/tx queue pairs (default 1, or one per tap-fd; "
 	    "QEMU: -netdev vhost-user,queues=N)" },
 	[NET_K_MAC] = { .dk_name = "mac", .dk_kind = DK_STRING,
@@ -172,6 +172,45 @@ net_close(struct device_res *res)
 }
 
 /*
+ * A reload replaces a running net device (prev) on the same tap with the
+ * same number of queues: this device takes duplicates of prev's queue
+ * fds (the same open file descriptions) instead of opening the tap again,
+ * which a single-queue tap would refuse while prev holds it.  A tap prev
+ * created stays until the last of the two is closed.  True when taken.
+ */
+static bool
+net_take_over(struct net_parent *np, const struct device_res *prev,
+    const char *tap, unsigned int queues)
+{
+	const struct net_parent	*pp;
+	unsigned int		 i;
+	int			 fd;
+
+	pp = prev != NULL ? prev->dr_parent : NULL;
+	if (pp == NULL || pp->np_tap.nt_adopted ||
+	    strcmp(pp->np_tap.nt_name, tap) != 0 ||
+	    pp->np_tap.nt_nfds != queues)
+		return false;
+	for (i = 0; i < queues; i++) {
+		if ((fd = fcntl(pp->np_tap.nt_fds[i], F_DUPFD_CLOEXEC, 3)) ==
+		    -1) {
+			net_tap_release(&np->np_tap);
+			net_tap_init(&np->np_tap);
+			return false;
+		}
+		np->np_tap.nt_fds[i] = fd;
+		np->np_tap.nt_nfds = i + 1;
+	}
+	memcpy(np->np_tap.nt_name, pp->np_tap.nt_name,
+	    sizeof(np->np_tap.nt_name));
+	np->np_tap.nt_multi = pp->np_tap.nt_multi;
+	np->np_tap.nt_offloads = pp->np_tap.nt_offloads;
+	/* Removed when this device goes, if prev was to remove it. */
+	np->np_tap.nt_created = pp->np_tap.nt_created;
+	return true;
+}
+
+/*
  * The MTU: mtu= is set on a tap opened by name (in the parent's network
  * namespace) and offered; without it, the tap's own.  A tap passed in
  * (tap-fd) may live in another namespace: its MTU is its manager's, and
@@ -223,6 +262,7 @@ net_open(const struct dev_options *o, bool check_only,
 	unsigned int		 nfds = 0, queues, i;
 
 	memset(&nr, 0, sizeof(nr));
+	res->dr_errkey = fdlist != NULL ? NET_K_TAP_FD : NET_K_TAP;
 	if ((tap == NULL) == (fdlist == NULL)) {
 		snprintf(err, errlen, "%s", tap != NULL ? "tap, tap-fd: give "
 		    "one of them, not both" : "tap: give tap=NAME (the tap to "
@@ -244,11 +284,13 @@ net_open(const struct dev_options *o, bool check_only,
 	queues = dev_opt_given(o, NET_K_QUEUES) ?
 	    (unsigned int)dev_opt_u64(o, NET_K_QUEUES) : nfds > 0 ? nfds : 1;
 	if (fdlist != NULL && queues != nfds) {
+		res->dr_errkey = NET_K_QUEUES;
 		snprintf(err, errlen, "queues=%u: tap-fd= gives %u fds, one "
 		    "per queue pair", queues, nfds);
 		return -EINVAL;
 	}
 	if (mac != NULL && net_mac_parse(mac, nr.nr_mac) < 0) {
+		res->dr_errkey = NET_K_MAC;
 		snprintf(err, errlen, "mac=%s: expected a unicast address "
 		    "xx:xx:xx:xx:xx:xx, not all zero", mac);
 		return -EINVAL;
@@ -261,15 +303,19 @@ net_open(const struct dev_options *o, bool check_only,
 	}
 	net_tap_init(&np->np_tap);
 	res->dr_parent = np;
-	if (tap != NULL)
+	if (tap != NULL && net_take_over(np, res->dr_prev, tap, queues))
+		rc = 0;
+	else if (tap != NULL)
 		rc = net_tap_open(&np->np_tap, tap, queues, create, err,
 		    errlen);
 	else
 		rc = net_tap_adopt(&np->np_tap, fds, nfds, err, errlen);
 	if (rc < 0)
 		return rc;
+	res->dr_errkey = NET_K_MTU;
 	if ((rc = net_mtu(o, np, &nr, err, errlen)) < 0)
 		return rc;
+	res->dr_errkey = -1;
 	if (mac == NULL)
 		net_mac_default(np->np_tap.nt_name, nr.nr_mac);
 	nr.nr_npairs = (uint16_t)queues;
@@ -348,6 +394,8 @@ net_init(const struct device_child_res *res, void **statep)
 	if ((ns = calloc(1, sizeof(*ns))) == NULL)
 		return -ENOMEM;
 	ratelimit_log_init(&ns->ns_warnlog, 0, 0);
+	/* Every ring's stop at once, then one line a second. */
+	ratelimit_init(&ns->ns_statlog, 2 * NET_PAIRS_MAX, 1);
 	ns->ns_npairs = nr->nr_npairs;
 	memcpy(ns->ns_mac, nr->nr_mac, sizeof(ns->ns_mac));
 	ns->ns_mtu = nr->nr_mtu;

@@ -95,6 +95,7 @@ struct net_state {
 	uint64_t		 ns_features;	/* acked */
 	size_t			 ns_hdr_len;	/* the guest's: 10 or 12 */
 	struct ratelimit_log	 ns_warnlog;	/* what the guest can cause */
+	struct ratelimit	 ns_statlog;	/* counters at ring stops */
 	struct net_pair		 ns_pair[NET_PAIRS_MAX];
 	struct virtq_elem	 ns_elem;	/* too big for the stack */
 	struct iovec		 ns_iov[NET_IOV_MAX];	/* readv/writev */

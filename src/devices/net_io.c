@@ -492,11 +492,17 @@ net_io_queue_handler(struct vu_dev *dev, unsigned int qidx)
 		net_tx_run(ns, p, dev, qidx);
 }
 
+/*
+ * A ring's counters, when it stops: rate-limited, as a front end can stop
+ * and start rings at will (vhostd ctl stats has them all the time).
+ */
 static void
-net_log_stats(const struct net_pair *p, bool rx)
+net_log_stats(struct net_pair *p, bool rx)
 {
 	char	buf[512];
 
+	if (!ratelimit_allow(&p->np_ns->ns_statlog, ratelimit_now()))
+		return;
 	net_qstats_format(rx ? &p->np_rx : &p->np_tx, buf, sizeof(buf));
 	log_info("net: pair %u %s: %s", p->np_idx, rx ? "rx" : "tx", buf);
 }

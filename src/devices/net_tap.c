@@ -305,15 +305,24 @@ net_tap_adopt(struct net_tap *t, const int *fds, unsigned int n, char *err,
 			    strerror(-rc));
 			return rc;
 		}
-	for (i = 0; i < n; i++)
-		t->nt_fds[i] = fds[i];
-	t->nt_nfds = n;
+	/*
+	 * Duplicates (the same open file descriptions): the numbers stay the
+	 * caller's, so a later device naming the same numbers (a reload)
+	 * never closes what this one uses.
+	 */
+	for (i = 0; i < n; i++) {
+		if ((t->nt_fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) == -1) {
+			rc = -errno;
+			snprintf(err, errlen, "tap-fd %d: dup: %s", fds[i],
+			    strerror(-rc));
+			net_tap_release(t);
+			return rc;
+		}
+		t->nt_nfds = i + 1;
+	}
 	t->nt_adopted = true;
 	if ((rc = net_tap_finish(t, err, errlen)) < 0) {
-		/* The caller keeps the fds on failure. */
-		for (i = 0; i < n; i++)
-			t->nt_fds[i] = -1;
-		t->nt_nfds = 0;
+		net_tap_release(t);
 		return rc;
 	}
 	return 0;

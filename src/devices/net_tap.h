@@ -71,9 +71,11 @@ int	net_tap_open(struct net_tap *t, const char *name, unsigned int queues,
  * refused); n > 1 needs IFF_MULTI_QUEUE; the same fd twice is refused.
  * IFF_NO_PI is required but cannot be checked (TUNGETIFF reports that bit
  * as IFF_NOFILTER whatever the opener asked): VM managers open taps with
- * it (libvirt and QEMU always do).  Sets CLOEXEC, O_NONBLOCK and the vnet header size, probes the
- * offloads.  On success the tap owns the fds (release closes them and
- * never removes the tap); on failure the caller still owns them.
+ * it (libvirt and QEMU always do).  Sets CLOEXEC, O_NONBLOCK and the vnet
+ * header size, probes the offloads.  The tap holds duplicates (the same
+ * open file descriptions, other numbers; release closes them and never
+ * removes the tap): the caller keeps its fds, whether or not the call
+ * succeeds.
  */
 int	net_tap_adopt(struct net_tap *t, const int *fds, unsigned int n,
 	    char *err, size_t errlen);

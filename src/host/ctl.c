@@ -1,10 +1,14 @@
 /*
  * ctl.c - control socket server and client, and the verb table.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +25,18 @@
 /* Most words in one request line (the verb, options, a name). */
 #define CTL_MAX_WORDS	8
 
+/* Most words in one request line (the verb, options, a name). */
+#define CTL_MAX_WORDS	8
+/* How long a request that waits for a device may wait, past the grace. */
+#define CTL_WAIT_EXTRA_MS	10000
+
+/* What a waiting request waits for (ctl_poke checks it). */
+enum ctl_wait {
+	CTL_WAIT_NONE,
+	CTL_WAIT_STOPPED,	/* the child is gone */
+	CTL_WAIT_STARTED	/* a new child runs */
+};
+
 struct ctl_conn {
 	struct supervisor	*cc_sup;
 	int			 cc_fd;
@@ -30,6 +46,12 @@ struct ctl_conn {
 	char			*cc_reply;	/* being written, or NULL */
 	size_t			 cc_rlen;
 	size_t			 cc_off;
+	/* A request waiting for a device (on su_ctl_wait). */
+	enum ctl_wait		 cc_wait;
+	char			 cc_name[64];
+	pid_t			 cc_pid;	/* the child it was at */
+	const char		*cc_done;	/* "started", "restarted" */
+	struct ctl_conn		*cc_next;
 };
 
 /*
@@ -68,6 +90,66 @@ json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/*
+ * The device's summary: the keys its type flags DKF_STATUS (blk: the
+ * image, read-only, queues) that have a value, given or default, as
+ * "key=value ..." or as JSON members.  The host reads the typed values
+ * through the key table; it knows nothing of blk.
+ */
+static void
+summary(const struct sup_device *sd, bool json, FILE *f)
+{
+	const struct dev_options	*o = &sd->sd_conf.dc_opts;
+	const struct dev_key		*k;
+	const struct dev_value		*v;
+	unsigned int			 i, n = 0;
+
+	if (json)
+		fprintf(f, "{");
+	for (i = 0; i < o->do_nkeys; i++) {
+		k = &o->do_keys[i];
+		v = &o->do_val[i];
+		if (!(k->dk_flags & DKF_STATUS) ||
+		    (!v->dv_set && k->dk_default == NULL))
+			continue;
+		if (json) {
+			fprintf(f, "%s", n ? ", " : "");
+			json_str(f, k->dk_name);
+			fprintf(f, ": ");
+		} else
+			fprintf(f, "%s%s=", n ? "," : "", k->dk_name);
+		n++;
+		switch (k->dk_kind) {
+		case DK_BOOL:
+			fprintf(f, "%s", json ? (v->dv_u ? "true" : "false") :
+			    (v->dv_u ? "on" : "off"));
+			break;
+		case DK_UINT:
+		case DK_SIZE:
+		case DK_OCTAL:
+			fprintf(f, "%llu", (unsigned long long)v->dv_u);
+			break;
+		case DK_ENUM:
+			if (json)
+				json_str(f, k->dk_choices[v->dv_u]);
+			else
+				fprintf(f, "%s", k->dk_choices[v->dv_u]);
+			break;
+		default:
+			if (json)
+				json_str(f, v->dv_text);
+			else
+				fprintf(f, "%s", v->dv_text != NULL ?
+				    v->dv_text : "");
+			break;
+		}
+	}
+	if (json)
+		fprintf(f, "}");
+	else if (n == 0)
+		fprintf(f, "-");
+}
+
 void
 ctl_status(const struct supervisor *sup, bool json, const char *name,
     FILE *f)
@@ -82,9 +164,9 @@ ctl_status(const struct supervisor *sup, bool json, const char *name,
 	if (json)
 		fprintf(f, "{\"pid\": %d, \"devices\": [", (int)getpid());
 	else
-		fprintf(f, "%-16s %-6s %-10s %7s %8s %9s %-10s %s\n", "NAME",
+		fprintf(f, "%-16s %-6s %-10s %7s %8s %9s %-10s %s %s\n", "NAME",
 		    "TYPE", "STATE", "PID", "RESTARTS", "UPTIME", "CONNECTION",
-		    "SOCKET");
+		    "SOCKET", "DEVICE");
 	for (i = 0; i < sup->su_ndev; i++) {
 		sd = sup->su_dev[i];
 		if (name != NULL && strcmp(sd->sd_conf.dc_name, name) != 0)
@@ -93,13 +175,15 @@ ctl_status(const struct supervisor *sup, bool json, const char *name,
 		    (double)(now.tv_sec - sd->sd_started.tv_sec) +
 		    (double)(now.tv_nsec - sd->sd_started.tv_nsec) / 1e9 : 0;
 		if (!json) {
-			fprintf(f, "%-16s %-6s %-10s %7d %8u %8.0fs %-10s %s\n",
+			fprintf(f, "%-16s %-6s %-10s %7d %8u %8.0fs %-10s %s ",
 			    sd->sd_conf.dc_name, sd->sd_conf.dc_type->dt_name,
 			    state_names[sd->sd_run], (int)sd->sd_pid,
 			    sd->sd_restarts, up,
 			    sd->sd_run == SUP_RUNNING ? sd->sd_conn : "none",
 			    sd->sd_conf.dc_socket != NULL ?
-			    sd->sd_conf.dc_socket : "(inherited fd)");
+			    sd->sd_conf.dc_socket : "(inherited-fd)");
+			summary(sd, false, f);
+			fputc('\n', f);
 			continue;
 		}
 		fprintf(f, "%s\n  {\"name\": ", first ? "" : ",");
@@ -116,33 +200,116 @@ ctl_status(const struct supervisor *sup, bool json, const char *name,
 			json_str(f, sd->sd_conf.dc_socket);
 		else
 			fprintf(f, "null");
-		fprintf(f, ", \"restart\": \"%s\"}",
+		fprintf(f, ", \"restart\": \"%s\", \"device\": ",
 		    config_restart_name(sd->sd_conf.dc_restart));
+		summary(sd, true, f);
+		fprintf(f, "}");
 	}
 	if (json)
 		fprintf(f, "%s]}\n", first ? "" : "\n");
 }
 
-/* The device called name, or NULL. */
-static const struct sup_device *
-ctl_find(const struct supervisor *sup, const char *name)
+/* Park the request's connection until the device gets there. */
+static void
+ctl_wait(const struct ctl_req *req, const struct sup_device *sd,
+    enum ctl_wait what)
 {
-	unsigned int	i;
+	struct ctl_conn	*cc = req->cr_conn;
 
-	for (i = 0; i < sup->su_ndev; i++)
-		if (strcmp(sup->su_dev[i]->sd_conf.dc_name, name) == 0)
-			return sup->su_dev[i];
-	return NULL;
+	cc->cc_wait = what;
+	snprintf(cc->cc_name, sizeof(cc->cc_name), "%s", sd->sd_conf.dc_name);
+	cc->cc_pid = sd->sd_pid;
+	cc->cc_done = strcmp(req->cr_verb->cv_name, "restart") == 0 ?
+	    "restarted" : "started";
+	cc->cc_next = cc->cc_sup->su_ctl_wait;
+	cc->cc_sup->su_ctl_wait = cc;
+}
+
+/* The device the request names, or NULL with an error reply. */
+static struct sup_device *
+req_device(struct supervisor *sup, const struct ctl_req *req, FILE *f)
+{
+	struct sup_device	*sd;
+
+	if ((sd = sup_device_find(sup, req->cr_name)) == NULL)
+		fprintf(f, "error: no device '%s' (vhostd ctl status lists "
+		    "them)\n", req->cr_name);
+	return sd;
 }
 
 static void
 status_run(struct supervisor *sup, const struct ctl_req *req, FILE *f)
 {
-	if (req->cr_name != NULL && ctl_find(sup, req->cr_name) == NULL) {
-		fprintf(f, "error: no device '%s'\n", req->cr_name);
+	if (req->cr_name != NULL && req_device(sup, req, f) == NULL)
+		return;
+	ctl_status(sup, req->cr_opts & CTL_OPT_JSON, req->cr_name, f);
+}
+
+static void
+start_run(struct supervisor *sup, const struct ctl_req *req, FILE *f)
+{
+	struct sup_device	*sd;
+	char			 err[1024];
+	bool			 reset;
+
+	if ((sd = req_device(sup, req, f)) == NULL)
+		return;
+	reset = strcmp(req->cr_verb->cv_name, "reset") == 0;
+	if (sup_ctl_start(sd, reset, err, sizeof(err)) < 0) {
+		fprintf(f, "error: %s\n", err);
 		return;
 	}
-	ctl_status(sup, req->cr_opts & CTL_OPT_JSON, req->cr_name, f);
+	if (sd->sd_run == SUP_BACKOFF)
+		/* Waiting for the previous child's I/O (blk's fence). */
+		ctl_wait(req, sd, CTL_WAIT_STARTED);
+	else if (sd->sd_run == SUP_RUNNING)
+		fprintf(f, "%s: %s, child %d\n", sd->sd_conf.dc_name,
+		    reset ? "restart counters cleared" : "started",
+		    (int)sd->sd_pid);
+	else
+		fprintf(f, "%s: %s\n", sd->sd_conf.dc_name,
+		    state_names[sd->sd_run]);
+}
+
+static void
+stop_run(struct supervisor *sup, const struct ctl_req *req, FILE *f)
+{
+	struct sup_device	*sd;
+	char			 err[1024];
+	bool			 restart;
+	int			 rc;
+
+	if ((sd = req_device(sup, req, f)) == NULL)
+		return;
+	restart = strcmp(req->cr_verb->cv_name, "restart") == 0;
+	if ((rc = sup_ctl_stop(sd, restart, err, sizeof(err))) < 0)
+		fprintf(f, "error: %s\n", err);
+	else if (rc == 1)
+		ctl_wait(req, sd, restart ? CTL_WAIT_STARTED :
+		    CTL_WAIT_STOPPED);
+	else if (restart)
+		fprintf(f, "%s: started, child %d\n", sd->sd_conf.dc_name,
+		    (int)sd->sd_pid);
+	else
+		fprintf(f, "%s: stopped\n", sd->sd_conf.dc_name);
+}
+
+static void
+reload_run(struct supervisor *sup, const struct ctl_req *req, FILE *f)
+{
+	char	*text = NULL;
+	size_t	 len = 0;
+	FILE	*m;
+	int	 rc;
+
+	if ((m = open_memstream(&text, &len)) == NULL) {
+		fprintf(f, "error: out of memory\n");
+		return;
+	}
+	rc = sup_reload_now(sup, m);
+	fclose(m);
+	fprintf(f, "%s%s", rc < 0 ? "error: " : "", text != NULL ? text : "");
+	free(text);
 }
 
 const struct ctl_verb ctl_verbs[] = {
@@ -152,6 +319,17 @@ const struct ctl_verb ctl_verbs[] = {
 	{ .cv_name = "stats", .cv_arg = CTL_ARG_OPTIONAL,
 	  .cv_opts = CTL_OPT_JSON | CTL_OPT_PROMETHEUS, .cv_run = stats_ctl,
 	  .cv_help = "I/O counters of every device (or NAME)" },
+	{ .cv_name = "start", .cv_arg = CTL_ARG_REQUIRED, .cv_run = start_run,
+	  .cv_help = "start a stopped or failed device" },
+	{ .cv_name = "stop", .cv_arg = CTL_ARG_REQUIRED, .cv_run = stop_run,
+	  .cv_help = "stop the device's child and remove its socket until "
+	  "start" },
+	{ .cv_name = "restart", .cv_arg = CTL_ARG_REQUIRED, .cv_run = stop_run,
+	  .cv_help = "a new child on the same socket" },
+	{ .cv_name = "reset", .cv_arg = CTL_ARG_REQUIRED, .cv_run = start_run,
+	  .cv_help = "forget the device's failures and start it" },
+	{ .cv_name = "reload", .cv_arg = CTL_ARG_NONE, .cv_run = reload_run,
+	  .cv_help = "read the configuration file again (as SIGHUP)" },
 	{ .cv_name = NULL }
 };
 
@@ -185,10 +363,10 @@ ctl_parse(int argc, char *const argv[], struct ctl_req *req, char *err,
 	}
 	req->cr_verb = cv;
 	for (i = 1; i < argc; i++) {
-		for (k = 0; k < sizeof(ctl_opts) / sizeof(ctl_opts[0]); k++)
+		for (k = 0; k < ARRAY_SIZE(ctl_opts); k++)
 			if (strcmp(argv[i], ctl_opts[k].co_name) == 0)
 				break;
-		if (k < sizeof(ctl_opts) / sizeof(ctl_opts[0])) {
+		if (k < ARRAY_SIZE(ctl_opts)) {
 			if ((cv->cv_opts & ctl_opts[k].co_bit) == 0) {
 				snprintf(err, errlen, "%s takes no %s",
 				    cv->cv_name, ctl_opts[k].co_name);
@@ -230,11 +408,10 @@ ctl_usage(FILE *f, const char *prefix)
 		fprintf(f, "%s%s%s", prefix, cv->cv_name,
 		    cv->cv_arg == CTL_ARG_OPTIONAL ? " [NAME]" :
 		    cv->cv_arg == CTL_ARG_REQUIRED ? " NAME" : "");
-		for (k = 0; k < sizeof(ctl_opts) / sizeof(ctl_opts[0]); k++)
+		for (k = 0; k < ARRAY_SIZE(ctl_opts); k++)
 			if (cv->cv_opts & ctl_opts[k].co_bit)
 				fprintf(f, " [%s]", ctl_opts[k].co_name);
-		fprintf(f, "\n%*s%s\n", (int)strlen(prefix) + 4, "",
-		    cv->cv_help);
+		fprintf(f, "\n%6s%s\n", "", cv->cv_help);
 	}
 }
 
@@ -257,6 +434,13 @@ ctl_split(char *line, char **words, int max)
 static void
 conn_free(struct ctl_conn *cc)
 {
+	struct ctl_conn	**pp;
+
+	for (pp = &cc->cc_sup->su_ctl_wait; *pp != NULL; pp = &(*pp)->cc_next)
+		if (*pp == cc) {
+			*pp = cc->cc_next;
+			break;
+		}
 	if (cc->cc_ev != NULL)
 		event_free(cc->cc_ev);
 	close_reset(&cc->cc_fd);
@@ -293,12 +477,102 @@ write_cb(evutil_socket_t fd, short what, void *arg)
 		conn_free(cc);
 }
 
+/* Off the list of requests waiting for a device. */
+static void
+conn_unwait(struct ctl_conn *cc)
+{
+	struct ctl_conn	**pp;
+
+	for (pp = &cc->cc_sup->su_ctl_wait; *pp != NULL; pp = &(*pp)->cc_next)
+		if (*pp == cc) {
+			*pp = cc->cc_next;
+			break;
+		}
+	cc->cc_wait = CTL_WAIT_NONE;
+}
+
+/*
+ * Send the reply (copied) and close, without blocking the supervisor:
+ * what the socket does not take now goes when the client reads, within
+ * CTL_REPLY_SECS.
+ */
+static void
+conn_reply(struct ctl_conn *cc, const char *reply, size_t rlen)
+{
+	struct timeval	tv = { CTL_REPLY_SECS, 0 };
+
+	conn_unwait(cc);
+	free(cc->cc_reply);
+	cc->cc_reply = NULL;
+	cc->cc_rlen = cc->cc_off = 0;
+	if (rlen > 0) {
+		if ((cc->cc_reply = malloc(rlen)) == NULL) {
+			conn_free(cc);
+			return;
+		}
+		memcpy(cc->cc_reply, reply, rlen);
+		cc->cc_rlen = rlen;
+	}
+	if (conn_write(cc)) {
+		conn_free(cc);
+		return;
+	}
+	if (cc->cc_ev != NULL)
+		event_free(cc->cc_ev);
+	cc->cc_ev = event_new(cc->cc_sup->su_base, cc->cc_fd,
+	    EV_WRITE | EV_PERSIST, write_cb, cc);
+	if (cc->cc_ev == NULL || event_add(cc->cc_ev, &tv) == -1)
+		conn_free(cc);
+}
+static void
+conn_replyf(struct ctl_conn *cc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+conn_replyf(struct ctl_conn *cc, const char *fmt, ...)
+{
+	char	buf[512];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	conn_reply(cc, buf, n < 0 ? 0 : MIN((size_t)n, sizeof(buf) - 1));
+}
+
+void
+ctl_poke(struct supervisor *sup)
+{
+	struct ctl_conn		*cc, *next;
+	struct sup_device	*sd;
+
+	for (cc = sup->su_ctl_wait; cc != NULL; cc = next) {
+		next = cc->cc_next;
+		if ((sd = sup_device_find(sup, cc->cc_name)) == NULL) {
+			conn_replyf(cc, "error: %s was removed meanwhile\n",
+			    cc->cc_name);
+			continue;
+		}
+		if (sd->sd_pid == cc->cc_pid && sd->sd_run == SUP_RUNNING)
+			continue;	/* the old child still runs */
+		if (cc->cc_wait == CTL_WAIT_STOPPED)
+			conn_replyf(cc, "%s: %s\n", cc->cc_name,
+			    state_names[sd->sd_run]);
+		else if (sd->sd_run == SUP_RUNNING)
+			conn_replyf(cc, "%s: %s, child %d\n", cc->cc_name,
+			    cc->cc_done, (int)sd->sd_pid);
+		else if (sd->sd_run == SUP_FAILED)
+			conn_replyf(cc, "error: %s: the new child could not be "
+			    "started (see the log)\n", cc->cc_name);
+	}
+}
+
 static void
 conn_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctl_conn	*cc = arg;
 	struct ctl_req	 req;
-	struct timeval	 tv = { CTL_REPLY_SECS, 0 };
 	char		*reply = NULL, *nl, *words[CTL_MAX_WORDS], err[128];
 	size_t		 rlen = 0;
 	ssize_t		 n;
@@ -306,7 +580,19 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 	FILE		*f;
 
 	if (what & EV_TIMEOUT) {
-		conn_free(cc);
+		if (cc->cc_wait != CTL_WAIT_NONE)
+			conn_replyf(cc, "error: %s: still not %s; see the "
+			    "log\n", cc->cc_name, cc->cc_wait ==
+			    CTL_WAIT_STOPPED ? "stopped" : "restarted");
+		else
+			conn_free(cc);
+		return;
+	}
+	if (cc->cc_wait != CTL_WAIT_NONE) {
+		/* Waiting: the client may only go away. */
+		n = read(cc->cc_fd, cc->cc_buf, sizeof(cc->cc_buf));
+		if (n == 0 || (n == -1 && errno != EAGAIN))
+			conn_free(cc);
 		return;
 	}
 	n = read(cc->cc_fd, cc->cc_buf + cc->cc_len,
@@ -333,21 +619,26 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		fprintf(f, "error: too many words\n");
 	else if (ctl_parse(nw, words, &req, err, sizeof(err)) < 0)
 		fprintf(f, "error: %s\n", err);
-	else
+	else {
+		req.cr_conn = cc;
 		req.cr_verb->cv_run(cc->cc_sup, &req, f);
+	}
 	fclose(f);
-	cc->cc_reply = reply;
-	cc->cc_rlen = rlen;
-	if (conn_write(cc)) {
-		conn_free(cc);
+	if (cc->cc_wait != CTL_WAIT_NONE) {
+		/* Answered by ctl_poke; bounded by the stop's own timer. */
+		struct timeval	tv;
+		unsigned int	ms = cc->cc_sup->su_opt.so_grace_ms +
+				    CTL_WAIT_EXTRA_MS;
+
+		free(reply);
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+		if (event_add(cc->cc_ev, &tv) == -1)
+			conn_replyf(cc, "error: cannot wait\n");
 		return;
 	}
-	/* The rest when the client reads it, within CTL_REPLY_SECS. */
-	event_free(cc->cc_ev);
-	cc->cc_ev = event_new(cc->cc_sup->su_base, cc->cc_fd,
-	    EV_WRITE | EV_PERSIST, write_cb, cc);
-	if (cc->cc_ev == NULL || event_add(cc->cc_ev, &tv) == -1)
-		conn_free(cc);
+	conn_reply(cc, reply, rlen);
+	free(reply);
 }
 
 /* Refused clients: a peer-triggered diagnostic, through the budget. */
@@ -418,6 +709,8 @@ ctl_listen(struct supervisor *sup, const char *path, char *err,
 void
 ctl_close(struct supervisor *sup)
 {
+	while (sup->su_ctl_wait != NULL)
+		conn_replyf(sup->su_ctl_wait, "error: vhostd is stopping\n");
 	if (sup->su_ctl_ev != NULL)
 		event_free(sup->su_ctl_ev);
 	sup->su_ctl_ev = NULL;
@@ -441,7 +734,7 @@ ctl_client(const char *path, int argc, char *const argv[], FILE *out)
 
 	if (ctl_parse(argc, argv, &req, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vhostd ctl: %s\nusage:\n", err);
-		ctl_usage(stderr, "  vhostd ctl [--control=PATH] ");
+		ctl_usage(stderr, "  vhostd ctl [--control=PATH | -i NAME] ");
 		return 2;
 	}
 	for (i = 0; i < argc; i++) {
@@ -491,4 +784,124 @@ ctl_client(const char *path, int argc, char *const argv[], FILE *out)
 		fwrite(reply, 1, rlen, out);
 	free(reply);
 	return failed ? 1 : 0;
+}
+
+/* Whether a vhostd answers on CTL_DIR/name (a stale socket does not). */
+static bool
+ctl_alive(const char *name)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	int			fd, rc;
+
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
+	    CTL_DIR, name) >= sizeof(sun.sun_path) ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return rc == 0;
+}
+
+/*
+ * No --control and no -i: the only INSTANCE.ctl socket in CTL_DIR.
+ * Its path in buf, or NULL with a message on stderr.
+ */
+static const char *
+ctl_default_path(char *buf, size_t len)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	size_t		 n;
+	unsigned int	 found = 0;
+	char		 names[512] = "";
+
+	if ((d = opendir(CTL_DIR)) == NULL) {
+		fprintf(stderr, "vhostd ctl: %s: %s (give --control=PATH, or "
+		    "-i NAME for %s/NAME%s)\n", CTL_DIR, strerror(errno),
+		    CTL_DIR, CTL_SUFFIX);
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n <= strlen(CTL_SUFFIX) || strcmp(de->d_name + n -
+		    strlen(CTL_SUFFIX), CTL_SUFFIX) != 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, 0) == -1 ||
+		    !S_ISSOCK(st.st_mode) || !ctl_alive(de->d_name))
+			continue;
+		if (found++ == 0 && (size_t)snprintf(buf, len, "%s/%.200s",
+		    CTL_DIR, de->d_name) >= len)
+			found--;	/* too long for a socket address */
+		n = strlen(names);
+		snprintf(names + n, sizeof(names) - n, " %.*s",
+		    (int)(strlen(de->d_name) - strlen(CTL_SUFFIX)),
+		    de->d_name);
+	}
+	closedir(d);
+	if (found == 1)
+		return buf;
+	if (found == 0)
+		fprintf(stderr, "vhostd ctl: no vhostd answers in %s (is "
+		    "vhostd running with --control?  give --control=PATH)\n",
+		    CTL_DIR);
+	else
+		fprintf(stderr, "vhostd ctl: %u vhostd instances run "
+		    "(%s ): choose one with -i NAME\n", found, names);
+	return NULL;
+}
+
+int
+ctl_main(int argc, char *argv[])
+{
+	static const struct option	 opts[] = {
+		{ "control",	required_argument,	NULL, 'C' },
+		{ "instance",	required_argument,	NULL, 'i' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char			*path = NULL;
+	struct ctl_req			 req;
+	char				 buf[256], err[128];
+	int				 ch;
+
+	/* "+": the verb's own words (--json) are not ours. */
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+i:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'C':
+			path = optarg;
+			break;
+		case 'i':
+			if (strchr(optarg, '/') != NULL || *optarg == '\0') {
+				fprintf(stderr, "vhostd ctl: -i %s: an instance "
+				    "name, not a path\n", optarg);
+				return 2;
+			}
+			snprintf(buf, sizeof(buf), "%s/%s%s", CTL_DIR, optarg,
+			    CTL_SUFFIX);
+			path = buf;
+			break;
+		case 'h':
+			printf("usage:\n");
+			ctl_usage(stdout, "  vhostd ctl [--control=PATH | "
+			    "-i NAME] ");
+			return 0;
+		default:
+			fprintf(stderr, "usage:\n");
+			ctl_usage(stderr, "  vhostd ctl [--control=PATH | "
+			    "-i NAME] ");
+			return 2;
+		}
+	}
+	if (optind >= argc || ctl_parse(argc - optind, argv + optind, &req,
+	    err, sizeof(err)) < 0) {
+		fprintf(stderr, "vhostd ctl: %s\nusage:\n", optind >= argc ?
+		    "no command" : err);
+		ctl_usage(stderr, "  vhostd ctl [--control=PATH | -i NAME] ");
+		return 2;
+	}
+	if (path == NULL && (path = ctl_default_path(buf, sizeof(buf))) ==
+	    NULL)
+		return 1;
+	return ctl_client(path, argc - optind, argv + optind, stdout);
 }

@@ -6,6 +6,7 @@
  * then its words separated by single spaces ("status --json a"); the reply
  * is the text, then the connection closes.  A reply that starts with
  * "error: " is a failure (the client prints it on stderr and exits 1).
+ * A verb that waits (stop, restart) replies once the device got there.
  *
  * Verbs are rows of one table (ctl_verbs, ctl.c): name, what it takes,
  * help, handler.  Client and server check a request against the same row.
@@ -17,14 +18,28 @@
 #include <stdio.h>
 
 struct supervisor;
+struct sup_device;
+struct ctl_conn;
 
-#define CTL_DEFAULT_PATH	"/run/vhostd/control.sock"
+/*
+ * Where the control sockets live: the unit serves
+ * /run/vhostd/INSTANCE.ctl (--control=/run/vhostd/%i.ctl), and vhostd
+ * ctl finds it there (-i INSTANCE, or the only one).
+ */
+#define CTL_DIR		"/run/vhostd"
+#define CTL_SUFFIX	".ctl"
 
 /* Start serving path in sup's loop.  0, or -errno with a message. */
 int	ctl_listen(struct supervisor *sup, const char *path, char *err,
 	    size_t errlen);
 /* Stop serving and remove the socket file. */
 void	ctl_close(struct supervisor *sup);
+
+/*
+ * A device changed state (a child exited or started, a reload): answer
+ * the requests that waited for it.
+ */
+void	ctl_poke(struct supervisor *sup);
 
 /* What a verb takes besides its name. */
 enum ctl_arg {
@@ -42,6 +57,7 @@ struct ctl_req {
 	const struct ctl_verb	*cr_verb;
 	unsigned int		 cr_opts;	/* CTL_OPT_* */
 	const char		*cr_name;	/* NULL: none given */
+	struct ctl_conn		*cr_conn;	/* server: the connection */
 };
 
 /* One verb: a row of ctl_verbs. */
@@ -52,7 +68,8 @@ struct ctl_verb {
 	const char	*cv_help;	/* one line for the usage text */
 	/*
 	 * Server: answer req into f.  An error reply starts with "error: ".
-	 * Runs in the supervisor's loop; must not block.
+	 * Runs in the supervisor's loop; must not block (a verb that waits
+	 * for a device calls ctl_wait and writes nothing).
 	 */
 	void		(*cv_run)(struct supervisor *sup,
 			    const struct ctl_req *req, FILE *f);
@@ -84,5 +101,12 @@ void	ctl_status(const struct supervisor *sup, bool json, const char *name,
  * status: 0, 1 (no daemon, an error reply) or 2 (usage).
  */
 int	ctl_client(const char *path, int argc, char *const argv[], FILE *out);
+
+/*
+ * vhostd ctl [--control=PATH | -i INSTANCE] VERB ...: which control
+ * socket (the only INSTANCE.ctl in CTL_DIR when neither is given), then
+ * ctl_client.  Exit status.
+ */
+int	ctl_main(int argc, char *argv[]);
 
 #endif /* VHOSTD_HOST_CTL_H */

@@ -42,6 +42,7 @@ static void	filter_put(struct supervisor *, struct sup_filter *);
 void
 sup_device_release(struct sup_device *sd)
 {
+	sd->sd_opened = false;
 	childlog_free(sd->sd_log);
 	sd->sd_log = NULL;
 	if (sd->sd_timer != NULL) {
@@ -179,52 +180,224 @@ sup_filters_forget(struct supervisor *sup)
 	sup->su_nfilters = 0;
 }
 
-static int
-device_open(struct sup_device *sd, char *err, size_t errlen)
+/*
+ * Where an error of sd's belongs: the line of the key at fault when it
+ * came from a file ("f.conf:6"), else where the device was configured
+ * ("f.conf:3", "--device").  The message then names the key.
+ */
+static void
+device_err(const struct sup_device *sd, int key, bool common, char *err,
+    size_t errlen, const char *msg)
 {
-	const struct device_type	*dt = sd->sd_conf.dc_type;
-	struct device_conf		*dc = &sd->sd_conf;
-	struct fdset			 unused;
-	char				 msg[512];
-	int				 rc, fd;
+	const struct device_conf	*dc = &sd->sd_conf;
+	const struct dev_value		*v = NULL;
+	const struct dev_key		*k = NULL;
 
+	if (key >= 0 && common && key < CK_COUNT) {
+		v = &dc->dc_common[key];
+		k = &config_common_keys[key];
+	} else if (key >= 0 && !common && (unsigned int)key <
+	    dc->dc_opts.do_nkeys) {
+		v = &dc->dc_opts.do_val[key];
+		k = &dc->dc_opts.do_keys[key];
+	}
+	if (v != NULL && v->dv_src[0] != '\0')
+		snprintf(err, errlen, "%s: [%s] %s: %s", v->dv_src,
+		    dc->dc_name, k->dk_name, msg);
+	else if (k != NULL)
+		snprintf(err, errlen, "%s: [%s] %s: %s", dc->dc_where,
+		    dc->dc_name, k->dk_name, msg);
+	else
+		snprintf(err, errlen, "%s: [%s] %s", dc->dc_where,
+		    dc->dc_name, msg);
+}
+
+/*
+ * Another device of the table (not sd, not prev) on sd's socket, or
+ * claiming a file sd claims: say which (err) and return true.  O(n):
+ * run for every device only by vhostd -n; at start and reload only
+ * when opening failed (a second bind or lock of our own is refused by
+ * the kernel first), to name our own device instead of "another
+ * process".
+ */
+static bool
+device_conflicts(const struct sup_device *sd, const struct sup_device *prev,
+    char *err, size_t errlen)
+{
+	const struct supervisor		*sup = sd->sd_sup;
+	const struct sup_device		*o;
+	const struct device_claim	*ca, *cb;
+	unsigned int			 i;
+	char				 msg[512];
+
+	for (i = 0; i < sup->su_ndev; i++) {
+		o = sup->su_dev[i];
+		if (o == sd || o == prev)
+			continue;
+		if (sd->sd_has_sockid && o->sd_has_sockid &&
+		    listener_id_equal(&sd->sd_sockid, &o->sd_sockid)) {
+			snprintf(msg, sizeof(msg), "%s is the socket of device "
+			    "%s (%s) too; give each device its own",
+			    sd->sd_conf.dc_socket, o->sd_conf.dc_name,
+			    o->sd_conf.dc_where);
+			device_err(sd, CK_SOCKET, true, err, errlen, msg);
+			return true;
+		}
+		if (o->sd_conf.dc_type == sd->sd_conf.dc_type &&
+		    device_res_conflict(&sd->sd_res, &o->sd_res, &ca, &cb)) {
+			snprintf(msg, sizeof(msg), "%s is used by device %s "
+			    "(%s) too%s%s", dev_opt_str(&sd->sd_conf.dc_opts,
+			    ca->cl_key) != NULL ? dev_opt_str(&sd->sd_conf.dc_opts,
+			    ca->cl_key) : "the same file", o->sd_conf.dc_name,
+			    o->sd_conf.dc_where, ca->cl_hint != NULL ? "; " : "",
+			    ca->cl_hint != NULL ? ca->cl_hint : "");
+			device_err(sd, (int)ca->cl_key, false, err, errlen,
+			    msg);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether prev's listener serves what sd's configuration asks for. */
+static bool
+same_listen_source(const struct sup_device *sd, const struct sup_device *prev)
+{
+	const struct device_conf	*a = &sd->sd_conf, *b = &prev->sd_conf;
+
+	if (prev->sd_listener == NULL ||
+	    listener_is_connected(prev->sd_listener))
+		return false;
+	if (a->dc_socket != NULL)
+		return b->dc_socket != NULL && sd->sd_has_sockid &&
+		    prev->sd_has_sockid &&
+		    listener_id_equal(&sd->sd_sockid, &prev->sd_sockid);
+	if (a->dc_fd >= 0)
+		return b->dc_socket == NULL && b->dc_fd == a->dc_fd;
+	/* Socket activation: the fd named after the device. */
+	return b->dc_socket == NULL && b->dc_fd < 0;
+}
+
+/* Open sd's listener (none in check mode).  0 or -errno, message set. */
+static int
+device_listen(struct sup_device *sd, const struct sup_device *prev,
+    char *err, size_t errlen)
+{
+	struct device_conf	*dc = &sd->sd_conf;
+	struct fdset		 unused;
+	char			 msg[512];
+	int			 rc, fd, key = CK_SOCKET;
+
+	if (dc->dc_socket != NULL) {
+		rc = listener_check_path(dc->dc_socket, &sd->sd_sockid, msg,
+		    sizeof(msg));
+		if (rc < 0) {
+			device_err(sd, CK_SOCKET, true, err, errlen, msg);
+			return rc;
+		}
+		sd->sd_has_sockid = true;
+		if (sd->sd_sup->su_check && device_conflicts(sd, NULL, err,
+		    errlen))
+			return -EADDRINUSE;
+		if (sd->sd_sup->su_check && rc == 1)
+			fprintf(stderr, "%s: [%s] note: %s is served now (by a "
+			    "running vhostd of this configuration, or "
+			    "another process): a start refuses it, a reload "
+			    "keeps it\n", dc->dc_where, dc->dc_name,
+			    dc->dc_socket);
+	}
+	if (prev != NULL && same_listen_source(sd, prev)) {
+		sd->sd_take_listener = true;
+		return 0;
+	}
+	if (sd->sd_sup->su_check)
+		return 0;
 	/* The child's keep list is built from the listener and sd_res. */
 	fdset_init(&unused);
+	if (sd->sd_listener != NULL)
+		return 0;	/* inherited, kept while stopped */
 	if (dc->dc_socket != NULL)
 		rc = listener_new_path(&sd->sd_listener, dc->dc_socket,
 		    dc->dc_mode, dc->dc_gid, &unused, msg, sizeof(msg));
-	else if (dc->dc_fd >= 0)
+	else if (dc->dc_fd >= 0) {
+		key = CK_FD;
 		rc = listener_new_fd(&sd->sd_listener, dc->dc_fd, &unused,
 		    msg, sizeof(msg));
-	else if ((fd = activated_fd(dc->dc_name)) >= 0)
+	} else if ((fd = activated_fd(dc->dc_name)) >= 0)
 		rc = listener_new_fd(&sd->sd_listener, fd, &unused, msg,
 		    sizeof(msg));
 	else {
-		snprintf(err, errlen, "%s: no socket=PATH or fd=N, and no "
+		snprintf(msg, sizeof(msg), "no socket=PATH or fd=N, and no "
 		    "socket-activated fd named '%s' (LISTEN_FDNAMES)",
-		    dc->dc_name, dc->dc_name);
+		    dc->dc_name);
+		device_err(sd, -1, true, err, errlen, msg);
 		return -EINVAL;
 	}
 	if (rc < 0) {
-		snprintf(err, errlen, "%s: %s", dc->dc_name, msg);
+		if (!device_conflicts(sd, prev, err, errlen))
+			device_err(sd, key, true, err, errlen, msg);
 		return rc;
 	}
 	sd->sd_retained = listener_take_parent_resources(sd->sd_listener);
+	return 0;
+}
+
+int
+sup_device_open(struct sup_device *sd, const struct sup_device *prev,
+    char *err, size_t errlen)
+{
+	const struct device_type	*dt = sd->sd_conf.dc_type;
+	struct device_conf		*dc = &sd->sd_conf;
+	struct supervisor		*sup = sd->sd_sup;
+	char				 msg[512];
+	int				 rc;
+
+	bool				 had_listener = sd->sd_listener != NULL;
+
+	if ((rc = device_listen(sd, prev, err, errlen)) < 0)
+		goto fail;
 	msg[0] = '\0';
-	if ((rc = dt->dt_open(&dc->dc_opts, false, &sd->sd_res, msg,
-	    sizeof(msg))) < 0) {
-		snprintf(err, errlen, "%s: %s", dc->dc_name, msg);
-		return rc;
+	device_res_release(dt, &sd->sd_res);
+	/* What the device type may take over from the device it replaces. */
+	sd->sd_res.dr_prev = prev != NULL && prev->sd_conf.dc_type == dt ?
+	    &prev->sd_res : NULL;
+	rc = dt->dt_open(&dc->dc_opts, sup->su_check, &sd->sd_res, msg,
+	    sizeof(msg));
+	sd->sd_res.dr_prev = NULL;
+	if (rc < 0) {
+		if (!device_conflicts(sd, prev, err, errlen))
+			device_err(sd, sd->sd_res.dr_errkey, false, err, errlen,
+			    msg);
+		goto fail;
 	}
-	if (sd->sd_sup->su_opt.so_jail.jc_enabled) {
-		sd->sd_filter = filter_get(sd->sd_sup, dt, msg, sizeof(msg));
+	if (sup->su_check && device_conflicts(sd, prev, err, errlen)) {
+		rc = -EBUSY;
+		goto fail;
+	}
+	if (sup->su_opt.so_jail.jc_enabled && sd->sd_filter == NULL) {
+		sd->sd_filter = filter_get(sup, dt, msg, sizeof(msg));
 		if (sd->sd_filter == NULL) {
-			snprintf(err, errlen, "%s: seccomp policy: %s",
-			    dc->dc_name, msg);
-			return -EINVAL;
+			snprintf(err, errlen, "%s: [%s] seccomp policy: %s",
+			    dc->dc_where, dc->dc_name, msg);
+			rc = -EINVAL;
+			goto fail;
 		}
 	}
+	sd->sd_opened = true;
 	return 0;
+fail:
+	sd->sd_take_listener = false;
+	device_res_release(dt, &sd->sd_res);
+	filter_put(sup, sd->sd_filter);
+	sd->sd_filter = NULL;
+	/* An inherited listener a stopped device kept stays with it. */
+	if (!had_listener) {
+		listener_free(sd->sd_listener);
+		sd->sd_listener = NULL;
+		listener_retained_release(sd->sd_retained);
+		sd->sd_retained = NULL;
+	}
+	return rc;
 }
 
 int
@@ -337,27 +510,12 @@ sup_check_devices(const struct device_conf *devs, unsigned int ndev,
 	return rc;
 }
 
-/* Add a device (taking its configuration) and open its resources. */
 struct sup_device *
-sup_device_add(struct supervisor *sup, struct device_conf *dc, char *err,
+sup_device_new(struct supervisor *sup, struct device_conf *dc, char *err,
     size_t errlen)
 {
-	struct sup_device	**nd, *sd;
-	unsigned int		  cap;
+	struct sup_device	*sd;
 
-	if (sup->su_ndev == sup->su_cap) {
-		/* Doubling: adding n devices costs O(n). */
-		cap = sup->su_cap < 16 ? 16 : sup->su_cap * 2;
-		/* An array of pointers, on purpose. */
-		nd = reallocarray(sup->su_dev, cap,
-		    sizeof(*nd)); /* NOLINT(bugprone-sizeof-expression) */
-		if (nd == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return NULL;
-		}
-		sup->su_dev = nd;
-		sup->su_cap = cap;
-	}
 	if ((sd = calloc(1, sizeof(*sd))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -372,45 +530,105 @@ sup_device_add(struct supervisor *sup, struct device_conf *dc, char *err,
 		free(sd);
 		return NULL;
 	}
-	if (device_open(sd, err, errlen) < 0) {
-		restart_fini(&sd->sd_restart);
-		sup_device_release(sd);
-		config_device_free(&sd->sd_conf);
-		free(sd);
-		return NULL;
-	}
-	sup->su_dev[sup->su_ndev++] = sd;
 	return sd;
 }
 
+int
+sup_device_insert(struct supervisor *sup, struct sup_device *sd)
+{
+	struct sup_device	**nd;
+	unsigned int		  cap;
+
+	if (sup->su_ndev == sup->su_cap) {
+		/* Doubling: adding n devices costs O(n). */
+		cap = sup->su_cap < 16 ? 16 : sup->su_cap * 2;
+		/* An array of pointers, on purpose. */
+		nd = reallocarray(sup->su_dev, cap,
+		    sizeof(*nd)); /* NOLINT(bugprone-sizeof-expression) */
+		if (nd == NULL)
+			return -ENOMEM;
+		sup->su_dev = nd;
+		sup->su_cap = cap;
+	}
+	sup->su_dev[sup->su_ndev++] = sd;
+	return 0;
+}
+
 void
-sup_device_free(struct supervisor *sup, struct sup_device *sd)
+sup_device_discard(struct sup_device *sd)
+{
+	if (sd == NULL)
+		return;
+	if (sd->sd_kill != NULL)
+		event_free(sd->sd_kill);
+	sup_device_release(sd);
+	restart_fini(&sd->sd_restart);
+	config_device_free(&sd->sd_conf);
+	sup_device_discard(sd->sd_replacement);
+	stats_dev_free(sd->sd_stats);
+	free(sd);
+}
+
+/* Add a device (taking its configuration) and open its resources. */
+struct sup_device *
+sup_device_add(struct supervisor *sup, struct device_conf *dc, char *err,
+    size_t errlen)
+{
+	struct sup_device	*sd;
+
+	if ((sd = sup_device_new(sup, dc, err, errlen)) == NULL)
+		return NULL;
+	if (sup_device_open(sd, NULL, err, errlen) < 0) {
+		sup_device_discard(sd);
+		return NULL;
+	}
+	if (sup_device_insert(sup, sd) < 0) {
+		snprintf(err, errlen, "out of memory");
+		sup_device_discard(sd);
+		return NULL;
+	}
+	return sd;
+}
+
+int
+sup_device_index(const struct supervisor *sup, const struct sup_device *sd)
 {
 	unsigned int	i;
 
 	/* From the end: sup_free empties the table in O(n). */
 	for (i = sup->su_ndev; i > 0; i--)
 		if (sup->su_dev[i - 1] == sd)
-			break;
-	if (i == 0) {
+			return (int)i - 1;
+	return -1;
+}
+
+struct sup_device *
+sup_device_find(const struct supervisor *sup, const char *name)
+{
+	unsigned int	i;
+
+	for (i = 0; i < sup->su_ndev; i++)
+		if (strcmp(sup->su_dev[i]->sd_conf.dc_name, name) == 0)
+			return sup->su_dev[i];
+	return NULL;
+}
+
+void
+sup_device_free(struct supervisor *sup, struct sup_device *sd)
+{
+	int	i;
+
+	if ((i = sup_device_index(sup, sd)) < 0) {
 		/* Never freed while out of the table: keep it, say so. */
 		log_warnx("%s: %s is not in the device table", __func__,
 		    sd->sd_conf.dc_name);
 		return;
 	}
-	i--;
-	memmove(&sup->su_dev[i], &sup->su_dev[i + 1], (sup->su_ndev - i - 1) *
+	memmove(&sup->su_dev[i], &sup->su_dev[i + 1], (sup->su_ndev -
+	    (unsigned int)i - 1) *
 	    sizeof(sup->su_dev[0])); /* NOLINT(bugprone-sizeof-expression) */
 	sup->su_ndev--;
-	sup_device_release(sd);
-	restart_fini(&sd->sd_restart);
-	config_device_free(&sd->sd_conf);
-	if (sd->sd_replacement != NULL) {
-		config_device_free(sd->sd_replacement);
-		free(sd->sd_replacement);
-	}
-	stats_dev_free(sd->sd_stats);
-	free(sd);
+	sup_device_discard(sd);
 }
 
 /*
@@ -431,6 +649,28 @@ nofile_raise(void)
 		log_debug("%s: setrlimit: %s", __func__, strerror(errno));
 }
 
+/* A supervisor with opt and no device yet (sup_new, sup_check). */
+static struct supervisor *
+sup_alloc(const struct sup_options *opt, bool check, char *err,
+    size_t errlen)
+{
+	struct supervisor	*sup;
+
+	if ((sup = calloc(1, sizeof(*sup))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	sup->su_opt = *opt;
+	sup->su_check = check;
+	sup->su_exe_fd = -1;
+	if (opt->so_jail.jc_enabled &&
+	    jail_probe(&opt->so_jail, err, errlen) < 0) {
+		free(sup);
+		return NULL;
+	}
+	return sup;
+}
+
 struct supervisor *
 sup_new(const struct sup_options *opt, struct device_conf *devs,
     unsigned int ndev, char *err, size_t errlen)
@@ -438,18 +678,18 @@ sup_new(const struct sup_options *opt, struct device_conf *devs,
 	struct supervisor	*sup;
 	unsigned int		 i;
 
-	if (ndev == 0) {
+	/* With a configuration file: start and wait for a reload. */
+	if (ndev == 0 && opt->so_reload == NULL) {
 		snprintf(err, errlen, "no device given (use --device TYPE,"
 		    "socket=PATH)");
 		return NULL;
 	}
 	if (sup_check_devices(devs, ndev, err, errlen) < 0)
 		return NULL;
-	if ((sup = calloc(1, sizeof(*sup))) == NULL) {
-		snprintf(err, errlen, "out of memory");
+	nofile_raise();
+	activated_init();
+	if ((sup = sup_alloc(opt, false, err, errlen)) == NULL)
 		return NULL;
-	}
-	sup->su_opt = *opt;
 	/*
 	 * The binary each child execs (fresh load addresses, no copy of the
 	 * parent's heap), opened now: a child may not see the same file
@@ -458,20 +698,15 @@ sup_new(const struct sup_options *opt, struct device_conf *devs,
 	if ((sup->su_exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0)
 		log_warnx("cannot open /proc/self/exe (%s): device children "
 		    "are cloned from the parent, not exec'd", strerror(errno));
-	nofile_raise();
-	activated_init();
-	if (opt->so_jail.jc_enabled &&
-	    jail_probe(&opt->so_jail, err, errlen) < 0) {
-		close_reset(&sup->su_exe_fd);
-		free(sup);
-		return NULL;
-	}
 	for (i = 0; i < ndev; i++)
 		if (sup_device_add(sup, &devs[i], err, errlen) == NULL) {
 			sup_free(sup);
 			return NULL;
 		}
 	sup_filters_forget(sup);
+	if (ndev == 0)
+		log_warnx("no device in the configuration; waiting for a "
+		    "reload (SIGHUP, vhostd ctl reload)");
 	return sup;
 }
 
@@ -500,45 +735,62 @@ sup_free(struct supervisor *sup)
 	free(sup);
 }
 
+/*
+ * vhostd -n: the devices are opened as sup_new opens them (the same
+ * functions), in check mode: nothing bound, nothing locked, every device
+ * compared with the ones before it; every error is reported, not only
+ * the first.
+ */
 int
 sup_check(const struct sup_options *opt, struct device_conf *devs,
-    unsigned int ndev)
+    unsigned int ndev, bool have_file)
 {
-	const struct device_type	*dt;
-	struct policy_filter		*pf;
-	struct device_res		 res;
-	char				 err[1024];
-	unsigned int			 i;
-	int				 bad = 0;
+	struct supervisor	*sup;
+	struct sup_device	*sd;
+	char			 err[1024];
+	unsigned int		 i;
+	int			 bad = 0;
 
+	if (ndev == 0 && !have_file) {
+		fprintf(stderr, "no device given (use --device TYPE,"
+		    "socket=PATH)\n");
+		return 1;
+	}
 	if (sup_check_devices(devs, ndev, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		bad = 1;
 	}
+	if ((sup = sup_alloc(opt, true, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		for (i = 0; i < ndev; i++)
+			config_device_free(&devs[i]);
+		return 1;
+	}
 	for (i = 0; i < ndev; i++) {
-		dt = devs[i].dc_type;
-		device_res_init(&res);
-		err[0] = '\0';
-		if (dt->dt_open(&devs[i].dc_opts, true, &res, err,
-		    sizeof(err)) < 0) {
-			/* Where the device was configured ("f.conf:3"). */
-			fprintf(stderr, "%s: [%s] %s\n", devs[i].dc_where,
-			    devs[i].dc_name, err);
+		if ((sd = sup_device_new(sup, &devs[i], err,
+		    sizeof(err))) == NULL) {
+			fprintf(stderr, "%s\n", err);
 			bad = 1;
-		}
-		device_res_release(dt, &res);
-		if (!opt->so_jail.jc_enabled)
 			continue;
-		if ((pf = sup_policy_load(opt, dt, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "%s: seccomp policy: %s\n",
-			    devs[i].dc_name, err);
+		}
+		if (sup_device_open(sd, NULL, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
 			bad = 1;
 		}
-		policy_filter_free(pf);
+		/* Kept, also when it failed: the next ones compare with it. */
+		if (sup_device_insert(sup, sd) < 0) {
+			fprintf(stderr, "out of memory\n");
+			sup_device_discard(sd);
+			bad = 1;
+		}
 	}
 	for (i = 0; i < ndev; i++)
 		config_device_free(&devs[i]);
-	if (!bad)
+	if (!bad && ndev == 0)
+		printf("configuration OK: no device; vhostd starts and waits "
+		    "for a reload\n");
+	else if (!bad)
 		printf("configuration OK: %u device(s)\n", ndev);
+	sup_free(sup);
 	return bad;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "../config.h"
+#include "../listener/listener.h"
 #include "restart.h"
 #include "supervisor.h"
 
@@ -22,9 +23,10 @@ struct listener;
 struct listener_retained;
 struct childlog;
 struct stats_dev;
+struct ctl_conn;
 
 enum sup_state {
-	SUP_STOPPED,	/* not started yet */
+	SUP_STOPPED,	/* not started yet, or stopped by vhostd ctl stop */
 	SUP_RUNNING,	/* a child serves the listener */
 	SUP_BACKOFF,	/* waiting to restart */
 	SUP_FAILED,	/* burst limit hit: given up */
@@ -58,10 +60,28 @@ struct sup_device {
 	bool			 sd_fence_wait;	/* dt_spawn said -EAGAIN */
 	bool			 sd_fence_warned;
 	struct timespec		 sd_fence_since;
-	bool			 sd_removing;	/* reload dropped it */
+	bool			 sd_removing;	/* reload dropped or changed
+						   it: stopping its child */
 	struct childlog		*sd_log;	/* child's stderr */
 	char			 sd_conn[16];	/* child's "@state" report */
-	struct device_conf	*sd_replacement; /* reload changed it */
+	/*
+	 * A reload changed it: the new device, opened and checked, not in
+	 * the table; it takes this one's place once this one's child is
+	 * gone (device_commit).
+	 */
+	struct sup_device	*sd_replacement;
+	struct event		*sd_kill;	/* SIGKILL after the grace */
+	/* The socket path's identity (sd_has_sockid: socket= given). */
+	struct listener_id	 sd_sockid;
+	enum sup_ctl_op {
+		SUP_CTL_NONE,
+		SUP_CTL_STOP,		/* vhostd ctl stop: hold it stopped */
+		SUP_CTL_RESTART		/* vhostd ctl restart: a new child */
+	}			 sd_ctl;
+	bool			 sd_has_sockid;
+	/* A replacement: at the commit, take over prev's listener. */
+	bool			 sd_take_listener;
+	bool			 sd_opened;	/* holds its resources */
 	struct stats_dev	*sd_stats;	/* counters (stats.h), made at
 						   the first spawn */
 };
@@ -79,12 +99,15 @@ struct supervisor {
 	unsigned int		 su_nfilters;
 	bool			 su_stopping;
 	bool			 su_failed;	/* some device failed */
+	bool			 su_check;	/* vhostd -n: bind nothing,
+						   claim nothing */
 	struct event		*su_sig[4];
 	struct event		*su_grace;
 	struct event		*su_watchdog;
 	struct listener		*su_ctl;
 	struct listener_retained *su_ctl_retained;
 	struct event		*su_ctl_ev;
+	struct ctl_conn		*su_ctl_wait;	/* requests that wait */
 };
 
 /*
@@ -95,11 +118,45 @@ int	sup_check_devices(const struct device_conf *devs, unsigned int ndev,
 	    char *err, size_t errlen);
 
 /*
- * Open dc's listener, device resources and filter and add it to the table
- * (not started).  Takes dc over (left empty).  NULL with err set.
+ * A device for dc (taken over, left empty), not opened and not in the
+ * table.  NULL with err set.
  */
+struct sup_device *sup_device_new(struct supervisor *sup,
+	    struct device_conf *dc, char *err, size_t errlen);
+
+/*
+ * Open what the parent holds for sd (its listener, the device's
+ * resources, its filter) and check it against the other devices of the
+ * table (one socket, one image each).  prev: the running device sd is
+ * to replace (a reload), whose listener sd takes over at the commit when
+ * the socket is the same, and whose resources the device type may take
+ * over (device_res dr_prev); prev is not changed.  With su_check, binds
+ * nothing and claims nothing (vhostd -n).  Calling it again on a device
+ * whose resources were released (failed, stopped) opens them again.
+ * 0, or -errno with the message, starting with where the device was
+ * configured ("f.conf:3: [name] ..."), in err; what was opened is
+ * released again.
+ */
+int	sup_device_open(struct sup_device *sd, const struct sup_device *prev,
+	    char *err, size_t errlen);
+
+/* Append sd to the table.  0 or -ENOMEM. */
+int	sup_device_insert(struct supervisor *sup, struct sup_device *sd);
+
+/* sup_device_new, _open and _insert.  NULL with err set. */
 struct sup_device *sup_device_add(struct supervisor *sup,
 	    struct device_conf *dc, char *err, size_t errlen);
+
+/* Release and free a device that is not in the table. */
+void	sup_device_discard(struct sup_device *sd);
+
+/* sd's index in the table, or -1. */
+int	sup_device_index(const struct supervisor *sup,
+	    const struct sup_device *sd);
+
+/* The device called name, or NULL. */
+struct sup_device *sup_device_find(const struct supervisor *sup,
+	    const char *name);
 
 /*
  * Close what the parent keeps for sd (log pipe, restart timer, listener,
@@ -117,6 +174,35 @@ int	sup_device_before_spawn(struct sup_device *sd);
 
 /* Take sd out of the table, release and free it. */
 void	sup_device_free(struct supervisor *sup, struct sup_device *sd);
+
+/*
+ * vhostd ctl start|stop|restart|reset NAME (supervisor.c).  start: a
+ * device with no child gets one (its resources opened again if it had
+ * released them); reset: the same after forgetting its failures (a
+ * running one only forgets them).  stop: the child is stopped and the
+ * device holds nothing until start (its socket is removed: front ends
+ * are refused; a socket it inherited stays, and connections wait);
+ * restart: a new child on the same socket.  0 when done, 1 when under
+ * way (ctl_poke says when it is done), -errno with a message in err.
+ */
+int	sup_ctl_start(struct sup_device *sd, bool reset, char *err,
+	    size_t errlen);
+int	sup_ctl_stop(struct sup_device *sd, bool restart, char *err,
+	    size_t errlen);
+
+/* supervisor.c: clone sd's next child.  0 or -errno (logged). */
+int	sup_device_spawn(struct sup_device *sd);
+/* supervisor.c: tell systemd how the devices are doing (STATUS=). */
+void	sup_notify_status(const struct supervisor *sup);
+/* reload.c: SIGTERM to sd's child now, SIGKILL after the grace. */
+void	sup_device_stop_child(struct sup_device *sd);
+/*
+ * reload.c: a device a reload removed or changed has no child any more:
+ * free it, or put its replacement in its place.
+ */
+void	sup_device_retire(struct supervisor *sup, struct sup_device *sd);
+/* reload.c: a child stopped by vhostd ctl stop is gone: hold the device. */
+void	sup_device_hold(struct sup_device *sd);
 
 /* Drop the filter cache: devices opened next compile their policy. */
 void	sup_filters_forget(struct supervisor *sup);

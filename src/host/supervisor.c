@@ -33,8 +33,6 @@ ts_diff(const struct timespec *a, const struct timespec *b)
 }
 
 
-static int	device_spawn(struct sup_device *sd);
-static void	device_retire(struct supervisor *sup, struct sup_device *sd);
 
 /*
  * The child's "@state WORD" records.  Untrusted: a child that lies about
@@ -48,112 +46,6 @@ conn_state_cb(void *arg, const char *state)
 	snprintf(sd->sd_conn, sizeof(sd->sd_conn), "%s", state);
 	if (sd->sd_served == 0 && strcmp(state, "connected") == 0)
 		sd->sd_served = ratelimit_now();
-}
-
-/* qsort of indexes into a device_conf array, by name. */
-static const struct device_conf	*reload_devs;
-
-static int
-reload_by_name(const void *a, const void *b)
-{
-	return strcmp(reload_devs[*(const unsigned int *)a].dc_name,
-	    reload_devs[*(const unsigned int *)b].dc_name);
-}
-
-/* The entry of devs named name, through idx sorted by name, or -1. */
-static int
-reload_find(const struct device_conf *devs, const unsigned int *idx,
-    unsigned int ndev, const char *name)
-{
-	unsigned int	lo = 0, hi = ndev, mid;
-	int		c;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = strcmp(name, devs[idx[mid]].dc_name);
-		if (c == 0)
-			return (int)idx[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return -1;
-}
-
-int
-sup_reload(struct supervisor *sup, struct device_conf *devs,
-    unsigned int ndev)
-{
-	struct sup_device	*sd, *nsd;
-	char			 err[1024];
-	unsigned int		 i, *idx = NULL, changes = 0;
-	bool			*seen = NULL;
-	int			 j, rc = 0;
-
-	if (sup_check_devices(devs, ndev, err, sizeof(err)) < 0) {
-		log_warnx("reload: %s; keeping the running configuration", err);
-		return -EINVAL;
-	}
-	if (ndev > 0 && ((seen = calloc(ndev, sizeof(*seen))) == NULL ||
-	    (idx = calloc(ndev, sizeof(*idx))) == NULL)) {
-		free(seen);
-		log_warnx("reload: out of memory; keeping the running "
-		    "configuration");
-		return -ENOMEM;
-	}
-	/* Names are unique (sup_check_devices): match by binary search. */
-	for (i = 0; i < ndev; i++)
-		idx[i] = i;
-	reload_devs = devs;
-	if (ndev > 0)
-		qsort(idx, ndev, sizeof(*idx), reload_by_name);
-	for (i = 0; i < sup->su_ndev; ) {
-		sd = sup->su_dev[i];
-		j = reload_find(devs, idx, ndev, sd->sd_conf.dc_name);
-		/* Typed values, not how they were written. */
-		if (j >= 0 && !seen[j] &&
-		    device_conf_equal(&devs[j], &sd->sd_conf)) {
-			seen[j] = true;		/* unchanged */
-			i++;
-			continue;
-		}
-		changes++;
-		if (j >= 0 && !seen[j]) {
-			seen[j] = true;
-			if ((sd->sd_replacement = malloc(sizeof(*sd->sd_replacement))) == NULL) {
-				log_warnx("reload: out of memory");
-				i++;
-				continue;
-			}
-			*sd->sd_replacement = devs[j];
-			memset(&devs[j], 0, sizeof(devs[j]));
-		}
-		sd->sd_removing = true;
-		if (sd->sd_run == SUP_RUNNING) {
-			kill(sd->sd_pid, SIGTERM);
-			i++;
-		} else
-			device_retire(sup, sd);	/* sd is gone from [i] */
-	}
-	for (i = 0; i < ndev; i++) {
-		if (seen[i])
-			continue;
-		changes++;
-		if ((nsd = sup_device_add(sup, &devs[i], err, sizeof(err))) ==
-		    NULL) {
-			log_warnx("reload: %s", err);
-			rc = -EINVAL;
-			continue;
-		}
-		log_info("%s: added by reload", nsd->sd_conf.dc_name);
-		if (device_spawn(nsd) < 0)
-			nsd->sd_run = SUP_FAILED;
-	}
-	sup_filters_forget(sup);
-	free(seen);
-	free(idx);
-	return rc < 0 ? rc : (int)changes;
 }
 
 static bool	restart_later(struct sup_device *, unsigned int);
@@ -189,8 +81,8 @@ device_spawn_wait(struct sup_device *sd)
 	return restart_later(sd, FENCE_POLL_MS) ? 0 : -EIO;
 }
 
-static int
-device_spawn(struct sup_device *sd)
+int
+sup_device_spawn(struct sup_device *sd)
 {
 	struct supervisor	*sup = sd->sd_sup;
 	struct child_args	 ca;
@@ -279,8 +171,9 @@ restart_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (sd->sd_sup->su_stopping || sd->sd_run != SUP_BACKOFF)
 		return;
-	if (device_spawn(sd) < 0)
+	if (sup_device_spawn(sd) < 0)
 		sd->sd_run = SUP_FAILED;
+	ctl_poke(sd->sd_sup);
 }
 
 static bool
@@ -319,36 +212,9 @@ describe_status(int status, char *buf, size_t len)
 		snprintf(buf, len, "changed state 0x%x", status);
 }
 
-/*
- * A device the configuration no longer has (or has changed) is stopped:
- * free it, and start its replacement if there is one.
- */
-static void
-device_retire(struct supervisor *sup, struct sup_device *sd)
-{
-	struct device_conf	*repl = sd->sd_replacement;
-	struct sup_device	*nsd;
-	char			 err[1024], name[256];
-
-	sd->sd_replacement = NULL;
-	/* Said once it is done: a reader of the log may look at once. */
-	snprintf(name, sizeof(name), "%s", sd->sd_conf.dc_name);
-	sup_device_free(sup, sd);
-	log_info("%s: %s", name, repl != NULL ?
-	    "configuration changed; replacing it" :
-	    "removed from the configuration; its socket is removed");
-	if (repl == NULL)
-		return;
-	if ((nsd = sup_device_add(sup, repl, err, sizeof(err))) == NULL)
-		log_warnx("reload: %s", err);
-	else if (device_spawn(nsd) < 0)
-		nsd->sd_run = SUP_FAILED;
-	free(repl);
-}
-
 /* Tell systemd how the devices are doing (STATUS=). */
-static void
-notify_status(const struct supervisor *sup)
+void
+sup_notify_status(const struct supervisor *sup)
 {
 	unsigned int	i, run = 0, wait = 0, bad = 0;
 	char		buf[160];
@@ -412,8 +278,11 @@ device_exited(struct sup_device *sd, int status)
 	uptime = ts_diff(&now, &sd->sd_started);
 	if (sd->sd_served != 0)
 		served_ms = (mono - sd->sd_served) / 1000000;
+	if (sd->sd_kill != NULL)
+		evtimer_del(sd->sd_kill);
 	describe_status(status, desc, sizeof(desc));
-	cls = restart_classify(status, sup->su_stopping || sd->sd_removing);
+	cls = restart_classify(status, sup->su_stopping || sd->sd_removing ||
+	    sd->sd_ctl != SUP_CTL_NONE);
 	if (sd->sd_stats != NULL)
 		stats_child_end(sd->sd_stats, (int)cls);
 	failed = cls != SUP_EXIT_DISCONNECT && cls != SUP_EXIT_STOPPED;
@@ -441,7 +310,20 @@ device_exited(struct sup_device *sd, int status)
 		return;
 	}
 	if (sd->sd_removing) {
-		device_retire(sup, sd);
+		sup_device_retire(sup, sd);
+		return;
+	}
+	if (sd->sd_ctl == SUP_CTL_STOP) {
+		sd->sd_ctl = SUP_CTL_NONE;
+		sup_device_hold(sd);
+		return;
+	}
+	if (sd->sd_ctl == SUP_CTL_RESTART) {
+		sd->sd_ctl = SUP_CTL_NONE;
+		if (sup_device_spawn(sd) < 0) {
+			sd->sd_run = SUP_FAILED;
+			sup_device_release(sd);
+		}
 		return;
 	}
 	switch (sd->sd_conf.dc_restart) {
@@ -533,11 +415,15 @@ sigchld_cb(evutil_socket_t sig, short what, void *arg)
 		}
 		device_exited(sup->su_dev[i], status);
 		if (!sup->su_stopping)
-			notify_status(sup);
+			sup_notify_status(sup);
 	}
-	/* A service with a configuration file waits for SIGHUP instead. */
+	ctl_poke(sup);
+	/*
+	 * A service with a configuration file waits for SIGHUP instead, and
+	 * one with a control socket for vhostd ctl.
+	 */
 	if (!any_alive(sup) && (sup->su_stopping ||
-	    sup->su_opt.so_reload == NULL))
+	    (sup->su_opt.so_reload == NULL && sup->su_ctl == NULL)))
 		event_base_loopbreak(sup->su_base);
 }
 
@@ -603,8 +489,8 @@ sighup_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	/* main's callback reads the configuration and calls sup_reload. */
-	sup->su_opt.so_reload(sup, sup->su_opt.so_reload_arg);
-	notify_status(sup);
+	(void)sup->su_opt.so_reload(sup, sup->su_opt.so_reload_arg, NULL);
+	sup_notify_status(sup);
 }
 
 static void
@@ -633,7 +519,7 @@ announce_ready(struct supervisor *sup)
 	snprintf(buf, sizeof(buf), "READY=1\nMAINPID=%d", (int)getpid());
 	if ((rc = notify_send(buf)) < 0)
 		log_warnx("sd_notify: %s", strerror(-rc));
-	notify_status(sup);
+	sup_notify_status(sup);
 	log_startup_done();
 	if (sup->su_opt.so_ready_fd >= 0) {
 		if ((rc = notify_ready_fd(sup->su_opt.so_ready_fd)) < 0)
@@ -687,12 +573,13 @@ sup_run(struct supervisor *sup)
 	}
 	announce_ready(sup);
 	for (i = 0; i < sup->su_ndev; i++)
-		if (device_spawn(sup->su_dev[i]) < 0) {
+		if (sup_device_spawn(sup->su_dev[i]) < 0) {
 			sup->su_dev[i]->sd_run = SUP_FAILED;
 			sup->su_failed = true;
 		}
-	notify_status(sup);
-	if (any_alive(sup) || sup->su_opt.so_reload != NULL)
+	sup_notify_status(sup);
+	if (any_alive(sup) || sup->su_opt.so_reload != NULL ||
+	    sup->su_ctl != NULL)
 		event_base_dispatch(sup->su_base);
 	if (sup->su_stopping) {
 		log_info("stopped");

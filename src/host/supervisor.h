@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "../config.h"
 #include "jail.h"
@@ -25,13 +26,16 @@ struct sup_options {
 	int			 so_ready_fd;	/* --ready-fd, or -1 */
 	const char		*so_control;	/* --control PATH, or NULL */
 	/*
-	 * SIGHUP: called from the loop with the supervisor; it reads the
-	 * configuration again and hands it over with sup_reload().  NULL:
-	 * nothing to reload (no configuration file).  A supervisor with a
-	 * reload callback keeps running when no device is left, waiting for
-	 * the next SIGHUP.
+	 * SIGHUP or vhostd ctl reload: called from the loop with the
+	 * supervisor; it reads the configuration again and hands it over
+	 * with sup_reload(), passing report on (NULL for SIGHUP; vhostd ctl
+	 * gets what is written there).  <0 when something could not be
+	 * applied.  NULL: nothing to reload (no configuration file).  A
+	 * supervisor with a reload callback keeps running when no device is
+	 * left, waiting for the next reload.
 	 */
-	void			(*so_reload)(struct supervisor *sup, void *arg);
+	int			(*so_reload)(struct supervisor *sup, void *arg,
+				    FILE *report);
 	void			*so_reload_arg;
 };
 
@@ -47,13 +51,18 @@ struct policy_filter *sup_policy_load(const struct sup_options *opt,
 	    const struct device_type *dt, char *err, size_t errlen);
 
 /*
- * vhostd -n: everything start-up would check, without creating sockets
- * or starting children: names and sockets unique, device options and
- * resources (dt_open in check-only mode), every policy.  Messages go to
- * stderr.  Frees the device configurations.  0 when all is well, else 1.
+ * vhostd -n: everything start-up checks, through the same functions,
+ * without creating sockets, taking locks or starting children: the jail's
+ * features, names unique, each socket path (its directory exists, what
+ * is there is a socket or nothing), one socket and one image per device
+ * however the paths are spelt, device options and resources (dt_open in
+ * check-only mode), every policy.  Every error goes to stderr.  Frees the
+ * device configurations.  No device is fine with a configuration file
+ * (have_file: vhostd starts and waits for a reload).  0 when all is well,
+ * else 1.
  */
 int	sup_check(const struct sup_options *opt, struct device_conf *devs,
-	    unsigned int ndev);
+	    unsigned int ndev, bool have_file);
 
 /*
  * Take ownership of the parsed devices (each entry of devs is left
@@ -66,15 +75,24 @@ struct supervisor *sup_new(const struct sup_options *opt,
 	    size_t errlen);
 
 /*
- * Apply a re-read configuration (from the so_reload callback): devices
- * added are opened and started, devices removed are stopped and their
- * sockets removed, changed ones are replaced once their child exited,
- * unchanged ones are left alone.  Takes the device configurations out of
- * devs (entries left empty).  Returns how many devices changed, or -errno
- * (logged) for devices that could not be added.
+ * Apply a re-read configuration (from the so_reload callback), device by
+ * device, each as a transaction: devices added are opened and started;
+ * devices removed are stopped and their sockets removed; a changed
+ * device's new configuration is opened and checked (its socket, files,
+ * policy) while it runs on, and only then is its child stopped and the
+ * new device put in its place (the same listening socket when the path
+ * is unchanged; the image lock taken over), so that any error leaves the
+ * running device as it was; unchanged ones are left alone, except a
+ * device that was given up (failed), which is started again.  Takes the
+ * device configurations out of devs (entries left empty).  Each outcome
+ * is logged, and written to report when not NULL.  Returns how many
+ * devices changed, or -errno when some change could not be made.
  */
 int	sup_reload(struct supervisor *sup, struct device_conf *devs,
-	    unsigned int ndev);
+	    unsigned int ndev, FILE *report);
+
+/* Run the reload callback now (vhostd ctl reload).  Its result. */
+int	sup_reload_now(struct supervisor *sup, FILE *report);
 
 /* Fork every device child and run the loop until shutdown.  Exit status. */
 int	sup_run(struct supervisor *sup);

@@ -239,6 +239,62 @@ clear_stale(int dirfd, const char *name, const char *path, char *err,
 	return 0;
 }
 
+int
+listener_check_path(const char *path, struct listener_id *id, char *err,
+    size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	const char		*name;
+	int			 dirfd, rc;
+
+	memset(id, 0, sizeof(*id));
+	if (sun_fill(&sun, path) < 0) {
+		snprintf(err, errlen, "%s: socket path too long (max %zu bytes)",
+		    path, sizeof(sun.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	if ((dirfd = dir_open(path, &name)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, dirfd == -EINVAL ?
+		    "not a socket file name" : dirfd == -ENOENT ?
+		    "the directory does not exist" : strerror(-dirfd));
+		return dirfd;
+	}
+	if (fstat(dirfd, &st) == -1) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close_reset(&dirfd);
+		return rc;
+	}
+	id->lid_dev = st.st_dev;
+	id->lid_ino = st.st_ino;
+	snprintf(id->lid_name, sizeof(id->lid_name), "%s", name);
+	rc = 0;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno != ENOENT) {
+			rc = -errno;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		}
+	} else if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s: exists and is not a socket; "
+		    "refusing to replace it", path);
+		rc = -ENOTSOCK;
+	} else if ((rc = probe_live(dirfd, name)) < 0) {
+		snprintf(err, errlen, "%s: connect: %s", path, strerror(-rc));
+	} else if (rc == 1)
+		snprintf(err, errlen, "%s: another process is listening on "
+		    "this socket", path);
+	close_reset(&dirfd);
+	return rc;
+}
+
+bool
+listener_id_equal(const struct listener_id *a, const struct listener_id *b)
+{
+	return a->lid_dev == b->lid_dev && a->lid_ino == b->lid_ino &&
+	    strcmp(a->lid_name, b->lid_name) == 0;
+}
+
 static struct listener *
 listener_alloc(int fd)
 {
@@ -509,6 +565,43 @@ listener_retained_release(struct listener_retained *r)
 	free(r->lr_path);
 	free(r->lr_name);
 	free(r);
+}
+
+int
+listener_retained_set_mode(struct listener_retained *r, mode_t mode,
+    gid_t gid, char *err, size_t errlen)
+{
+	struct stat	st;
+	char		proc[64];
+	int		pfd, rc = 0;
+
+	if ((pfd = openat(r->lr_dirfd, r->lr_name, O_PATH | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 || fstat(pfd, &st) == -1) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", r->lr_path, strerror(errno));
+		close_reset(&pfd);
+		return rc;
+	}
+	if (st.st_dev != r->lr_dev || st.st_ino != r->lr_ino) {
+		snprintf(err, errlen, "%s: replaced by another file; leaving "
+		    "it", r->lr_path);
+		close_reset(&pfd);
+		return -ESTALE;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	if (gid != (gid_t)-1 && st.st_gid != gid &&
+	    fchownat(pfd, "", (uid_t)-1, gid, AT_EMPTY_PATH) == -1) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: chown to group %u: %s", r->lr_path,
+		    (unsigned int)gid, strerror(errno));
+	} else if ((st.st_mode & 0777) != (mode & 0777) &&
+	    chmod(proc, mode & 0777) == -1) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: chmod: %s", r->lr_path,
+		    strerror(errno));
+	}
+	close_reset(&pfd);
+	return rc;
 }
 
 void

@@ -39,6 +39,31 @@ int	listener_new_path(struct listener **out, const char *path, mode_t mode,
 	    gid_t gid, struct fdset *keep, char *err, size_t errlen);
 
 /*
+ * Where a socket path leads: its directory's inode and the entry in it,
+ * so that every spelling of one path (./x, a/../x, through a symlinked
+ * directory) compares equal (listener_id_equal).
+ */
+struct listener_id {
+	dev_t	lid_dev;
+	ino_t	lid_ino;
+	char	lid_name[108];
+};
+
+/*
+ * The checks listener_new_path makes before it binds, without binding or
+ * removing anything (vhostd -n, and every device before it is opened):
+ * the path fits a socket address, its directory exists, and what is
+ * there now is nothing, or a socket.  Fills id.  0: nothing there or a
+ * stale socket (start replaces it); 1: a live socket (start refuses it,
+ * unless it is the running vhostd's own); -errno with a message naming
+ * path in err.
+ */
+int	listener_check_path(const char *path, struct listener_id *id,
+	    char *err, size_t errlen);
+bool	listener_id_equal(const struct listener_id *a,
+	    const struct listener_id *b);
+
+/*
  * Adopt an inherited unix stream socket (QEMU backend-program conventions,
  * --fd; systemd socket activation): a listening one (SO_ACCEPTCONN), whose
  * children accept one connection after another, or a connected one (the
@@ -75,6 +100,14 @@ struct listener_retained *listener_take_parent_resources(struct listener *l);
  * a no-op.
  */
 void	listener_retained_release(struct listener_retained *r);
+
+/*
+ * Give the socket file of r (still ours: same inode) mode and, unless
+ * gid is (gid_t)-1, that group: a reload that changes only mode= or
+ * group= keeps the listening socket.  0 or -errno with a message.
+ */
+int	listener_retained_set_mode(struct listener_retained *r, mode_t mode,
+	    gid_t gid, char *err, size_t errlen);
 
 /* Close the listening fd and free l (does not unlink).  NULL is a no-op. */
 void	listener_free(struct listener *l);

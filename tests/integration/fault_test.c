@@ -728,12 +728,10 @@ Test(fault, broken_policy_at_restart_keeps_the_filter)
 /*
  * A reload changes a device while its policy file is broken: the policy
  * error is logged with file:line and the device keeps what it had (its
- * child, or one with the filter it had), instead of being removed.
- * Disabled: today sup_reload stops the old child first and drops the
- * device when the replacement's policy does not compile (src/host,
- * outside the fault-test track); enable it with that fix.
+ * child, untouched), instead of being removed (issue 14.1: the new
+ * configuration is opened and checked before the old child is stopped).
  */
-Test(fault, reload_with_broken_policy_keeps_the_device, .disabled = true)
+Test(fault, reload_with_broken_policy_keeps_the_device)
 {
 	const char	*pol = it_path("pol"), *sock = it_path("rng.sock");
 	const char	*conf = it_path("vhostd.conf");
@@ -752,6 +750,11 @@ Test(fault, reload_with_broken_policy_keeps_the_device, .disabled = true)
 	    VPROC_TIMEOUT_MS), 0, "the policy error is not logged:\n%s",
 	    it_vp.vp_log);
 	cr_assert(it_exists(sock), "the device lost its socket:\n%s",
+	    it_vp.vp_log);
+	/* The very child that ran before the reload still serves. */
+	cr_assert_eq(kill(c0, 0), 0, "the running child was stopped:\n%s",
+	    it_vp.vp_log);
+	cr_assert_eq(vproc_count(&it_vp, "a: started child"), 1, "%s",
 	    it_vp.vp_log);
 	it_assert_entropy(sock);
 	cr_assert_eq(vproc_count(&it_vp, "SIGSYS"), 0, "%s", it_vp.vp_log);

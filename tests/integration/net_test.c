@@ -987,3 +987,55 @@ Test(net, tx_header_and_frame_over_many_segments)
 	cr_assert_eq(stat_of(tx, "drops:gso_type"), 1, "%s", tx);
 	it_stop(&it_vp);
 }
+
+/*
+ * A reload that changes a running net device (its MAC) on a single-queue
+ * tap: the new device takes the running one's tap over (a second open
+ * would be refused while the old child reads it), and serves with the
+ * new configuration.
+ */
+Test(net, reload_changes_the_device_on_the_same_tap)
+{
+	const char	*sock = it_path("net.sock"), *conf = it_path("v.conf");
+	struct vuf	 f;
+	struct vuf_opts	 o;
+	uint8_t		 mac[6];
+	FILE		*fp;
+	int		 s, i;
+
+	enter_netns();
+	for (i = 0; i < 2; i++) {
+		cr_assert_not_null(fp = fopen(conf, "w"));
+		fprintf(fp, "[n]\ntype = net\nsocket = %s\ntap = %s\n"
+		    "tap-create = on\nmac = 52:54:00:00:00:0%d\n", sock,
+		    tap_name, i + 1);
+		fclose(fp);
+		if (i == 0) {
+			it_start(&it_vp, "-c", conf, NULL);
+			if_up(tap_name, 0);
+			cr_assert_gt(vproc_child_pid(&it_vp, "n", 0,
+			    VPROC_TIMEOUT_MS), 0);
+		} else {
+			cr_assert_eq(kill(it_vp.vp_pid, SIGHUP), 0);
+			cr_assert_geq(vproc_wait_log(&it_vp, "n: configuration "
+			    "changed; started with the new one", 0,
+			    VPROC_TIMEOUT_MS), 0, "%s", it_vp.vp_log);
+		}
+		vuf_init(&f);
+		memset(&o, 0, sizeof(o));
+		o.o_mem_size = NET_MEM;
+		o.o_features = F_MRG;
+		o.o_nqueues = 2;
+		cr_assert_eq(vuf_setup(&f, sock, &o), 0, "%s\n%s",
+		    vuf_error(&f), it_vp.vp_log);
+		cr_assert_eq(vuf_get_config(&f, 0, mac, 6), 0);
+		cr_assert_eq(mac[5], i + 1, "config %d: mac ends in %02x\n%s",
+		    i, mac[5], it_vp.vp_log);
+		vuf_fini(&f);
+	}
+	s = packet_socket(tap_name);
+	one_frame_each_way(sock, s, 1500);
+	close(s);
+	it_stop(&it_vp);
+	cr_assert_eq(if_nametoindex(tap_name), 0, "tap-create=on: removed");
+}

@@ -225,9 +225,12 @@ Test(net, open_adopts_passed_fds)
 	cr_assert_eq(nr->nr_mtu, 4000);
 	cr_assert_eq(tap_mtu(), 1500, "a tap passed in keeps its MTU");
 	cr_assert_eq(memcmp(nr->nr_mac, "\x52\x54\x00\x12\x34\x56", 6), 0);
+	cr_assert_neq(res.dr_fds[0], fd[0], "a duplicate: the number stays "
+	    "the caller's");
 	device_res_release(&net_device_type, &res);
-	cr_assert_eq(fcntl(fd[0], F_GETFD), -1, "adopted: closed with the "
-	    "device");
+	cr_assert_geq(fcntl(fd[0], F_GETFD), 0, "the caller's fd was closed");
+	close(fd[0]);
+	close(fd[1]);
 }
 
 /*

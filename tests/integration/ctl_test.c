@@ -1,0 +1,550 @@
+/*
+ * ctl_test.c - operating a running vhostd (issue 14): vhostd ctl start,
+ * stop, restart, reset, reload and status NAME, each checked against
+ * what is served; and reloads that are transactions: a change whose new
+ * resources do not open leaves the running device exactly as it was
+ * (its child, its socket inode), a change on the same image takes the
+ * lock over, and a device that was given up is tried again.
+ */
+#include "itest.h"
+
+#include <time.h>
+
+#include "vuf_blk.h"
+
+TestSuite(ctl, .init = it_setup, .fini = it_teardown, .timeout = 120);
+
+#define IMG_SIZE	(4u << 20)
+
+/* vhostd ctl --control=ctl ARGS...: exit status; stdout, stderr kept. */
+static char	ctl_out[16384], ctl_err[4096];
+
+static int
+ctl_run(const char *ctl, ...)
+{
+	char		*argv[IT_MAX_ARGS];
+	const char	*a;
+	unsigned int	 n = 0;
+	va_list		 ap;
+	int		 st;
+
+	argv[n++] = (char *)it_env("VHOSTD");
+	argv[n++] = (char *)"ctl";
+	argv[n++] = it_fmt("--control=%s", ctl);
+	va_start(ap, ctl);
+	while ((a = va_arg(ap, const char *)) != NULL && n < IT_MAX_ARGS - 1)
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n] = NULL;
+	st = vproc_run(argv, ctl_out, sizeof(ctl_out), ctl_err,
+	    sizeof(ctl_err), 30000);
+	return it_code(st);
+}
+
+/* Whether the JSON status of ctl satisfies expr (Python, over d). */
+static bool
+status_is(const char *ctl, const char *expr)
+{
+	char		 script[256], cmd[300];
+	FILE		*p;
+	int		 rc;
+
+	/* Not it_path: its rotating buffers hold the callers' paths. */
+	snprintf(script, sizeof(script), "%s/check.py", it_dir);
+	snprintf(cmd, sizeof(cmd), "python3 '%s'", script);
+	cr_assert_eq(ctl_run(ctl, "status", "--json", NULL), 0, "%s",
+	    ctl_err);
+	cr_assert_not_null(p = fopen(script, "w"));
+	fprintf(p, "import json, sys\nd = json.load(sys.stdin)\n"
+	    "sys.exit(0 if (%s) else 1)\n", expr);
+	cr_assert_eq(fclose(p), 0);
+	cr_assert_not_null(p = popen(cmd, "w"));
+	fputs(ctl_out, p);
+	rc = pclose(p);
+	return rc == 0;
+}
+
+static void
+assert_status(const char *ctl, const char *expr)
+{
+	cr_assert(status_is(ctl, expr), "status does not satisfy %s:\n%s\n"
+	    "vhostd:\n%s", expr, ctl_out, it_vp.vp_log);
+}
+
+/*
+ * Poll the status until it satisfies expr (a new child may wait some
+ * milliseconds for the old one's I/O: blk's fence), with a deadline.
+ */
+static void
+wait_status(const char *ctl, const char *expr)
+{
+	struct timespec	ts = { 0, 20 * 1000 * 1000 };
+	int		i;
+
+	for (i = 0; i < VPROC_TIMEOUT_MS / 20; i++) {
+		if (status_is(ctl, expr))
+			return;
+		nanosleep(&ts, NULL);
+	}
+	assert_status(ctl, expr);
+}
+
+static const char *
+write_file(const char *name, const char *text)
+{
+	const char	*path = it_path(name);
+	FILE		*f;
+
+	cr_assert_not_null(f = fopen(path, "w"), "%s", path);
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+	return path;
+}
+
+static const char *
+make_image(const char *name)
+{
+	const char	*path = it_path(name);
+	int		 fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, IMG_SIZE), 0);
+	close(fd);
+	return path;
+}
+
+static ino_t
+inode(const char *path)
+{
+	struct stat	st;
+
+	cr_assert_eq(lstat(path, &st), 0, "%s: %s", path, strerror(errno));
+	return st.st_ino;
+}
+
+/* Write a block of v at sector through the disk at sock, read it back. */
+static void
+assert_disk_serves(const char *sock, uint64_t sector, uint8_t v)
+{
+	struct vuf_opts	 o;
+	struct vuf_blk	 b;
+	struct vuf	 f;
+	uint8_t		 st = VUF_BLK_S_NONE;
+	unsigned int	 i;
+
+	memset(&o, 0, sizeof(o));
+	o.o_mem_size = 2u << 20;
+	o.o_queue_size = 64;
+	vuf_init(&f);
+	cr_assert_eq(vuf_setup(&f, sock, &o), 0, "disk at %s: %s\nvhostd:\n%s",
+	    sock, vuf_error(&f), it_vp.vp_log);
+	cr_assert_eq(vuf_blk_init(&b, &f, 0, 4096), 0, "%s", vuf_error(&f));
+	memset(b.b_data, v, 4096);
+	cr_assert_eq(vuf_blk_io(&b, VUF_BLK_T_OUT, sector, 4096, &st), 0,
+	    "%s", vuf_error(&f));
+	cr_assert_eq(st, VUF_BLK_S_OK);
+	memset(b.b_data, 0, 4096);
+	cr_assert_eq(vuf_blk_io(&b, VUF_BLK_T_IN, sector, 4096, &st), 0,
+	    "%s", vuf_error(&f));
+	cr_assert_eq(st, VUF_BLK_S_OK);
+	for (i = 0; i < 4096; i++)
+		cr_assert_eq(b.b_data[i], v, "byte %u read back as %u", i,
+		    b.b_data[i]);
+	vuf_fini(&f);
+}
+
+static long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/*
+ * stop: the child goes, the socket file goes (connect refused), status
+ * says stopped; start: served again; restart: a new child on the same
+ * socket inode; unknown names and verbs are clear errors.
+ */
+Test(ctl, stop_start_restart_change_what_is_served)
+{
+	const char	*a = it_path("a.sock"), *b = it_path("b.sock");
+	const char	*ctl = it_path("ctl.sock");
+	pid_t		 pa, pa2, pa3;
+	ino_t		 ino;
+	long		 t0;
+
+	it_start(&it_vp, "--control", ctl, "--device",
+	    it_fmt("rng,name=a,socket=%s", a), "--device",
+	    it_fmt("rng,name=b,socket=%s", b), NULL);
+	pa = vproc_child_pid(&it_vp, "a", 0, VPROC_TIMEOUT_MS);
+	cr_assert_gt(pa, 0, "%s", it_vp.vp_log);
+	it_assert_entropy(a);
+	pa = vproc_child_pid(&it_vp, "a", 1, VPROC_TIMEOUT_MS);
+	cr_assert_gt(pa, 0, "%s", it_vp.vp_log);
+
+	t0 = now_ms();
+	cr_assert_eq(ctl_run(ctl, "stop", "a", NULL), 0, "%s", ctl_err);
+	fprintf(stderr, "ctl: stop answered in %ld ms\n", now_ms() - t0);
+	cr_assert_neq(strstr(ctl_out, "a: stopped"), NULL, "%s", ctl_out);
+	/* stop answers once the child is gone. */
+	cr_assert_eq(vproc_wait_gone(pa, 0), 0, "child %d still there",
+	    (int)pa);
+	cr_assert(!it_exists(a), "a stopped device keeps its socket");
+	cr_assert(!it_connects(a));
+	assert_status(ctl, "[(x['name'], x['state'], x['pid']) for x in "
+	    "d['devices']][0] == ('a', 'stopped', 0) and "
+	    "d['devices'][1]['state'] == 'running'");
+	/* b is not disturbed. */
+	it_assert_entropy(b);
+	/* A second stop is no error; start of a running one is. */
+	cr_assert_eq(ctl_run(ctl, "stop", "a", NULL), 0, "%s", ctl_err);
+	cr_assert_eq(ctl_run(ctl, "start", "b", NULL), 1);
+	cr_assert_neq(strstr(ctl_err, "b is running already"), NULL, "%s",
+	    ctl_err);
+
+	cr_assert_eq(ctl_run(ctl, "start", "a", NULL), 0, "%s", ctl_err);
+	cr_assert_neq(strstr(ctl_out, "a: started, child"), NULL, "%s",
+	    ctl_out);
+	pa2 = vproc_child_pid(&it_vp, "a", 2, VPROC_TIMEOUT_MS);
+	cr_assert_gt(pa2, 0, "%s", it_vp.vp_log);
+	assert_status(ctl, it_fmt("[x for x in d['devices'] if x['name'] == "
+	    "'a'][0]['state'] == 'running' and [x for x in d['devices'] if "
+	    "x['name'] == 'a'][0]['pid'] == %d", (int)pa2));
+	it_assert_entropy(a);
+
+	/* restart: a new child, the same socket file (not unlinked). */
+	pa2 = vproc_child_pid(&it_vp, "a", 3, VPROC_TIMEOUT_MS);
+	ino = inode(a);
+	cr_assert_eq(ctl_run(ctl, "restart", "a", NULL), 0, "%s", ctl_err);
+	pa3 = vproc_child_pid(&it_vp, "a", 4, VPROC_TIMEOUT_MS);
+	cr_assert_gt(pa3, 0, "%s", it_vp.vp_log);
+	cr_assert_neq(strstr(ctl_out, it_fmt("a: restarted, child %d",
+	    (int)pa3)), NULL, "%s", ctl_out);
+	cr_assert_eq(vproc_wait_gone(pa2, VPROC_TIMEOUT_MS), 0);
+	cr_assert_eq(inode(a), ino, "restart replaced the socket file");
+	it_assert_entropy(a);
+	/* An operator's restart is not a failure. */
+	cr_assert_eq(vproc_count(&it_vp, "device fault"), 0, "%s",
+	    it_vp.vp_log);
+
+	/* Clear errors: a name nobody has, a verb nobody knows. */
+	cr_assert_eq(ctl_run(ctl, "stop", "zz", NULL), 1);
+	cr_assert_neq(strstr(ctl_err, "no device 'zz'"), NULL, "%s", ctl_err);
+	cr_assert_eq(ctl_run(ctl, "status", "zz", NULL), 1);
+	cr_assert_neq(strstr(ctl_err, "no device 'zz'"), NULL, "%s", ctl_err);
+	cr_assert_eq(ctl_run(ctl, "explode", "a", NULL), 2);
+	cr_assert_neq(strstr(ctl_err, "unknown command 'explode'"), NULL, "%s",
+	    ctl_err);
+	cr_assert_eq(ctl_run(ctl, "stop", NULL), 2);
+	cr_assert_neq(strstr(ctl_err, "stop needs a device NAME"), NULL, "%s",
+	    ctl_err);
+	cr_assert_eq(ctl_run(ctl, "reload", NULL), 1);
+	cr_assert_neq(strstr(ctl_err, "without a configuration file"), NULL,
+	    "%s", ctl_err);
+	it_stop(&it_vp);
+}
+
+/*
+ * With every device stopped by ctl, vhostd waits for a start (it does not
+ * exit as it does when its last device ends by itself).
+ */
+Test(ctl, all_stopped_waits_for_start)
+{
+	const char	*a = it_path("a.sock"), *ctl = it_path("ctl.sock");
+
+	it_start(&it_vp, "--control", ctl, "--device",
+	    it_fmt("rng,name=a,socket=%s", a), NULL);
+	cr_assert_gt(vproc_child_pid(&it_vp, "a", 0, VPROC_TIMEOUT_MS), 0);
+	cr_assert_eq(ctl_run(ctl, "stop", "a", NULL), 0, "%s", ctl_err);
+	cr_assert_eq(ctl_run(ctl, "status", "a", NULL), 0, "%s", ctl_err);
+	cr_assert_neq(strstr(ctl_out, " stopped "), NULL, "%s", ctl_out);
+	cr_assert_eq(ctl_run(ctl, "start", "a", NULL), 0, "%s", ctl_err);
+	it_assert_entropy(a);
+	it_stop(&it_vp);
+}
+
+/* status NAME: the device's summary from its key table. */
+Test(ctl, status_shows_image_read_only_and_queues)
+{
+	const char	*img = make_image("d.img"), *d = it_path("d.sock");
+	const char	*ctl = it_path("ctl.sock");
+
+	it_start(&it_vp, "--control", ctl, "--device",
+	    it_fmt("blk,name=d,socket=%s,path=%s,read-only=on,queues=2", d,
+	    img), "--device", it_fmt("rng,name=r,socket=%s",
+	    it_path("r.sock")), NULL);
+	cr_assert_gt(vproc_child_pid(&it_vp, "d", 0, VPROC_TIMEOUT_MS), 0);
+	assert_status(ctl, it_fmt("[x['device'] for x in d['devices']] == "
+	    "[{'path': '%s', 'read-only': True, 'queues': 2}, {}]", img));
+	cr_assert_eq(ctl_run(ctl, "status", "d", NULL), 0, "%s", ctl_err);
+	cr_assert_neq(strstr(ctl_out, it_fmt("path=%s,read-only=on,queues=2",
+	    img)), NULL, "%s", ctl_out);
+	cr_assert_eq(strstr(ctl_out, "\nr "), NULL, "status d lists r:\n%s",
+	    ctl_out);
+	it_stop(&it_vp);
+}
+
+/*
+ * A device that gave up (every child killed by its policy) is revived by
+ * ctl reset once the cause is fixed, and by a reload.
+ */
+static void
+give_up_then_revive(bool by_reload)
+{
+	const char	*pol = it_path("pol"), *sock = it_path("r.sock");
+	const char	*ctl = it_path("ctl.sock"), *conf;
+
+	cr_assert_eq(system(it_fmt("cp -r '%s' '%s'",
+	    it_env("VHOSTD_POLICYDIR"), pol)), 0);
+	/* No epoll: every child dies at once with SIGSYS. */
+	write_file("pol/rng.policy", "exit_group: 1\nwrite: 1\n");
+	conf = write_file("v.conf", it_fmt("[r]\ntype = rng\nsocket = %s\n",
+	    sock));
+	it_start(&it_vp, "--policy-dir", pol, "--restart-limit=2/60",
+	    "--control", ctl, "-c", conf, NULL);
+	cr_assert_geq(vproc_wait_log(&it_vp, "r: 2 failures within 60s; "
+	    "giving up", 0, 20000), 0, "%s", it_vp.vp_log);
+	/* Answered after the give-up is complete (one loop): no race. */
+	assert_status(ctl, "d['devices'][0]['state'] == 'failed'");
+	cr_assert(!it_exists(sock), "a device given up keeps its socket");
+	/* Fixed; a start alone does not count the old failures away. */
+	cr_assert_eq(system(it_fmt("cp '%s/rng.policy' '%s/rng.policy'",
+	    it_env("VHOSTD_POLICYDIR"), pol)), 0);
+	if (by_reload) {
+		/* The same file: "nothing changed", but r is retried. */
+		cr_assert_eq(ctl_run(ctl, "reload", NULL), 0, "%s", ctl_err);
+		cr_assert_neq(strstr(ctl_out, "r: failed; started again by "
+		    "the reload"), NULL, "%s", ctl_out);
+	} else {
+		cr_assert_eq(ctl_run(ctl, "reset", "r", NULL), 0, "%s",
+		    ctl_err);
+		cr_assert_neq(strstr(ctl_out, "r: restart counters cleared, "
+		    "child"), NULL, "%s", ctl_out);
+	}
+	cr_assert_gt(vproc_child_pid(&it_vp, "r", 2, VPROC_TIMEOUT_MS), 0,
+	    "%s", it_vp.vp_log);
+	assert_status(ctl, "d['devices'][0]['state'] == 'running' and "
+	    "d['devices'][0]['restarts'] == 0");
+	it_assert_entropy(sock);
+	it_stop(&it_vp);
+}
+
+Test(ctl, reset_revives_a_device_that_gave_up)
+{
+	give_up_then_revive(false);
+}
+
+Test(ctl, reload_retries_a_device_that_gave_up)
+{
+	give_up_then_revive(true);
+}
+
+/*
+ * A reload with a mistyped image path: the running disk is untouched
+ * (the same child, the same socket inode, still served) and the error
+ * names the file and line of the path.  vhostd ctl reload says so too.
+ */
+Test(ctl, reload_with_a_mistyped_image_keeps_the_disk)
+{
+	const char	*img = make_image("d.img"), *sock = it_path("d.sock");
+	const char	*ctl = it_path("ctl.sock"), *conf;
+	pid_t		 c0, c1;
+	ino_t		 ino;
+
+	conf = write_file("v.conf", it_fmt("[d]\ntype = blk\nsocket = %s\n"
+	    "path = %s\n", sock, img));
+	it_start(&it_vp, "--control", ctl, "-c", conf, NULL);
+	c0 = vproc_child_pid(&it_vp, "d", 0, VPROC_TIMEOUT_MS);
+	cr_assert_gt(c0, 0, "%s", it_vp.vp_log);
+	ino = inode(sock);
+
+	write_file("v.conf", it_fmt("[d]\ntype = blk\nsocket = %s\n"
+	    "path = %s.typo\n", sock, img));
+	cr_assert_eq(kill(it_vp.vp_pid, SIGHUP), 0);
+	cr_assert_geq(vproc_wait_log(&it_vp, it_fmt("v.conf:4: [d] path: "
+	    "%s.typo: No such file or directory", img), 0, VPROC_TIMEOUT_MS),
+	    0, "no file:line error:\n%s", it_vp.vp_log);
+	cr_assert_geq(vproc_wait_log(&it_vp, "d keeps running with its "
+	    "previous configuration", 0, VPROC_TIMEOUT_MS), 0, "%s",
+	    it_vp.vp_log);
+	cr_assert_eq(kill(c0, 0), 0, "the running child was stopped:\n%s",
+	    it_vp.vp_log);
+	cr_assert_eq(inode(sock), ino, "the socket was replaced");
+	assert_disk_serves(sock, 8, 0x5a);
+	/* The child that served is the one from before the reload. */
+	cr_assert_eq(vproc_child_pid(&it_vp, "d", 0, 0), c0);
+
+	/* The same through vhostd ctl reload: exit 1, the error shown. */
+	cr_assert_eq(ctl_run(ctl, "reload", NULL), 1);
+	cr_assert_neq(strstr(ctl_err, "v.conf:4: [d] path:"), NULL, "%s",
+	    ctl_err);
+	/* The next child (after the session above) serves the old image. */
+	c1 = vproc_child_pid(&it_vp, "d", 1, VPROC_TIMEOUT_MS);
+	cr_assert_gt(c1, 0, "%s", it_vp.vp_log);
+	cr_assert_eq(inode(sock), ino);
+	assert_disk_serves(sock, 16, 0x6b);
+	cr_assert_eq(vproc_count(&it_vp, "configuration changed"), 0, "%s",
+	    it_vp.vp_log);
+	it_stop(&it_vp);
+}
+
+/*
+ * A reload that changes a disk but keeps its image and socket: the new
+ * configuration opens although the running device holds the image lock
+ * (taken over, not taken twice), the listener is the same (socket
+ * inode), and the data written before is there.  Then read-only=on
+ * (exclusive lock to shared) and back (shared to exclusive).
+ */
+Test(ctl, reload_of_a_disk_on_the_same_image_takes_its_lock_over)
+{
+	const char	*img = make_image("d.img"), *sock = it_path("d.sock");
+	const char	*ctl = it_path("ctl.sock"), *conf;
+	char		 base[1024];
+	ino_t		 ino;
+	long		 off;
+	int		 fd;
+	struct flock	 fl;
+
+	snprintf(base, sizeof(base), "[d]\ntype = blk\nsocket = %s\n"
+	    "path = %s\n", sock, img);
+	conf = write_file("v.conf", base);
+	it_start(&it_vp, "--control", ctl, "-c", conf, NULL);
+	cr_assert_gt(vproc_child_pid(&it_vp, "d", 0, VPROC_TIMEOUT_MS), 0);
+	ino = inode(sock);
+	assert_disk_serves(sock, 24, 0x31);
+
+	write_file("v.conf", it_fmt("%squeues = 2\n", base));
+	cr_assert_eq(ctl_run(ctl, "reload", NULL), 0, "%s\n%s", ctl_err,
+	    it_vp.vp_log);
+	off = vproc_wait_log(&it_vp, "d: configuration changed; started with "
+	    "the new one", 0, VPROC_TIMEOUT_MS);
+	cr_assert_geq(off, 0, "%s", it_vp.vp_log);
+	cr_assert_eq(inode(sock), ino, "the socket was replaced");
+	wait_status(ctl, "d['devices'][0]['device']['queues'] == 2 and "
+	    "d['devices'][0]['state'] == 'running'");
+	assert_disk_serves(sock, 32, 0x42);
+	cr_assert_eq(vproc_count(&it_vp, "in use by"), 0, "%s", it_vp.vp_log);
+
+	/* The lock is still held: another writer is refused. */
+	fd = open(img, O_RDWR | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_len = 1;
+	cr_assert_eq(fcntl(fd, F_OFD_SETLK, &fl), -1, "the image lock was "
+	    "lost in the reload");
+
+	/* Read-only: the lock becomes shared (a reader may join). */
+	write_file("v.conf", it_fmt("%squeues = 2\nread-only = on\n", base));
+	cr_assert_eq(ctl_run(ctl, "reload", NULL), 0, "%s\n%s", ctl_err,
+	    it_vp.vp_log);
+	off = vproc_wait_log(&it_vp, "d: configuration changed", (size_t)off,
+	    VPROC_TIMEOUT_MS);
+	cr_assert_geq(off, 0, "%s", it_vp.vp_log);
+	wait_status(ctl, "d['devices'][0]['device']['read-only'] == True "
+	    "and d['devices'][0]['state'] == 'running'");
+	fl.l_type = F_RDLCK;
+	cr_assert_eq(fcntl(fd, F_OFD_SETLK, &fl), 0, "a read-only disk's "
+	    "lock should be shared: %s", strerror(errno));
+	fl.l_type = F_UNLCK;
+	cr_assert_eq(fcntl(fd, F_OFD_SETLK, &fl), 0);
+
+	/* Writable again: exclusive, and served. */
+	write_file("v.conf", base);
+	cr_assert_eq(ctl_run(ctl, "reload", NULL), 0, "%s\n%s", ctl_err,
+	    it_vp.vp_log);
+	off = vproc_wait_log(&it_vp, "d: configuration changed", (size_t)off,
+	    VPROC_TIMEOUT_MS);
+	cr_assert_geq(off, 0, "%s", it_vp.vp_log);
+	wait_status(ctl, "d['devices'][0]['device']['read-only'] == False "
+	    "and d['devices'][0]['state'] == 'running'");
+	fl.l_type = F_RDLCK;
+	cr_assert_eq(fcntl(fd, F_OFD_SETLK, &fl), -1, "a writable disk's "
+	    "lock should be exclusive");
+	close(fd);
+	assert_disk_serves(sock, 40, 0x53);
+	cr_assert_eq(inode(sock), ino);
+	it_stop(&it_vp);
+}
+
+/* The unit's control path: vhostd ctl -i NAME finds /run/vhostd/NAME.ctl. */
+Test(ctl, instance_name_finds_the_units_control_socket)
+{
+	const char	*sock = it_path("r.sock");
+	char		 name[64], path[128], *argv[8];
+	int		 st;
+
+	if (mkdir("/run/vhostd", 0755) == -1 && errno != EEXIST)
+		cr_skip_test("cannot create /run/vhostd: %s", strerror(errno));
+	snprintf(name, sizeof(name), "ctltest-%d", (int)getpid());
+	snprintf(path, sizeof(path), "/run/vhostd/%s.ctl", name);
+	it_start(&it_vp, it_fmt("--control=%s", path), "--device",
+	    it_fmt("rng,name=r,socket=%s", sock), NULL);
+	argv[0] = (char *)it_env("VHOSTD");
+	argv[1] = (char *)"ctl";
+	argv[2] = (char *)"-i";
+	argv[3] = name;
+	argv[4] = (char *)"status";
+	argv[5] = NULL;
+	st = vproc_run(argv, ctl_out, sizeof(ctl_out), ctl_err,
+	    sizeof(ctl_err), VPROC_TIMEOUT_MS);
+	cr_assert_eq(it_code(st), 0, "%s", ctl_err);
+	cr_assert_neq(strstr(ctl_out, sock), NULL, "%s", ctl_out);
+	/* A mistyped instance: a clear error naming the path tried. */
+	argv[3] = (char *)"no-such-instance-x";
+	st = vproc_run(argv, ctl_out, sizeof(ctl_out), ctl_err,
+	    sizeof(ctl_err), VPROC_TIMEOUT_MS);
+	cr_assert_eq(it_code(st), 1);
+	cr_assert_neq(strstr(ctl_err, "/run/vhostd/no-such-instance-x.ctl"),
+	    NULL, "%s", ctl_err);
+	it_stop(&it_vp);
+	cr_assert(!it_exists(path));
+}
+
+/*
+ * A reload that changes only mode= keeps the listening socket (same
+ * inode, new mode); one that moves the socket binds the new path before
+ * the old child stops, and removes the old path once it is gone.
+ */
+Test(ctl, reload_keeps_or_moves_the_socket)
+{
+	const char	*ctl = it_path("ctl.sock"), *conf;
+	char		 a[256], b[256];
+	struct stat	 st;
+	ino_t		 ino;
+	long		 off;
+
+	snprintf(a, sizeof(a), "%s", it_path("a.sock"));
+	snprintf(b, sizeof(b), "%s", it_path("b.sock"));
+	conf = write_file("v.conf", it_fmt("[r]\ntype = rng\nsocket = %s\n", a));
+	it_start(&it_vp, "--control", ctl, "-c", conf, NULL);
+	cr_assert_gt(vproc_child_pid(&it_vp, "r", 0, VPROC_TIMEOUT_MS), 0);
+	ino = inode(a);
+	write_file("v.conf", it_fmt("[r]\ntype = rng\nsocket = %s\n"
+	    "mode = 0640\n", a));
+	cr_assert_eq(ctl_run(ctl, "reload", NULL), 0, "%s", ctl_err);
+	off = vproc_wait_log(&it_vp, "r: configuration changed", 0,
+	    VPROC_TIMEOUT_MS);
+	cr_assert_geq(off, 0, "%s", it_vp.vp_log);
+	cr_assert_eq(lstat(a, &st), 0);
+	cr_assert_eq(st.st_ino, ino, "the socket was bound again");
+	cr_assert_eq(st.st_mode & 0777, 0640, "mode %o", st.st_mode & 0777);
+	it_assert_entropy(a);
+
+	write_file("v.conf", it_fmt("[r]\ntype = rng\nsocket = %s\n", b));
+	cr_assert_eq(ctl_run(ctl, "reload", NULL), 0, "%s", ctl_err);
+	off = vproc_wait_log(&it_vp, "r: configuration changed", (size_t)off,
+	    VPROC_TIMEOUT_MS);
+	cr_assert_geq(off, 0, "%s", it_vp.vp_log);
+	wait_status(ctl, it_fmt("d['devices'][0]['socket'] == '%s' and "
+	    "d['devices'][0]['state'] == 'running'", b));
+	cr_assert(!it_exists(a), "the old socket path is left");
+	cr_assert_eq(lstat(b, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+	it_assert_entropy(b);
+	it_stop(&it_vp);
+}
