@@ -71,6 +71,8 @@ struct sup_device {
 	 */
 	struct sup_device	*sd_replacement;
 	struct event		*sd_kill;	/* SIGKILL after the grace */
+	struct stats_dev	*sd_stats;	/* counters (stats.h), made at
+						   the first spawn */
 	/* The socket path's identity (sd_has_sockid: socket= given). */
 	struct listener_id	 sd_sockid;
 	enum sup_ctl_op {
@@ -82,8 +84,6 @@ struct sup_device {
 	/* A replacement: at the commit, take over prev's listener. */
 	bool			 sd_take_listener;
 	bool			 sd_opened;	/* holds its resources */
-	struct stats_dev	*sd_stats;	/* counters (stats.h), made at
-						   the first spawn */
 	bool			 sd_id_done;	/* sd_uid/sd_gid chosen */
 	bool			 sd_id_taken;	/* sd_uid is from su_ids */
 	uid_t			 sd_uid;	/* the child's ids (device_ids) */

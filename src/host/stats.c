@@ -52,7 +52,8 @@ stats_child_start(struct stats_dev *st)
 
 	/* A region left by a child whose end we did not see: its numbers. */
 	if (st->st_map != NULL)
-		stats_child_end(st, -1);
+		stats_child_end(st, SUP_EXIT_STOPPED);
+	st->st_starts++;
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.rg_magic = CTR_MAGIC;
 	hdr.rg_size = sizeof(hdr);
@@ -113,6 +114,8 @@ stats_child_end(struct stats_dev *st, int cls)
 		memset(&st->st_last, 0, sizeof(st->st_last));
 	}
 	stats_unmap(st);
+	if (cls == STATS_NOT_STARTED && st->st_starts > 0)
+		st->st_starts--;
 	if (cls >= 0 && cls < STATS_NCLASSES)
 		st->st_exits[cls]++;
 }
@@ -220,7 +223,8 @@ stats_ctl(struct supervisor *sup, const struct ctl_req *req, FILE *f)
 		v[n].sv_name = sd->sd_conf.dc_name;
 		v[n].sv_type = sd->sd_conf.dc_type;
 		v[n].sv_state = ctl_state_name(sd->sd_run);
-		v[n].sv_restarts = sd->sd_restarts;
+		v[n].sv_restarts = sd->sd_stats != NULL ?
+		    stats_restarts(sd->sd_stats) : 0;
 		v[n].sv_exits = sd->sd_stats != NULL ? sd->sd_stats->st_exits :
 		    no_exits;
 		v[n].sv_ctr = &cur[n];

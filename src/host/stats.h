@@ -28,7 +28,10 @@
  * (their last validated values, taken once more when the parent reaps
  * them) plus the running child's, added with saturation, so a counter
  * never goes backwards across restarts.  The in-flight gauge is the
- * running child's only.  Exits are counted by class (restart.c).
+ * running child's only.  Exits are counted by class (restart.c), and
+ * children started: restarts are the children after the first, whatever
+ * started them, which vhostd ctl reset does not clear (the status's
+ * restart count it does).
  */
 #ifndef VHOSTD_HOST_STATS_H
 #define VHOSTD_HOST_STATS_H
@@ -57,6 +60,7 @@ struct stats_dev {
 	struct ctr_region	 st_base;	/* finished children, summed */
 	struct ctr_region	 st_last;	/* running child, validated */
 	uint64_t		 st_exits[STATS_NCLASSES];
+	uint64_t		 st_starts;	/* children started */
 	unsigned int		 st_nqueues;	/* most any child announced */
 	bool			 st_warned;	/* could not make a region */
 };
@@ -69,15 +73,24 @@ void	stats_dev_free(struct stats_dev *st);
 /*
  * Before a child is cloned: a fresh region for it.  The descriptor to
  * hand the child (CLOEXEC; the caller closes it once the child has it),
- * or -1 (logged once): the child counts nothing.
+ * or -1 (logged once): the child counts nothing.  Counts a start.
  */
 int	stats_child_start(struct stats_dev *st);
 /*
- * The child is gone (reaped, or never cloned: cls < 0): take its numbers
- * a last time into the finished children's sum, unmap its region, count
- * its exit class.
+ * The child is gone (reaped: cls is its class; or never cloned:
+ * STATS_NOT_STARTED, the start is not counted): take its numbers a last
+ * time into the finished children's sum, unmap its region, count its
+ * exit class.
  */
+#define STATS_NOT_STARTED	(-1)
 void	stats_child_end(struct stats_dev *st, int cls);
+
+/* Children started after the first. */
+static inline uint64_t
+stats_restarts(const struct stats_dev *st)
+{
+	return st->st_starts > 0 ? st->st_starts - 1 : 0;
+}
 
 /*
  * Copy src (a child's region, as it is now) into last, validating every
@@ -107,7 +120,7 @@ struct stats_view {
 	const char			*sv_name;
 	const struct device_type	*sv_type;
 	const char			*sv_state;	/* "running", ... */
-	unsigned int			 sv_restarts;
+	uint64_t			 sv_restarts;	/* stats_restarts */
 	const uint64_t			*sv_exits;	/* STATS_NCLASSES */
 	const struct ctr_region		*sv_ctr;	/* stats_current's */
 };

@@ -82,8 +82,8 @@ text_device(FILE *f, const struct stats_view *v)
 	uint64_t		 n;
 	char			 label[16];
 
-	fprintf(f, "%s (%s, %s): restarts %u; child exits:", v->sv_name,
-	    v->sv_type->dt_name, v->sv_state, v->sv_restarts);
+	fprintf(f, "%s (%s, %s): restarts %" PRIu64 "; child exits:",
+	    v->sv_name, v->sv_type->dt_name, v->sv_state, v->sv_restarts);
 	for (i = 0; i < STATS_NCLASSES; i++)
 		fprintf(f, "%s %s %" PRIu64, i ? "," : "", class_labels[i],
 		    v->sv_exits[i]);
@@ -195,7 +195,8 @@ json_device(FILE *f, const struct stats_view *v)
 	json_str(f, v->sv_type->dt_name);
 	fprintf(f, ", \"state\": ");
 	json_str(f, v->sv_state);
-	fprintf(f, ", \"restarts\": %u, \"exits\": {", v->sv_restarts);
+	fprintf(f, ", \"restarts\": %" PRIu64 ", \"exits\": {",
+	    v->sv_restarts);
 	for (i = 0; i < STATS_NCLASSES; i++)
 		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "",
 		    class_labels[i], v->sv_exits[i]);
@@ -414,10 +415,10 @@ prom_write(FILE *f, const struct stats_view *v, unsigned int n)
 			prom_device_counters(f, v[k].sv_type, v, n);
 	}
 	prom_head(f, "vhostd_restarts_total", "counter",
-	    "Children the supervisor started again for the device.");
+	    "Children started for the device after its first (any cause).");
 	for (k = 0; k < n; k++) {
 		prom_series(f, "vhostd_restarts_total", &v[k], -1);
-		fprintf(f, "} %u\n", v[k].sv_restarts);
+		fprintf(f, "} %" PRIu64 "\n", v[k].sv_restarts);
 	}
 	prom_head(f, "vhostd_child_exits_total", "counter",
 	    "Ends of the device's children, by exit class (vhostd(8), EXIT "

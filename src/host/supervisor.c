@@ -132,7 +132,7 @@ sup_device_spawn(struct sup_device *sd)
 		close(logp[1]);
 		close_reset(&ctrfd);
 		if (sd->sd_stats != NULL)
-			stats_child_end(sd->sd_stats, -1);
+			stats_child_end(sd->sd_stats, STATS_NOT_STARTED);
 		return rc;
 	}
 	if (pid == 0) {

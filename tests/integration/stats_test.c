@@ -579,3 +579,59 @@ Test(stats, a_client_that_does_not_read_does_not_block_the_parent)
 		close(fds[i]);
 	it_stop(&it_vp);
 }
+
+/* Write text to it_dir/name; its path (not it_path's rotating buffers). */
+static const char *
+conf_write(const char *name, const char *text)
+{
+	static char	path[256];
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "%s/%s", it_dir, name);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+	return path;
+}
+
+/* A reload that changes a device keeps its counters; one it adds: zero. */
+Test(stats, counters_survive_a_reload_that_changes_the_device)
+{
+	static char	 conf[256], ctl[256], sa[256], sb[256];
+	char		*argv[5], out[4096], err[4096];
+	struct snap	 s;
+	int		 st;
+
+	snprintf(ctl, sizeof(ctl), "%s", it_path("ctl"));
+	snprintf(sa, sizeof(sa), "%s", it_path("a.sock"));
+	snprintf(sb, sizeof(sb), "%s", it_path("b.sock"));
+	snprintf(conf, sizeof(conf), "%s", conf_write("v.conf",
+	    it_fmt("[a]\ntype = rng\nsocket = %s\n", sa)));
+	it_start(&it_vp, "--control", ctl, "-c", conf, NULL);
+	it_assert_entropy(sa);
+	wait_exits(ctl, "a", 1, &s);
+	cr_assert_eq(s.s_req, 1);
+	(void)conf_write("v.conf", it_fmt("[a]\ntype = rng\nsocket = %s\n"
+	    "restart = on-failure\n[b]\ntype = rng\nsocket = %s\n", sa, sb));
+	argv[0] = (char *)it_env("VHOSTD");
+	argv[1] = (char *)"ctl";
+	argv[2] = it_fmt("--control=%s", ctl);
+	argv[3] = (char *)"reload";
+	argv[4] = NULL;
+	st = vproc_run(argv, out, sizeof(out), err, sizeof(err),
+	    VPROC_TIMEOUT_MS);
+	cr_assert_eq(st, 0, "reload: %s%s\nvhostd:\n%s", out, err,
+	    it_vp.vp_log);
+	printf("stats: reload: %s", out);
+	/* The changed device is replaced once its old child is gone. */
+	cr_assert_geq(vproc_wait_log(&it_vp, "a: configuration changed", 0,
+	    VPROC_TIMEOUT_MS), 0, "%s", it_vp.vp_log);
+	snap(ctl, "a", &s);
+	cr_assert_eq(s.s_req, 1, "the changed device lost its counters");
+	cr_assert_eq(s.s_rbytes, 256);
+	cr_assert_eq(s.s_disc, 1);
+	cr_assert_eq(s.s_restarts, 2, "restarts went backwards");
+	snap(ctl, "b", &s);
+	cr_assert_eq(s.s_req, 0);
+	it_stop(&it_vp);
+}

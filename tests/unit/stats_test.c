@@ -131,6 +131,12 @@ Test(stats, children_are_summed_and_never_go_backwards)
 	cr_assert_eq(cur.rg_q[0].cq_requests, 130 + 2 * CTR_CHILD_MAX);
 	cr_assert_eq(cur.rg_nqueues, 1, "the queues the children announced");
 	cr_assert_eq(st->st_exits[SUP_EXIT_DEVICE], 3);
+	/* Four children started: three restarts; a clone that failed: none. */
+	cr_assert_eq(stats_restarts(st), 3);
+	cr_assert_geq(fd = stats_child_start(st), 0);
+	close(fd);
+	stats_child_end(st, STATS_NOT_STARTED);
+	cr_assert_eq(stats_restarts(st), 3);
 	munmap(r, sizeof(*r));
 	stats_dev_free(st);
 	cr_assert_eq(stats_sat_add(UINT64_MAX - 1, 5), UINT64_MAX);
