@@ -535,3 +535,71 @@ Test(vsock_uds, each_child_gets_a_fresh_channel)
 	close(old);
 	device_res_release(NULL, &res);
 }
+
+/*
+ * A child flooding malformed records, or records carrying descriptors
+ * the parent must close, is held by the same budget as good requests:
+ * the parent pauses after at most VSOCK_BROKER_BURST records, whatever
+ * they look like, instead of reading on while the child writes.
+ */
+Test(vsock_uds, broker_budget_counts_malformed_records)
+{
+	struct device_res	 res;
+	struct vsock_parent	*vp;
+	struct device_peer	 peer = { 65534, 65534, 0 };
+	uint8_t			 w[VSOCK_BROKER_REC_SIZE + 8];
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int) * 4)];
+	}			 cm;
+	struct iovec		 iov = { w, 15 };
+	struct msghdr		 msg;
+	struct cmsghdr		*c;
+	unsigned int		 i, calls, sent;
+	int			 sv[2], fds[4], rc = 0, one = 1 << 20;
+
+	udir_make();
+	vp = uparent(&res);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0, sv), 0);
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &one, sizeof(one));
+	memset(w, 0xa5, sizeof(w));
+	for (i = 0; i < 4; i++)
+		cr_assert_geq(fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC),
+		    0);
+	/* Half short records, half oversized ones with 4 descriptors. */
+	for (sent = 0; sent < 4 * VSOCK_BROKER_BURST; sent++) {
+		memset(&msg, 0, sizeof(msg));
+		iov.iov_len = sent % 2 ? sizeof(w) : 15;
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		if (sent % 2) {
+			msg.msg_control = cm.buf;
+			msg.msg_controllen = sizeof(cm.buf);
+			c = CMSG_FIRSTHDR(&msg);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(fds));
+			memcpy(CMSG_DATA(c), fds, sizeof(fds));
+		}
+		if (sendmsg(sv[0], &msg, MSG_DONTWAIT) < 0)
+			break;
+	}
+	cr_assert_gt(sent, VSOCK_BROKER_BURST + VSOCK_BROKER_BATCH,
+	    "only %u records queued", sent);
+	for (calls = 0; calls * VSOCK_BROKER_BATCH < sent &&
+	    (rc = vsock_broker_serve(vp, sv[1], &peer)) == 0; calls++)
+		;
+	cr_log_info("broker: %u malformed records queued, %u serve calls "
+	    "before rc %d, %llu refused", sent, calls, rc,
+	    (unsigned long long)vp->vp_refused);
+	cr_assert_eq(rc, VSOCK_BROKER_PAUSE_MS, "malformed records do not "
+	    "count against the budget (rc %d after %u calls)", rc, calls);
+	cr_assert_leq(vp->vp_refused, VSOCK_BROKER_BURST + 1);
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
+	close(sv[0]);
+	close(sv[1]);
+	device_res_release(&vsock_device_type, &res);
+	udir_remove();
+}
