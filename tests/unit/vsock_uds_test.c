@@ -603,3 +603,74 @@ Test(vsock_uds, broker_budget_counts_malformed_records)
 	device_res_release(&vsock_device_type, &res);
 	udir_remove();
 }
+
+static int
+ufd_count(void)
+{
+	char	p[64];
+	int	fd, n = 0;
+
+	for (fd = 0; fd < 4096; fd++) {
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		n += access(p, F_OK) == 0;
+	}
+	return n;
+}
+
+/*
+ * A child that never reads its answers does not block the parent (the
+ * channel made blocking here, so only the broker's own MSG_DONTWAIT
+ * stands between it and a full queue), and the sockets whose answer
+ * could not be sent are closed, not kept.
+ */
+Test(vsock_uds, broker_never_blocks_on_a_child_that_does_not_read,
+    .timeout = 60)
+{
+	struct device_res	 res;
+	struct vsock_parent	*vp;
+	struct device_peer	 peer = { 65534, 65534, 0 };
+	struct vsock_broker_req	 req = { .br_port = 1 };
+	uint8_t			 w[VSOCK_BROKER_REC_SIZE];
+	struct timespec		 ts;
+	long			 t0, t1;
+	unsigned int		 i;
+	int			 sv[2], lfd, before, after, small = 1;
+
+	udir_make();
+	vp = uparent(&res);
+	lfd = usock("vs_1", 4096, 0777, (uid_t)-1, 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+	    sv), 0);
+	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &small,
+	    sizeof(small)), 0);
+	for (i = 0; i < VSOCK_BROKER_BURST; i++) {
+		req.br_seq = i;
+		vsock_broker_req_encode(&req, w);
+		cr_assert_eq(write(sv[0], w, sizeof(w)), (ssize_t)sizeof(w));
+	}
+	before = ufd_count();
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	for (i = 0; i < VSOCK_BROKER_BURST / VSOCK_BROKER_BATCH + 1; i++)
+		if (vsock_broker_serve(vp, sv[1], &peer) != 0)
+			break;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t1 = ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	after = ufd_count();
+	cr_log_info("broker: %d requests, child not reading: served %llu in "
+	    "%ld ms, fds %d -> %d", VSOCK_BROKER_BURST,
+	    (unsigned long long)vp->vp_served, t1 - t0, before, after);
+	cr_assert_eq(vp->vp_served, VSOCK_BROKER_BURST);
+	cr_assert_lt(t1 - t0, 5000, "the parent waited %ld ms", t1 - t0);
+	cr_assert_eq(after, before, "the parent kept descriptors");
+	/* The queue was full: not every answer could go. */
+	for (i = 0; recv(sv[0], w, sizeof(w), MSG_DONTWAIT) > 0; i++)
+		;
+	cr_log_info("broker: %u answers queued for the child", i);
+	cr_assert_lt(i, VSOCK_BROKER_BURST, "the queue never filled");
+	close(sv[0]);
+	close(sv[1]);
+	close(lfd);
+	device_res_release(&vsock_device_type, &res);
+	udir_remove();
+}
