@@ -108,3 +108,72 @@ Test(vsock_hostile, slowloris_clients_are_dropped_and_a_good_one_is_served)
 	close(fd);
 	it_stop(&it_vp);
 }
+
+/* Read exactly n bytes from fd within ms. */
+static bool
+vt_read_n(int fd, char *buf, size_t n, int ms)
+{
+	size_t	got = 0;
+	ssize_t	r;
+
+	while (got < n) {
+		if (!vt_wait_in(fd, ms))
+			return false;
+		if ((r = read(fd, buf + got, n - got)) <= 0)
+			return false;
+		got += (size_t)r;
+	}
+	return true;
+}
+
+/*
+ * tx chains the way a hostile (or unusual) driver lays them out: the
+ * header cut across several descriptors, the payload too, a writable
+ * descriptor at the end.  The device copies the readable bytes once and
+ * reads the same packet; the connection and the device go on working.
+ */
+Test(vsock_hostile, tx_header_cut_across_descriptors_and_a_writable_tail)
+{
+	static const uint32_t	cuts1[] = { 1, 8, 20, 43, 46 };
+	static const uint32_t	cuts2[] = { 44 };
+	static const uint32_t	cuts3[] = { 2, 4, 6, 8, 10, 12, 14, 16 };
+	struct vsv_conn		*vc;
+	char			 buf[64];
+	int			 lfd, fd, c;
+
+	vt_start_vhostd();
+	vt_start_guest(0);
+	lfd = vt_host_listen(5001);
+	c = vsv_connect(&vt_v, 5001, 10000);
+	cr_assert_geq(c, 0, "guest connect: %s; vhostd:\n%s",
+	    vuf_error(&vt_v.v_f), vt_log());
+	cr_assert(vt_wait_in(lfd, 5000));
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	vc = &vt_v.v_conn[c];
+	cr_assert_eq(vsv_send_split(&vt_v, vc->c_lport, vc->c_rport,
+	    VIRTIO_VSOCK_OP_RW, "hello", 5, cuts1, 5, false), 0, "%s",
+	    vuf_error(&vt_v.v_f));
+	cr_assert_eq(vsv_send_split(&vt_v, vc->c_lport, vc->c_rport,
+	    VIRTIO_VSOCK_OP_RW, "world", 5, cuts2, 1, true), 0, "%s",
+	    vuf_error(&vt_v.v_f));
+	cr_assert_eq(vsv_send_split(&vt_v, vc->c_lport, vc->c_rport,
+	    VIRTIO_VSOCK_OP_RW, "!", 1, cuts3, 8, true), 0, "%s",
+	    vuf_error(&vt_v.v_f));
+	cr_assert(vt_read_n(fd, buf, 11, 20000), "the host got no data; "
+	    "vhostd:\n%s", vt_log());
+	cr_assert_eq(memcmp(buf, "helloworld!", 11), 0, "host got '%.11s'",
+	    buf);
+	/* Still a working device and connection, both ways. */
+	cr_assert_eq(write(fd, "back", 4), 4);
+	cr_assert_eq(vsv_recv(&vt_v, c, buf, 4, 20000), 4, "%s; vhostd:\n%s",
+	    vuf_error(&vt_v.v_f), vt_log());
+	cr_assert_eq(memcmp(buf, "back", 4), 0);
+	cr_assert_eq(vsv_send(&vt_v, c, "more", 4, 20000), 4);
+	cr_assert(vt_read_n(fd, buf, 4, 20000));
+	cr_assert_eq(memcmp(buf, "more", 4), 0);
+	cr_assert_eq(vt_v.v_bad_packets, 0);
+	close(fd);
+	close(lfd);
+	it_stop(&it_vp);
+}
