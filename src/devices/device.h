@@ -218,6 +218,18 @@ struct device_type {
 	 */
 	unsigned long		 dt_rlimit_nproc;
 	unsigned long		 dt_rlimit_memlock;
+	/*
+	 * The child's memory cap when the device sets no memory-max=:
+	 * bytes of private memory (RLIMIT_DATA: heap, data segments,
+	 * private mappings; not guest memory, which the front end shares,
+	 * nor io_uring rings).  Size it for the largest configuration the
+	 * type's keys allow (all queues, the deepest rings) with room to
+	 * spare: what the child allocates past it fails with ENOMEM, and
+	 * the child exits as a device fault.  0: no cap.  Net and vsock,
+	 * once wired, declare theirs (rx/tx buffers per queue; vsock's
+	 * bounded connection table).
+	 */
+	uint64_t		 dt_mem_limit;
 	/* RLIMIT_NOFILE above the jail's default (vsock: one descriptor
 	 * per connection).  0: the default. */
 	unsigned long		 dt_rlimit_nofile;

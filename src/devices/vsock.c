@@ -219,6 +219,11 @@ const struct device_type vsock_device_type = {
 	.dt_ops = &vsock_ops,
 	/* One descriptor per connection and per pending CONNECT line. */
 	.dt_rlimit_nofile = 128 + 2 * VSOCK_DEF_MAX_CONNS,
+	/*
+	 * Every connection full both ways: 128 * (256 + 64) KiB = 40 MiB,
+	 * plus the tables and a 64 KiB packet buffer; room to spare.
+	 */
+	.dt_mem_limit = 96ull << 20,
 	.dt_open = vsock_open,
 	.dt_spawn = vsock_spawn,
 	.dt_close = vsock_close,

@@ -65,6 +65,8 @@ vsock_bind(struct vu_dev *dev, struct vsock_child *vc)
 	vc->vc_watching = true;
 }
 
+static void	vsock_event_run(struct vu_dev *, struct vsock_child *);
+
 void
 vsock_rx_run(struct vsock_child *vc)
 {
@@ -79,6 +81,9 @@ vsock_rx_run(struct vsock_child *vc)
 	if (vc->vc_dev == NULL || !vu_queue_ready(vc->vc_dev, VSOCK_QUEUE_RX) ||
 	    (vq = vu_queue(vc->vc_dev, VSOCK_QUEUE_RX)) == NULL)
 		return;
+	/* The reset goes first when it can: it must not drop new ones. */
+	if (vc->vc_event_due)
+		vsock_event_run(vc->vc_dev, vc);
 	vu_budget_init(&budget);
 	while (vsock_guest_pending(vc->vc_core)) {
 		if ((rc = virtq_pop(vq, e)) == 0)

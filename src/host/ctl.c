@@ -25,6 +25,8 @@
 #define CTL_MAX_WORDS	8
 /* How long a request that waits for a device may wait, past the grace. */
 #define CTL_WAIT_EXTRA_MS	10000
+/* How long a client may take to send its request, and to read the reply. */
+#define CTL_IO_TIMEOUT_MS	2000
 
 /* What a waiting request waits for (ctl_poke checks it). */
 enum ctl_wait {
@@ -45,7 +47,17 @@ struct ctl_conn {
 	pid_t			 cc_pid;	/* the child it was at */
 	const char		*cc_done;	/* "started", "restarted" */
 	struct ctl_conn		*cc_next;
+	/* The reply still to send (non-blocking: the loop never waits). */
+	char			*cc_out;
+	size_t			 cc_outlen;
+	size_t			 cc_outoff;
+	/* Every connection (ctl_close frees the ones still open). */
+	struct ctl_conn		*cc_all_next;
+	struct ctl_conn		**cc_all_prev;
 };
+
+/* The open connections: requests being read, waiting or being answered. */
+static struct ctl_conn	*ctl_conns;
 
 static const char *const state_names[] = {
 	[SUP_STOPPED] = "stopped",
@@ -401,8 +413,9 @@ ctl_split(char *line, char **words, int max)
 	return n;
 }
 
+/* Take cc off the list of requests that wait for a device. */
 static void
-conn_free(struct ctl_conn *cc)
+conn_unwait(struct ctl_conn *cc)
 {
 	struct ctl_conn	**pp;
 
@@ -411,24 +424,85 @@ conn_free(struct ctl_conn *cc)
 			*pp = cc->cc_next;
 			break;
 		}
+	cc->cc_wait = CTL_WAIT_NONE;
+}
+
+static void
+conn_free(struct ctl_conn *cc)
+{
+	conn_unwait(cc);
+	if (cc->cc_all_prev != NULL) {
+		*cc->cc_all_prev = cc->cc_all_next;
+		if (cc->cc_all_next != NULL)
+			cc->cc_all_next->cc_all_prev = cc->cc_all_prev;
+	}
 	if (cc->cc_ev != NULL)
 		event_free(cc->cc_ev);
 	close_reset(&cc->cc_fd);
+	free(cc->cc_out);
 	free(cc);
 }
 
-/* Send the reply (small: a blocking write with a send timeout), close. */
+/* Write what the socket takes of the reply: true once all is sent. */
+static bool
+conn_flush(struct ctl_conn *cc)
+{
+	ssize_t	n;
+
+	while (cc->cc_outoff < cc->cc_outlen) {
+		n = send(cc->cc_fd, cc->cc_out + cc->cc_outoff,
+		    cc->cc_outlen - cc->cc_outoff, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return false;
+		if (n <= 0)
+			return true;	/* gone: nothing more to send */
+		cc->cc_outoff += (size_t)n;
+	}
+	return true;
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn	*cc = arg;
+
+	/* A client that does not read its reply in time is dropped. */
+	if ((what & EV_TIMEOUT) || conn_flush(cc))
+		conn_free(cc);
+}
+
+/*
+ * Send the reply (copied) and close.  The parent's loop never waits
+ * for a client: what the socket does not take at once is sent as the
+ * client reads it, for CTL_IO_TIMEOUT_MS at most.
+ */
 static void
 conn_reply(struct ctl_conn *cc, const char *reply, size_t rlen)
 {
-	size_t	off;
-	ssize_t	n;
+	struct timeval	tv = { CTL_IO_TIMEOUT_MS / 1000,
+			    (CTL_IO_TIMEOUT_MS % 1000) * 1000 };
 
-	fd_set_nonblock(cc->cc_fd, 0);
-	for (off = 0; off < rlen; off += (size_t)n)
-		if ((n = write(cc->cc_fd, reply + off, rlen - off)) <= 0)
-			break;
-	conn_free(cc);
+	conn_unwait(cc);
+	if (cc->cc_ev != NULL)
+		event_free(cc->cc_ev);
+	cc->cc_ev = NULL;
+	if (rlen == 0 || (cc->cc_out = malloc(rlen)) == NULL) {
+		conn_free(cc);
+		return;
+	}
+	memcpy(cc->cc_out, reply, rlen);
+	cc->cc_outlen = rlen;
+	cc->cc_outoff = 0;
+	if (conn_flush(cc) || cc->cc_sup->su_ctl_ev == NULL) {
+		conn_free(cc);	/* sent, or vhostd is stopping */
+		return;
+	}
+	cc->cc_ev = event_new(cc->cc_sup->su_base, cc->cc_fd,
+	    EV_WRITE | EV_PERSIST, conn_write_cb, cc);
+	if (cc->cc_ev == NULL || event_add(cc->cc_ev, &tv) == -1)
+		conn_free(cc);
 }
 
 static void
@@ -558,7 +632,8 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct supervisor	*sup = arg;
 	struct ctl_conn		*cc;
 	struct ucred		 cred;
-	struct timeval		 tv = { 2, 0 };
+	struct timeval		 tv = { CTL_IO_TIMEOUT_MS / 1000,
+				    (CTL_IO_TIMEOUT_MS % 1000) * 1000 };
 	socklen_t		 len = sizeof(cred);
 	int			 fd;
 
@@ -577,13 +652,17 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if ((cc = calloc(1, sizeof(*cc))) == NULL) {
 		close(fd);
 		return;
 	}
 	cc->cc_sup = sup;
 	cc->cc_fd = fd;
+	cc->cc_all_next = ctl_conns;
+	if (ctl_conns != NULL)
+		ctl_conns->cc_all_prev = &cc->cc_all_next;
+	cc->cc_all_prev = &ctl_conns;
+	ctl_conns = cc;
 	cc->cc_ev = event_new(sup->su_base, fd, EV_READ | EV_PERSIST, conn_cb,
 	    cc);
 	if (cc->cc_ev == NULL || event_add(cc->cc_ev, &tv) == -1)
@@ -616,11 +695,19 @@ ctl_listen(struct supervisor *sup, const char *path, char *err,
 void
 ctl_close(struct supervisor *sup)
 {
-	while (sup->su_ctl_wait != NULL)
-		conn_replyf(sup->su_ctl_wait, "error: vhostd is stopping\n");
+	struct ctl_conn	*cc, *next;
+
 	if (sup->su_ctl_ev != NULL)
 		event_free(sup->su_ctl_ev);
 	sup->su_ctl_ev = NULL;
+	/* A last word where the socket takes it; nothing waits. */
+	while (sup->su_ctl_wait != NULL)
+		conn_replyf(sup->su_ctl_wait, "error: vhostd is stopping\n");
+	for (cc = ctl_conns; cc != NULL; cc = next) {
+		next = cc->cc_all_next;
+		if (cc->cc_sup == sup)
+			conn_free(cc);
+	}
 	listener_free(sup->su_ctl);
 	sup->su_ctl = NULL;
 	listener_retained_release(sup->su_ctl_retained);

@@ -109,8 +109,9 @@ broker_cb(evutil_socket_t fd, short what, void *arg)
 		peer.dp_uid = jc->jc_outer_uid;
 		peer.dp_gid = jc->jc_outer_gid;
 	} else {
-		peer.dp_uid = jc->jc_uid;
-		peer.dp_gid = jc->jc_gid;
+		/* The device's own ids (device_ids: user=, the uid range). */
+		peer.dp_uid = sd->sd_uid;
+		peer.dp_gid = sd->sd_gid;
 	}
 	rc = sd->sd_conf.dc_type->dt_broker(&sd->sd_res, &peer);
 	if (rc == 0)
@@ -215,6 +216,9 @@ sup_device_spawn(struct sup_device *sd)
 		    &sup->su_opt.so_jail, &sd->sd_res,
 		    listener_fd(sd->sd_listener), logp[1],
 		    sd->sd_filter != NULL ? sd->sd_filter->sf_filter : NULL);
+		ca.ca_jail.jc_uid = sd->sd_uid;
+		ca.ca_jail.jc_gid = sd->sd_gid;
+		ca.ca_jail.jc_data = sd->sd_conf.dc_mem_max;
 		if (sup->su_exe_fd >= 0)
 			child_exec(&ca, sup->su_exe_fd);
 		child_main(&ca);
@@ -230,10 +234,18 @@ sup_device_spawn(struct sup_device *sd)
 	sd->sd_served = 0;
 	sd->sd_run = SUP_RUNNING;
 	clock_gettime(CLOCK_MONOTONIC, &sd->sd_started);
-	/* In a restart storm the supervisor said so once (device_exited). */
+	/*
+	 * In a restart storm the supervisor said so once (device_exited).
+	 * The uid the child has on the host: in a user namespace every child
+	 * is the parent's uid outside; without the sandbox, the parent's.
+	 */
 	(sd->sd_restart.sr_throttled ? log_debug : log_info)(
-	    "%s: started child %d on %s", sd->sd_conf.dc_name, (int)pid,
-	    sd->sd_conf.dc_socket != NULL ? sd->sd_conf.dc_socket : "fd");
+	    "%s: started child %d on %s (uid %u)", sd->sd_conf.dc_name,
+	    (int)pid, sd->sd_conf.dc_socket != NULL ? sd->sd_conf.dc_socket :
+	    "fd", !sup->su_opt.so_jail.jc_enabled ? (unsigned int)geteuid() :
+	    sup->su_opt.so_jail.jc_userns ?
+	    (unsigned int)sup->su_opt.so_jail.jc_outer_uid :
+	    (unsigned int)sd->sd_uid);
 	return 0;
 }
 

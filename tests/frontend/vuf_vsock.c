@@ -93,16 +93,15 @@ vsv_start(struct vsv *v, const char *path, uint64_t cid, uint32_t buf_alloc)
 	v->v_ev = vuf_alloc(&v->v_f, VSV_NEV * 8, 64, &v->v_ev_gpa);
 	if (v->v_rx == NULL || v->v_tx == NULL || v->v_ev == NULL)
 		return -ENOMEM;
-	for (i = 0; i < VSV_NRX; i++)
-		if ((rc = post_rx(v, i)) < 0)
-			return rc;
+	/*
+	 * A new back end says TRANSPORT_RESET first: event buffers, wait
+	 * for it, then rx buffers (no packet can come before it).
+	 */
 	for (i = 0; i < VSV_NEV; i++)
 		if ((rc = post_ev(v, i)) < 0)
 			return rc;
-	if ((rc = vuf_vq_kick(&v->v_f, RXQ, true)) < 0 ||
-	    (rc = vuf_vq_kick(&v->v_f, EVQ, true)) < 0)
+	if ((rc = vuf_vq_kick(&v->v_f, EVQ, true)) < 0)
 		return rc;
-	/* A new back end says TRANSPORT_RESET first: wait for it. */
 	deadline = now_ms() + 5000;
 	while (v->v_events == 0) {
 		if (now_ms() > deadline)
@@ -111,7 +110,10 @@ vsv_start(struct vsv *v, const char *path, uint64_t cid, uint32_t buf_alloc)
 		if ((rc = vsv_poll(v, 50)) < 0)
 			return rc;
 	}
-	return 0;
+	for (i = 0; i < VSV_NRX; i++)
+		if ((rc = post_rx(v, i)) < 0)
+			return rc;
+	return vuf_vq_kick(&v->v_f, RXQ, true);
 }
 
 int

@@ -270,3 +270,41 @@ Test(vsock, reload_keeps_or_moves_uds_path)
 	it_stop(&it_vp);
 	cr_assert(!it_exists(it_path("vs2")));
 }
+
+/*
+ * The broker connects the guest only to sockets the device's child could
+ * connect to by its own uid and gid (user= here): one of that uid's,
+ * mode 0600, is reached; one of another uid's, mode 0600, is refused
+ * (root's permission bypass does not decide).
+ */
+Test(vsock, guest_reaches_what_the_devices_uid_could)
+{
+	int	mine, other, c, fd;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root (sockets of other uids)");
+	it_start(&it_vp, "--device", it_fmt("vsock,name=vs,socket=%s,"
+	    "guest-cid=%u,uds-path=%s,user=12345:12345", it_path("vu"), VT_CID,
+	    it_path("vs")), NULL);
+	vt_start_guest(0);
+	mine = vt_host_listen(7003);
+	cr_assert_eq(chown(it_path("vs_7003"), 12345, 12345), 0);
+	other = vt_host_listen(7005);
+	cr_assert_eq(chown(it_path("vs_7005"), 23456, 23456), 0);
+	cr_assert_eq(chmod(it_path("vs_7003"), 0600), 0);
+	cr_assert_eq(chmod(it_path("vs_7005"), 0600), 0);
+	c = vsv_connect(&vt_v, 7003, 10000);
+	cr_assert_geq(c, 0, "the device's own uid's socket refused: %d; "
+	    "vhostd:\n%s", c, vt_log());
+	cr_assert(vt_wait_in(mine, 5000));
+	fd = accept4(mine, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(vsv_connect(&vt_v, 7005, 10000), -ECONNREFUSED);
+	cr_assert(!vt_wait_in(other, 0), "another uid's socket was reached");
+	cr_assert_not_null(strstr(vt_log(), "vs_7005: Permission denied"),
+	    "%s", vt_log());
+	close(mine);
+	close(other);
+	it_stop(&it_vp);
+}
