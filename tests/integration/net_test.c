@@ -1098,3 +1098,69 @@ Test(net, mergeable_rx_on_a_ring_smaller_than_a_frame)
 	cr_assert_eq(stat_of(rx, "drops:rx_no_room"), 1, "%s", rx);
 	it_stop(&it_vp);
 }
+
+/*
+ * Held rx buffers (mergeable: popped to cover the largest frame, not yet
+ * used) across the messages that invalidate them: SET_MEM_TABLE (the
+ * same memory mapped again) and SET_FEATURES (the header length changes
+ * from 12 to 10: the held buffers were checked for 12) give them back and
+ * the next frames still arrive intact; GET_VRING_BASE answers the used
+ * index, not the popped one (held buffers are not consumed).
+ */
+Test(net, held_rx_buffers_across_mem_table_features_and_stop)
+{
+	const char	*sock = it_path("net.sock");
+	struct vuf	 f;
+	struct vuf_net	 n;
+	uint8_t		 hdr[12], frame[2000], got[4096];
+	unsigned int	 nb, k;
+	uint32_t	 seq;
+	uint16_t	 base, used;
+	size_t		 len;
+	int		 s;
+
+	enter_netns();
+	start_net(sock, ",mtu=1500", 1500);
+	s = packet_socket(tap_name);
+	guest_up(&f, &n, sock, F_MRG, 1, 256);
+	for (k = 0; k < 2; k++) {
+		fill_frame(frame, 1400, 30 + k);
+		packet_send(s, frame, 1400);
+		do {
+			cr_assert_eq(vuf_net_recv(&n, 0, hdr, got,
+			    sizeof(got), &len, &nb, 5000), 0, "frame %u: %s\n%s",
+			    k, vuf_error(&f), it_vp.vp_log);
+		} while (!is_test_frame(got, len, &seq));
+		cr_assert_eq(seq, 30 + k);
+		cr_assert_eq(len, 1400);
+		cr_assert_eq(memcmp(got, frame, len), 0, "frame %u corrupt", k);
+		cr_assert_eq(nb, 6, "(12 + 1400) / 256 -> 6, got %u", nb);
+		if (k == 0)
+			cr_assert_eq(vuf_send_mem_table(&f, 1, false), 0, "%s",
+			    vuf_error(&f));
+		else
+			cr_assert_eq(vuf_set_features(&f, F_MRG &
+			    ~(1ull << VUF_NET_F_MRG_RXBUF) &
+			    ~(1ull << VIRTIO_F_VERSION_1)), 0, "%s",
+			    vuf_error(&f));
+	}
+	/* Legacy header: a frame in one 256-byte buffer. */
+	fill_frame(frame, 200, 40);
+	packet_send(s, frame, 200);
+	do {
+		cr_assert_eq(vuf_net_recv(&n, 0, hdr, got, sizeof(got), &len,
+		    &nb, 5000), 0, "%s\n%s", vuf_error(&f), it_vp.vp_log);
+	} while (!is_test_frame(got, len, &seq));
+	cr_assert_eq(seq, 40);
+	cr_assert_eq(len, 200);
+	cr_assert_eq(memcmp(got, frame, len), 0);
+	close(s);
+	used = f.f_vq[0].q_used->idx;
+	cr_assert_eq(vuf_vq_stop(&f, 0, &base), 0, "%s", vuf_error(&f));
+	fprintf(stderr, "net_test: held: GET_VRING_BASE %u, used %u, avail "
+	    "%u\n", base, used, f.f_vq[0].q_avail_idx);
+	cr_assert_eq(base, used, "GET_VRING_BASE %u counts held buffers "
+	    "(used %u)", base, used);
+	vuf_fini(&f);
+	it_stop(&it_vp);
+}
