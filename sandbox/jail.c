@@ -365,6 +365,30 @@ below_hard(int resource, rlim_t value)
 }
 
 /*
+ * The memory cap (memory-max=): RLIMIT_DATA, which counts the private
+ * writable mappings of the process (heap, its data segments, private
+ * anonymous maps), so that malloc fails with ENOMEM past it.  Not
+ * RLIMIT_AS: that counts guest memory too, which the front end maps into
+ * the child (MAP_SHARED, as large as the VM), and the io_uring rings;
+ * RLIMIT_DATA counts neither.  Sanitizer builds reserve terabytes of
+ * shadow memory as private mappings: no cap there (said once).
+ */
+static int
+step_rlimit_data(const struct jail_config *jc)
+{
+	if (jc->jc_data == 0)
+		return 0;
+#ifdef VHOSTD_SANITIZE
+	log_debug("jail: rlimits: no RLIMIT_DATA (memory-max) in a sanitizer "
+	    "build");
+	return 0;
+#else
+	return set_rlimit(RLIMIT_DATA, "RLIMIT_DATA",
+	    below_hard(RLIMIT_DATA, jc->jc_data));
+#endif
+}
+
+/*
  * Step 7: no core dumps, no locked memory, no new processes (RLIMIT_NPROC
  * counts every process of the uid, so 0 forbids fork and threads) unless
  * the device type asks for them (jc_memlock, jc_nproc: io_uring), and a
@@ -375,6 +399,7 @@ below_hard(int resource, rlim_t value)
  * grow a file past it, by write, fallocate or ftruncate, through io_uring
  * too: its workers share the limit); SIGXFSZ is then ignored, so such a
  * write fails with EFBIG and the device reports an I/O error.
+ * RLIMIT_DATA when set (jc_data: step_rlimit_data).
  */
 static int
 step_rlimits(const struct jail_config *jc, const struct fdset *keep)
@@ -403,7 +428,7 @@ step_rlimits(const struct jail_config *jc, const struct fdset *keep)
 		    below_hard(RLIMIT_FSIZE, jc->jc_fsize))) != 0)
 			return rc;
 	}
-	return 0;
+	return step_rlimit_data(jc);
 }
 
 /*

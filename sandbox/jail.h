@@ -19,12 +19,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
 #include "../src/util/util.h"
 
 struct policy_filter;
+struct jail_ids;
 
 /* Jail features the operator can relax one by one (--jail-disable). */
 #define JAIL_F_USERNS		0x0001	/* "userns" */
@@ -61,30 +63,100 @@ struct jail_config {
 	rlim_t		jc_memlock;	/* RLIMIT_MEMLOCK (default 0) */
 	rlim_t		jc_fsize;	/* RLIMIT_FSIZE; 0 (default): left
 					   as it is */
+	rlim_t		jc_data;	/* RLIMIT_DATA (the child's private
+					   memory); 0 (default): left as it
+					   is.  Not applied in sanitizer
+					   builds (VHOSTD_SANITIZE) */
+	bool		jc_user_given;	/* --user: every child is jc_uid */
+	uint32_t	jc_id_base;	/* per-device uids/gids: the range */
+	uint32_t	jc_id_count;	/* BASE .. BASE+COUNT-1; 0: off */
 	uid_t		jc_outer_uid;	/* euid/egid of the parent: the ids the */
 	gid_t		jc_outer_gid;	/* child has outside its user ns */
 	int		jc_parent_pidfd; /* pidfd of the parent, or -1 */
 };
 
 /*
+ * Per-device ids (jail_ids.c): by default each device child runs as a uid
+ * (and the gid of the same number) of its own from this range, so that
+ * the limits the kernel keeps per uid (RLIMIT_NPROC: io_uring's io-wq
+ * workers; locked memory of io_uring rings) are per device.  65536..99999
+ * lies in the range systemd leaves unused (systemd.io/UIDS-GIDS:
+ * 65536..524287) and below the first subordinate id that shadow's useradd
+ * hands out (SUB_UID_MIN 100000), and overlaps none of systemd's
+ * DynamicUser (61184..65519), homed (60001..60513) or container ranges;
+ * ids of the range that the user database or /etc/subuid, /etc/subgid
+ * name are skipped at start-up.
+ */
+#define JAIL_ID_BASE_DEFAULT	65536u
+#define JAIL_ID_COUNT_DEFAULT	34464u
+#define JAIL_ID_COUNT_MAX	65536u
+
+/*
  * Defaults: enabled; every namespace; a user namespace only when not
  * running as root; uid/gid of user "vhostd" if it exists, else "nobody"
- * (else 65534), resolved here, in the parent; RLIMIT_NOFILE
- * JAIL_NOFILE_DEFAULT.  Also opens a pidfd of the calling process (the
- * parent of every child), CLOEXEC, that jail_enter uses to notice a parent
- * that died before PR_SET_PDEATHSIG took effect even inside a new pid
- * namespace; the descriptor lives as long as the process (one per process:
+ * (else 65534), resolved here, in the parent (the ids of a child when
+ * per-device ids do not apply: a user namespace, --uid-range=off); the
+ * per-device id range JAIL_ID_BASE_DEFAULT:JAIL_ID_COUNT_DEFAULT;
+ * RLIMIT_NOFILE JAIL_NOFILE_DEFAULT.  Also opens a pidfd of the calling
+ * process (the parent of every child), CLOEXEC, that jail_enter uses to
+ * notice a parent that died before PR_SET_PDEATHSIG took effect even
+ * inside a new pid namespace; the descriptor lives as long as the process (one per process:
  * later calls reuse it).  Cannot fail.
  */
 void	jail_config_init(struct jail_config *jc);
 
 /*
  * --user: USER or UID, optionally ":GROUP" or ":GID".  Without a group the
- * user's primary group (a bare number: gid = uid).  0, or -EINVAL with a
- * message in err.
+ * user's primary group (a bare number: gid = uid).  Sets jc_user_given:
+ * every child then runs as that user, not as one of the range.  0, or
+ * -EINVAL with a message in err.
  */
 int	jail_config_set_user(struct jail_config *jc, const char *user,
 	    char *err, size_t errlen);
+
+/*
+ * --uid-range: "BASE:COUNT" (decimal; COUNT 1..JAIL_ID_COUNT_MAX; the
+ * range may not hold 0, 65534, 65535 or ids from 2^31 on), or "off" (every
+ * child runs as jc_uid).  0, or -EINVAL with a message in err.
+ */
+int	jail_config_set_id_range(struct jail_config *jc, const char *range,
+	    char *err, size_t errlen);
+
+/*
+ * The per-device id allocator (jail_ids.c), parent only.  NULL when
+ * per-device ids do not apply to jc: sandbox off, --user given, the range
+ * off, or a user namespace (an unprivileged parent can map only its own
+ * uid: every child is that uid outside, whatever it is inside).  Reads the
+ * user and group databases and /etc/subuid, /etc/subgid once, and skips
+ * the ids of the range they name (logged).  NULL also when out of memory
+ * (logged; children then share jc_uid).
+ */
+struct jail_ids	*jail_ids_new(const struct jail_config *jc);
+
+/*
+ * The id for the device called name: BASE + a hash of the name modulo
+ * COUNT, or the next free id after it (wrapping) when another device or
+ * the system holds that one.  So a device keeps its id across restarts of
+ * its child, reloads and restarts of vhostd, as long as no other device
+ * took its slot first (devices are added in configuration order).  0, or
+ * 1 when every id of the range is in use: the id is then shared (logged
+ * by the caller); -ENOSPC when the system holds every id of the range.
+ */
+int	jail_ids_take(struct jail_ids *ji, const char *name, uint32_t *id);
+
+/*
+ * One more user of id (a device replacing another in a reload keeps its
+ * uid); given back with jail_ids_put.  No-op for ids outside the range.
+ */
+void	jail_ids_hold(struct jail_ids *ji, uint32_t id);
+
+/* Give back an id jail_ids_take returned (no-op for ids outside). */
+void	jail_ids_put(struct jail_ids *ji, uint32_t id);
+
+/* How many ids of the range the system holds (skipped). */
+unsigned int	jail_ids_reserved(const struct jail_ids *ji);
+
+void	jail_ids_free(struct jail_ids *ji);
 
 /*
  * --jail-disable: a comma-separated list of userns pidns netns ipcns utsns
@@ -165,7 +237,7 @@ enum jail_step {
 	JAIL_STEP_ROOT,		/* 166 read-only tmpfs root, pivot_root,
 				   detach old root, chdir / */
 	JAIL_STEP_RLIMITS,	/* 167 CORE 0, NOFILE, NPROC 0, MEMLOCK 0,
-				   FSIZE (when set) */
+				   FSIZE, DATA (when set) */
 	JAIL_STEP_IDS,		/* 168 setgroups, setresgid, setresuid */
 	JAIL_STEP_CAPS,		/* 169 securebits locked, every cap dropped
 				   (bounding, ambient) */

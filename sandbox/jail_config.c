@@ -80,6 +80,10 @@ jail_config_init(struct jail_config *jc)
 	jc->jc_nproc = 0;
 	jc->jc_memlock = 0;
 	jc->jc_fsize = 0;
+	jc->jc_data = 0;
+	jc->jc_user_given = false;
+	jc->jc_id_base = JAIL_ID_BASE_DEFAULT;
+	jc->jc_id_count = JAIL_ID_COUNT_DEFAULT;
 	jc->jc_outer_uid = geteuid();
 	jc->jc_outer_gid = getegid();
 	jc->jc_parent_pidfd = self_pidfd();
@@ -145,6 +149,47 @@ jail_config_set_user(struct jail_config *jc, const char *user, char *err,
 	}
 	jc->jc_uid = uid;
 	jc->jc_gid = gid;
+	jc->jc_user_given = true;
+	return 0;
+}
+
+int
+jail_config_set_id_range(struct jail_config *jc, const char *range,
+    char *err, size_t errlen)
+{
+	char		 buf[64], *colon;
+	uint64_t	 base, count, last;
+
+	if (strcmp(range, "off") == 0) {
+		jc->jc_id_count = 0;
+		return 0;
+	}
+	if (strlen(range) >= sizeof(buf) ||
+	    (colon = strchr(memcpy(buf, range, strlen(range) + 1), ':')) ==
+	    NULL) {
+		snprintf(err, errlen, "expected BASE:COUNT or off");
+		return -EINVAL;
+	}
+	*colon = '\0';
+	if (parse_u64(buf, 1, 0x7fffffffULL, &base) < 0 ||
+	    parse_u64(colon + 1, 1, JAIL_ID_COUNT_MAX, &count) < 0) {
+		snprintf(err, errlen, "expected BASE:COUNT with BASE from 1 "
+		    "and COUNT from 1 to %u", JAIL_ID_COUNT_MAX);
+		return -EINVAL;
+	}
+	last = base + count - 1;
+	if (last > 0x7fffffffULL) {
+		snprintf(err, errlen, "the range ends at %llu: ids from 2^31 "
+		    "on are not safe to use", (unsigned long long)last);
+		return -EINVAL;
+	}
+	if (base <= 65535 && last >= 65534) {
+		snprintf(err, errlen, "the range holds 65534 (nobody) or "
+		    "65535 (the 16-bit -1)");
+		return -EINVAL;
+	}
+	jc->jc_id_base = (uint32_t)base;
+	jc->jc_id_count = (uint32_t)count;
 	return 0;
 }
 

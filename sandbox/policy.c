@@ -6,6 +6,8 @@
  * logical line, the physical line and column it came from, so each error
  * reads "file:line:column: message".  Lines for the same syscall merge as
  * OR; the result is a struct pol_db that policy_compile.c turns into BPF.
+ * Here: files, @include, logical lines, rules and directives; the values
+ * and argument expressions within a line are policy_expr.c.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -18,40 +20,10 @@
 
 #include <seccomp.h>
 
-#include "policy_int.h"
+#include "policy_parse.h"
 
 #define POL_MAX_DEPTH	8	/* @include nesting */
 #define POL_MAX_LINE	65536	/* one logical line */
-#define POL_MAX_NEST	32	/* "(" and "~" in one value */
-
-/* One file being read (a stack through @include). */
-struct pol_file {
-	const char		*pf_name;	/* owned by pol_db */
-	dev_t			 pf_dev;
-	ino_t			 pf_ino;
-	bool			 pf_have_id;
-	const struct pol_file	*pf_parent;
-	unsigned int		 pf_depth;
-};
-
-/* A logical line with the origin of every character. */
-struct pol_line {
-	char		*pl_buf;
-	unsigned int	*pl_lines;
-	unsigned int	*pl_cols;
-	size_t		 pl_len;
-	size_t		 pl_cap;
-};
-
-/* Parser state for one logical line. */
-struct pol_cur {
-	const struct pol_line	*pc_line;
-	const struct pol_file	*pc_file;
-	size_t			 pc_pos;
-	unsigned int		 pc_nest;	/* "(" and "~" being parsed */
-	char			*pc_err;
-	size_t			 pc_errlen;
-};
 
 static int	parse_file(struct pol_db *, FILE *, const struct pol_file *,
 		    char *, size_t);
@@ -74,353 +46,6 @@ pol_err(char *err, size_t errlen, const struct pol_loc *loc,
 	va_end(ap);
 }
 
-/* The location of character pos of the current line (or just past it). */
-static struct pol_loc
-cur_loc(const struct pol_cur *c, size_t pos)
-{
-	const struct pol_line	*l = c->pc_line;
-	struct pol_loc		 loc;
-
-	loc.pl_file = c->pc_file->pf_name;
-	if (l->pl_len == 0) {
-		loc.pl_line = 1;
-		loc.pl_col = 1;
-	} else if (pos < l->pl_len) {
-		loc.pl_line = l->pl_lines[pos];
-		loc.pl_col = l->pl_cols[pos];
-	} else {
-		loc.pl_line = l->pl_lines[l->pl_len - 1];
-		loc.pl_col = l->pl_cols[l->pl_len - 1] + 1;
-	}
-	return loc;
-}
-
-static int
-cur_fail(struct pol_cur *c, size_t pos, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-cur_fail(struct pol_cur *c, size_t pos, const char *fmt, ...)
-{
-	struct pol_loc	loc = cur_loc(c, pos);
-	char		msg[512];
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	pol_err(c->pc_err, c->pc_errlen, &loc, "%s", msg);
-	return -1;
-}
-
-static char
-cur_peek(const struct pol_cur *c)
-{
-	return c->pc_pos < c->pc_line->pl_len ?
-	    c->pc_line->pl_buf[c->pc_pos] : '\0';
-}
-
-static void
-cur_skipws(struct pol_cur *c)
-{
-	while (c->pc_pos < c->pc_line->pl_len &&
-	    isspace((unsigned char)c->pc_line->pl_buf[c->pc_pos]))
-		c->pc_pos++;
-}
-
-static bool
-is_word(char ch)
-{
-	return isalnum((unsigned char)ch) || ch == '_';
-}
-
-/* Copy the word at the cursor (letters, digits, '_') into buf. */
-static size_t
-cur_word(struct pol_cur *c, char *buf, size_t len)
-{
-	size_t	n = 0;
-
-	while (is_word(cur_peek(c))) {
-		if (n + 1 < len)
-			buf[n++] = cur_peek(c);
-		c->pc_pos++;
-	}
-	buf[n] = '\0';
-	return n;
-}
-
-/* A quoted excerpt of the text at pos, for "unexpected" messages. */
-static void
-excerpt(const struct pol_cur *c, size_t pos, char *buf, size_t len)
-{
-	const struct pol_line	*l = c->pc_line;
-	size_t			 n = 0;
-
-	if (pos < l->pl_len && !is_word(l->pl_buf[pos]))
-		buf[n++] = l->pl_buf[pos++];
-	else
-		while (pos < l->pl_len && is_word(l->pl_buf[pos]) &&
-		    n + 1 < len)
-			buf[n++] = l->pl_buf[pos++];
-	buf[n] = '\0';
-}
-
-static int
-expect_end(struct pol_cur *c)
-{
-	char	what[64];
-
-	cur_skipws(c);
-	if (c->pc_pos >= c->pc_line->pl_len)
-		return 0;
-	excerpt(c, c->pc_pos, what, sizeof(what));
-	return cur_fail(c, c->pc_pos, "syntax error: unexpected '%s'", what);
-}
-
-/* NUMBER: decimal, 0x hex or 0 octal, optionally negative. */
-static int
-parse_number(struct pol_cur *c, uint64_t *out)
-{
-	size_t			 start = c->pc_pos;
-	bool			 neg = false;
-	char			 buf[72], *end;
-	unsigned long long	 v;
-
-	if (cur_peek(c) == '-') {
-		neg = true;
-		c->pc_pos++;
-	}
-	if (!isdigit((unsigned char)cur_peek(c)))
-		return cur_fail(c, start, "syntax error: expected a number");
-	if (cur_word(c, buf, sizeof(buf)) >= sizeof(buf) - 1)
-		return cur_fail(c, start, "number out of range");
-	errno = 0;
-	v = strtoull(buf, &end, 0);
-	if (*end != '\0')
-		return cur_fail(c, start, "bad number '%s%s'", neg ? "-" : "",
-		    buf);
-	if (errno == ERANGE || (neg && v > (unsigned long long)INT64_MAX + 1))
-		return cur_fail(c, start, "number out of range");
-	*out = neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-	return 0;
-}
-
-static int	parse_value(struct pol_cur *, uint64_t *);
-
-/*
- * TERM: ["~"] (NUMBER | CONSTANT | "(" VALUE ")").  "~" and "(" recurse:
- * at most POL_MAX_NEST of them nest, so that a long line of them is an
- * error rather than a stack overflow.
- */
-static int
-parse_term(struct pol_cur *c, uint64_t *out)
-{
-	char	name[128];
-	size_t	start;
-	int	rc;
-
-	cur_skipws(c);
-	start = c->pc_pos;
-	if (cur_peek(c) == '~' || cur_peek(c) == '(') {
-		if (c->pc_nest >= POL_MAX_NEST)
-			return cur_fail(c, start, "values nested too deeply "
-			    "(more than %d levels)", POL_MAX_NEST);
-		c->pc_nest++;
-		c->pc_pos++;
-		if (c->pc_line->pl_buf[start] == '~') {
-			rc = parse_term(c, out);
-			*out = ~*out;
-		} else if ((rc = parse_value(c, out)) == 0) {
-			cur_skipws(c);
-			if (cur_peek(c) != ')')
-				rc = cur_fail(c, c->pc_pos,
-				    "syntax error: expected ')'");
-			else
-				c->pc_pos++;
-		}
-		c->pc_nest--;
-		return rc;
-	}
-	if (cur_peek(c) == '-' || isdigit((unsigned char)cur_peek(c)))
-		return parse_number(c, out);
-	if (!isalpha((unsigned char)cur_peek(c)) && cur_peek(c) != '_')
-		return cur_fail(c, start, "syntax error: expected a value");
-	cur_word(c, name, sizeof(name));
-	if (pol_const_lookup(name, out) < 0)
-		return cur_fail(c, start, "unknown constant '%s'", name);
-	return 0;
-}
-
-/* VALUE: TERM { "|" TERM } */
-static int
-parse_value(struct pol_cur *c, uint64_t *out)
-{
-	uint64_t	v = 0;
-
-	if (parse_term(c, out) < 0)
-		return -1;
-	for (;;) {
-		cur_skipws(c);
-		if (cur_peek(c) != '|' || (c->pc_pos + 1 < c->pc_line->pl_len &&
-		    c->pc_line->pl_buf[c->pc_pos + 1] == '|'))
-			return 0;
-		c->pc_pos++;
-		if (parse_term(c, &v) < 0)
-			return -1;
-		*out |= v;
-	}
-}
-
-/* ATOM: "arg" N OP VALUE */
-static int
-parse_atom(struct pol_cur *c, struct pol_atom *a)
-{
-	static const struct {
-		const char	*name;
-		enum pol_op	 op;
-	} ops[] = {
-		{ "==", POL_EQ }, { "!=", POL_NE }, { "<", POL_LT },
-		{ "<=", POL_LE }, { ">", POL_GT }, { ">=", POL_GE },
-		{ "&", POL_AND }, { "in", POL_IN },
-	};
-	char	word[64], op[8];
-	size_t	start, i, n = 0;
-
-	cur_skipws(c);
-	start = c->pc_pos;
-	a->pa_loc = cur_loc(c, start);
-	if (!is_word(cur_peek(c)))
-		return cur_fail(c, start, "syntax error: expected an argument "
-		    "(arg0 to arg5)");
-	cur_word(c, word, sizeof(word));
-	if (strncmp(word, "arg", 3) != 0 || word[3] == '\0')
-		return cur_fail(c, start, "syntax error: expected an argument "
-		    "(arg0 to arg5), got '%s'", word);
-	if (strlen(word) != 4 || word[3] < '0' || word[3] > '5')
-		return cur_fail(c, start, "bad argument index '%s' (arg0 to "
-		    "arg5)", word);
-	a->pa_arg = (unsigned int)(word[3] - '0');
-
-	cur_skipws(c);
-	start = c->pc_pos;
-	if (is_word(cur_peek(c))) {
-		cur_word(c, op, sizeof(op));
-		n = strlen(op);
-	} else {
-		while (strchr("=!<>&|", cur_peek(c)) != NULL &&
-		    cur_peek(c) != '\0' && n + 1 < sizeof(op))
-			op[n++] = c->pc_line->pl_buf[c->pc_pos++];
-		op[n] = '\0';
-	}
-	if (n == 0)
-		return cur_fail(c, start, "syntax error: expected an operator "
-		    "after %s", word);
-	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (strcmp(ops[i].name, op) == 0)
-			break;
-	if (i == sizeof(ops) / sizeof(ops[0]))
-		return cur_fail(c, start, "bad operator '%s'", op);
-	a->pa_op = ops[i].op;
-	return parse_value(c, &a->pa_val);
-}
-
-static int
-push(void **arr, size_t *n, size_t *cap, size_t size)
-{
-	void	*p;
-	size_t	 ncap;
-
-	if (*n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 4;
-	if ((p = reallocarray(*arr, ncap, size)) == NULL)
-		return -1;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
-/* EXPR: CLAUSE { "||" CLAUSE }, CLAUSE: ATOM { "&&" ATOM } */
-static int
-parse_expr(struct pol_cur *c, struct pol_clause **out, size_t *nout)
-{
-	struct pol_clause	*cl = NULL, *cur;
-	size_t			 n = 0, cap = 0, acap = 0;
-
-	for (;;) {
-		if (push((void **)&cl, &n, &cap, sizeof(*cl)) < 0)
-			goto nomem;
-		cur = &cl[n++];
-		cur->pc_atoms = NULL;
-		cur->pc_n = 0;
-		acap = 0;
-		for (;;) {
-			if (push((void **)&cur->pc_atoms, &cur->pc_n, &acap,
-			    sizeof(*cur->pc_atoms)) < 0)
-				goto nomem;
-			if (parse_atom(c, &cur->pc_atoms[cur->pc_n]) < 0)
-				goto fail;
-			cur->pc_n++;
-			cur_skipws(c);
-			if (cur_peek(c) != '&')
-				break;
-			if (c->pc_pos + 1 >= c->pc_line->pl_len ||
-			    c->pc_line->pl_buf[c->pc_pos + 1] != '&') {
-				cur_fail(c, c->pc_pos, "syntax error: "
-				    "unexpected '&' (use '&&')");
-				goto fail;
-			}
-			c->pc_pos += 2;
-		}
-		if (cur_peek(c) != '|')
-			break;
-		if (c->pc_pos + 1 >= c->pc_line->pl_len ||
-		    c->pc_line->pl_buf[c->pc_pos + 1] != '|') {
-			cur_fail(c, c->pc_pos, "syntax error: unexpected '|' "
-			    "(use '||')");
-			goto fail;
-		}
-		c->pc_pos += 2;
-	}
-	*out = cl;
-	*nout = n;
-	return 0;
-nomem:
-	cur_fail(c, c->pc_pos, "out of memory");
-fail:
-	while (n > 0)
-		free(cl[--n].pc_atoms);
-	free(cl);
-	return -1;
-}
-
-/* "return" ERRNO, the word "return" already consumed. */
-static int
-parse_return(struct pol_cur *c, int *errnum)
-{
-	char		name[64];
-	uint64_t	v = 0;
-	size_t		start;
-
-	cur_skipws(c);
-	start = c->pc_pos;
-	if (isdigit((unsigned char)cur_peek(c))) {
-		if (parse_number(c, &v) < 0)
-			return -1;
-		if (v > 4095)
-			return cur_fail(c, start, "errno %llu out of range "
-			    "(0 to 4095)", (unsigned long long)v);
-		*errnum = (int)v;
-		return 0;
-	}
-	if (cur_word(c, name, sizeof(name)) == 0)
-		return cur_fail(c, start, "syntax error: expected an errno "
-		    "after 'return'");
-	if (pol_errno_lookup(name, errnum) < 0)
-		return cur_fail(c, start, "unknown errno '%s'", name);
-	return 0;
-}
-
 static void
 loc_str(const struct pol_loc *loc, char *buf, size_t len)
 {
@@ -437,7 +62,7 @@ pol_db_sys(struct pol_db *db, int nr, const char *name)
 	for (i = 0; i < db->pd_n; i++)
 		if (db->pd_sys[i].ps_nr == nr)
 			return &db->pd_sys[i];
-	if (push((void **)&db->pd_sys, &db->pd_n, &db->pd_cap,
+	if (pol_push((void **)&db->pd_sys, &db->pd_n, &db->pd_cap,
 	    sizeof(*db->pd_sys)) < 0)
 		return NULL;
 	s = &db->pd_sys[db->pd_n];
@@ -461,56 +86,56 @@ parse_rule(struct pol_db *db, struct pol_cur *c)
 	int			 nr, errnum = 0;
 	bool			 allow = false, ret = false;
 
-	if (cur_word(c, name, sizeof(name)) == 0)
-		return cur_fail(c, start, "syntax error: expected a syscall "
+	if (pol_cur_word(c, name, sizeof(name)) == 0)
+		return pol_cur_fail(c, start, "syntax error: expected a syscall "
 		    "name");
-	cur_skipws(c);
-	if (cur_peek(c) != ':')
-		return cur_fail(c, c->pc_pos, "syntax error: expected ':' "
+	pol_cur_skipws(c);
+	if (pol_cur_peek(c) != ':')
+		return pol_cur_fail(c, c->pc_pos, "syntax error: expected ':' "
 		    "after the syscall name");
 	nr = seccomp_syscall_resolve_name(name);
 	if (nr == __NR_SCMP_ERROR || nr < 0)
-		return cur_fail(c, start, "unknown syscall '%s'", name);
+		return pol_cur_fail(c, start, "unknown syscall '%s'", name);
 	c->pc_pos++;
-	cur_skipws(c);
-	act_loc = cur_loc(c, c->pc_pos);
+	pol_cur_skipws(c);
+	act_loc = pol_cur_loc(c, c->pc_pos);
 	save = c->pc_pos;
-	cur_word(c, word, sizeof(word));
+	pol_cur_word(c, word, sizeof(word));
 	if (strcmp(word, "1") == 0) {
 		allow = true;
 	} else if (strcmp(word, "return") == 0) {
 		ret_loc = act_loc;
-		if (parse_return(c, &errnum) < 0)
+		if (pol_parse_return(c, &errnum) < 0)
 			return -1;
 		ret = true;
 	} else {
 		c->pc_pos = save;
 		if (c->pc_pos >= c->pc_line->pl_len)
-			return cur_fail(c, c->pc_pos, "syntax error: expected "
+			return pol_cur_fail(c, c->pc_pos, "syntax error: expected "
 			    "'1', 'return ERRNO' or an argument expression");
-		if (parse_expr(c, &cl, &ncl) < 0)
+		if (pol_parse_expr(c, &cl, &ncl) < 0)
 			return -1;
-		if (cur_peek(c) == ';') {
+		if (pol_cur_peek(c) == ';') {
 			c->pc_pos++;
-			cur_skipws(c);
+			pol_cur_skipws(c);
 			save = c->pc_pos;
-			ret_loc = cur_loc(c, save);
-			cur_word(c, word, sizeof(word));
+			ret_loc = pol_cur_loc(c, save);
+			pol_cur_word(c, word, sizeof(word));
 			if (strcmp(word, "return") != 0) {
-				cur_fail(c, save, "syntax error: expected "
+				pol_cur_fail(c, save, "syntax error: expected "
 				    "'return' after ';'");
 				goto fail;
 			}
-			if (parse_return(c, &errnum) < 0)
+			if (pol_parse_return(c, &errnum) < 0)
 				goto fail;
 			ret = true;
 		}
 	}
-	if (expect_end(c) < 0)
+	if (pol_expect_end(c) < 0)
 		goto fail;
 
 	if ((s = pol_db_sys(db, nr, name)) == NULL) {
-		cur_fail(c, start, "out of memory");
+		pol_cur_fail(c, start, "out of memory");
 		goto fail;
 	}
 	if ((allow && s->ps_ret_uncond) || (ret && ncl == 0 && s->ps_allow)) {
@@ -551,7 +176,7 @@ parse_rule(struct pol_db *db, struct pol_cur *c)
 		p = reallocarray(s->ps_clauses, s->ps_nclauses + ncl,
 		    sizeof(*p));
 		if (p == NULL) {
-			cur_fail(c, start, "out of memory");
+			pol_cur_fail(c, start, "out of memory");
 			goto fail;
 		}
 		s->ps_clauses = p;
@@ -599,21 +224,21 @@ parse_directive(struct pol_db *db, struct pol_cur *c)
 	int			 rc;
 
 	start = c->pc_pos++;
-	cur_word(c, word, sizeof(word));
+	pol_cur_word(c, word, sizeof(word));
 	if (strcmp(word, "include") != 0 && strcmp(word, "frequency") != 0)
-		return cur_fail(c, start, "unknown directive '@%s'", word);
-	cur_skipws(c);
+		return pol_cur_fail(c, start, "unknown directive '@%s'", word);
+	pol_cur_skipws(c);
 	start = c->pc_pos;
 	while (c->pc_pos < c->pc_line->pl_len) {
 		if (n + 1 >= sizeof(rel))
-			return cur_fail(c, start, "path too long");
+			return pol_cur_fail(c, start, "path too long");
 		rel[n++] = c->pc_line->pl_buf[c->pc_pos++];
 	}
 	while (n > 0 && isspace((unsigned char)rel[n - 1]))
 		n--;
 	rel[n] = '\0';
 	if (n == 0)
-		return cur_fail(c, start, "syntax error: expected a path after "
+		return pol_cur_fail(c, start, "syntax error: expected a path after "
 		    "'@%s'", word);
 	if (strcmp(word, "frequency") == 0)
 		return 0;
@@ -626,12 +251,12 @@ parse_directive(struct pol_db *db, struct pol_cur *c)
 		    (int)(slash - c->pc_file->pf_name), c->pc_file->pf_name,
 		    rel);
 	if (rc < 0 || (size_t)rc >= sizeof(path))
-		return cur_fail(c, start, "path too long");
+		return pol_cur_fail(c, start, "path too long");
 	if (c->pc_file->pf_depth + 1 >= POL_MAX_DEPTH)
-		return cur_fail(c, start, "@include nested too deeply (more "
+		return pol_cur_fail(c, start, "@include nested too deeply (more "
 		    "than %d levels)", POL_MAX_DEPTH);
 	if ((f = fopen(path, "re")) == NULL)
-		return cur_fail(c, start, "cannot open '%s': %s", path,
+		return pol_cur_fail(c, start, "cannot open '%s': %s", path,
 		    strerror(errno));
 	memset(&inc, 0, sizeof(inc));
 	if (fstat(fileno(f), &st) == 0) {
@@ -642,13 +267,13 @@ parse_directive(struct pol_db *db, struct pol_cur *c)
 			if (up->pf_have_id && up->pf_dev == st.st_dev &&
 			    up->pf_ino == st.st_ino) {
 				fclose(f);
-				return cur_fail(c, start, "include loop: '%s' "
+				return pol_cur_fail(c, start, "include loop: '%s' "
 				    "is already being read", path);
 			}
 	}
 	if ((inc.pf_name = db_keep_name(db, path)) == NULL) {
 		fclose(f);
-		return cur_fail(c, start, "out of memory");
+		return pol_cur_fail(c, start, "out of memory");
 	}
 	inc.pf_parent = c->pc_file;
 	inc.pf_depth = c->pc_file->pf_depth + 1;
@@ -693,10 +318,10 @@ static int
 parse_line(struct pol_db *db, struct pol_cur *c)
 {
 	c->pc_pos = 0;
-	cur_skipws(c);
+	pol_cur_skipws(c);
 	if (c->pc_pos >= c->pc_line->pl_len)
 		return 0;
-	if (cur_peek(c) == '@')
+	if (pol_cur_peek(c) == '@')
 		return parse_directive(db, c);
 	return parse_rule(db, c);
 }

@@ -47,9 +47,12 @@ void	policy_filter_free(struct policy_filter *f);
  * Child side, after PR_SET_NO_NEW_PRIVS.  In LOG mode, first install a
  * SIGSYS handler that writes "seccomp: forbidden syscall NAME(arg0, ...,
  * arg5)" to stderr with write(2) and calls _exit(POLICY_LOG_EXIT); then
- * load the BPF with prctl(PR_SET_SECCOMP).  Makes no other system calls
- * and allocates nothing.  f must stay alive (the handler reads its name
- * table).  Returns 0 or -errno.
+ * load the BPF with seccomp(2) and SECCOMP_FILTER_FLAG_TSYNC: every thread
+ * of the process gets the filter (a device may start threads before it,
+ * blk's queue threads), or none does and it fails (-EBUSY when a thread
+ * could not be synchronised).  Makes no other system calls and allocates
+ * nothing.  f must stay alive (the handler reads its name table).
+ * Returns 0 or -errno.
  */
 int	policy_filter_load(const struct policy_filter *f);
 

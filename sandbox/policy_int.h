@@ -1,6 +1,7 @@
 /*
  * policy_int.h - internals shared by the policy parser (policy.c), the
- * compiler (policy_compile.c) and the constant table (policy_consts.c).
+ * compiler (policy_compile.c), the compiled filter (policy_filter.c) and
+ * the constant table (policy_consts.c).
  * Not for use outside sandbox/policy*.c.
  */
 #ifndef VHOSTD_SANDBOX_POLICY_INT_H
@@ -9,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 
 #include "policy.h"
 
@@ -75,6 +78,38 @@ int	pol_parse(struct pol_db *db, FILE *f, const char *name, char *err,
 void	pol_db_free(struct pol_db *db);
 /* The entry for nr, created if absent (NULL when out of memory). */
 struct pol_sys *pol_db_sys(struct pol_db *db, int nr, const char *name);
+
+#define POL_NR_MAX	1024	/* syscall numbers with a name slot */
+#define POL_MAX_INSNS	BPF_MAXINSNS
+
+#if defined(__x86_64__)
+#define POL_ARCH	AUDIT_ARCH_X86_64
+#define POL_X32_BIT	0x40000000U	/* __X32_SYSCALL_BIT */
+#elif defined(__aarch64__)
+#define POL_ARCH	AUDIT_ARCH_AARCH64
+#else
+#error "policy_int.h: no seccomp architecture for this target"
+#endif
+
+/* The BPF instructions the compiler emits and the validator expects. */
+#define LD_W		(BPF_LD | BPF_W | BPF_ABS)
+#define JEQ		(BPF_JMP | BPF_JEQ | BPF_K)
+#define JGT		(BPF_JMP | BPF_JGT | BPF_K)
+#define JGE		(BPF_JMP | BPF_JGE | BPF_K)
+#define JSET		(BPF_JMP | BPF_JSET | BPF_K)
+#define JA		(BPF_JMP | BPF_JA)
+#define RET		(BPF_RET | BPF_K)
+
+/* A compiled filter: the program, and the names of system calls for LOG. */
+struct policy_filter {
+	struct sock_fprog	 pf_prog;
+	enum policy_mode	 pf_mode;
+	char			*pf_names;	/* NUL-separated */
+	uint32_t		 pf_name_off[POL_NR_MAX];  /* offset + 1 */
+};
+
+/* An empty filter for mode (with the name table for LOG); NULL: no memory. */
+struct policy_filter *pol_filter_new(enum policy_mode mode);
 
 /* Compile db into a filter; NULL with err set. */
 struct policy_filter *pol_compile(struct pol_db *db, enum policy_mode mode,

@@ -50,6 +50,8 @@ static const struct gkey {
 	    offsetof(struct global_opts, go_restart_limit) },
 	{ "control",		G_STR,
 	    offsetof(struct global_opts, go_control) },
+	{ "uid-range",		G_STR,
+	    offsetof(struct global_opts, go_uid_range) },
 	{ "grace",		G_SECS, offsetof(struct global_opts, go_grace) },
 	{ "verbose",		G_LEVEL,
 	    offsetof(struct global_opts, go_verbose) },
@@ -259,6 +261,10 @@ global_option(struct conffile *cf, int *seen, const char *key,
 		snprintf(g->go_jail_disable_where,
 		    sizeof(g->go_jail_disable_where),
 		    "%s:%d: jail-disable = %s", name, line, val);
+	if (slot == &g->go_uid_range)
+		snprintf(g->go_uid_range_where,
+		    sizeof(g->go_uid_range_where),
+		    "%s:%d: uid-range = %s", name, line, val);
 	free(*slot);
 	if ((*slot = strdup(val)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -428,6 +434,7 @@ conffile_free(struct conffile *cf)
 	free(g->go_log);
 	free(g->go_restart_limit);
 	free(g->go_control);
+	free(g->go_uid_range);
 	memset(cf, 0, sizeof(*cf));
 	config_global_init(&cf->cf_opts);
 }

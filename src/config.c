@@ -39,6 +39,13 @@ const struct dev_key config_common_keys[CK_COUNT] = {
 	    .dk_default = "0600", .dk_help = "permissions of the socket file" },
 	[CK_GROUP] = { .dk_name = "group", .dk_kind = DK_STRING,
 	    .dk_help = "group of the socket file (name or number)" },
+	[CK_USER] = { .dk_name = "user", .dk_kind = DK_STRING, .dk_max = 255,
+	    .dk_help = "user[:group] the child runs as (default: a uid of "
+	    "its own from --uid-range)" },
+	[CK_MEMORY_MAX] = { .dk_name = "memory-max", .dk_kind = DK_SIZE,
+	    .dk_max = 1ULL << 40,
+	    .dk_help = "cap on the child's private memory, 0: none "
+	    "(default: the type's, vhostd(8))" },
 };
 
 const char *
@@ -371,6 +378,9 @@ config_device_finish(struct device_conf *dc, char *err, size_t errlen)
 	dc->dc_mode = (mode_t)c[CK_MODE].dv_u;
 	dc->dc_gid = c[CK_GROUP].dv_set ? (gid_t)c[CK_GROUP].dv_u :
 	    (gid_t)-1;
+	dc->dc_user = c[CK_USER].dv_text;
+	dc->dc_mem_max = c[CK_MEMORY_MAX].dv_set ? c[CK_MEMORY_MAX].dv_u :
+	    dt->dt_mem_limit;
 	return 0;
 }
 
@@ -500,7 +510,8 @@ device_conf_equal(const struct device_conf *a, const struct device_conf *b)
 	if (!str_equal(a->dc_name, b->dc_name) ||
 	    !str_equal(a->dc_socket, b->dc_socket) || a->dc_fd != b->dc_fd ||
 	    a->dc_restart != b->dc_restart || a->dc_mode != b->dc_mode ||
-	    a->dc_gid != b->dc_gid)
+	    a->dc_gid != b->dc_gid || !str_equal(a->dc_user, b->dc_user) ||
+	    a->dc_mem_max != b->dc_mem_max)
 		return false;
 	for (i = 0; i < a->dc_type->dt_nkeys; i++)
 		if (!value_equal(&a->dc_type->dt_keys[i],
@@ -625,6 +636,7 @@ config_global_merge(const struct global_opts *cli,
 	PICK(go_log);
 	PICK(go_restart_limit);
 	PICK(go_control);
+	PICK(go_uid_range);
 	PICKN(go_grace);
 	PICKN(go_verbose);
 	PICKN(go_no_sandbox);
@@ -634,4 +646,7 @@ config_global_merge(const struct global_opts *cli,
 	    sizeof(out->go_user_where));
 	memcpy(out->go_jail_disable_where, j->go_jail_disable_where,
 	    sizeof(out->go_jail_disable_where));
+	j = cli->go_uid_range != NULL ? cli : file;
+	memcpy(out->go_uid_range_where, j->go_uid_range_where,
+	    sizeof(out->go_uid_range_where));
 }

@@ -33,6 +33,8 @@ enum config_common_key {
 	CK_RESTART,
 	CK_MODE,
 	CK_GROUP,
+	CK_USER,
+	CK_MEMORY_MAX,
 	CK_COUNT
 };
 
@@ -46,6 +48,12 @@ struct device_conf {
 	enum restart_policy	 dc_restart;
 	mode_t			 dc_mode;	/* mode=0600 */
 	gid_t			 dc_gid;	/* group=, or (gid_t)-1 */
+	const char		*dc_user;	/* user=: the child's user
+						   (USER[:GROUP]), or NULL: one
+						   of the uid range */
+	uint64_t		 dc_mem_max;	/* memory-max= in bytes (0: no
+						   cap); the type's
+						   dt_mem_limit if not given */
 	struct dev_value	 dc_common[CK_COUNT];	/* owns the texts */
 	struct dev_options	 dc_opts;	/* the type's keys */
 	char			 dc_where[96];	/* "--device", "f.conf:3" */
@@ -141,11 +149,13 @@ struct global_opts {
 	char	*go_log;		/* stderr | syslog */
 	char	*go_restart_limit;	/* N/SECONDS */
 	char	*go_control;
+	char	*go_uid_range;		/* BASE:COUNT | off */
 	int	 go_grace;		/* seconds */
 	int	 go_verbose;
 	int	 go_no_sandbox;		/* 0/1 */
 	char	 go_user_where[96];
 	char	 go_jail_disable_where[96];
+	char	 go_uid_range_where[96];
 };
 
 /* Every field "not given". */

@@ -36,6 +36,7 @@ enum {
 	OPT_JAIL_DISABLE,
 	OPT_READY_FD,
 	OPT_CONTROL,
+	OPT_UID_RANGE,
 	OPT_VERSION
 };
 
@@ -55,6 +56,7 @@ static const struct option long_opts[] = {
 	{ "jail-disable",	required_argument,	NULL, OPT_JAIL_DISABLE },
 	{ "ready-fd",		required_argument,	NULL, OPT_READY_FD },
 	{ "control",		required_argument,	NULL, OPT_CONTROL },
+	{ "uid-range",		required_argument,	NULL, OPT_UID_RANGE },
 	{ "version",		no_argument,		NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -96,7 +98,9 @@ usage(FILE *f)
 "      --seccomp=MODE     kill (default), trap, or log (report the first\n"
 "                         forbidden system call by name and exit)\n"
 "      --policy-dir=DIR   seccomp policies (default %s)\n"
-"      --user=USER        user the children run as (default vhostd or nobody)\n"
+"      --user=USER        one user for every child (default: a uid of its own\n"
+"                         per device, from --uid-range)\n"
+"      --uid-range=BASE:COUNT  per-device uids (default 65536:34464), or off\n"
 "      --jail-disable=LIST  relax single jail features: userns, pidns, netns,\n"
 "                         ipcns, utsns, cgroupns, mntns\n"
 "      --grace=SECONDS    wait before SIGKILL at shutdown (default 5)\n"
@@ -447,6 +451,11 @@ apply_options(const struct global_opts *g, const struct global_opts *file,
 	    sizeof(err)) < 0)
 		(FROM_FILE(go_user) ? fatalx : usage_errx)("%s: %s",
 		    g->go_user_where, err);
+	if (g->go_uid_range != NULL &&
+	    jail_config_set_id_range(&opt->so_jail, g->go_uid_range, err,
+	    sizeof(err)) < 0)
+		(FROM_FILE(go_uid_range) ? fatalx : usage_errx)("%s: %s",
+		    g->go_uid_range_where, err);
 	if (g->go_jail_disable != NULL &&
 	    jail_config_disable(&opt->so_jail, g->go_jail_disable, err,
 	    sizeof(err)) < 0)
@@ -537,6 +546,12 @@ host_main(int argc, char *argv[], struct devlist *pre,
 			cli.go_user = optarg;
 			snprintf(cli.go_user_where, sizeof(cli.go_user_where),
 			    "--user=%s", optarg);
+			break;
+		case OPT_UID_RANGE:
+			cli.go_uid_range = optarg;
+			snprintf(cli.go_uid_range_where,
+			    sizeof(cli.go_uid_range_where), "--uid-range=%s",
+			    optarg);
 			break;
 		case OPT_JAIL_DISABLE:
 			cli.go_jail_disable = optarg;

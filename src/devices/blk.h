@@ -1,14 +1,18 @@
 /*
  * blk.h - virtio-blk internals, shared by the three files of the device:
  *
- *   blk.c      options, the image opened and probed by the parent
- *              (struct blk_parent, struct blk_res), the child's state
- *              built from them, config space, features, the device type;
+ *   blk.c      the key table, the child's state built from what the
+ *              parent found out (struct blk_res), config space,
+ *              features, the device type;
+ *   blk_parent.c  the parent's half: options, the image opened, locked
+ *              and probed (struct blk_parent), the fence, each spawn;
  *   blk_req.c  one guest request: copy the header out once, validate it,
  *              turn it into I/O operations, write the status back;
  *   blk_io.c   one restricted io_uring per queue, created before the
  *              seccomp filter: batch submission, completions on an
- *              eventfd, polling, draining, the synchronous fallback.
+ *              eventfd, polling, draining, the synchronous fallback;
+ *   blk_thread.c  queue threads (threads=N), their loops and the
+ *              park handshake with the control thread.
  *
  * Not an interface for other modules: device.h has the device type.
  */
@@ -94,6 +98,12 @@ struct virtio_blk_dwz {
  * at low queue depth the wake-up costs more than the request.
  */
 #define BLK_POLL_US_DEFAULT	32
+/*
+ * Queue threads when threads= is not given: one per queue, at most half
+ * the CPUs the parent may run on (at least one) and at most
+ * BLK_THREADS_AUTO_MAX (docs/benchmarks.md: why).
+ */
+#define BLK_THREADS_AUTO_MAX	4
 
 /*
  * The device's keys (device.h): enum blk_key indexes BLK_KEY_ROWS, the
@@ -111,6 +121,7 @@ enum blk_key {
 	BLK_K_DISCARD,
 	BLK_K_LOCK,
 	BLK_K_POLL_US,
+	BLK_K_THREADS,
 	BLK_K_FORMAT,
 	BLK_K_COUNT
 };
@@ -161,6 +172,11 @@ extern const char *const blk_format_names[];	/* auto, raw */
 	    .dk_default = BLK_XSTR(BLK_POLL_US_DEFAULT), \
 	    .dk_help = "microseconds to poll a queue that ran dry before " \
 	    "sleeping (0: never)" }, \
+	[BLK_K_THREADS] = { .dk_name = "threads", .dk_kind = DK_UINT, \
+	    .dk_min = 0, .dk_max = VU_MAX_QUEUES, \
+	    .dk_help = "threads serving the queues, queue q on thread q % " \
+	    "N (default: queues=, at most half the CPUs and " \
+	    BLK_XSTR(BLK_THREADS_AUTO_MAX) "; 0: on the control thread)" }, \
 	[BLK_K_FORMAT] = { .dk_name = "format", .dk_kind = DK_ENUM, \
 	    .dk_choices = blk_format_names, .dk_default = "auto", \
 	    .dk_help = "auto: refuse qcow2, vmdk, vhdx, vdi, LUKS and other " \
@@ -257,6 +273,7 @@ struct blk_state {
 	uint32_t		 bs_dio_mem;	/* O_DIRECT buffer alignment */
 	uint32_t		 bs_dio_off;	/* O_DIRECT offset alignment */
 	uint16_t		 bs_nqueues;
+	uint16_t		 bs_want_threads; /* threads= (0: none) */
 	uint32_t		 bs_poll_us;
 	char			 bs_serial[VIRTIO_BLK_ID_BYTES];
 
@@ -266,9 +283,15 @@ struct blk_state {
 	bool			 bs_no_uring;	/* inline I/O from now on */
 	bool			 bs_uring_warned; /* said for one queue: the
 						    others fall back alike */
-	struct ratelimit_log	 bs_warnlog;	/* what the guest can cause */
+	struct ratelimit_log	 bs_warnlog;	/* what the guest can cause
+						   (blk_warnlog: per thread) */
 	struct blk_queue	*bs_queues[VU_MAX_QUEUES];
-	struct virtq_elem	 bs_elem;	/* scratch for virtq_pop */
+	/* Queue threads (blk_thread.c); none: queues on the control one. */
+	unsigned int		 bs_nthreads;
+	struct blk_thread	*bs_threads[VU_MAX_QUEUES];
+	int			 bs_event_fd;	/* threads -> control thread */
+	struct vu_dev		*bs_event_dev;	/* whose loop watches it */
+	unsigned int		 bs_event_users; /* ready threaded queues */
 };
 
 /* blk_req.c */
@@ -321,6 +344,49 @@ int	blk_io_child_init(struct blk_state *bs);
 struct io_uring	*blk_io_ring(struct blk_state *bs, unsigned int qidx);
 /* Wait for everything in flight, free every queue (rings, eventfds). */
 void	blk_io_free(struct blk_state *bs);
+/* vu_dev_ops.queue_loop, pause, resume (queue threads). */
+const struct vu_watch_ops *blk_io_queue_loop(struct vu_dev *dev,
+	    unsigned int qidx, void **ctx);
+void	blk_io_pause(struct vu_dev *dev);
+void	blk_io_resume(struct vu_dev *dev);
+
+/* blk_thread.c */
+
+struct blk_thread;
+
+/*
+ * Start n queue threads (before the seccomp filter), each parked and
+ * with its watchdog timer once this returns.  0/-errno (none left).
+ */
+int	blk_threads_start(struct blk_state *bs, unsigned int n);
+/* Stop and join them (tests, blk_io_free). */
+void	blk_threads_stop(struct blk_state *bs);
+/* The thread of queue qidx, NULL when queues run on the control thread. */
+struct blk_thread *blk_thread_of(struct blk_state *bs, unsigned int qidx);
+/* Park every thread (synchronous), let them run (serving dev). */
+void	blk_threads_park(struct blk_state *bs);
+void	blk_threads_unpark(struct blk_state *bs, struct vu_dev *dev);
+/* Whether the caller is thread bt; whether bt is asked to park. */
+bool	blk_thread_current(const struct blk_thread *bt);
+bool	blk_thread_parking(const struct blk_thread *bt);
+/* The loop of a thread, for vu_dev_ops.queue_loop (ctx: the thread). */
+extern const struct vu_watch_ops blk_thread_watch_ops;
+/*
+ * Run fn(arg) on queue thread idx and wait for it, with the threads
+ * parked before and after (the escape suite: what a thread may do).
+ */
+void	blk_thread_call(struct blk_state *bs, unsigned int idx,
+	    void (*fn)(void *), void *arg);
+/*
+ * threads= not given (parent, dt_open): a thread per queue, at most half
+ * the CPUs of the caller's affinity (at least one) and
+ * BLK_THREADS_AUTO_MAX.
+ */
+uint64_t	blk_threads_auto(uint64_t queues);
+/* Deferred runs the threads' loops were asked for, in all (tests). */
+unsigned int	blk_threads_deferred(struct blk_state *bs);
+/* The rate limit for what the guest can cause, of the calling thread. */
+struct ratelimit_log *blk_warnlog(struct blk_state *bs);
 
 /* How much of an image blk_format_check reads (blk_probe.c). */
 #define BLK_PROBE_BYTES		4096

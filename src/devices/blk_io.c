@@ -48,11 +48,16 @@ struct blk_queue {
 	struct blk_state	*bq_bs;
 	struct vu_dev		*bq_dev;
 	unsigned int		 bq_idx;
+	struct blk_thread	*bq_thread;	/* NULL: the control thread */
+	bool			 bq_event;	/* counted in bs_event_users */
+	char			 bq_broken[128]; /* for the control thread */
 	bool			 bq_uring;	/* ring works; else inline */
 	bool			 bq_watched;	/* bq_efd in the loop */
 	bool			 bq_starved;	/* chains left: no room */
 	bool			 bq_spent;	/* budget spent, rescheduled */
 	bool			 bq_polling;	/* poll continues (rescheduled) */
+	bool			 bq_hold;	/* the poll loop submits, with
+						   its wait (blk_queue_sleep) */
 	uint64_t		 bq_poll_begin;	/* this poll episode */
 	uint64_t		 bq_poll_last;	/* its last busy moment */
 	struct vu_budget	 bq_budget;	/* this wake-up's */
@@ -75,12 +80,20 @@ struct blk_queue {
 	unsigned int		 bq_unsubmitted; /* SQEs not submitted */
 	unsigned int		 bq_used;	/* pushed, not signalled */
 	struct io_uring		 bq_ring;
+	struct virtq_elem	 bq_elem;	/* scratch for virtq_pop */
 	struct blk_req		*bq_free;
 	unsigned int		 bq_nfree;
 	struct blk_req		 bq_reqs[BLK_DEPTH];
 };
 
 static void	blk_queue_run(struct blk_queue *bq);
+
+/* bs_no_uring is set from any queue's thread: atomic accesses. */
+static bool
+blk_no_uring(const struct blk_state *bs)
+{
+	return __atomic_load_n(&bs->bs_no_uring, __ATOMIC_RELAXED);
+}
 
 static void
 blk_queue_uring_warn(struct blk_queue *bq, const char *what, int rc)
@@ -240,16 +253,40 @@ blk_queue_open(struct blk_state *bs, unsigned int qidx, bool ring)
 	}
 	bq->bq_bs = bs;
 	bq->bq_idx = qidx;
+	bq->bq_thread = blk_thread_of(bs, qidx);
 	bq->bq_efd = -1;
 	for (i = BLK_DEPTH; i-- > 0;) {
 		bq->bq_reqs[i].r_next = bq->bq_free;
 		bq->bq_free = &bq->bq_reqs[i];
 	}
 	bq->bq_nfree = BLK_DEPTH;
-	if (ring && !bs->bs_no_uring)
+	if (ring && !blk_no_uring(bs))
 		blk_queue_uring(bq);
 	bs->bs_queues[qidx] = bq;
 	return bq;
+}
+
+/*
+ * The queue threads (threads=), before the queues so that each queue
+ * knows its thread.  Without them (pthread_create refused, RLIMIT_NPROC)
+ * the queues run on the control thread, as with threads=0.
+ */
+static void
+blk_io_threads_init(struct blk_state *bs)
+{
+	int	rc;
+
+	if (bs->bs_want_threads == 0)
+		return;
+	if ((bs->bs_event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
+		rc = -errno;
+	else
+		rc = blk_threads_start(bs, bs->bs_want_threads);
+	if (rc < 0) {
+		log_warnx("blk: no queue threads (%s): the queues run on the "
+		    "control thread", strerror(-rc));
+		close_reset(&bs->bs_event_fd);
+	}
 }
 
 int
@@ -258,6 +295,8 @@ blk_io_child_init(struct blk_state *bs)
 	struct rlimit	rl;
 	unsigned int	i;
 
+	bs->bs_event_fd = -1;
+	blk_io_threads_init(bs);
 	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur == 0) {
 		bs->bs_no_uring = true;
 		log_info("blk: RLIMIT_NPROC is 0, so io_uring could start no "
@@ -284,6 +323,102 @@ blk_io_ring(struct blk_state *bs, unsigned int qidx)
 
 static void	blk_queue_complete_cb(int fd, void *arg);
 
+/* The completion eventfd in the loop of the queue's thread. */
+static int
+blk_queue_watch(struct blk_queue *bq)
+{
+	if (bq->bq_thread != NULL)
+		return blk_thread_watch_ops.watch_add(bq->bq_thread,
+		    bq->bq_efd, blk_queue_complete_cb, bq);
+	return vu_dev_watch(bq->bq_dev, bq->bq_efd, blk_queue_complete_cb, bq);
+}
+
+static void
+blk_queue_unwatch(struct blk_queue *bq)
+{
+	if (!bq->bq_watched)
+		return;
+	if (bq->bq_thread != NULL)
+		blk_thread_watch_ops.watch_del(bq->bq_thread, bq->bq_efd);
+	else
+		vu_dev_unwatch(bq->bq_dev, bq->bq_efd);
+	bq->bq_watched = false;
+}
+
+/*
+ * The device is broken (a malformed chain): vu_dev_set_broken at once on
+ * the control thread; from a queue thread, which must not touch the
+ * engine's state, through bs_event_fd (blk_io_event_cb), the queue doing
+ * nothing meanwhile.
+ */
+static void
+blk_queue_broken(struct blk_queue *bq, const char *msg)
+{
+	if (bq->bq_thread == NULL) {
+		vu_dev_set_broken(bq->bq_dev, msg);
+		return;
+	}
+	if (bq->bq_broken[0] != '\0')
+		return;
+	snprintf(bq->bq_broken, sizeof(bq->bq_broken), "%s", msg);
+	(void)eventfd_write(bq->bq_bs->bs_event_fd, 1);
+}
+
+/* The control thread: what the queue threads handed over. */
+static void
+blk_io_event_cb(int fd, void *arg)
+{
+	struct blk_state	*bs = arg;
+	struct vu_dev		*dev = bs->bs_event_dev;
+	struct blk_queue	*bq;
+	eventfd_t		 v;
+	char			 msg[sizeof(bq->bq_broken)];
+	unsigned int		 i;
+
+	(void)eventfd_read(fd, &v);
+	if (dev == NULL)
+		return;
+	/* A stall needs nothing here: the glue ends the session after us. */
+	blk_threads_park(bs);
+	for (i = 0; i < VU_MAX_QUEUES; i++) {
+		if ((bq = bs->bs_queues[i]) == NULL ||
+		    bq->bq_broken[0] == '\0')
+			continue;
+		memcpy(msg, bq->bq_broken, sizeof(msg));
+		bq->bq_broken[0] = '\0';
+		vu_dev_set_broken(dev, msg);
+	}
+	blk_threads_unpark(bs, dev);
+}
+
+/* A threaded queue became ready (true) or stopped: bs_event_fd's watch. */
+static void
+blk_queue_event_user(struct blk_queue *bq, struct vu_dev *dev, bool ready)
+{
+	struct blk_state	*bs = bq->bq_bs;
+
+	if (bq->bq_thread == NULL || bs->bs_event_fd < 0 ||
+	    bq->bq_event == ready)
+		return;
+	if (ready) {
+		if (bs->bs_event_users == 0) {
+			if (vu_dev_watch(dev, bs->bs_event_fd,
+			    blk_io_event_cb, bs) != 0) {
+				log_warnx("blk: cannot watch the queue "
+				    "threads' events");
+				return;
+			}
+			bs->bs_event_dev = dev;
+		}
+		bs->bs_event_users++;
+	} else if (--bs->bs_event_users == 0) {
+		vu_dev_unwatch(bs->bs_event_dev, bs->bs_event_fd);
+		bs->bs_event_dev = NULL;
+	}
+	bq->bq_event = ready;
+	bq->bq_broken[0] = '\0';
+}
+
 /* The queue of ring qidx, opened and watched on first use. */
 static struct blk_queue *
 blk_queue_get(struct vu_dev *dev, unsigned int qidx)
@@ -300,7 +435,7 @@ blk_queue_get(struct vu_dev *dev, unsigned int qidx)
 	bq->bq_dev = dev;
 	bq->bq_ctr = vu_queue_counters(dev, qidx);
 	if (bq->bq_uring && !bq->bq_watched) {
-		rc = vu_dev_watch(dev, bq->bq_efd, blk_queue_complete_cb, bq);
+		rc = blk_queue_watch(bq);
 		if (rc == 0)
 			bq->bq_watched = true;
 		else if (bq->bq_inflight == 0) {
@@ -391,7 +526,7 @@ blk_req_complete(struct blk_queue *bq, struct blk_req *r)
 
 	if (vq == NULL || !virtq_mapped(vq)) {
 		/* Guest memory went away under the request. */
-		ratelimit_warnx(&bs->bs_warnlog, ratelimit_now(), "blk: queue %u: request "
+		ratelimit_warnx(blk_warnlog(bs), ratelimit_now(), "blk: queue %u: request "
 		    "finished after its ring was unmapped; dropped",
 		    bq->bq_idx);
 		ctr_add(&bq->bq_ctr->cq_inflight, (uint64_t)-1);
@@ -421,12 +556,13 @@ blk_queue_cqe(struct blk_queue *bq, struct blk_op *op, int res)
 		 * (RLIMIT_NPROC), after ~50 ms of retries.  Not worth paying
 		 * again: from now on every queue runs its I/O inline.
 		 */
-		if (res == -ECANCELED && !bs->bs_no_uring) {
+		if (res == -ECANCELED &&
+		    !__atomic_exchange_n(&bs->bs_no_uring, true,
+		    __ATOMIC_RELAXED)) {
 			log_warnx("blk: queue %u: io_uring could not start a "
 			    "kernel worker (RLIMIT_NPROC too low in the "
 			    "jail?); serving I/O synchronously from now on",
 			    bq->bq_idx);
-			bs->bs_no_uring = true;
 		}
 		res = blk_op_sync(r, op);
 	}
@@ -517,7 +653,7 @@ blk_req_issue(struct blk_queue *bq, struct blk_req *r)
 	/* A link must not be cut by a submission in the middle. */
 	if (bq->bq_uring && io_uring_sq_space_left(&bq->bq_ring) < r->r_nops)
 		blk_queue_submit(bq);
-	if (!bq->bq_uring || r->r_ops[0].o_inline || bq->bq_bs->bs_no_uring ||
+	if (!bq->bq_uring || r->r_ops[0].o_inline || blk_no_uring(bq->bq_bs) ||
 	    io_uring_sq_space_left(&bq->bq_ring) < r->r_nops) {
 		for (i = 0; i < r->r_nops; i++)
 			blk_op_done(bq->bq_bs, &r->r_ops[i],
@@ -568,6 +704,8 @@ blk_queue_run(struct blk_queue *bq)
 	int			 rc;
 
 	bq->bq_run_start = 0;
+	if (bq->bq_broken[0] != '\0')
+		return;		/* the control thread stops the rings */
 again:
 	bq->bq_starved = false;
 	while (vq != NULL && virtq_mapped(vq) && why == NULL &&
@@ -576,13 +714,13 @@ again:
 			bq->bq_starved = virtq_has_avail(vq);
 			break;
 		}
-		if ((rc = virtq_pop(vq, &bs->bs_elem)) == 0)
+		if ((rc = virtq_pop(vq, &bq->bq_elem)) == 0)
 			break;
 		if (rc < 0) {
 			why = "malformed descriptor chain";
 			break;
 		}
-		len = (size_t)bs->bs_elem.out_len + bs->bs_elem.in_len;
+		len = (size_t)bq->bq_elem.out_len + bq->bq_elem.in_len;
 		if (vu_budget_charge(&bq->bq_budget, len) &&
 		    virtq_has_avail(vq) &&
 		    vu_queue_reschedule(bq->bq_dev, bq->bq_idx) == 0)
@@ -595,7 +733,7 @@ again:
 			bq->bq_run_start = ctr_now_ns();
 		r->r_start = bq->bq_run_start;
 #endif
-		switch (blk_req_parse(bs, r, &bs->bs_elem, &why)) {
+		switch (blk_req_parse(bs, r, &bq->bq_elem, &why)) {
 		case BLK_REQ_IO:
 			blk_req_issue(bq, r);
 			break;
@@ -610,7 +748,8 @@ again:
 			break;
 		}
 	}
-	blk_queue_submit(bq);
+	if (!bq->bq_hold)
+		blk_queue_submit(bq);
 	/* What finished inline frees room for the chains left behind. */
 	if (blk_queue_reap(bq) > 0 && bq->bq_starved && why == NULL &&
 	    blk_queue_room(bq))
@@ -619,7 +758,7 @@ again:
 	if (why != NULL) {
 		snprintf(msg, sizeof(msg), "blk: queue %u: %s", bq->bq_idx,
 		    why);
-		vu_dev_set_broken(bq->bq_dev, msg);
+		blk_queue_broken(bq, msg);
 	}
 }
 
@@ -648,13 +787,26 @@ blk_queue_sleep(struct blk_queue *bq, uint64_t us)
 	struct __kernel_timespec	 ts;
 	struct io_uring_cqe		*cqe;
 
-	if (!bq->bq_uring || bq->bq_inflight == 0 ||
-	    bq->bq_unsubmitted > 0 || us == 0 ||
-	    !(bq->bq_ring.features & IORING_FEAT_EXT_ARG))
+	if (!bq->bq_uring || bq->bq_inflight == 0 || us == 0 ||
+	    !(bq->bq_ring.features & IORING_FEAT_EXT_ARG)) {
+		blk_queue_submit(bq);
 		return false;
+	}
 	ts.tv_sec = (long long)(us / 1000000u);
 	ts.tv_nsec = (long long)(us % 1000000u) * 1000;
-	(void)io_uring_wait_cqe_timeout(&bq->bq_ring, &cqe, &ts);
+	if (bq->bq_unsubmitted == 0) {
+		(void)io_uring_wait_cqe_timeout(&bq->bq_ring, &cqe, &ts);
+		return true;
+	}
+	/*
+	 * What the poll loop held back (a request or a few, found while
+	 * polling, nothing else waiting): submitted and waited for in one
+	 * io_uring_enter, a system call less per request at low depth.
+	 */
+	(void)io_uring_submit_and_wait_timeout(&bq->bq_ring, &cqe, 1, &ts,
+	    NULL);
+	bq->bq_unsubmitted = io_uring_sq_ready(&bq->bq_ring);
+	blk_queue_submit(bq);
 	return true;
 }
 
@@ -676,7 +828,8 @@ blk_queue_poll(struct blk_queue *bq)
 	uint64_t	 win = bq->bq_bs->bs_poll_us, begin, last, now, slice;
 	bool		 busy;
 
-	if (win == 0 || vq == NULL || !vu_queue_ready(bq->bq_dev, bq->bq_idx))
+	if (win == 0 || vq == NULL || bq->bq_broken[0] != '\0' ||
+	    !vu_queue_ready(bq->bq_dev, bq->bq_idx))
 		return;
 	virtq_disable_notify(vq);
 	slice = blk_now_us();
@@ -694,11 +847,23 @@ blk_queue_poll(struct blk_queue *bq)
 			io_uring_get_events(&bq->bq_ring);
 		busy = blk_queue_reap(bq) > 0;
 		if (busy || (blk_queue_room(bq) && virtq_has_avail(vq))) {
+			/*
+			 * Nothing more waiting: the SQEs go with the next
+			 * sleep's wait (blk_queue_sleep); else now.
+			 */
+			bq->bq_hold = true;
 			blk_queue_run(bq);
+			bq->bq_hold = false;
+			if (bq->bq_unsubmitted > 0 && (bq->bq_spent ||
+			    virtq_has_avail(vq)))
+				blk_queue_submit(bq);
 			busy = true;
 		}
-		if (!vu_queue_ready(bq->bq_dev, bq->bq_idx))
+		if (!vu_queue_ready(bq->bq_dev, bq->bq_idx) ||
+		    bq->bq_broken[0] != '\0') {
+			blk_queue_submit(bq);
 			return;
+		}
 		now = blk_now_us();
 		if (busy)
 			last = now;
@@ -706,9 +871,13 @@ blk_queue_poll(struct blk_queue *bq)
 			break;
 		if (now - begin >= 16 * win)
 			break;
-		if ((bq->bq_spent || now - slice >= BLK_POLL_SLICE_US) &&
+		/* Also when the control thread waits to park this one. */
+		if ((bq->bq_spent || now - slice >= BLK_POLL_SLICE_US ||
+		    (bq->bq_thread != NULL &&
+		    blk_thread_parking(bq->bq_thread))) &&
 		    vu_queue_reschedule(bq->bq_dev, bq->bq_idx) == 0) {
 			/* Notifications stay off: the deferred run polls on. */
+			blk_queue_submit(bq);
 			bq->bq_polling = true;
 			bq->bq_poll_begin = begin;
 			bq->bq_poll_last = last;
@@ -718,6 +887,7 @@ blk_queue_poll(struct blk_queue *bq)
 			continue;
 		__builtin_ia32_pause();
 	}
+	blk_queue_submit(bq);
 	if (virtq_enable_notify(vq))
 		blk_queue_run(bq);
 }
@@ -745,6 +915,15 @@ blk_io_queue_handler(struct vu_dev *dev, unsigned int qidx)
 
 	if ((bq = blk_queue_get(dev, qidx)) == NULL)
 		return;
+	if (bq->bq_thread != NULL && !blk_thread_current(bq->bq_thread)) {
+		/*
+		 * On the control thread (a ring that became ready with
+		 * buffers waiting): the queue's thread runs it once it is
+		 * unparked.
+		 */
+		(void)vu_queue_reschedule(dev, qidx);
+		return;
+	}
 	blk_queue_wake(bq);
 	blk_queue_run(bq);
 	blk_queue_poll(bq);
@@ -803,7 +982,8 @@ blk_io_queue_state(struct vu_dev *dev, unsigned int qidx, bool ready)
 	struct blk_queue	*bq;
 
 	if (ready) {
-		(void)blk_queue_get(dev, qidx);
+		if ((bq = blk_queue_get(dev, qidx)) != NULL)
+			blk_queue_event_user(bq, dev, true);
 		return;
 	}
 	if (bs == NULL || qidx >= bs->bs_nqueues ||
@@ -811,10 +991,39 @@ blk_io_queue_state(struct vu_dev *dev, unsigned int qidx, bool ready)
 		return;
 	bq->bq_dev = dev;
 	blk_queue_drain(bq);
-	if (bq->bq_watched) {
-		vu_dev_unwatch(dev, bq->bq_efd);
-		bq->bq_watched = false;
-	}
+	blk_queue_unwatch(bq);
+	blk_queue_event_user(bq, dev, false);
+}
+
+const struct vu_watch_ops *
+blk_io_queue_loop(struct vu_dev *dev, unsigned int qidx, void **ctx)
+{
+	struct blk_state	*bs = vu_dev_priv(dev);
+	struct blk_thread	*bt;
+
+	if (bs == NULL || qidx >= bs->bs_nqueues ||
+	    (bt = blk_thread_of(bs, qidx)) == NULL)
+		return NULL;
+	*ctx = bt;
+	return &blk_thread_watch_ops;
+}
+
+void
+blk_io_pause(struct vu_dev *dev)
+{
+	struct blk_state	*bs = vu_dev_priv(dev);
+
+	if (bs != NULL && bs->bs_nthreads > 0)
+		blk_threads_park(bs);
+}
+
+void
+blk_io_resume(struct vu_dev *dev)
+{
+	struct blk_state	*bs = vu_dev_priv(dev);
+
+	if (bs != NULL && bs->bs_nthreads > 0)
+		blk_threads_unpark(bs, dev);
 }
 
 void
@@ -838,14 +1047,21 @@ blk_io_free(struct blk_state *bs)
 	struct blk_queue	*bq;
 	unsigned int		 i;
 
+	/* The threads first: the queues are the control thread's then. */
+	blk_threads_stop(bs);
 	for (i = 0; i < VU_MAX_QUEUES; i++) {
 		if ((bq = bs->bs_queues[i]) == NULL)
 			continue;
 		blk_queue_wait(bq, false);
-		if (bq->bq_watched)
-			vu_dev_unwatch(bq->bq_dev, bq->bq_efd);
+		if (bq->bq_thread == NULL)
+			blk_queue_unwatch(bq);
+		bq->bq_thread = NULL;
 		blk_queue_uring_close(bq);
 		free(bq);
 		bs->bs_queues[i] = NULL;
 	}
+	if (bs->bs_event_users > 0 && bs->bs_event_dev != NULL)
+		vu_dev_unwatch(bs->bs_event_dev, bs->bs_event_fd);
+	bs->bs_event_users = 0;
+	close_reset(&bs->bs_event_fd);
 }

@@ -131,39 +131,6 @@ blk_same_file(const struct stat *a, const struct stat *b)
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-/*
- * The image lock, at open.  When a reload replaces a running device that
- * holds the lock on this same file (res->dr_prev), taking it again would
- * conflict with our own old device: this device adopts the old one's
- * locked description instead (a duplicate: the lock lives as long as
- * either holds it), and uses the same fence bytes, so its first child
- * also waits for the old child's I/O.  A lock that changes between
- * shared and exclusive changes at blk_commit, once the old child is gone.
- */
-int
-blk_take_lock(struct blk_parent *bp, const struct blk_opts *bo,
-    const struct device_res *res, char *err, size_t errlen)
-{
-	const struct device_res	*prev = res->dr_prev;
-	const struct blk_parent	*pp;
-	int			 fd;
-
-	pp = prev != NULL ? prev->dr_parent : NULL;
-	if (pp == NULL || pp->bp_lock_type == F_UNLCK ||
-	    !blk_same_file(&pp->bp_st, &bp->bp_st) ||
-	    (fd = blk_lock_fd(pp, prev)) < 0)
-		return blk_lock(bp, bo, err, errlen);
-	if ((bp->bp_fd_adopted = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
-		snprintf(err, errlen, "%s: dup: %s", bo->bo_path,
-		    strerror(errno));
-		return -errno;
-	}
-	bp->bp_adopted_type = pp->bp_lock_type;
-	bp->bp_lock_type = bo->bo_ro ? F_RDLCK : F_WRLCK;
-	bp->bp_fence = pp->bp_fence;
-	return 0;
-}
-
 /* F_OFD_SETLK of type on the image lock's range of fd.  0 or -errno. */
 static int
 blk_setlk(int fd, short type)
@@ -178,13 +145,62 @@ blk_setlk(int fd, short type)
 }
 
 /*
+ * The image lock, at open.  When a reload replaces a running device that
+ * holds the lock on this same file (res->dr_prev), taking it again would
+ * conflict with our own old device: this device adopts the old one's
+ * locked description instead (a duplicate: the lock lives as long as
+ * either holds it), and uses the same fence bytes, so its first child
+ * also waits for the old child's I/O.  A lock that changes between
+ * shared and exclusive changes at blk_commit, once the old child is gone;
+ * one that becomes exclusive is shared by this device's own description
+ * from now on.
+ */
+int
+blk_take_lock(struct blk_parent *bp, const struct blk_opts *bo,
+    const struct device_res *res, char *err, size_t errlen)
+{
+	const struct device_res	*prev = res->dr_prev;
+	const struct blk_parent	*pp;
+	int			 fd, rc;
+
+	pp = prev != NULL ? prev->dr_parent : NULL;
+	if (pp == NULL || pp->bp_lock_type == F_UNLCK ||
+	    !blk_same_file(&pp->bp_st, &bp->bp_st) ||
+	    (fd = blk_lock_fd(pp, prev)) < 0)
+		return blk_lock(bp, bo, err, errlen);
+	if ((bp->bp_fd_adopted = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "%s: dup: %s", bo->bo_path,
+		    strerror(errno));
+		return -errno;
+	}
+	bp->bp_adopted_type = pp->bp_lock_type;
+	bp->bp_lock_type = bo->bo_ro ? F_RDLCK : F_WRLCK;
+	bp->bp_fence = pp->bp_fence;
+	/*
+	 * Shared to exclusive: this description shares the lock from now
+	 * on, so that no other process can take the file exclusively
+	 * before blk_commit upgrades it in place.
+	 */
+	if (bp->bp_adopted_type == F_RDLCK && bp->bp_lock_type == F_WRLCK &&
+	    (rc = blk_setlk(bp->bp_fd, F_RDLCK)) < 0) {
+		snprintf(err, errlen, "%s: lock: %s", bo->bo_path,
+		    strerror(-rc));
+		close_reset(&bp->bp_fd_adopted);
+		return rc == -EACCES ? -EAGAIN : rc;
+	}
+	return 0;
+}
+
+/*
  * dt_commit: the old device's child is gone.  An adopted lock of the
  * same type needs nothing.  Exclusive to shared: downgraded in place
  * (atomic).  Shared to exclusive: the adopted description may be
- * read-only, so the lock moves to this device's own: the shared lock is
- * dropped and the exclusive one taken; if that fails (another process
- * holds the file meanwhile) the shared lock is taken back, and the old
- * device goes on.
+ * read-only, so the lock moves to this device's own description, which
+ * has shared it since blk_take_lock: the old description's lock is
+ * dropped and this one's upgraded in place (atomic: it stays shared if
+ * another process shares the file).  No other process can hold the file
+ * exclusively at any moment, so if the upgrade fails the old lock is
+ * taken back, and the old device goes on.
  */
 int
 blk_commit(struct device_res *res, struct device_res *prev, char *err,

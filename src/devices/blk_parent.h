@@ -24,6 +24,7 @@ struct blk_opts {
 	uint64_t	 bo_queues;
 	uint64_t	 bo_lbs;	/* 0: the device's or 512 */
 	uint64_t	 bo_poll_us;
+	uint64_t	 bo_threads;	/* queue threads (blk_thread.c) */
 	const char	*bo_serial;
 	uint64_t	 bo_null;	/* null=SIZE: bytes, 0 if not */
 	bool		 bo_raw;	/* format=raw: no format probe */
@@ -49,6 +50,7 @@ struct blk_res {
 	uint32_t	br_dio_off;	/* O_DIRECT offset alignment */
 	uint32_t	br_poll_us;
 	uint16_t	br_nqueues;
+	uint16_t	br_nthreads;	/* queue threads, <= br_nqueues */
 	bool		br_ro;
 	bool		br_direct;	/* O_DIRECT; a buffered fd too */
 	bool		br_blkdev;

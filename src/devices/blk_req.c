@@ -369,7 +369,7 @@ blk_op_done(struct blk_state *bs, struct blk_op *op, int res)
 		res = -EIO;
 	if (res < 0 && r->r_err == 0) {
 		r->r_err = res;
-		ratelimit_warnx(&bs->bs_warnlog, ratelimit_now(), "blk: %s of %llu bytes at "
+		ratelimit_warnx(blk_warnlog(bs), ratelimit_now(), "blk: %s of %llu bytes at "
 		    "byte %llu failed: %s (the guest gets an I/O error; "
 		    "further failures are not logged)", blk_op_name(op),
 		    (unsigned long long)op->o_len,

@@ -197,6 +197,18 @@ struct device_type {
 	struct ctr_desc		 dt_counters;
 	/* Whether the type fills the latency histogram (blk). */
 	bool			 dt_latency;
+	/*
+	 * The child's memory cap when the device sets no memory-max=:
+	 * bytes of private memory (RLIMIT_DATA: heap, data segments,
+	 * private mappings; not guest memory, which the front end shares,
+	 * nor io_uring rings).  Size it for the largest configuration the
+	 * type's keys allow (all queues, the deepest rings) with room to
+	 * spare: what the child allocates past it fails with ENOMEM, and
+	 * the child exits as a device fault.  0: no cap.  Net and vsock,
+	 * once wired, declare theirs (rx/tx buffers per queue; vsock's
+	 * bounded connection table).
+	 */
+	uint64_t		 dt_mem_limit;
 
 	/* Parent half. */
 

@@ -24,11 +24,10 @@
 
 /* Most words in one request line (the verb, options, a name). */
 #define CTL_MAX_WORDS	8
-
-/* Most words in one request line (the verb, options, a name). */
-#define CTL_MAX_WORDS	8
 /* How long a request that waits for a device may wait, past the grace. */
 #define CTL_WAIT_EXTRA_MS	10000
+/* How long a client may take to send its request, and to read the reply. */
+#define CTL_IO_TIMEOUT_MS	2000
 
 /* What a waiting request waits for (ctl_poke checks it). */
 enum ctl_wait {
@@ -43,24 +42,25 @@ struct ctl_conn {
 	struct event		*cc_ev;
 	char			 cc_buf[128];
 	size_t			 cc_len;
-	char			*cc_reply;	/* being written, or NULL */
-	size_t			 cc_rlen;
-	size_t			 cc_off;
 	/* A request waiting for a device (on su_ctl_wait). */
 	enum ctl_wait		 cc_wait;
 	char			 cc_name[64];
 	pid_t			 cc_pid;	/* the child it was at */
 	const char		*cc_done;	/* "started", "restarted" */
 	struct ctl_conn		*cc_next;
+	/* The reply still to send (non-blocking: the loop never waits). */
+	char			*cc_out;
+	size_t			 cc_outlen;
+	size_t			 cc_outoff;
+	/* Every connection (ctl_close frees the ones still open). */
+	struct ctl_conn		*cc_all_next;
+	struct ctl_conn		**cc_all_prev;
 };
 
-/*
- * Most time a client may take to read its reply (the stats of many
- * devices are megabytes): written without blocking, from the loop.
- */
-#define CTL_REPLY_SECS	10
+/* The open connections: requests being read, waiting or being answered. */
+static struct ctl_conn	*ctl_conns;
 
-static const char *const state_names[SUP_DONE + 1] = {
+static const char *const state_names[] = {
 	[SUP_STOPPED] = "stopped",
 	[SUP_RUNNING] = "running",
 	[SUP_BACKOFF] = "restarting",
@@ -431,79 +431,10 @@ ctl_split(char *line, char **words, int max)
 	return n;
 }
 
+/* Take cc off the list of requests that wait for a device. */
 static void
-conn_free(struct ctl_conn *cc)
+conn_unwait(struct ctl_conn *cc)
 {
-	struct ctl_conn	**pp;
-
-	for (pp = &cc->cc_sup->su_ctl_wait; *pp != NULL; pp = &(*pp)->cc_next)
-		if (*pp == cc) {
-			*pp = cc->cc_next;
-			break;
-		}
-	if (cc->cc_ev != NULL)
-		event_free(cc->cc_ev);
-	close_reset(&cc->cc_fd);
-	free(cc->cc_reply);
-	free(cc);
-}
-
-/* Write what the socket takes; true when the reply is out (or failed). */
-static bool
-conn_write(struct ctl_conn *cc)
-{
-	ssize_t	n;
-
-	while (cc->cc_off < cc->cc_rlen) {
-		n = send(cc->cc_fd, cc->cc_reply + cc->cc_off,
-		    cc->cc_rlen - cc->cc_off, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return false;
-		if (n <= 0)
-			return true;
-		cc->cc_off += (size_t)n;
-	}
-	return true;
-}
-
-/* Connections whose reply is being written (linked by cc_next). */
-static struct ctl_conn	*ctl_writing;
-
-static void
-writing_del(struct ctl_conn *cc)
-{
-	struct ctl_conn	**pp;
-
-	for (pp = &ctl_writing; *pp != NULL; pp = &(*pp)->cc_next)
-		if (*pp == cc) {
-			*pp = cc->cc_next;
-			break;
-		}
-}
-
-static void
-write_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct ctl_conn	*cc = arg;
-
-	if ((what & EV_TIMEOUT) || conn_write(cc)) {
-		writing_del(cc);
-		conn_free(cc);
-	}
-}
-
-/*
- * Send the reply (takes reply, malloc'ed) and close: without blocking,
- * the rest from the loop as the client reads it, within CTL_REPLY_SECS
- * (the stats of many devices are megabytes).  A waiting request is
- * answered: it leaves the wait list.
- */
-static void
-conn_reply(struct ctl_conn *cc, char *reply, size_t rlen)
-{
-	struct timeval	 tv = { CTL_REPLY_SECS, 0 };
 	struct ctl_conn	**pp;
 
 	for (pp = &cc->cc_sup->su_ctl_wait; *pp != NULL; pp = &(*pp)->cc_next)
@@ -512,23 +443,84 @@ conn_reply(struct ctl_conn *cc, char *reply, size_t rlen)
 			break;
 		}
 	cc->cc_wait = CTL_WAIT_NONE;
-	cc->cc_reply = reply;
-	cc->cc_rlen = reply != NULL ? rlen : 0;
-	cc->cc_off = 0;
-	if (conn_write(cc)) {
-		conn_free(cc);
-		return;
+}
+
+static void
+conn_free(struct ctl_conn *cc)
+{
+	conn_unwait(cc);
+	if (cc->cc_all_prev != NULL) {
+		*cc->cc_all_prev = cc->cc_all_next;
+		if (cc->cc_all_next != NULL)
+			cc->cc_all_next->cc_all_prev = cc->cc_all_prev;
 	}
 	if (cc->cc_ev != NULL)
 		event_free(cc->cc_ev);
-	cc->cc_ev = event_new(cc->cc_sup->su_base, cc->cc_fd,
-	    EV_WRITE | EV_PERSIST, write_cb, cc);
-	if (cc->cc_ev == NULL || event_add(cc->cc_ev, &tv) == -1) {
+	close_reset(&cc->cc_fd);
+	free(cc->cc_out);
+	free(cc);
+}
+
+/* Write what the socket takes of the reply: true once all is sent. */
+static bool
+conn_flush(struct ctl_conn *cc)
+{
+	ssize_t	n;
+
+	while (cc->cc_outoff < cc->cc_outlen) {
+		n = send(cc->cc_fd, cc->cc_out + cc->cc_outoff,
+		    cc->cc_outlen - cc->cc_outoff, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return false;
+		if (n <= 0)
+			return true;	/* gone: nothing more to send */
+		cc->cc_outoff += (size_t)n;
+	}
+	return true;
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn	*cc = arg;
+
+	/* A client that does not read its reply in time is dropped. */
+	if ((what & EV_TIMEOUT) || conn_flush(cc))
+		conn_free(cc);
+}
+
+/*
+ * Send the reply (copied) and close.  The parent's loop never waits
+ * for a client: what the socket does not take at once is sent as the
+ * client reads it, for CTL_IO_TIMEOUT_MS at most.
+ */
+static void
+conn_reply(struct ctl_conn *cc, const char *reply, size_t rlen)
+{
+	struct timeval	tv = { CTL_IO_TIMEOUT_MS / 1000,
+			    (CTL_IO_TIMEOUT_MS % 1000) * 1000 };
+
+	conn_unwait(cc);
+	if (cc->cc_ev != NULL)
+		event_free(cc->cc_ev);
+	cc->cc_ev = NULL;
+	if (rlen == 0 || (cc->cc_out = malloc(rlen)) == NULL) {
 		conn_free(cc);
 		return;
 	}
-	cc->cc_next = ctl_writing;
-	ctl_writing = cc;
+	memcpy(cc->cc_out, reply, rlen);
+	cc->cc_outlen = rlen;
+	cc->cc_outoff = 0;
+	if (conn_flush(cc) || cc->cc_sup->su_ctl_ev == NULL) {
+		conn_free(cc);	/* sent, or vhostd is stopping */
+		return;
+	}
+	cc->cc_ev = event_new(cc->cc_sup->su_base, cc->cc_fd,
+	    EV_WRITE | EV_PERSIST, conn_write_cb, cc);
+	if (cc->cc_ev == NULL || event_add(cc->cc_ev, &tv) == -1)
+		conn_free(cc);
 }
 
 static void
@@ -538,14 +530,14 @@ conn_replyf(struct ctl_conn *cc, const char *fmt, ...)
 static void
 conn_replyf(struct ctl_conn *cc, const char *fmt, ...)
 {
-	char	*buf = NULL;
-	va_list	 ap;
-	int	 n;
+	char	buf[512];
+	va_list	ap;
+	int	n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&buf, fmt, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	conn_reply(cc, n < 0 ? NULL : buf, n < 0 ? 0 : (size_t)n);
+	conn_reply(cc, buf, n < 0 ? 0 : MIN((size_t)n, sizeof(buf) - 1));
 }
 
 void
@@ -645,6 +637,7 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	conn_reply(cc, reply, rlen);
+	free(reply);
 }
 
 /* Refused clients: a peer-triggered diagnostic, through the budget. */
@@ -657,7 +650,8 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct supervisor	*sup = arg;
 	struct ctl_conn		*cc;
 	struct ucred		 cred;
-	struct timeval		 tv = { 2, 0 };
+	struct timeval		 tv = { CTL_IO_TIMEOUT_MS / 1000,
+				    (CTL_IO_TIMEOUT_MS % 1000) * 1000 };
 	socklen_t		 len = sizeof(cred);
 	int			 fd;
 
@@ -676,13 +670,17 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if ((cc = calloc(1, sizeof(*cc))) == NULL) {
 		close(fd);
 		return;
 	}
 	cc->cc_sup = sup;
 	cc->cc_fd = fd;
+	cc->cc_all_next = ctl_conns;
+	if (ctl_conns != NULL)
+		ctl_conns->cc_all_prev = &cc->cc_all_next;
+	cc->cc_all_prev = &ctl_conns;
+	ctl_conns = cc;
 	cc->cc_ev = event_new(sup->su_base, fd, EV_READ | EV_PERSIST, conn_cb,
 	    cc);
 	if (cc->cc_ev == NULL || event_add(cc->cc_ev, &tv) == -1)
@@ -715,19 +713,19 @@ ctl_listen(struct supervisor *sup, const char *path, char *err,
 void
 ctl_close(struct supervisor *sup)
 {
-	while (sup->su_ctl_wait != NULL)
-		conn_replyf(sup->su_ctl_wait, "error: vhostd is stopping\n");
-	/* Replies still being written: what the socket takes now. */
-	while (ctl_writing != NULL) {
-		struct ctl_conn	*cc = ctl_writing;
+	struct ctl_conn	*cc, *next;
 
-		ctl_writing = cc->cc_next;
-		(void)conn_write(cc);
-		conn_free(cc);
-	}
 	if (sup->su_ctl_ev != NULL)
 		event_free(sup->su_ctl_ev);
 	sup->su_ctl_ev = NULL;
+	/* A last word where the socket takes it; nothing waits. */
+	while (sup->su_ctl_wait != NULL)
+		conn_replyf(sup->su_ctl_wait, "error: vhostd is stopping\n");
+	for (cc = ctl_conns; cc != NULL; cc = next) {
+		next = cc->cc_all_next;
+		if (cc->cc_sup == sup)
+			conn_free(cc);
+	}
 	listener_free(sup->su_ctl);
 	sup->su_ctl = NULL;
 	listener_retained_release(sup->su_ctl_retained);

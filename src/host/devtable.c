@@ -259,6 +259,61 @@ device_conflicts(const struct sup_device *sd, const struct sup_device *prev,
 	return false;
 }
 
+/*
+ * The ids sd's children run as, chosen once per device (a device opened
+ * again after a stop keeps them): user= of the device; else the id of
+ * prev, the device sd replaces in a reload (the same name: its uid stays);
+ * else one of the range of its own (jail_ids.c), stable for its name;
+ * else the jail's (--user, or the default user when per-device ids do
+ * not apply).  Given back when sd is discarded.
+ */
+static int
+device_ids(struct sup_device *sd, const struct sup_device *prev, char *err,
+    size_t errlen)
+{
+	struct supervisor	*sup = sd->sd_sup;
+	struct jail_config	 jc = sup->su_opt.so_jail;
+	const char		*user = sd->sd_conf.dc_user;
+	char			 msg[256];
+	uint32_t		 id;
+	int			 rc;
+
+	if (sd->sd_id_done)
+		return 0;
+	if (user != NULL) {
+		if (jail_config_set_user(&jc, user, msg, sizeof(msg)) < 0) {
+			device_err(sd, CK_USER, true, err, errlen, msg);
+			return -EINVAL;
+		}
+	} else if (sup->su_ids != NULL && prev != NULL && prev->sd_id_taken) {
+		jail_ids_hold(sup->su_ids, prev->sd_uid);
+		jc.jc_uid = prev->sd_uid;
+		jc.jc_gid = prev->sd_gid;
+		sd->sd_id_taken = true;
+	} else if (sup->su_ids != NULL &&
+	    (rc = jail_ids_take(sup->su_ids, sd->sd_conf.dc_name, &id)) >= 0) {
+		if (rc == 1 && !sup->su_ids_shared) {
+			log_warnx("%s: every uid of the range is in use: "
+			    "devices share uids from now on (their io_uring "
+			    "workers then count together); give a larger "
+			    "--uid-range", sd->sd_conf.dc_name);
+			sup->su_ids_shared = true;
+		}
+		jc.jc_uid = id;
+		jc.jc_gid = id;
+		sd->sd_id_taken = true;
+	} else if (sup->su_ids != NULL && !sup->su_ids_shared) {
+		log_warnx("%s: the system uses every uid of the range: the "
+		    "device runs as uid %u; give another --uid-range",
+		    sd->sd_conf.dc_name, (unsigned int)jc.jc_uid);
+		sup->su_ids_shared = true;
+	}
+	sd->sd_uid = jc.jc_uid;
+	sd->sd_gid = jc.jc_gid;
+	sd->sd_id_done = true;
+	return 0;
+}
+
 /* Whether prev's listener serves what sd's configuration asks for. */
 static bool
 same_listen_source(const struct sup_device *sd, const struct sup_device *prev)
@@ -354,7 +409,8 @@ sup_device_open(struct sup_device *sd, const struct sup_device *prev,
 
 	bool				 had_listener = sd->sd_listener != NULL;
 
-	if ((rc = device_listen(sd, prev, err, errlen)) < 0)
+	if ((rc = device_listen(sd, prev, err, errlen)) < 0 ||
+	    (rc = device_ids(sd, prev, err, errlen)) < 0)
 		goto fail;
 	msg[0] = '\0';
 	device_res_release(dt, &sd->sd_res);
@@ -563,6 +619,8 @@ sup_device_discard(struct sup_device *sd)
 		event_free(sd->sd_kill);
 	sup_device_release(sd);
 	restart_fini(&sd->sd_restart);
+	if (sd->sd_id_taken)
+		jail_ids_put(sd->sd_sup->su_ids, sd->sd_uid);
 	config_device_free(&sd->sd_conf);
 	sup_device_discard(sd->sd_replacement);
 	stats_dev_free(sd->sd_stats);
@@ -668,6 +726,9 @@ sup_alloc(const struct sup_options *opt, bool check, char *err,
 		free(sup);
 		return NULL;
 	}
+	/* vhostd -n runs no child: it checks user= only. */
+	if (!check)
+		sup->su_ids = jail_ids_new(&opt->so_jail);
 	return sup;
 }
 
@@ -731,6 +792,7 @@ sup_free(struct supervisor *sup)
 	if (sup->su_base != NULL)
 		event_base_free(sup->su_base);
 	free(sup->su_dev);
+	jail_ids_free(sup->su_ids);
 	close_reset(&sup->su_exe_fd);
 	free(sup);
 }

@@ -84,6 +84,10 @@ struct sup_device {
 	/* A replacement: at the commit, take over prev's listener. */
 	bool			 sd_take_listener;
 	bool			 sd_opened;	/* holds its resources */
+	bool			 sd_id_done;	/* sd_uid/sd_gid chosen */
+	bool			 sd_id_taken;	/* sd_uid is from su_ids */
+	uid_t			 sd_uid;	/* the child's ids (device_ids) */
+	gid_t			 sd_gid;
 };
 
 struct supervisor {
@@ -95,12 +99,14 @@ struct supervisor {
 	int			 su_exe_fd;	/* vhostd's binary (O_PATH),
 						   exec'd for each child; -1:
 						   children are only cloned */
+	struct jail_ids		*su_ids;	/* per-device uids, or NULL */
 	struct sup_filter	**su_filters;	/* one per type in use */
 	unsigned int		 su_nfilters;
 	bool			 su_stopping;
 	bool			 su_failed;	/* some device failed */
 	bool			 su_check;	/* vhostd -n: bind nothing,
 						   claim nothing */
+	bool			 su_ids_shared;	/* said: the range is full */
 	struct event		*su_sig[4];
 	struct event		*su_grace;
 	struct event		*su_watchdog;

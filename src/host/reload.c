@@ -21,33 +21,64 @@
 
 static void	device_commit(struct supervisor *, struct sup_device *);
 
-/* qsort of indexes into a device_conf array, by name. */
-static const struct device_conf	*reload_devs;
+/*
+ * qsort of indexes into the names of a device_conf array.  The names are
+ * a copy: a changed entry's configuration moves to its new device
+ * (sup_device_new), and later lookups still pass through its index.
+ */
+static char *const	*reload_names;
 
 static int
 reload_by_name(const void *a, const void *b)
 {
-	return strcmp(reload_devs[*(const unsigned int *)a].dc_name,
-	    reload_devs[*(const unsigned int *)b].dc_name);
+	return strcmp(reload_names[*(const unsigned int *)a],
+	    reload_names[*(const unsigned int *)b]);
 }
 
-/* The entry of devs named name, through idx sorted by name, or -1. */
+/* The entry named name, through idx sorted by name, or -1. */
 static int
-reload_find(const struct device_conf *devs, const unsigned int *idx,
-    unsigned int ndev, const char *name)
+reload_find(char *const *names, const unsigned int *idx, unsigned int ndev,
+    const char *name)
 {
 	unsigned int	lo = 0, hi = ndev, mid;
 	int		c;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		c = strcmp(name, devs[idx[mid]].dc_name);
+		c = strcmp(name, names[idx[mid]]);
 		if (c == 0)
 			return (int)idx[mid];
 		if (c < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
+	}
+	return -1;
+}
+
+/*
+ * A device the new configuration does not name: is it renamed?  The
+ * entry of devs not matched yet, on sd's socket (path, or fd number),
+ * whose name no running device has; or -1.  Only for devices not found
+ * by name: a rename keeps the socket (and the image) instead of failing
+ * to bind what the old name still serves and then removing the old one.
+ */
+static int
+reload_renamed(const struct supervisor *sup, const struct device_conf *devs,
+    const bool *seen, unsigned int ndev, const struct sup_device *sd)
+{
+	const struct device_conf	*a = &sd->sd_conf, *b;
+	unsigned int			 k;
+
+	if (a->dc_socket == NULL && a->dc_fd < 0)
+		return -1;	/* socket activation: found by name */
+	for (k = 0; k < ndev; k++) {
+		b = &devs[k];
+		if (seen[k] || (a->dc_socket != NULL ? b->dc_socket == NULL ||
+		    strcmp(a->dc_socket, b->dc_socket) != 0 :
+		    b->dc_socket != NULL || b->dc_fd != a->dc_fd))
+			continue;
+		return sup_device_find(sup, b->dc_name) == NULL ? (int)k : -1;
 	}
 	return -1;
 }
@@ -149,6 +180,7 @@ sup_reload(struct supervisor *sup, struct device_conf *devs,
 	const struct device_conf *cur;
 	char			 err[1024];
 	unsigned int		 i, *idx = NULL, changes = 0;
+	char			**names = NULL;
 	bool			*seen = NULL;
 	int			 j, rc = 0;
 
@@ -158,21 +190,38 @@ sup_reload(struct supervisor *sup, struct device_conf *devs,
 		return -EINVAL;
 	}
 	if (ndev > 0 && ((seen = calloc(ndev, sizeof(*seen))) == NULL ||
-	    (idx = calloc(ndev, sizeof(*idx))) == NULL)) {
+	    (idx = calloc(ndev, sizeof(*idx))) == NULL ||
+	    (names = calloc(ndev, sizeof(*names))) == NULL)) {
 		free(seen);
+		free(idx);
 		reload_say(report, true, "reload: out of memory; keeping the "
 		    "running configuration");
 		return -ENOMEM;
 	}
 	/* Names are unique (sup_check_devices): match by binary search. */
-	for (i = 0; i < ndev; i++)
+	for (i = 0; i < ndev; i++) {
 		idx[i] = i;
-	reload_devs = devs;
+		if ((names[i] = strdup(devs[i].dc_name)) == NULL) {
+			while (i > 0)
+				free(names[--i]);
+			free(names);
+			free(seen);
+			free(idx);
+			reload_say(report, true, "reload: out of memory; "
+			    "keeping the running configuration");
+			return -ENOMEM;
+		}
+	}
+	reload_names = names;
 	if (ndev > 0)
 		qsort(idx, ndev, sizeof(*idx), reload_by_name);
 	for (i = 0; i < sup->su_ndev; ) {
 		sd = sup->su_dev[i];
-		j = reload_find(devs, idx, ndev, sd->sd_conf.dc_name);
+		j = reload_find(names, idx, ndev, sd->sd_conf.dc_name);
+		if (j < 0 && (j = reload_renamed(sup, devs, seen, ndev,
+		    sd)) >= 0 && !seen[j])
+			reload_say(report, false, "%s: renamed %s (the same "
+			    "socket)", sd->sd_conf.dc_name, devs[j].dc_name);
 		/* A change still waiting for the old child: compare to it. */
 		cur = sd->sd_replacement != NULL ?
 		    &sd->sd_replacement->sd_conf : &sd->sd_conf;
@@ -264,6 +313,9 @@ sup_reload(struct supervisor *sup, struct device_conf *devs,
 			nsd->sd_run = SUP_FAILED;
 	}
 	sup_filters_forget(sup);
+	for (i = 0; i < ndev; i++)
+		free(names[i]);
+	free(names);
 	free(seen);
 	free(idx);
 	ctl_poke(sup);

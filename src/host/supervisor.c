@@ -142,6 +142,9 @@ sup_device_spawn(struct sup_device *sd)
 		    listener_fd(sd->sd_listener), logp[1],
 		    sd->sd_filter != NULL ? sd->sd_filter->sf_filter : NULL);
 		ca.ca_stats_fd = ctrfd;
+		ca.ca_jail.jc_uid = sd->sd_uid;
+		ca.ca_jail.jc_gid = sd->sd_gid;
+		ca.ca_jail.jc_data = sd->sd_conf.dc_mem_max;
 		if (sup->su_exe_fd >= 0)
 			child_exec(&ca, sup->su_exe_fd);
 		child_main(&ca);
@@ -157,10 +160,18 @@ sup_device_spawn(struct sup_device *sd)
 	sd->sd_served = 0;
 	sd->sd_run = SUP_RUNNING;
 	clock_gettime(CLOCK_MONOTONIC, &sd->sd_started);
-	/* In a restart storm the supervisor said so once (device_exited). */
+	/*
+	 * In a restart storm the supervisor said so once (device_exited).
+	 * The uid the child has on the host: in a user namespace every child
+	 * is the parent's uid outside; without the sandbox, the parent's.
+	 */
 	(sd->sd_restart.sr_throttled ? log_debug : log_info)(
-	    "%s: started child %d on %s", sd->sd_conf.dc_name, (int)pid,
-	    sd->sd_conf.dc_socket != NULL ? sd->sd_conf.dc_socket : "fd");
+	    "%s: started child %d on %s (uid %u)", sd->sd_conf.dc_name,
+	    (int)pid, sd->sd_conf.dc_socket != NULL ? sd->sd_conf.dc_socket :
+	    "fd", !sup->su_opt.so_jail.jc_enabled ? (unsigned int)geteuid() :
+	    sup->su_opt.so_jail.jc_userns ?
+	    (unsigned int)sup->su_opt.so_jail.jc_outer_uid :
+	    (unsigned int)sd->sd_uid);
 	return 0;
 }
 

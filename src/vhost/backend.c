@@ -117,6 +117,8 @@ vu_dev_init(struct vu_dev *dev, int sock, uint16_t nqueues,
 		vr->vr_call_fd = -1;
 		vr->vr_err_fd = -1;
 		vr->vr_dev = dev;
+		ratelimit_log_init(&vr->vr_warnlog, VU_WARN_BURST,
+		    VU_WARN_RATE);
 	}
 	return 0;
 }
@@ -155,6 +157,9 @@ vu_dev_fini(struct vu_dev *dev)
 {
 	unsigned int	i;
 
+	/* For good: the device's threads never see this engine again. */
+	if (dev->vd_ops->pause != NULL)
+		dev->vd_ops->pause(dev);
 	for (i = 0; i < dev->vd_nqueues; i++)
 		vu_vring_fini(dev, i);
 	gmem_clear(&dev->vd_mem);
@@ -627,13 +632,20 @@ vu_dev_dispatch(struct vu_dev *dev)
 		    vhost_user_request_name(msg.hdr.request),
 		    msg.hdr.request);
 		rc = -EOPNOTSUPP;
-	} else if ((rc = vu_request_check(dev, rq, &msg, nfds)) == 0)
+	} else if ((rc = vu_request_check(dev, rq, &msg, nfds)) == 0) {
+		/* Queue threads are parked while anything changes. */
+		if (dev->vd_ops->pause != NULL)
+			dev->vd_ops->pause(dev);
 		rc = rq->rq_handler(dev, &msg, fds, nfds);
+		if (dev->vd_ops->resume != NULL)
+			dev->vd_ops->resume(dev);
+	}
 	for (i = 0; i < nfds; i++)
 		close_reset(&fds[i]);
 
 	if (rc == VU_HANDLED_REPLY)
-		return dev->vd_stalled ? -ETIMEDOUT : be_send_reply(dev, &msg);
+		return vu_dev_error(dev) != 0 ? -ETIMEDOUT :
+		    be_send_reply(dev, &msg);
 	/* Computed after the request: SET_PROTOCOL_FEATURES may enable it. */
 	ack = need_reply &&
 	    vu_has_protocol_feature(dev, VHOST_USER_PROTOCOL_F_REPLY_ACK);
@@ -644,7 +656,7 @@ vu_dev_dispatch(struct vu_dev *dev)
 		if ((src = be_send_reply(dev, &msg)) != 0 && rc >= 0)
 			return src;
 	}
-	if (rc >= 0 && dev->vd_stalled)
+	if (rc >= 0 && vu_dev_error(dev) != 0)
 		return -ETIMEDOUT;
 	return rc < 0 ? rc : 0;
 }

@@ -160,6 +160,27 @@ struct vu_dev_ops {
 	/* Largest ring size the device takes for ring qidx (SET_VRING_NUM
 	 * refuses more); 0 or absent: VIRTQ_MAX_SIZE. */
 	uint16_t	(*max_queue_size)(struct vu_dev *dev, unsigned int qidx);
+	/*
+	 * Queues on threads of the device's own (blk's threads=).  Optional.
+	 * queue_loop: the loop that serves ring qidx, or NULL for the glue's.
+	 * The engine then watches the ring's kick fd and defers its runs
+	 * (vu_queue_reschedule) through those ops and *ctx, so the queue
+	 * handler, vu_queue_notify and the kick and call fds of that ring
+	 * are used on the loop's thread.  Must not change during a session.
+	 * pause: park every such loop, returning once each is parked
+	 * (holding no pointer it will use without looking again); resume:
+	 * let them run.  Every request handler of the engine runs between
+	 * pause and resume, and vu_dev_free pauses for good, so the rings,
+	 * the memory table, the inflight regions, features and fds change
+	 * only while the loops are parked; the engine calls the loops' ops
+	 * from the control thread only then.  Threads must not call the
+	 * engine's other functions (vu_dev_set_broken, ...): they hand them
+	 * to the control thread (a descriptor watched with vu_dev_watch).
+	 */
+	const struct vu_watch_ops *(*queue_loop)(struct vu_dev *dev,
+			    unsigned int qidx, void **ctx);
+	void		(*pause)(struct vu_dev *dev);
+	void		(*resume)(struct vu_dev *dev);
 };
 
 /*
@@ -247,7 +268,7 @@ int	vu_queue_reschedule(struct vu_dev *dev, unsigned int qidx);
 /*
  * The guest sent something the device cannot process: log once, set
  * NEEDS_RESET, stop every ring.  The connection stays up so the front end
- * can reset the device.
+ * can reset the device.  Control thread only (see vu_dev_ops.pause).
  */
 void	vu_dev_set_broken(struct vu_dev *dev, const char *why);
 

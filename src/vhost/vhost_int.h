@@ -27,6 +27,12 @@ struct vu_vring {
 	int				vr_err_fd;
 	uint16_t			*vr_resubmit;	/* inflight */
 	struct vu_dev			*vr_dev;	/* back pointer for cb */
+	/*
+	 * Warnings about this ring: the connection's (vd_warnlog), or its
+	 * own (vr_warnlog) when a device loop on another thread serves it.
+	 */
+	struct ratelimit_log		*vr_log;
+	struct ratelimit_log		 vr_warnlog;
 };
 
 struct vu_dev {
@@ -40,7 +46,9 @@ struct vu_dev {
 	uint64_t		 vd_protocol_features;	/* acked */
 	bool			 vd_owner;
 	bool			 vd_broken;
-	bool			 vd_stalled;	/* a front-end fd blocked */
+	bool			 vd_stalled;	/* a front-end fd blocked; set
+						   from queue threads too: only
+						   through __atomic builtins */
 	uint8_t			 vd_status;	/* SET_STATUS */
 	struct gmem		 vd_mem;
 	struct vu_vring		 vd_vring[VU_MAX_QUEUES];

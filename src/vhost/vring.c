@@ -15,6 +15,8 @@
  * until its memory comes back.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +31,42 @@ static bool
 vring_ready(const struct vu_vring *vr)
 {
 	return vr->vr_started && vr->vr_enabled && vr->vr_vq.vq_desc != NULL;
+}
+
+static bool
+vring_stalled(const struct vu_dev *dev)
+{
+	return __atomic_load_n(&dev->vd_stalled, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * The loop that watches ring idx's kick fd and runs its deferred work:
+ * the device's own (vu_dev_ops.queue_loop) or the glue's.
+ */
+static const struct vu_watch_ops *
+vring_loop(const struct vu_dev *dev, unsigned int idx, void **ctx)
+{
+	const struct vu_watch_ops	*ops;
+
+	if (dev->vd_ops->queue_loop != NULL && (ops =
+	    dev->vd_ops->queue_loop((struct vu_dev *)dev, idx, ctx)) != NULL)
+		return ops;
+	*ctx = dev->vd_watch_ctx;
+	return dev->vd_watch;
+}
+
+/* A warning about ring vr (the log follows the thread that serves it). */
+static void __attribute__((format(printf, 2, 3)))
+vring_warn(struct vu_vring *vr, const char *fmt, ...)
+{
+	char	buf[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ratelimit_warnx(vr->vr_log != NULL ? vr->vr_log :
+	    &vr->vr_dev->vd_warnlog, ratelimit_now(), "%s", buf);
 }
 
 /* Report a ready transition (was -> now) and process pending buffers. */
@@ -98,6 +136,7 @@ vring_start(struct vu_dev *dev, unsigned int idx)
 	struct virtq_avail	*avail;
 	struct virtq_used	*used;
 	bool			 was = vring_ready(vr);
+	void			*ctx;
 	int			 rc;
 
 	if (vr->vr_num == 0 || !vr->vr_addr_set) {
@@ -117,7 +156,13 @@ vring_start(struct vu_dev *dev, unsigned int idx)
 		    __func__, idx);
 		return rc;
 	}
-	vr->vr_vq.vq_log = &dev->vd_warnlog;
+	/* Rings served on a thread of the device's log on their own. */
+	if (dev->vd_ops->queue_loop != NULL &&
+	    dev->vd_ops->queue_loop(dev, idx, &ctx) != NULL)
+		vr->vr_log = &vr->vr_warnlog;
+	else
+		vr->vr_log = &dev->vd_warnlog;
+	vr->vr_vq.vq_log = vr->vr_log;
 	/* Nothing of this ring is in flight in this process yet. */
 	vr->vr_vq.vq_ctr = vu_queue_counters(dev, idx);
 	vr->vr_vq.vq_ctr->cq_inflight = 0;
@@ -168,8 +213,13 @@ vring_inflight(struct vu_dev *dev, struct vu_vring *vr, unsigned int idx)
 static void
 vring_unwatch_kick(struct vu_dev *dev, struct vu_vring *vr)
 {
-	if (vr->vr_kick_fd >= 0)
-		dev->vd_watch->watch_del(dev->vd_watch_ctx, vr->vr_kick_fd);
+	const struct vu_watch_ops	*ops;
+	void				*ctx;
+
+	if (vr->vr_kick_fd >= 0) {
+		ops = vring_loop(dev, (unsigned int)(vr - dev->vd_vring), &ctx);
+		ops->watch_del(ctx, vr->vr_kick_fd);
+	}
 	close_reset(&vr->vr_kick_fd);
 }
 
@@ -224,11 +274,14 @@ vu_vring_reset(struct vu_dev *dev, unsigned int idx)
 void
 vu_vring_fini(struct vu_dev *dev, unsigned int idx)
 {
-	struct vu_vring	*vr = &dev->vd_vring[idx];
+	struct vu_vring			*vr = &dev->vd_vring[idx];
+	const struct vu_watch_ops	*ops;
+	void				*ctx;
 
 	vu_vring_stop(dev, idx);
-	if (vr->vr_resched && dev->vd_watch->defer_cancel != NULL)
-		dev->vd_watch->defer_cancel(dev->vd_watch_ctx, vr);
+	ops = vring_loop(dev, idx, &ctx);
+	if (vr->vr_resched && ops->defer_cancel != NULL)
+		ops->defer_cancel(ctx, vr);
 	vr->vr_resched = false;
 	close_reset(&vr->vr_call_fd);
 	close_reset(&vr->vr_err_fd);
@@ -305,16 +358,15 @@ vring_fd_io(int fd, bool write_op, bool *plain)
 static void
 vring_fd_stalled(struct vu_dev *dev, unsigned int idx, const char *what)
 {
-	if (!dev->vd_stalled)
+	if (!__atomic_exchange_n(&dev->vd_stalled, true, __ATOMIC_ACQ_REL))
 		log_warnx("ring %u: the front end's %s fd blocked the device; "
 		    "ending the session", idx, what);
-	dev->vd_stalled = true;
 }
 
 int
 vu_dev_error(const struct vu_dev *dev)
 {
-	return dev->vd_stalled ? -ETIMEDOUT : 0;
+	return __atomic_load_n(&dev->vd_stalled, __ATOMIC_ACQUIRE) ? -ETIMEDOUT : 0;
 }
 
 /* Kick fd readable: consume it, run the queue if ready. */
@@ -326,7 +378,7 @@ vring_kick_cb(int fd, void *arg)
 	unsigned int	 idx = (unsigned int)(vr - dev->vd_vring);
 	ssize_t		 n;
 
-	if (dev->vd_stalled)
+	if (vring_stalled(dev))
 		return;
 	n = vring_fd_io(fd, false, &vr->vr_kick_plain);
 	if (n < 0 && errno == EINTR) {
@@ -334,7 +386,7 @@ vring_kick_cb(int fd, void *arg)
 		return;
 	}
 	if (n < 0 && errno != EAGAIN)
-		vu_warn(dev, "%s: ring %u: read kick: %s", __func__, idx,
+		vring_warn(vr, "%s: ring %u: read kick: %s", __func__, idx,
 		    strerror(errno));
 	log_ring("ring %u: kick; next avail %u, used %u", idx,
 	    vr->vr_vq.vq_last_avail, vr->vr_vq.vq_used_idx);
@@ -350,7 +402,7 @@ vring_resched_cb(void *arg)
 	struct vu_dev	*dev = vr->vr_dev;
 
 	vr->vr_resched = false;
-	if (!dev->vd_stalled && vring_ready(vr))
+	if (!vring_stalled(dev) && vring_ready(vr))
 		dev->vd_ops->queue_handler(dev,
 		    (unsigned int)(vr - dev->vd_vring));
 }
@@ -358,18 +410,20 @@ vring_resched_cb(void *arg)
 int
 vu_queue_reschedule(struct vu_dev *dev, unsigned int qidx)
 {
-	struct vu_vring	*vr;
-	int		 rc;
+	const struct vu_watch_ops	*ops;
+	struct vu_vring			*vr;
+	void				*ctx;
+	int				 rc;
 
 	if (qidx >= dev->vd_nqueues)
 		return -EINVAL;
 	vr = &dev->vd_vring[qidx];
 	if (vr->vr_resched)
 		return 0;
-	if (dev->vd_watch->defer == NULL)
+	ops = vring_loop(dev, qidx, &ctx);
+	if (ops->defer == NULL)
 		return -ENOTSUP;
-	if ((rc = dev->vd_watch->defer(dev->vd_watch_ctx, vring_resched_cb,
-	    vr)) != 0)
+	if ((rc = ops->defer(ctx, vring_resched_cb, vr)) != 0)
 		return rc;
 	vr->vr_resched = true;
 	return 0;
@@ -379,8 +433,10 @@ static int
 vring_set_kick(struct vu_dev *dev, unsigned int idx, int *fds,
     unsigned int nfds)
 {
-	struct vu_vring	*vr = &dev->vd_vring[idx];
-	int		 rc;
+	struct vu_vring			*vr = &dev->vd_vring[idx];
+	const struct vu_watch_ops	*ops;
+	void				*ctx;
+	int				 rc;
 
 	vring_unwatch_kick(dev, vr);
 	if (nfds == 1) {
@@ -399,8 +455,8 @@ vring_set_kick(struct vu_dev *dev, unsigned int idx, int *fds,
 		return rc;
 	}
 	if (vr->vr_kick_fd >= 0) {
-		rc = dev->vd_watch->watch_add(dev->vd_watch_ctx,
-		    vr->vr_kick_fd, vring_kick_cb, vr);
+		ops = vring_loop(dev, idx, &ctx);
+		rc = ops->watch_add(ctx, vr->vr_kick_fd, vring_kick_cb, vr);
 		if (rc != 0) {
 			log_warnx("%s: ring %u: cannot watch the kick fd",
 			    __func__, idx);
@@ -647,7 +703,7 @@ vu_queue_publish(struct vu_dev *dev, unsigned int qidx)
 		return;
 	virtq_flush(&vr->vr_vq);
 	if (!virtq_should_notify(&vr->vr_vq) || vr->vr_call_fd < 0 ||
-	    dev->vd_stalled)
+	    vring_stalled(dev))
 		return;
 	if (vring_fd_io(vr->vr_call_fd, true, &vr->vr_call_plain) >= 0) {
 		log_ring("ring %u: used %u published; call signalled", qidx,
@@ -658,6 +714,6 @@ vu_queue_publish(struct vu_dev *dev, unsigned int qidx)
 	if (errno == EINTR)
 		vring_fd_stalled(dev, qidx, "call");
 	else if (errno != EAGAIN)
-		vu_warn(dev, "%s: ring %u: signal call fd: %s", __func__, qidx,
-		    strerror(errno));
+		vring_warn(vr, "%s: ring %u: signal call fd: %s", __func__,
+		    qidx, strerror(errno));
 }

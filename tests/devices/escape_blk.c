@@ -29,6 +29,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,6 +402,60 @@ try_set_append(struct eb_state *eb)
 	return (fcntl(fd, F_GETFL) & O_APPEND) != 0;
 }
 
+/* On a queue thread: a process of our own (clone without CLONE_THREAD). */
+static void
+eb_fork(void *arg)
+{
+	bool	*ran = arg;
+	pid_t	 pid;
+
+	log_info("escape: fork on queue thread 0 (created before the "
+	    "filter)");
+	if ((pid = fork()) == 0)
+		_exit(0);
+	*ran = pid > 0;
+	log_info("escape: fork on a queue thread: %s", pid > 0 ? "forked" :
+	    strerror(errno));
+}
+
+/*
+ * Filter layer: the queue threads were made before the filter, which
+ * must cover them too (SECCOMP_FILTER_FLAG_TSYNC): a fork from one.
+ */
+static bool
+try_thread_fork(struct eb_state *eb)
+{
+	bool	ran = false;
+
+	if (eb->eb_blk->bs_nthreads == 0) {
+		log_warnx("escape: the device has no queue thread");
+		return true;
+	}
+	blk_thread_call(eb->eb_blk, 0, eb_fork, &ran);
+	return ran;
+}
+
+static void *
+eb_thread_main(void *arg)
+{
+	return arg;
+}
+
+/* Filter layer: a thread made after the filter (blk.policy: no clone). */
+static bool
+try_thread_create(struct eb_state *eb)
+{
+	pthread_t	t;
+	int		rc;
+
+	if ((rc = pthread_create(&t, NULL, eb_thread_main, NULL)) != 0) {
+		log_info("escape: pthread_create: %s", strerror(rc));
+		return false;
+	}
+	pthread_join(t, NULL);
+	return true;
+}
+
 static const struct eb_attempt eb_attempts[] = {
 	{ "uring-openat",		EB_JAIL,	try_uring_openat },
 	{ "uring-socket-inet",		EB_JAIL,	try_uring_socket_inet },
@@ -420,6 +475,8 @@ static const struct eb_attempt eb_attempts[] = {
 	{ "ftruncate",			EB_FILTER,	try_ftruncate },
 	{ "fallocate-keep-size",	EB_FILTER,	try_fallocate_keep_size },
 	{ "set-append",			EB_FILTER,	try_set_append },
+	{ "thread-fork",		EB_FILTER,	try_thread_fork },
+	{ "thread-create",		EB_FILTER,	try_thread_create },
 };
 
 enum { EB_K_ATTEMPT = BLK_K_COUNT, EB_K_COUNT };

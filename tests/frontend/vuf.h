@@ -311,6 +311,31 @@ struct vuf_flood {
 int	vuf_flood_start(struct vuf *f, unsigned int idx, struct vuf_flood *fl);
 uint64_t vuf_flood_stop(struct vuf_flood *fl);
 
+/*
+ * The inflight region (INFLIGHT_SHMFD; vuf_inflight.c), kept by the front
+ * end across back ends as QEMU keeps it: vuf_inflight_get asks the back
+ * end for one (GET_INFLIGHT_FD, before the rings start) and maps it;
+ * vuf_inflight_set hands it to a back end (SET_INFLIGHT_FD; QEMU sends it
+ * after every GET and on every reconnect).  vuf_inflight_count: the
+ * entries of queue q marked in flight now.  0 or -errno.
+ */
+struct vuf_inflight {
+	int		 in_fd;
+	void		*in_addr;
+	uint64_t	 in_size;
+	uint64_t	 in_offset;
+	uint16_t	 in_nqueues;
+	uint16_t	 in_qsize;
+};
+
+void	vuf_inflight_init(struct vuf_inflight *in);
+int	vuf_inflight_get(struct vuf *f, uint16_t nqueues, uint16_t qsize,
+	    struct vuf_inflight *in);
+int	vuf_inflight_set(struct vuf *f, const struct vuf_inflight *in);
+unsigned int	vuf_inflight_count(const struct vuf_inflight *in,
+	    unsigned int q);
+void	vuf_inflight_fini(struct vuf_inflight *in);
+
 /* Feature bit helpers. */
 bool	vuf_has_feature(const struct vuf *f, unsigned int bit);
 bool	vuf_has_protocol(const struct vuf *f, unsigned int bit);

@@ -491,9 +491,9 @@ Test(escape, blk_jail_alone_holds)
 	free(r);
 }
 
-/* One filter-layer attempt under the real blk.policy. */
+/* One filter-layer attempt under the real blk.policy; extra: more keys. */
 static void
-one_blk_attempt(const char *name, bool need_sigsys)
+one_blk_attempt_with(const char *name, bool need_sigsys, const char *extra)
 {
 	char		 policydir[4096], img[256], sock[256], spec[1024];
 	char		*argv[6];
@@ -506,7 +506,7 @@ one_blk_attempt(const char *name, bool need_sigsys)
 	snprintf(sock, sizeof(sock), "%s/escape-blk-%s.sock", tmpdir, name);
 	img_make(img, &before);
 	snprintf(spec, sizeof(spec), "escape-blk,socket=%s,path=%s,"
-	    "restart=never,attempt=%s", sock, img, name);
+	    "restart=never,attempt=%s%s", sock, img, name, extra);
 	argv[0] = (char *)filter_prog();
 	argv[1] = (char *)"--policy-dir";
 	argv[2] = policydir;
@@ -526,6 +526,24 @@ one_blk_attempt(const char *name, bool need_sigsys)
 		    "%s: %s", name, r->ru_err);
 	img_unchanged(img, &before, name);
 	free(r);
+}
+
+static void
+one_blk_attempt(const char *name, bool need_sigsys)
+{
+	one_blk_attempt_with(name, need_sigsys, "");
+}
+
+/*
+ * Queue threads (threads=2): made before the filter, they are filtered
+ * all the same (a fork from one is killed), and none can be made after
+ * it (blk.policy has no clone or clone3).
+ */
+Test(escape, blk_queue_threads_are_filtered)
+{
+	need_io_uring();
+	one_blk_attempt_with("thread-fork", true, ",queues=2,threads=2");
+	one_blk_attempt_with("thread-create", true, ",queues=2,threads=2");
 }
 
 /*

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <time.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
 
 #include "host/supervisor.h"
@@ -759,4 +760,83 @@ Test(fault, reload_with_broken_policy_keeps_the_device)
 	it_assert_entropy(sock);
 	cr_assert_eq(vproc_count(&it_vp, "SIGSYS"), 0, "%s", it_vp.vp_log);
 	it_stop(&it_vp);
+}
+
+/*
+ * A call fd that blocks (a blocking eventfd at its maximum count) on a
+ * ring served by a blk queue thread (threads=1): the child's SIGALRM
+ * watchdog interrupts only its main thread, so the queue thread has a
+ * timer of its own; the write fails with EINTR, the engine calls it a
+ * stall, and the session ends with CHILD_EXIT_TIMEOUT instead of hanging.
+ */
+Test(fault, blocking_call_fd_on_a_queue_thread_ends_the_session)
+{
+	const char	*sock = it_path("blk.sock");
+	const char	*img = make_image(it_path("disk.img"), IMG_SIZE);
+	struct vuf_blk	 b;
+	struct vuf	 f;
+	uint64_t	 ring = 0;
+	char		 want[64];
+	long		 t0;
+	int		 efd;
+
+	it_start(&it_vp, "--device", it_fmt("blk,socket=%s,path=%s,"
+	    "threads=1,restart=never", sock, img), NULL);
+	blk_open(&f, &b, sock);
+	blk_write_check(&b, 0, 0x5a);
+	cr_assert_geq(efd = eventfd(0, EFD_CLOEXEC), 0);
+	cr_assert_eq(eventfd_write(efd, 0xfffffffffffffffeull), 0);
+	cr_assert_eq(vuf_request(&f, VHOST_USER_SET_VRING_CALL, &ring,
+	    sizeof(ring), &efd, 1, NULL, 0), 0, "%s", vuf_error(&f));
+	close(efd);
+	t0 = now_ms();
+	cr_assert_geq(vuf_blk_submit(&b, VUF_BLK_T_IN, 0, 4096), 0, "%s",
+	    vuf_error(&f));
+	snprintf(want, sizeof(want), "exited with status %d",
+	    CHILD_EXIT_TIMEOUT);
+	cr_assert_geq(vproc_wait_log(&it_vp, want, 0, VPROC_TIMEOUT_MS), 0,
+	    "the child did not end the session as a stall; stderr:\n%s",
+	    it_vp.vp_log);
+	fprintf(stderr, "fault: blocking call fd on a queue thread: session "
+	    "ended after %ld ms\n", now_ms() - t0);
+	cr_assert_geq(vproc_wait_log(&it_vp, "call fd blocked the device", 0,
+	    VPROC_TIMEOUT_MS), 0, "%s", it_vp.vp_log);
+	cr_assert_eq(vproc_count(&it_vp, "killed by signal"), 0, "%s",
+	    it_vp.vp_log);
+	vuf_fini(&f);
+}
+
+/*
+ * O_DIRECT I/O through io_uring on a queue thread, under the real
+ * filter: with poll-us=0 the thread waits in poll(2) while the ring's
+ * completion is run as task work on it, which interrupts the poll and
+ * restarts it through restart_syscall(2): the policy must allow that (it
+ * killed the child before).  An image outside tmpfs, so O_DIRECT is
+ * asynchronous.
+ */
+Test(fault, direct_io_on_a_queue_thread_under_the_filter)
+{
+	const char	*sock = it_path("blk.sock");
+	char		 img[64];
+	struct vuf_blk	 b;
+	struct vuf	 f;
+	unsigned int	 i;
+	int		 fd;
+	pid_t		 c;
+
+	snprintf(img, sizeof(img), "/var/tmp/vhostd-fault-XXXXXX");
+	cr_assert_geq(fd = mkstemp(img), 0);
+	cr_assert_eq(ftruncate(fd, IMG_SIZE), 0);
+	close(fd);
+	it_start(&it_vp, "--device", it_fmt("blk,socket=%s,path=%s,"
+	    "direct=on,threads=1,poll-us=0,restart=never", sock, img), NULL);
+	c = vproc_child_pid(&it_vp, "blk", 0, VPROC_TIMEOUT_MS);
+	blk_open(&f, &b, sock);
+	for (i = 0; i < 200; i++)
+		blk_write_check(&b, (i % 64) * 8, (uint8_t)i);
+	vuf_fini(&f);
+	unlink(img);
+	assert_exited_cleanly(&it_vp, c);
+	cr_assert_eq(vproc_count(&it_vp, "killed by signal"), 0, "%s",
+	    it_vp.vp_log);
 }

@@ -6,7 +6,11 @@
  *	vuf-blkbench [options] SOCKET
  *	  --rw=randread|randwrite|read|write   (default randread)
  *	  --bs=BYTES       request size (default 4096)
- *	  --qd=N           requests in flight (default 32, at most 256)
+ *	  --qd=N           requests in flight per queue (default 32, at most
+ *	                   256)
+ *	  --queues=N       N rings (at most 16), each driven by a thread of
+ *	                   its own as by a vCPU of its own, qd requests each
+ *	                   (default 1)
  *	  --time=SECONDS   measured run (default 5), after --ramp (default 1)
  *	  --span=BYTES     offsets within the first BYTES of the disk
  *	  --cpu-pid=PID    add PID's CPU time (utime+stime, all threads) to
@@ -22,6 +26,7 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +44,7 @@
 #define MAX_QD			256
 #define HIST_US			100000	/* 1 us buckets up to 100 ms */
 #define MAX_PIDS		8
+#define MAX_QUEUES		16
 
 struct blk_req_hdr {
 	uint32_t	type;
@@ -66,11 +72,26 @@ static struct {
 	int		 pids[MAX_PIDS];
 	unsigned int	 npids;
 	unsigned int	 idle;
-} cfg = { "randread", 4096, 32, 5, 1, 0, { 0 }, 0, 0 };
+	unsigned int	 queues;
+} cfg = { "randread", 4096, 32, 5, 1, 0, { 0 }, 0, 0, 1 };
 
-static struct slot	slots[MAX_QD];
+/* One ring and the thread that drives it. */
+struct bq {
+	struct vuf	*q_f;
+	unsigned int	 q_idx;
+	pthread_t	 q_thread;
+	struct slot	 q_slots[MAX_QD];
+	uint32_t	 q_hist[HIST_US + 1];
+	uint64_t	 q_seq_next;
+	uint64_t	 q_rand;
+	uint64_t	 q_blocks;
+	uint64_t	 q_tramp, q_tend;
+	uint64_t	 q_n, q_sum_ns, q_errors;
+	const char	*q_fail;	/* why the thread gave up, or NULL */
+};
+
+static struct bq	queues[MAX_QUEUES];
 static uint32_t		hist[HIST_US + 1];
-static uint64_t		seq_next;
 
 static uint64_t
 now_ns(void)
@@ -126,30 +147,39 @@ self_cpu_us(void)
 	    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
+/* xorshift64*: each queue its own sequence, no lock. */
 static uint64_t
-next_offset(uint64_t blocks)
+q_random(struct bq *q)
+{
+	q->q_rand ^= q->q_rand >> 12;
+	q->q_rand ^= q->q_rand << 25;
+	q->q_rand ^= q->q_rand >> 27;
+	return q->q_rand * 2685821657736338717ull;
+}
+
+static uint64_t
+next_offset(struct bq *q, uint64_t blocks)
 {
 	uint64_t	b;
 
-	if (cfg.rw[0] == 'r' && cfg.rw[1] == 'a')	/* randread */
-		b = ((uint64_t)random() << 16 ^ (uint64_t)random()) % blocks;
-	else if (strcmp(cfg.rw, "randwrite") == 0)
-		b = ((uint64_t)random() << 16 ^ (uint64_t)random()) % blocks;
+	if (strncmp(cfg.rw, "rand", 4) == 0)
+		b = (q_random(q) >> 11) % blocks;
 	else
-		b = seq_next++ % blocks;
+		b = (q->q_seq_next++ + q->q_idx * (blocks / cfg.queues)) %
+		    blocks;
 	return b * cfg.bs;
 }
 
 static int
-submit(struct vuf *f, unsigned int i, uint64_t blocks)
+submit(struct bq *q, unsigned int i, uint64_t blocks)
 {
-	struct slot	*s = &slots[i];
+	struct slot	*s = &q->q_slots[i];
 	struct vuf_seg	 seg[3];
 	bool		 wr = strstr(cfg.rw, "write") != NULL;
 
 	s->s_hdr->type = wr ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
 	s->s_hdr->ioprio = 0;
-	s->s_hdr->sector = next_offset(blocks) / 512;
+	s->s_hdr->sector = next_offset(q, blocks) / 512;
 	*s->s_status = 0xff;
 	seg[0].sg_gpa = s->s_hdr_gpa;
 	seg[0].sg_len = sizeof(*s->s_hdr);
@@ -162,7 +192,85 @@ submit(struct vuf *f, unsigned int i, uint64_t blocks)
 	seg[2].sg_write = true;
 	s->s_start_ns = now_ns();
 	/* Indirect, as Linux does: one ring slot per request. */
-	return vuf_vq_add(f, 0, seg, 3, true, s);
+	return vuf_vq_add(q->q_f, q->q_idx, seg, 3, true, s);
+}
+
+/*
+ * One queue's driver: qd requests in flight, each completion answered
+ * with a new request and one kick per batch; waits on the call eventfd.
+ * Counts what completes between q_tramp and q_tend.
+ */
+static void *
+q_main(void *arg)
+{
+	struct bq	*q = arg;
+	struct vuf_used	 used[MAX_QD];
+	struct vuf	*f = q->q_f;
+	uint64_t	 t, lat;
+	unsigned int	 i;
+	int		 r, k;
+
+	for (i = 0; i < cfg.qd; i++)
+		if (submit(q, i, q->q_blocks) < 0) {
+			q->q_fail = "submit";
+			return NULL;
+		}
+	if (vuf_vq_kick(f, q->q_idx, false) < 0) {
+		q->q_fail = "kick";
+		return NULL;
+	}
+	for (;;) {
+		if ((r = vuf_vq_reap(f, q->q_idx, used, MAX_QD)) < 0) {
+			q->q_fail = "reap";
+			return NULL;
+		}
+		if (r == 0) {
+			if (vuf_vq_wait(f, q->q_idx, 10000) < 0) {
+				q->q_fail = "wait (no completion in 10 s)";
+				return NULL;
+			}
+			continue;
+		}
+		t = now_ns();
+		for (k = 0; k < r; k++) {
+			struct slot	*s = used[k].u_cookie;
+
+			if (t < q->q_tramp || t >= q->q_tend)
+				continue;
+			if (*s->s_status != 0)
+				q->q_errors++;
+			lat = t - s->s_start_ns;
+			q->q_n++;
+			q->q_sum_ns += lat;
+			q->q_hist[lat / 1000 > HIST_US ? HIST_US :
+			    lat / 1000]++;
+		}
+		if (t >= q->q_tend)
+			break;
+		for (k = 0; k < r; k++)
+			if (submit(q, (unsigned int)(((struct slot *)
+			    used[k].u_cookie) - q->q_slots), q->q_blocks) < 0) {
+				q->q_fail = "submit";
+				return NULL;
+			}
+		if (vuf_vq_kick(f, q->q_idx, false) < 0) {
+			q->q_fail = "kick";
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static void
+sleep_until(uint64_t t)
+{
+	struct timespec	ts;
+
+	ts.tv_sec = (time_t)(t / 1000000000ull);
+	ts.tv_nsec = (long)(t % 1000000000ull);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	    EINTR)
+		;
 }
 
 /* The latency (us) below which a fraction pct/100 of n requests finished. */
@@ -182,7 +290,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: vuf-blkbench [--rw=randread|randwrite|read|"
-	    "write] [--bs=N] [--qd=N] [--time=S] [--ramp=S] [--span=BYTES] "
+	    "write] [--bs=N] [--qd=N] [--queues=N] [--time=S] [--ramp=S] "
+	    "[--span=BYTES] "
 	    "[--cpu-pid=PID]... [--idle=S] SOCKET\n");
 	exit(2);
 }
@@ -199,16 +308,16 @@ main(int argc, char *argv[])
 		{ "span", required_argument, NULL, 's' },
 		{ "cpu-pid", required_argument, NULL, 'p' },
 		{ "idle", required_argument, NULL, 'i' },
+		{ "queues", required_argument, NULL, 'Q' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct vuf_used	 used[MAX_QD];
 	struct vuf_opts	 opts;
 	struct vuf	*f;
+	struct bq	*q;
 	uint64_t	 capacity, blocks, t0, tend, tramp, n = 0, sum_ns = 0;
-	uint64_t	 cpu0 = 0, cpu1, errors = 0, lat, fe0 = 0, fe1;
-	unsigned int	 i;
-	int		 ch, r, k;
-	bool		 measuring = false;
+	uint64_t	 cpu0 = 0, cpu1, errors = 0, fe0 = 0, fe1;
+	unsigned int	 i, j;
+	int		 ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -238,6 +347,9 @@ main(int argc, char *argv[])
 		case 'i':
 			cfg.idle = (unsigned int)strtoul(optarg, NULL, 0);
 			break;
+		case 'Q':
+			cfg.queues = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
 		case 'p':
 			if (cfg.npids == MAX_PIDS)
 				usage();
@@ -248,19 +360,22 @@ main(int argc, char *argv[])
 		}
 	}
 	if (optind != argc - 1 || cfg.qd == 0 || cfg.qd > MAX_QD ||
+	    cfg.queues == 0 || cfg.queues > MAX_QUEUES ||
 	    cfg.bs < 512 || cfg.bs % 512 != 0 || cfg.bs > (1u << 20))
 		usage();
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		err(1, "calloc");
 	vuf_init(f);
 	memset(&opts, 0, sizeof(opts));
-	opts.o_mem_size = (size_t)cfg.qd * (cfg.bs + 4096) + (8u << 20);
+	opts.o_mem_size = (size_t)cfg.queues * cfg.qd * (cfg.bs + 4096) +
+	    (8u << 20) * cfg.queues;
 	opts.o_features = (1ull << VIRTIO_F_VERSION_1) |
 	    (1ull << VIRTIO_RING_F_EVENT_IDX) |
 	    (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
 	    (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
 	    (1ull << VIRTIO_BLK_F_FLUSH);
 	opts.o_queue_size = 256;
+	opts.o_nqueues = cfg.queues;
 	if (vuf_setup(f, argv[optind], &opts) < 0)
 		errx(1, "%s: %s", argv[optind], vuf_error(f));
 	if (vuf_get_config(f, 0, &capacity, sizeof(capacity)) < 0)
@@ -271,69 +386,54 @@ main(int argc, char *argv[])
 	if ((blocks = cfg.span / cfg.bs) == 0)
 		errx(1, "the disk (%llu bytes) is smaller than one request",
 		    (unsigned long long)capacity);
-	for (i = 0; i < cfg.qd; i++) {
-		slots[i].s_hdr = vuf_alloc(f, sizeof(struct blk_req_hdr), 16,
-		    &slots[i].s_hdr_gpa);
-		slots[i].s_data = vuf_alloc(f, cfg.bs, 4096,
-		    &slots[i].s_data_gpa);
-		slots[i].s_status = vuf_alloc(f, 1, 1, &slots[i].s_status_gpa);
-		if (slots[i].s_hdr == NULL || slots[i].s_data == NULL ||
-		    slots[i].s_status == NULL)
-			errx(1, "guest memory: %s", vuf_error(f));
-		memset(slots[i].s_data, 0xa5, cfg.bs);
-	}
-	srandom(1);
 	t0 = now_ns();
 	tramp = t0 + (uint64_t)cfg.ramp * 1000000000ull;
 	tend = tramp + (uint64_t)cfg.secs * 1000000000ull;
-	for (i = 0; i < cfg.qd; i++)
-		if (submit(f, i, blocks) < 0)
-			errx(1, "submit: %s", vuf_error(f));
-	if (vuf_vq_kick(f, 0, false) < 0)
-		errx(1, "kick: %s", vuf_error(f));
-	for (;;) {
-		uint64_t	t;
+	for (j = 0; j < cfg.queues; j++) {
+		q = &queues[j];
+		q->q_f = f;
+		q->q_idx = j;
+		q->q_blocks = blocks;
+		q->q_rand = 0x9e3779b97f4a7c15ull * (j + 1);
+		q->q_tramp = tramp;
+		q->q_tend = tend;
+		for (i = 0; i < cfg.qd; i++) {
+			struct slot	*s = &q->q_slots[i];
 
-		if ((r = vuf_vq_reap(f, 0, used, MAX_QD)) < 0)
-			errx(1, "reap: %s", vuf_error(f));
-		if (r == 0) {
-			if (vuf_vq_wait(f, 0, 10000) < 0)
-				errx(1, "wait: %s", vuf_error(f));
-			continue;
+			s->s_hdr = vuf_alloc(f, sizeof(struct blk_req_hdr),
+			    16, &s->s_hdr_gpa);
+			s->s_data = vuf_alloc(f, cfg.bs, 4096, &s->s_data_gpa);
+			s->s_status = vuf_alloc(f, 1, 1, &s->s_status_gpa);
+			if (s->s_hdr == NULL || s->s_data == NULL ||
+			    s->s_status == NULL)
+				errx(1, "guest memory: %s", vuf_error(f));
+			memset(s->s_data, 0xa5, cfg.bs);
 		}
-		t = now_ns();
-		if (!measuring && t >= tramp) {
-			measuring = true;
-			cpu0 = all_cpu_ticks();
-			fe0 = self_cpu_us();
-			tramp = t;
-			n = sum_ns = 0;
-		}
-		for (k = 0; k < r; k++) {
-			struct slot	*s = used[k].u_cookie;
-
-			if (*s->s_status != 0)
-				errors++;
-			lat = t - s->s_start_ns;
-			n++;
-			sum_ns += lat;
-			hist[lat / 1000 > HIST_US ? HIST_US : lat / 1000]++;
-		}
-		if (t >= tend)
-			break;
-		for (k = 0; k < r; k++)
-			if (submit(f, (unsigned int)(((struct slot *)
-			    used[k].u_cookie) - slots), blocks) < 0)
-				errx(1, "submit: %s", vuf_error(f));
-		if (vuf_vq_kick(f, 0, false) < 0)
-			errx(1, "kick: %s", vuf_error(f));
-		if (!measuring)
-			memset(hist, 0, sizeof(hist));
 	}
+	for (j = 0; j < cfg.queues; j++)
+		if ((rc = pthread_create(&queues[j].q_thread, NULL, q_main,
+		    &queues[j])) != 0)
+			errx(1, "pthread_create: %s", strerror(rc));
+	sleep_until(tramp);
+	cpu0 = all_cpu_ticks();
+	fe0 = self_cpu_us();
+	sleep_until(tend);
 	cpu1 = all_cpu_ticks();
 	fe1 = self_cpu_us();
+	for (j = 0; j < cfg.queues; j++) {
+		q = &queues[j];
+		pthread_join(q->q_thread, NULL);
+		if (q->q_fail != NULL)
+			errx(1, "queue %u: %s: %s", j, q->q_fail,
+			    vuf_error(f));
+		n += q->q_n;
+		sum_ns += q->q_sum_ns;
+		errors += q->q_errors;
+		for (i = 0; i <= HIST_US; i++)
+			hist[i] += q->q_hist[i];
+	}
 	{
-		double	secs = (double)(now_ns() - tramp) / 1e9;
+		double	secs = (double)(tend - tramp) / 1e9;
 		double	iops = (double)n / secs;
 
 		printf("iops=%.0f mib_s=%.1f lat_mean_us=%.1f lat_p50_us=%.0f "

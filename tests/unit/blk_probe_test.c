@@ -5,14 +5,19 @@
  * image unless format=raw, and says how to convert it; and what a reload
  * relies on: a device opened with dr_prev set to a running device of the
  * same image takes its lock over instead of being refused, and dt_commit
- * moves a lock between shared and exclusive.
+ * moves a lock between shared and exclusive, with no moment at which
+ * another process could take the image.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices/blk.h"
@@ -287,4 +292,101 @@ Test(blk_probe, commit_to_writable_fails_safely)
 	cr_assert(!lockable(F_WRLCK), "the old device lost its lock");
 	cr_assert(lockable(F_RDLCK));
 	device_res_release(&blk_device_type, &old);
+}
+
+/*
+ * Another vhostd (or QEMU) that wants the image for writing, trying an
+ * exclusive lock on a description of its own over and over while armed;
+ * it counts every success.  At each disarm it says (ack) that no try is
+ * under way any more.
+ */
+static atomic_int	hammer_armed, hammer_stop;
+static atomic_uint	hammer_gen, hammer_ack, hammer_got;
+
+static void *
+hammer(void *arg)
+{
+	struct flock	fl;
+	int		fd;
+
+	(void)arg;
+	fd = open(img, O_RDWR | O_CLOEXEC);
+	while (!atomic_load(&hammer_stop)) {
+		if (!atomic_load(&hammer_armed)) {
+			atomic_store(&hammer_ack, atomic_load(&hammer_gen));
+			continue;
+		}
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_len = 1;
+		if (fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+			atomic_fetch_add(&hammer_got, 1);
+			fl.l_type = F_UNLCK;
+			(void)fcntl(fd, F_OFD_SETLK, &fl);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static long
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Read-only to writable while another process keeps trying to take the
+ * image for writing: at no moment of the reload (the new device opened,
+ * the commit) may it get the lock, which the old device goes on serving
+ * under if the commit fails.
+ */
+Test(blk_probe, commit_to_writable_leaves_no_window)
+{
+	struct device_res	old, nw;
+	pthread_t		th;
+	char			err[512];
+	unsigned int		i, gen, ok = 0, refused = 0;
+	long			t0;
+
+	img_with("", 0, 0);
+	atomic_store(&hammer_got, 0);
+	cr_assert_eq(pthread_create(&th, NULL, hammer, NULL), 0);
+	t0 = mono_ms();
+	for (i = 0; i < 1000 && mono_ms() - t0 < 2000; i++) {
+		device_res_init(&old);
+		device_res_init(&nw);
+		cr_assert_eq(open_blk(img, NULL, "on", &old, err, sizeof(err)),
+		    0, "%s", err);
+		atomic_store(&hammer_armed, 1);
+		nw.dr_prev = &old;
+		cr_assert_eq(open_blk(img, NULL, "off", &nw, err, sizeof(err)),
+		    0, "%s", err);
+		nw.dr_prev = NULL;
+		if (blk_device_type.dt_commit(&nw, &old, err, sizeof(err)) == 0)
+			ok++;
+		else
+			refused++;
+		/* Held until the hammer has stopped trying. */
+		atomic_store(&hammer_armed, 0);
+		gen = atomic_fetch_add(&hammer_gen, 1) + 1;
+		while (atomic_load(&hammer_ack) != gen)
+			sched_yield();
+		device_res_release(&blk_device_type, &nw);
+		device_res_release(&blk_device_type, &old);
+	}
+	atomic_store(&hammer_stop, 1);
+	pthread_join(th, NULL);
+	fprintf(stderr, "blk_probe: %u reloads read-only -> writable in %ld "
+	    "ms (%u committed, %u refused); another writer got the image "
+	    "%u times\n", i, mono_ms() - t0, ok, refused,
+	    atomic_load(&hammer_got));
+	cr_assert_eq(atomic_load(&hammer_got), 0, "the image was free for "
+	    "another writer during %u reloads", atomic_load(&hammer_got));
+	cr_assert_gt(ok, 0);
 }

@@ -174,7 +174,8 @@ Test(conffile, global_options)
 	struct conffile	cf;
 	char		err[512];
 	const char	*text = "user = nobody\nlog = syslog\ncontrol = /run/c"
-			    "\nsandbox = no\njail-disable = netns\n";
+			    "\nsandbox = no\njail-disable = netns\n"
+			    "uid-range = 200000:50\n";
 
 	cr_assert_eq(parse_str(text, &cf, err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_eq(cf.cf_opts.go_user, "nobody");
@@ -184,6 +185,9 @@ Test(conffile, global_options)
 	cr_assert_str_eq(cf.cf_opts.go_user_where, "t.conf:1: user = nobody");
 	cr_assert_str_eq(cf.cf_opts.go_jail_disable_where,
 	    "t.conf:5: jail-disable = netns");
+	cr_assert_str_eq(cf.cf_opts.go_uid_range, "200000:50");
+	cr_assert_str_eq(cf.cf_opts.go_uid_range_where,
+	    "t.conf:6: uid-range = 200000:50");
 	conffile_free(&cf);
 }
 

@@ -273,3 +273,59 @@ Test(config, global_merge_command_line_wins)
 	cr_assert_eq(out.go_grace, -1);
 	cr_assert_null(out.go_log);
 }
+
+/*
+ * user= and memory-max= (issue 9.5): typed, defaulted from the type, and
+ * part of what a reload compares; uid-range merges like every global
+ * option.
+ */
+Test(config, user_and_memory_max)
+{
+	struct device_conf	a, b;
+	struct global_opts	cli, file, out;
+	char			err[256];
+
+	cr_assert_eq(config_parse_device("rng,socket=/r", RESTART_ALWAYS, &a,
+	    err, sizeof(err)), 0, "%s", err);
+	cr_assert_null(a.dc_user);
+	cr_assert_eq(a.dc_mem_max, rng_device_type.dt_mem_limit);
+	cr_assert_gt(rng_device_type.dt_mem_limit, 0);
+	cr_assert_gt(blk_device_type.dt_mem_limit,
+	    rng_device_type.dt_mem_limit);
+	cr_assert_eq(config_parse_device("rng,socket=/r,user=nobody:nogroup,"
+	    "memory-max=8M", RESTART_ALWAYS, &b, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_str_eq(b.dc_user, "nobody:nogroup");
+	cr_assert_eq(b.dc_mem_max, 8u << 20);
+	cr_assert(!device_conf_equal(&a, &b));
+	config_device_free(&b);
+	cr_assert_eq(config_parse_device("rng,socket=/r,memory-max=0",
+	    RESTART_ALWAYS, &b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(b.dc_mem_max, 0);
+	cr_assert(!device_conf_equal(&a, &b), "memory-max=0 is a change");
+	config_device_free(&b);
+	/* The default spelled out is no change. */
+	cr_assert_eq(config_parse_device("rng,socket=/r,memory-max=16M",
+	    RESTART_ALWAYS, &b, err, sizeof(err)), 0, "%s", err);
+	cr_assert(device_conf_equal(&a, &b));
+	config_device_free(&b);
+	cr_assert_eq(config_parse_device("rng,socket=/r,memory-max=lots",
+	    RESTART_ALWAYS, &b, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "memory-max=lots"), "%s", err);
+	config_device_free(&a);
+
+	config_global_init(&cli);
+	config_global_init(&file);
+	file.go_uid_range = (char *)"200000:10";
+	snprintf(file.go_uid_range_where, sizeof(file.go_uid_range_where),
+	    "f:2");
+	config_global_merge(&cli, &file, &out);
+	cr_assert_str_eq(out.go_uid_range, "200000:10");
+	cr_assert_str_eq(out.go_uid_range_where, "f:2");
+	cli.go_uid_range = (char *)"off";
+	snprintf(cli.go_uid_range_where, sizeof(cli.go_uid_range_where),
+	    "--uid-range=off");
+	config_global_merge(&cli, &file, &out);
+	cr_assert_str_eq(out.go_uid_range, "off");
+	cr_assert_str_eq(out.go_uid_range_where, "--uid-range=off");
+}
