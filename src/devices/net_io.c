@@ -273,7 +273,7 @@ net_rx_one(struct net_state *ns, struct net_pair *p, struct virtq *vq,
 	 * read over what there is (the spare byte catches what does not fit).
 	 */
 	if (h->rh_nbufs == 0 || (rc == 0 && mrg && h->rh_cap < need &&
-	    h->rh_nbufs < vq->vq_num))
+	    h->rh_nbufs < virtq_num(vq)))
 		return net_rx_wait(p, vq, dev);
 	if (mrg) {
 		niov = h->rh_niov;
