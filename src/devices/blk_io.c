@@ -703,9 +703,9 @@ blk_queue_run(struct blk_queue *bq)
 	size_t			 len;
 	int			 rc;
 
-	bq->bq_run_start = 0;
 	if (bq->bq_broken[0] != '\0')
 		return;		/* the control thread stops the rings */
+	bq->bq_run_start = 0;
 again:
 	bq->bq_starved = false;
 	while (vq != NULL && virtq_mapped(vq) && why == NULL &&

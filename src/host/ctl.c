@@ -60,7 +60,7 @@ struct ctl_conn {
 /* The open connections: requests being read, waiting or being answered. */
 static struct ctl_conn	*ctl_conns;
 
-static const char *const state_names[] = {
+static const char *const state_names[SUP_DONE + 1] = {
 	[SUP_STOPPED] = "stopped",
 	[SUP_RUNNING] = "running",
 	[SUP_BACKOFF] = "restarting",
@@ -787,7 +787,8 @@ ctl_client(const char *path, int argc, char *const argv[], FILE *out)
 	fclose(mf);
 	failed = rlen >= 7 && memcmp(reply, "error: ", 7) == 0;
 	if (rlen == 0) {
-		fprintf(stderr, "vhostd ctl: %s: no reply\n", path);
+		fprintf(stderr, "vhostd ctl: %s: vhostd closed the connection "
+		    "without a reply\n", path);
 		failed = true;
 	} else if (failed)
 		fprintf(stderr, "vhostd ctl: %s", reply + 7);

@@ -108,8 +108,9 @@ struct ctr_desc {
 };
 
 /*
- * The block counters go to when there is no region (a queue out of range,
- * a test, a child without counters): written, never read.
+ * The block counters go to when there is nowhere else (a virtqueue the
+ * engine has not pointed at its block, a queue out of range): written,
+ * never read.  An engine without a region counts into blocks of its own.
  */
 extern struct ctr_queue ctr_sink;
 

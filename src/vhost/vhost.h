@@ -242,8 +242,9 @@ bool	vu_queue_ready(const struct vu_dev *dev, unsigned int qidx);
  * engine announces.  vu_queue_counters is queue qidx's block, where the
  * virtqueue counts requests and in-flight ones and the device adds bytes,
  * errors, latencies and its own counters (cq_dev, named by its type's
- * dt_counters); never NULL (ctr_sink when there is no region or qidx is
- * out of range), stable for the connection, so a device may keep it.
+ * dt_counters); never NULL (a block of the engine's own when there is
+ * no region, ctr_sink when qidx is out of range), stable for the
+ * connection, so a device may keep it.
  */
 void	vu_dev_set_counters(struct vu_dev *dev, struct ctr_region *region);
 struct ctr_queue *vu_queue_counters(struct vu_dev *dev, unsigned int qidx);

@@ -61,6 +61,9 @@ struct vu_dev {
 	uint16_t		 vd_inflight_qsize;
 	int			 vd_reply_fd;	/* sent with the reply, or -1 */
 	struct ctr_region	*vd_ctr;	/* the child's counters, or NULL */
+	/* Where queues count without a region: one block each (queues
+	 * may run on threads of their own). */
+	struct ctr_queue	 vd_ctr_scratch[VU_MAX_QUEUES];
 };
 
 /*

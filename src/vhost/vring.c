@@ -659,9 +659,10 @@ vu_dev_set_counters(struct vu_dev *dev, struct ctr_region *region)
 struct ctr_queue *
 vu_queue_counters(struct vu_dev *dev, unsigned int qidx)
 {
-	if (dev == NULL || dev->vd_ctr == NULL || qidx >= dev->vd_nqueues ||
-	    qidx >= CTR_MAX_QUEUES)
+	if (dev == NULL || qidx >= dev->vd_nqueues || qidx >= VU_MAX_QUEUES)
 		return &ctr_sink;
+	if (dev->vd_ctr == NULL)
+		return &dev->vd_ctr_scratch[qidx];
 	return &dev->vd_ctr->rg_q[qidx];
 }
 

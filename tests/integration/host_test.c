@@ -123,7 +123,8 @@ Test(host, probe_does_not_take_the_device_away)
 	cr_assert(it_connects(sock));
 	cr_assert(it_connects(sock));
 	it_assert_entropy(sock);
-	cr_assert_geq(vproc_wait_log(&it_vp, "started child", 0, 0), 0);
+	cr_assert_geq(vproc_wait_log(&it_vp, "started child", 0,
+	    VPROC_TIMEOUT_MS), 0);
 	cr_assert_eq(vproc_count(&it_vp, "started child"), 1, "%s", it_vp.vp_log);
 }
 
