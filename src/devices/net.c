@@ -275,7 +275,7 @@ net_open(const struct dev_options *o, bool check_only,
 	}
 	if (tap != NULL && net_tap_name_ok(tap) < 0) {
 		snprintf(err, errlen, "tap=%s: not an interface name (1 to 15 "
-		    "characters, no '/', ':' or spaces)", tap);
+		    "characters, no '/', ':', '%%' or spaces)", tap);
 		return -EINVAL;
 	}
 	if (fdlist != NULL &&
