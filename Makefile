@@ -7,6 +7,7 @@
 #   make fuzz       libFuzzer targets (clang), FUZZ_TIME=30 s each
 #   make check-fuzz every fuzz target for 20 s (part of make check)
 #   make bench      benchmarks (not tests)
+#   make bench-net  only the net rows of make bench (DPDK testpmd peer)
 #   make soak       64 devices, random kills and reconnects for SOAK_SECS
 #                   (default 180), then SIGTERM (not part of make check)
 #   make lint       the include graph, clang-tidy, cppcheck, mandoc -Tlint
@@ -215,6 +216,10 @@ bench: $(PROG) tests
 	$(MAKE) BUILD=$(BUILD)-nocounters COUNTERS=0 $(BUILD)-nocounters/vhostd
 	scripts/bench $(BUILD)
 
+# The net rows of make bench alone (vhostd against DPDK's vhost + tap).
+bench-net: $(PROG) tests
+	scripts/bench-net $(BUILD)
+
 # The soak (tests/tools/vuf-soak.c): SOAK_SECS=30 for a quick run.
 SOAK_SECS ?= 180
 SOAK_DEVICES ?= 64
@@ -326,7 +331,7 @@ clean:
 .PHONY: all tests check check-lint check-unit check-integration check-e2e \
 	check-man \
 	check-install check-fuzz valgrind FORCE \
-	sanitize fuzz bench compdb lint install uninstall clean
+	sanitize fuzz bench bench-net compdb lint install uninstall clean
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -14,20 +14,20 @@
 #ifdef VHOSTD_TESTING
 extern const struct device_type escape_device_type;
 extern const struct device_type escape_blk_device_type;
-extern const struct device_type escape_vsock_device_type;
 extern const struct device_type escape_net_device_type;
+extern const struct device_type escape_vsock_device_type;
 #endif
 
 const struct device_type *const device_types[] = {
 	&rng_device_type,
 	&blk_device_type,
-	&vsock_device_type,
 	&net_device_type,
+	&vsock_device_type,
 #ifdef VHOSTD_TESTING
 	&escape_device_type,
 	&escape_blk_device_type,
-	&escape_vsock_device_type,
 	&escape_net_device_type,
+	&escape_vsock_device_type,
 #endif
 	NULL
 };

@@ -360,7 +360,7 @@ extern const struct device_type *const device_types[];
 
 extern const struct device_type rng_device_type;
 extern const struct device_type blk_device_type;
-extern const struct device_type vsock_device_type;
 extern const struct device_type net_device_type;
+extern const struct device_type vsock_device_type;
 
 #endif /* VHOSTD_DEVICES_DEVICE_H */

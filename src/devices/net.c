@@ -275,7 +275,7 @@ net_open(const struct dev_options *o, bool check_only,
 	}
 	if (tap != NULL && net_tap_name_ok(tap) < 0) {
 		snprintf(err, errlen, "tap=%s: not an interface name (1 to 15 "
-		    "characters, no '/', ':' or spaces)", tap);
+		    "characters, no '/', ':', '%%' or spaces)", tap);
 		return -EINVAL;
 	}
 	if (fdlist != NULL &&
@@ -586,6 +586,12 @@ const struct device_type net_device_type = {
 	.dt_keys = net_keys,
 	.dt_nkeys = NET_K_COUNT,
 	.dt_ops = &net_ops,
+	/*
+	 * Private memory: the state (with 8 pairs, their held rx buffers
+	 * and iovecs: about 0.3 MiB), the engine's and libevent's: a few
+	 * MiB serving; 32 MiB of room.
+	 */
+	.dt_mem_limit = 32ull << 20,
 	/* Per ring (rx 2i, tx 2i+1): vhostd ctl stats, vhostd_net_*. */
 	.dt_counters = { net_ctr_names, net_ctr_help, NET_CTR__MAX },
 	.dt_open = net_open,

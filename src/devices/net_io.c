@@ -10,11 +10,12 @@
  * end's messages had their turn).  Buffers: with MRG_RXBUF, chains are
  * popped until they can hold the largest frame the tap may give (the MTU,
  * or 64 KiB with guest GSO), the frame is read over them, the first
- * num_buffers are used and the rest held for the next frame; without it,
- * one chain per frame.  The read has one spare byte past the buffers: the
- * tap truncates a frame that does not fit without saying so, and only
- * that byte shows it; such a frame is dropped and counted (rx-no-room),
- * never delivered cut.  With no buffers (or, mergeable, too few), the tap
+ * num_buffers are used and the rest held for the next frame (a ring too
+ * small for the largest frame is read over once all of it is held);
+ * without it, one chain per frame.  The read has one spare byte past the
+ * buffers: the tap truncates a frame that does not fit without saying
+ * so, and only that byte shows it; such a frame is dropped and counted
+ * (rx-no-room), never delivered cut.  With no buffers (or, mergeable, too few), the tap
  * is no longer watched until the guest kicks the ring: no busy loop.
  *
  * tx (guest -> tap, ring 2i+1): each chain's header is copied out,
@@ -266,7 +267,13 @@ net_rx_one(struct net_state *ns, struct net_pair *p, struct virtq *vq,
 	}
 	if (rc < 0)
 		return -1;
-	if (h->rh_nbufs == 0 || (rc == 0 && mrg && h->rh_cap < need))
+	/*
+	 * Too few buffers: wait for more, unless every entry of the ring is
+	 * held (a ring smaller than the largest frame): no more can come, so
+	 * read over what there is (the spare byte catches what does not fit).
+	 */
+	if (h->rh_nbufs == 0 || (rc == 0 && mrg && h->rh_cap < need &&
+	    h->rh_nbufs < virtq_num(vq)))
 		return net_rx_wait(p, vq, dev);
 	if (mrg) {
 		niov = h->rh_niov;

@@ -41,7 +41,7 @@ net_tap_name_ok(const char *name)
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return -EINVAL;
 	for (i = 0; i < len; i++)
-		if (name[i] == '/' || name[i] == ':' ||
+		if (name[i] == '/' || name[i] == ':' || name[i] == '%' ||
 		    isspace((unsigned char)name[i]) ||
 		    !isprint((unsigned char)name[i]))
 			return -EINVAL;

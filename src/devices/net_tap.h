@@ -104,7 +104,10 @@ int	net_tap_reset(struct net_tap *t);
 int	net_tap_set_mtu(const struct net_tap *t, uint16_t mtu);
 int	net_tap_get_mtu(const struct net_tap *t, unsigned int *cur);
 
-/* Validate a tap name (non-empty, < IFNAMSIZ, no '/', ':' or space). */
+/*
+ * Validate a tap name (non-empty, < IFNAMSIZ, no '/', ':', space or '%':
+ * TUNSETIFF takes a name with '%' as a template and creates vt0 of vt%d).
+ */
 int	net_tap_name_ok(const char *name);
 
 /*

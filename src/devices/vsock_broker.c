@@ -14,9 +14,10 @@
  *     u32 (not 0xffffffff): the name is formatted by the parent as
  *     "<base>_<decimal port>", so a child cannot name another file (no
  *     '/', no "..", nothing but digits after the base).
- *   - A token bucket per device (VSOCK_BROKER_BURST, then
- *     VSOCK_BROKER_RATE per second): beyond it the answer is EAGAIN and
- *     the parent stops reading the channel until a token is back
+ *   - A token bucket per device, taken by every record, malformed or not
+ *     (VSOCK_BROKER_BURST, then VSOCK_BROKER_RATE per second): beyond it
+ *     the answer is EAGAIN (none for a malformed record) and the parent
+ *     stops reading the channel until a token is back
  *     (VSOCK_BROKER_PAUSE_MS); at most VSOCK_BROKER_BATCH requests are
  *     handled per wake-up of the parent's loop, so a flooding child
  *     costs the parent a bounded share of its time.
@@ -199,6 +200,7 @@ vsock_broker_serve(struct vsock_parent *vp, int chan,
 	unsigned int		 i;
 	ssize_t			 n;
 	int			 fd;
+	bool			 bad;
 
 	for (i = 0; i < VSOCK_BROKER_BATCH; i++) {
 		iov.iov_base = wire;
@@ -217,23 +219,27 @@ vsock_broker_serve(struct vsock_parent *vp, int chan,
 		close_passed(&msg);
 		if (n == 0)
 			return -EPIPE;
-		if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-		    vsock_broker_req_decode(wire, (size_t)n, &req) < 0) {
+		/*
+		 * Every record takes a token, malformed ones too (they cost
+		 * a recvmsg and the descriptors closed above): over budget,
+		 * refuse this one and read no more until a token is back, so
+		 * a flooding child cannot keep the parent busy with records
+		 * of any kind.
+		 */
+		bad = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+		    vsock_broker_req_decode(wire, (size_t)n, &req) < 0;
+		if (!ratelimit_allow(&vp->vp_budget, ratelimit_now())) {
+			vp->vp_refused++;
+			if (!bad)
+				broker_answer(vp, chan, req.br_seq, -1, EAGAIN);
+			return VSOCK_BROKER_PAUSE_MS;
+		}
+		if (bad) {
 			vp->vp_refused++;
 			ratelimit_warnx(&vp->vp_log, ratelimit_now(), "vsock "
 			    "broker: malformed request from the child "
 			    "(%zd bytes); ignored", n);
 			continue;
-		}
-		if (!ratelimit_allow(&vp->vp_budget, ratelimit_now())) {
-			/*
-			 * Over budget: refuse this one and read no more until
-			 * a token is back, so a flooding child cannot keep
-			 * the parent busy even with records alone.
-			 */
-			vp->vp_refused++;
-			broker_answer(vp, chan, req.br_seq, -1, EAGAIN);
-			return VSOCK_BROKER_PAUSE_MS;
 		}
 		fd = vsock_broker_connect(vp, req.br_port, peer);
 		if (fd < 0) {

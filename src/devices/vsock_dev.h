@@ -62,9 +62,9 @@ struct vsock_res {
 };
 
 /*
- * Broker budget per device: connections the parent makes for a child,
- * a burst then a rate per second; the rest are refused with EAGAIN
- * (the guest sees a reset).
+ * Broker budget per device: records the parent reads from a child
+ * (each request, and each malformed record too), a burst then a rate per
+ * second; the rest are refused with EAGAIN (the guest sees a reset).
  */
 #define VSOCK_BROKER_BURST	64
 #define VSOCK_BROKER_RATE	32

@@ -234,8 +234,8 @@ sup_device_spawn(struct sup_device *sd)
 		child_main(&ca);
 	}
 	close(logp[1]);
-	(void)sup_broker_watch(sd);
 	close_reset(&ctrfd);
+	(void)sup_broker_watch(sd);
 	childlog_free(sd->sd_log);
 	snprintf(sd->sd_conn, sizeof(sd->sd_conn), "listening");
 	sd->sd_log = childlog_new(sup->su_base, sd->sd_conf.dc_name, pid,

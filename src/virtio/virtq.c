@@ -69,6 +69,12 @@ virtq_mapped(const struct virtq *vq)
 	    vq->vq_used != NULL;
 }
 
+uint16_t
+virtq_num(const struct virtq *vq)
+{
+	return vq->vq_num;
+}
+
 size_t
 virtq_desc_size(uint16_t num)
 {

@@ -149,6 +149,9 @@ struct virtq {
  */
 bool	virtq_mapped(const struct virtq *vq);
 
+/* The ring's size (entries): the most chains a driver can have out. */
+uint16_t	virtq_num(const struct virtq *vq);
+
 /* Bytes each ring part needs for num entries (event fields included). */
 size_t	virtq_desc_size(uint16_t num);
 size_t	virtq_avail_size(uint16_t num);

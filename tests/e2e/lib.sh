@@ -27,7 +27,8 @@
 # vhost-user one (to check the guest side without vhostd); E2E_TIMEOUT
 # (seconds, default 120) bounds the QEMU run; E2E_APPEND adds kernel
 # parameters; E2E_ACCEL (default tcg: nested KVM guests hang on these
-# machines).
+# machines); E2E_NETNS=NAME runs vhostd and QEMU inside that network
+# namespace (ip netns exec; the net tests make it and their taps in it).
 
 # ---- guest side -------------------------------------------------------------
 
@@ -135,7 +136,8 @@ e2e_setup() {
 # listening (looked up in /proc/net/unix, without connecting: a connection
 # would be taken as the front end's).  vhostd binds relative to the
 # socket's directory (listener.c), so its sockets show SOCK's last
-# component: that counts when process PID holds the socket.
+# component: that counts when process PID holds the socket.  The table is
+# PID's (its network namespace's: E2E_NETNS).
 _e2e_listening() {
 	_inodes=
 	if [ -n "${2:-}" ]; then
@@ -150,7 +152,7 @@ _e2e_listening() {
 	    BEGIN { n = split(ino, a, " "); for (i = 1; i <= n; i++) {
 		gsub(/[][]/, "", a[i]); own[a[i]] = 1 } }
 	    $4 == "00010000" && ($NF == p || ($NF == b && own[$7])) { f = 1 }
-	    END { exit !f }' /proc/net/unix
+	    END { exit !f }' "/proc/${2:-self}/net/unix"
 }
 
 # e2e_start_vhostd ARGS...: host: start $VHOSTD ARGS in the background with
@@ -174,7 +176,9 @@ e2e_start_vhostd() {
 	# then leave vhostd the only writer, so that its death reads as EOF.
 	# shellcheck disable=SC2094
 	exec 4<>"$_fifo" 5<"$_fifo"
-	"$VHOSTD" --policy-dir "$VHOSTD_POLICYDIR" --ready-fd=3 "$@" \
+	# ip netns exec execs the command: $! stays vhostd's pid.
+	${E2E_NETNS:+ip netns exec "$E2E_NETNS"} \
+	    "$VHOSTD" --policy-dir "$VHOSTD_POLICYDIR" --ready-fd=3 "$@" \
 	    3>"$_fifo" 4>&- 5<&- </dev/null >"$E2E_DIR/vhostd.log" 2>&1 &
 	E2E_VHOSTD_PID=$!
 	exec 4>&-
@@ -239,7 +243,8 @@ e2e_stop_vhostd() {
 e2e_boot() {
 	_con="$E2E_DIR/console.log"
 	_t0=$(_e2e_ms)
-	timeout -k 5 "${E2E_TIMEOUT:-120}" qemu-system-x86_64 \
+	timeout -k 5 "${E2E_TIMEOUT:-120}" \
+	    ${E2E_NETNS:+ip netns exec "$E2E_NETNS"} qemu-system-x86_64 \
 	    -accel "${E2E_ACCEL:-tcg}" -m 512 -nographic -no-reboot -net none \
 	    -kernel "$E2E_KERNEL" -initrd "$E2E_INITRD" \
 	    -append "console=ttyS0 quiet panic=-1 vhostd.test=$E2E_NAME ${E2E_APPEND:-}" \

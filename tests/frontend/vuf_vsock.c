@@ -249,6 +249,73 @@ vsv_send_raw(struct vsv *v, uint32_t sport, uint32_t dport, uint16_t op,
 	return vuf_vq_kick(&v->v_f, TXQ, false);
 }
 
+/*
+ * As vsv_send_raw, but the chain's readable descriptors cut the packet
+ * (header and payload) at the ncuts offsets given (ascending, inside the
+ * packet), and with wo_tail a device-writable descriptor of 16 bytes
+ * ends the chain.
+ */
+int
+vsv_send_split(struct vsv *v, uint32_t sport, uint32_t dport, uint16_t op,
+    const void *payload, uint32_t len, const uint32_t *cuts,
+    unsigned int ncuts, bool wo_tail)
+{
+	struct virtio_vsock_hdr	 h;
+	struct vuf_seg		 seg[VSV_SPLIT_MAX + 2];
+	unsigned int		 i, k, n = 0;
+	long			 deadline = now_ms() + 5000;
+	uint32_t		 at = 0, end, total = VSOCK_HDR_SIZE + len;
+	uint64_t		 gpa;
+	uint8_t			*p;
+	int			 rc;
+
+	if (len + 16 > VSV_TX_PAYLOAD || ncuts > VSV_SPLIT_MAX)
+		return vuf_fail(&v->v_f, -EINVAL, "bad split packet");
+	for (;;) {
+		reap_tx(v);
+		for (i = 0; i < VSV_NTX && v->v_tx_busy[i]; i++)
+			;
+		if (i < VSV_NTX)
+			break;
+		if (now_ms() > deadline)
+			return vuf_fail(&v->v_f, -ETIMEDOUT, "tx ring stuck");
+		if ((rc = vuf_vq_wait(&v->v_f, TXQ, 100)) < 0 &&
+		    rc != -ETIMEDOUT)
+			return rc;
+	}
+	p = v->v_tx + (size_t)i * TXSZ;
+	gpa = v->v_tx_gpa + (uint64_t)i * TXSZ;
+	fill_hdr(v, &h, sport, dport, op, 0, len);
+	vsock_hdr_encode(&h, p);
+	if (len > 0)
+		memcpy(p + VSOCK_HDR_SIZE, payload, len);
+	for (k = 0; k <= ncuts; k++) {
+		end = k < ncuts ? cuts[k] : total;
+		if (end <= at || end > total)
+			return vuf_fail(&v->v_f, -EINVAL, "bad cut");
+		seg[n].sg_gpa = gpa + at;
+		seg[n].sg_len = end - at;
+		seg[n++].sg_write = false;
+		at = end;
+	}
+	if (wo_tail) {
+		seg[n].sg_gpa = gpa + total;
+		seg[n].sg_len = 16;
+		seg[n++].sg_write = true;
+	}
+	if ((rc = vuf_vq_add(&v->v_f, TXQ, seg, n, false,
+	    (void *)(uintptr_t)(i + 1))) < 0)
+		return rc;
+	v->v_tx_busy[i] = true;
+	/* Data counts against the connection's credit as vsv_send's. */
+	for (k = 0; op == VIRTIO_VSOCK_OP_RW && k < VSV_MAX_CONNS; k++)
+		if (v->v_conn[k].c_state != VSV_FREE &&
+		    v->v_conn[k].c_lport == sport &&
+		    v->v_conn[k].c_rport == dport)
+			v->v_conn[k].c_tx_cnt += len;
+	return vuf_vq_kick(&v->v_f, TXQ, false);
+}
+
 static struct vsv_conn *
 conn_find(struct vsv *v, uint32_t lport, uint32_t rport)
 {

@@ -144,5 +144,14 @@ int	vsv_reset(struct vsv *v, int c);
 /* Send a raw packet (header fields as given, payload len bytes). */
 int	vsv_send_raw(struct vsv *v, uint32_t sport, uint32_t dport,
 	    uint16_t op, uint32_t flags, const void *payload, uint32_t len);
+/*
+ * The same packet as a chain cut at ncuts offsets of header + payload
+ * (up to VSV_SPLIT_MAX), with wo_tail a writable descriptor at the end;
+ * RW data counts against the connection's credit as vsv_send's does.
+ */
+#define VSV_SPLIT_MAX	8
+int	vsv_send_split(struct vsv *v, uint32_t sport, uint32_t dport,
+	    uint16_t op, const void *payload, uint32_t len,
+	    const uint32_t *cuts, unsigned int ncuts, bool wo_tail);
 
 #endif /* VHOSTD_TESTS_VUF_VSOCK_H */

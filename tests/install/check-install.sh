@@ -105,8 +105,10 @@ ex=$p/share/doc/vhostd/example.conf
 [ -f "$ex" ] || fail "no share/doc/vhostd/example.conf"
 grp=$(id -gn nobody 2>/dev/null || echo nogroup)
 mkdir -p "$tmp/run" "$tmp/lib"
+# Only the disk's group line: the commented-out NIC section has one too.
 sed -e "s|/run/vhostd/|$tmp/run/|g" -e "s|/var/lib/vhostd/|$tmp/lib/|g" \
-    -e "s|^#group = kvm|group = $grp|" "$ex" > "$tmp/example.conf"
+    -e "0,/^#group = kvm/s|^#group = kvm|group = $grp|" "$ex" \
+    > "$tmp/example.conf"
 truncate -s 1M "$tmp/lib/vm1-disk.img"
 out=$("$p/bin/vhostd" -n -c "$tmp/example.conf" \
     --policy-dir="$p/share/vhostd/policies" 2>&1) ||

@@ -570,3 +570,28 @@ Test(net_tap, tap_reset_and_mtu)
 	cr_assert_eq(net_tap_get_mtu(&t, &mtu), -ENODEV, "tap gone");
 }
 
+
+/*
+ * A '%' in a tap name is the kernel's template for a new interface
+ * (TUNSETIFF on "vt%d" creates vt0, vt1, ...): tap-create=on would make a
+ * tap of another name than the one vhostd reports, looks up (MTU) and
+ * takes over, and each further queue would create one more.  Refused
+ * before anything is opened.
+ */
+Test(net_tap, tap_name_template_refused)
+{
+	struct net_tap	t;
+	char		err[256] = "";
+	int		rc;
+
+	cr_assert_lt(net_tap_name_ok("vt%d"), 0);
+	cr_assert_lt(net_tap_name_ok("%d"), 0);
+	cr_assert_eq(net_tap_name_ok("vt-0_a.b"), 0);
+	enter_netns();
+	rc = net_tap_open(&t, "vt%d", 2, true, err, sizeof(err));
+	cr_assert_eq(if_nametoindex("vt0"), 0, "no tap vt0 made of vt%%d "
+	    "(rc %d)", rc);
+	cr_assert_eq(if_nametoindex("vt1"), 0, "no tap vt1 made of vt%%d");
+	cr_assert_eq(rc, -EINVAL, "%s", err);
+	cr_assert_eq(t.nt_fds[0], -1);
+}

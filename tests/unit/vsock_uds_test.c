@@ -535,3 +535,142 @@ Test(vsock_uds, each_child_gets_a_fresh_channel)
 	close(old);
 	device_res_release(NULL, &res);
 }
+
+/*
+ * A child flooding malformed records, or records carrying descriptors
+ * the parent must close, is held by the same budget as good requests:
+ * the parent pauses after at most VSOCK_BROKER_BURST records, whatever
+ * they look like, instead of reading on while the child writes.
+ */
+Test(vsock_uds, broker_budget_counts_malformed_records)
+{
+	struct device_res	 res;
+	struct vsock_parent	*vp;
+	struct device_peer	 peer = { 65534, 65534, 0 };
+	uint8_t			 w[VSOCK_BROKER_REC_SIZE + 8];
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int) * 4)];
+	}			 cm;
+	struct iovec		 iov = { w, 15 };
+	struct msghdr		 msg;
+	struct cmsghdr		*c;
+	unsigned int		 i, calls, sent;
+	int			 sv[2], fds[4], rc = 0, one = 1 << 20;
+
+	udir_make();
+	vp = uparent(&res);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0, sv), 0);
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &one, sizeof(one));
+	memset(w, 0xa5, sizeof(w));
+	for (i = 0; i < 4; i++)
+		cr_assert_geq(fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC),
+		    0);
+	/* Half short records, half oversized ones with 4 descriptors. */
+	for (sent = 0; sent < 4 * VSOCK_BROKER_BURST; sent++) {
+		memset(&msg, 0, sizeof(msg));
+		iov.iov_len = sent % 2 ? sizeof(w) : 15;
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		if (sent % 2) {
+			msg.msg_control = cm.buf;
+			msg.msg_controllen = sizeof(cm.buf);
+			c = CMSG_FIRSTHDR(&msg);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(fds));
+			memcpy(CMSG_DATA(c), fds, sizeof(fds));
+		}
+		if (sendmsg(sv[0], &msg, MSG_DONTWAIT) < 0)
+			break;
+	}
+	cr_assert_gt(sent, VSOCK_BROKER_BURST + VSOCK_BROKER_BATCH,
+	    "only %u records queued", sent);
+	for (calls = 0; calls * VSOCK_BROKER_BATCH < sent &&
+	    (rc = vsock_broker_serve(vp, sv[1], &peer)) == 0; calls++)
+		;
+	cr_log_info("broker: %u malformed records queued, %u serve calls "
+	    "before rc %d, %llu refused", sent, calls, rc,
+	    (unsigned long long)vp->vp_refused);
+	cr_assert_eq(rc, VSOCK_BROKER_PAUSE_MS, "malformed records do not "
+	    "count against the budget (rc %d after %u calls)", rc, calls);
+	cr_assert_leq(vp->vp_refused, VSOCK_BROKER_BURST + 1);
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
+	close(sv[0]);
+	close(sv[1]);
+	device_res_release(&vsock_device_type, &res);
+	udir_remove();
+}
+
+static int
+ufd_count(void)
+{
+	char	p[64];
+	int	fd, n = 0;
+
+	for (fd = 0; fd < 4096; fd++) {
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		n += access(p, F_OK) == 0;
+	}
+	return n;
+}
+
+/*
+ * A child that never reads its answers does not block the parent (the
+ * channel made blocking here, so only the broker's own MSG_DONTWAIT
+ * stands between it and a full queue), and the sockets whose answer
+ * could not be sent are closed, not kept.
+ */
+Test(vsock_uds, broker_never_blocks_on_a_child_that_does_not_read,
+    .timeout = 60)
+{
+	struct device_res	 res;
+	struct vsock_parent	*vp;
+	struct device_peer	 peer = { 65534, 65534, 0 };
+	struct vsock_broker_req	 req = { .br_port = 1 };
+	uint8_t			 w[VSOCK_BROKER_REC_SIZE];
+	struct timespec		 ts;
+	long			 t0, t1;
+	unsigned int		 i;
+	int			 sv[2], lfd, before, after, small = 1;
+
+	udir_make();
+	vp = uparent(&res);
+	lfd = usock("vs_1", 4096, 0777, (uid_t)-1, 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+	    sv), 0);
+	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &small,
+	    sizeof(small)), 0);
+	for (i = 0; i < VSOCK_BROKER_BURST; i++) {
+		req.br_seq = i;
+		vsock_broker_req_encode(&req, w);
+		cr_assert_eq(write(sv[0], w, sizeof(w)), (ssize_t)sizeof(w));
+	}
+	before = ufd_count();
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	for (i = 0; i < VSOCK_BROKER_BURST / VSOCK_BROKER_BATCH + 1; i++)
+		if (vsock_broker_serve(vp, sv[1], &peer) != 0)
+			break;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t1 = ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	after = ufd_count();
+	cr_log_info("broker: %d requests, child not reading: served %llu in "
+	    "%ld ms, fds %d -> %d", VSOCK_BROKER_BURST,
+	    (unsigned long long)vp->vp_served, t1 - t0, before, after);
+	cr_assert_eq(vp->vp_served, VSOCK_BROKER_BURST);
+	cr_assert_lt(t1 - t0, 5000, "the parent waited %ld ms", t1 - t0);
+	cr_assert_eq(after, before, "the parent kept descriptors");
+	/* The queue was full: not every answer could go. */
+	for (i = 0; recv(sv[0], w, sizeof(w), MSG_DONTWAIT) > 0; i++)
+		;
+	cr_log_info("broker: %u answers queued for the child", i);
+	cr_assert_lt(i, VSOCK_BROKER_BURST, "the queue never filled");
+	close(sv[0]);
+	close(sv[1]);
+	close(lfd);
+	device_res_release(&vsock_device_type, &res);
+	udir_remove();
+}
