@@ -500,7 +500,7 @@ static void
 conn_reply(struct ctl_conn *cc, const char *reply, size_t rlen)
 {
 	struct timeval	tv = { CTL_IO_TIMEOUT_MS / 1000,
-			    (CTL_IO_TIMEOUT_MS % 1000) * 1000 };
+			    (CTL_IO_TIMEOUT_MS % 1000) * 1000L };
 
 	conn_unwait(cc);
 	if (cc->cc_ev != NULL)
@@ -651,7 +651,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct ctl_conn		*cc;
 	struct ucred		 cred;
 	struct timeval		 tv = { CTL_IO_TIMEOUT_MS / 1000,
-				    (CTL_IO_TIMEOUT_MS % 1000) * 1000 };
+				    (CTL_IO_TIMEOUT_MS % 1000) * 1000L };
 	socklen_t		 len = sizeof(cred);
 	int			 fd;
 

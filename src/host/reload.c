@@ -218,8 +218,8 @@ sup_reload(struct supervisor *sup, struct device_conf *devs,
 	for (i = 0; i < sup->su_ndev; ) {
 		sd = sup->su_dev[i];
 		j = reload_find(names, idx, ndev, sd->sd_conf.dc_name);
-		if (j < 0 && (j = reload_renamed(sup, devs, seen, ndev,
-		    sd)) >= 0 && !seen[j])
+		if (j < 0 && ndev > 0 && (j = reload_renamed(sup, devs, seen,
+		    ndev, sd)) >= 0 && !seen[j])
 			reload_say(report, false, "%s: renamed %s (the same "
 			    "socket)", sd->sd_conf.dc_name, devs[j].dc_name);
 		/* A change still waiting for the old child: compare to it. */
