@@ -275,10 +275,16 @@ has_io_worker(pid_t pid)
 	return found;
 }
 
-/* A write and a flush (io_uring's fsync: always an io-wq worker). */
-static void
-write_and_flush(const char *sock, const char *what)
+/*
+ * A write and a flush (io_uring's fsync: always an io-wq worker).
+ * Returns whether child pid had an io-wq worker once the flush was
+ * answered, looked at while the session still holds the child: it exits
+ * when the front end disconnects.
+ */
+static bool
+write_and_flush(const char *sock, const char *what, pid_t pid)
 {
+	bool		worker;
 	struct vuf	f;
 	struct vuf_blk	b;
 	struct vuf_opts	o;
@@ -301,7 +307,9 @@ write_and_flush(const char *sock, const char *what)
 	cr_assert_eq(vuf_blk_io(&b, VUF_BLK_T_FLUSH, 0, 0, &st), 0, "%s: %s",
 	    what, vuf_error(&f));
 	cr_assert_eq(st, VUF_BLK_S_OK);
+	worker = has_io_worker(pid);
 	vuf_fini(&f);
+	return worker;
 }
 
 /*
@@ -346,12 +354,12 @@ Test(limits, a_device_filling_its_nproc_leaves_the_others_their_io_workers)
 	cr_assert_lt(n, 2 * LIM_BLK_NPROC, "RLIMIT_NPROC did not stop the "
 	    "hog");
 	/* b: a worker of its own, no fall-back. */
-	write_and_flush(it_path("b.sock"), "b");
-	cr_assert(has_io_worker(b), "b's flush ran without an io-wq worker");
+	cr_assert(write_and_flush(it_path("b.sock"), "b", b),
+	    "b's flush ran without an io-wq worker");
 	cr_assert_eq(vproc_count(&it_vp, "could not start a kernel worker"),
 	    0, "b fell back to synchronous I/O:\n%s", it_vp.vp_log);
 	/* a: its uid is full, so it falls back (the hog is effective). */
-	write_and_flush(it_path("a.sock"), "a");
+	(void)write_and_flush(it_path("a.sock"), "a", a);
 	cr_assert_geq(vproc_wait_log(&it_vp, it_fmt("a[%d]: blk: queue 0: "
 	    "io_uring could not start a kernel worker", (int)a), 0,
 	    VPROC_TIMEOUT_MS), 0, "a got a worker although its uid is "
