@@ -28,6 +28,14 @@
 #define CTL_WAIT_EXTRA_MS	10000
 /* How long a client may take to send its request, and to read the reply. */
 #define CTL_IO_TIMEOUT_MS	2000
+/*
+ * Most connections open at once; more are closed as they come, so a
+ * client that opens them without end cannot take the descriptors the
+ * parent needs for its children (each costs one until it times out).
+ */
+#define CTL_CONN_MAX		32
+/* How long the listener rests when an accept finds no descriptor. */
+#define CTL_PAUSE_MS		100
 
 /* What a waiting request waits for (ctl_poke checks it). */
 enum ctl_wait {
@@ -59,6 +67,9 @@ struct ctl_conn {
 
 /* The open connections: requests being read, waiting or being answered. */
 static struct ctl_conn	*ctl_conns;
+static unsigned int	 ctl_nconns;
+/* Re-arms the listener after a pause (accept without descriptors). */
+static struct event	*ctl_pause_ev;
 
 static const char *const state_names[SUP_DONE + 1] = {
 	[SUP_STOPPED] = "stopped",
@@ -459,6 +470,7 @@ conn_free(struct ctl_conn *cc)
 	close_reset(&cc->cc_fd);
 	free(cc->cc_out);
 	free(cc);
+	ctl_nconns--;
 }
 
 /* Write what the socket takes of the reply: true once all is sent. */
@@ -644,6 +656,45 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 static struct ratelimit_log	ctl_refused;
 static bool			ctl_refused_init;
 
+static struct ratelimit_log *
+refused_log(void)
+{
+	if (!ctl_refused_init) {
+		ratelimit_log_init(&ctl_refused, 0, 0);
+		ctl_refused_init = true;
+	}
+	return &ctl_refused;
+}
+
+static void
+pause_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct supervisor	*sup = arg;
+
+	if (sup->su_ctl_ev != NULL)
+		(void)event_add(sup->su_ctl_ev, NULL);
+}
+
+/*
+ * No descriptor for a new client (EMFILE, ENFILE): the pending one stays
+ * in the backlog, so the listener stays readable; stop watching it for
+ * CTL_PAUSE_MS rather than spin.
+ */
+static void
+accept_pause(struct supervisor *sup)
+{
+	struct timeval	tv = { 0, CTL_PAUSE_MS * 1000L };
+
+	if (ctl_pause_ev == NULL &&
+	    (ctl_pause_ev = evtimer_new(sup->su_base, pause_cb, sup)) == NULL)
+		return;
+	(void)ratelimit_warnx(refused_log(), ratelimit_now(), "control: no "
+	    "descriptor for a client (%s); not accepting for %d ms",
+	    strerror(errno), CTL_PAUSE_MS);
+	if (event_del(sup->su_ctl_ev) == 0)
+		(void)evtimer_add(ctl_pause_ev, &tv);
+}
+
 static void
 accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
@@ -656,17 +707,24 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 	int			 fd;
 
 	fd = accept4((int)lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd == -1)
+	if (fd == -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			accept_pause(sup);
 		return;
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
 	    (cred.uid != 0 && cred.uid != geteuid())) {
-		if (!ctl_refused_init) {
-			ratelimit_log_init(&ctl_refused, 0, 0);
-			ctl_refused_init = true;
-		}
-		(void)ratelimit_warnx(&ctl_refused, ratelimit_now(),
+		(void)ratelimit_warnx(refused_log(), ratelimit_now(),
 		    "control: refused uid %u (only root and the owner may "
 		    "use the control socket)", (unsigned int)cred.uid);
+		close(fd);
+		return;
+	}
+	if (ctl_nconns >= CTL_CONN_MAX) {
+		(void)ratelimit_warnx(refused_log(), ratelimit_now(),
+		    "control: %d clients at once already; refused one (uid "
+		    "%u)", CTL_CONN_MAX, (unsigned int)cred.uid);
 		close(fd);
 		return;
 	}
@@ -674,6 +732,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
+	ctl_nconns++;
 	cc->cc_sup = sup;
 	cc->cc_fd = fd;
 	cc->cc_all_next = ctl_conns;
@@ -718,6 +777,9 @@ ctl_close(struct supervisor *sup)
 	if (sup->su_ctl_ev != NULL)
 		event_free(sup->su_ctl_ev);
 	sup->su_ctl_ev = NULL;
+	if (ctl_pause_ev != NULL)
+		event_free(ctl_pause_ev);
+	ctl_pause_ev = NULL;
 	/* A last word where the socket takes it; nothing waits. */
 	while (sup->su_ctl_wait != NULL)
 		conn_replyf(sup->su_ctl_wait, "error: vhostd is stopping\n");
