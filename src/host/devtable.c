@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "../listener/listener.h"
+#include "../util/fdinherit.h"
 #include "../util/log.h"
 #include "childlog.h"
 #include "ctl.h"
@@ -386,8 +387,13 @@ device_listen(struct sup_device *sd, const struct sup_device *prev,
 		    dc->dc_mode, dc->dc_gid, &unused, msg, sizeof(msg));
 	else if (dc->dc_fd >= 0) {
 		key = CK_FD;
-		rc = listener_new_fd(&sd->sd_listener, dc->dc_fd, &unused,
-		    msg, sizeof(msg));
+		/* Another device's listener, the control socket: never. */
+		if ((rc = fd_inherited_check(dc->dc_fd)) < 0)
+			snprintf(msg, sizeof(msg), "fd %d: not a descriptor "
+			    "vhostd was started with", dc->dc_fd);
+		else
+			rc = listener_new_fd(&sd->sd_listener, dc->dc_fd,
+			    &unused, msg, sizeof(msg));
 	} else if ((fd = activated_fd(dc->dc_name)) >= 0)
 		rc = listener_new_fd(&sd->sd_listener, fd, &unused, msg,
 		    sizeof(msg));
