@@ -28,6 +28,11 @@
  *     entry must be a socket (else ECONNREFUSED) with one link (a hard
  *     link to somebody else's socket is refused with EPERM, also where
  *     fs.protected_hardlinks is off).
+ *   - Not one of vhostd's own sockets (util/ownsock.h: every socket
+ *     file the listener bound, by st_dev/st_ino): another device's
+ *     vhost-user socket or uds-path may be named <uds-path>_<digits>
+ *     (vs and vs_2 for two VMs), and a guest connected to it would be
+ *     that device's front end or a host client of that other guest.
  *   - Who made it: in a directory anyone may write to (S_IWOTH, as
  *     /tmp), only a socket owned by vhostd's uid or by the directory's
  *     owner is used (EACCES otherwise): any local user can bind a
@@ -63,6 +68,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/ownsock.h"
 #include "../util/util.h"
 #include "vsock_dev.h"
 
@@ -129,6 +135,11 @@ vsock_broker_connect(struct vsock_parent *vp, uint32_t port,
 	}
 	if (st.st_nlink != 1) {
 		rc = -EPERM;
+		goto out;
+	}
+	/* vhostd's own: another device's socket or uds-path, ctl. */
+	if (ownsock_has(st.st_dev, st.st_ino)) {
+		rc = -EACCES;
 		goto out;
 	}
 	if (!planted_ok(vp, &st, peer)) {

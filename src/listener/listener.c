@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/ownsock.h"
 #include "listener.h"
 
 #define LISTENER_BACKLOG	16
@@ -410,6 +411,11 @@ listener_new_path(struct listener **out, const char *path, mode_t mode,
 		snprintf(err, errlen, "%s: too many descriptors to keep", path);
 		goto fail;
 	}
+	/* The vsock broker never connects a guest to it. */
+	if ((rc = ownsock_add(l->li_dev, l->li_ino)) < 0) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
 	l->li_dirfd = dirfd;
 	*out = l;
 	return 0;
@@ -553,6 +559,7 @@ listener_retained_release(struct listener_retained *r)
 	if (r == NULL)
 		return;
 	rc = unlink_ours(r->lr_dirfd, r->lr_name, r->lr_dev, r->lr_ino);
+	ownsock_del(r->lr_dev, r->lr_ino);
 	if (rc == -ESTALE)
 		log_warnx("%s: %s was replaced by another file; leaving it",
 		    __func__, r->lr_path);
@@ -610,6 +617,9 @@ listener_free(struct listener *l)
 	if (l == NULL)
 		return;
 	close_reset(&l->li_fd);
+	/* Not handed to a retained object: nothing listens on it now. */
+	if (l->li_dirfd >= 0)
+		ownsock_del(l->li_dev, l->li_ino);
 	close_reset(&l->li_dirfd);
 	free(l->li_path);
 	free(l->li_name);
