@@ -116,10 +116,14 @@ Test(virtq, buffer_spanning_two_regions)
 	cr_assert_eq(guest[REGION_SIZE], 0xbb);
 }
 
-Test(virtq, indirect_table_spanning_two_regions)
+/*
+ * Head 0: an indirect table at gpa t of two descriptors, 8 readable bytes
+ * then 16 writable ones.
+ */
+static void
+post_indirect_pair(uint64_t t)
 {
-	uint64_t		 t = REGION_SIZE - 24;	/* desc 1 straddles */
-	struct virtq_desc	 d[2];
+	struct virtq_desc	d[2];
 
 	vq_start(8, 0, F_INDIRECT);
 	memset(d, 0, sizeof(d));
@@ -133,6 +137,13 @@ Test(virtq, indirect_table_spanning_two_regions)
 	memcpy(guest + t, d, sizeof(d));
 	set_desc(gdesc(), 0, t, sizeof(d), VIRTQ_DESC_F_INDIRECT, 0);
 	post(0);
+}
+
+Test(virtq, indirect_table_spanning_two_regions)
+{
+	uint64_t	t = REGION_SIZE - 24;	/* desc 1 straddles */
+
+	post_indirect_pair(t);
 	cr_assert_eq(virtq_pop(&vq, &elem), 1);
 	cr_assert_eq(elem.out_len, 8);
 	cr_assert_eq(elem.in_len, 16);
@@ -141,21 +152,9 @@ Test(virtq, indirect_table_spanning_two_regions)
 /* A table at an odd address (inside one region) is read all the same. */
 Test(virtq, indirect_table_misaligned)
 {
-	uint64_t		 t = ITAB_GPA + 0x801;
-	struct virtq_desc	 d[2];
+	uint64_t	t = ITAB_GPA + 0x801;
 
-	vq_start(8, 0, F_INDIRECT);
-	memset(d, 0, sizeof(d));
-	d[0].addr = BUF_GPA;
-	d[0].len = 8;
-	d[0].flags = VIRTQ_DESC_F_NEXT;
-	d[0].next = 1;
-	d[1].addr = BUF_GPA + 0x100;
-	d[1].len = 16;
-	d[1].flags = VIRTQ_DESC_F_WRITE;
-	memcpy(guest + t, d, sizeof(d));
-	set_desc(gdesc(), 0, t, sizeof(d), VIRTQ_DESC_F_INDIRECT, 0);
-	post(0);
+	post_indirect_pair(t);
 	cr_assert_eq(virtq_pop(&vq, &elem), 1);
 	cr_assert_eq(elem.out_len, 8);
 	cr_assert_eq(elem.in_len, 16);

@@ -202,16 +202,8 @@ Test(virtq, unpop_undoes_inflight_record)
 /* A head left in flight by a dead back end goes back to the front. */
 Test(virtq, unpop_resubmitted_head)
 {
-	struct virtq_inflight	*r = inflight_region(8);
-	uint16_t		 resub[8];
+	struct virtq_inflight	*r = inflight_head1_resubmitted();
 
-	vq_start(8, 0, 0);
-	post_simple(2);
-	r->version = 1;
-	r->desc_num = 8;
-	r->desc[1].inflight = 1;
-	r->desc[1].counter = 5;
-	cr_assert_eq(virtq_inflight_attach(&vq, r, resub), 1);
 	cr_assert_eq(virtq_pop(&vq, &elem), 1);
 	cr_assert_eq(elem.head, 1);
 	cr_assert_eq(virtq_unpop(&vq), 0);

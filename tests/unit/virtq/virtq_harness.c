@@ -142,3 +142,24 @@ post_simple(uint16_t n)
 		post(i);
 	}
 }
+
+/*
+ * A ring of 8 with chains 0 and 1 available, attached to an inflight
+ * region (the caller frees it) in which a dead back end left head 1 in
+ * flight (counter 5): one resubmission.
+ */
+struct virtq_inflight *
+inflight_head1_resubmitted(void)
+{
+	struct virtq_inflight	*r = inflight_region(8);
+	static uint16_t		 resub[8];	/* the ring keeps it (vq_resubmit) */
+
+	vq_start(8, 0, 0);
+	post_simple(2);
+	r->version = 1;
+	r->desc_num = 8;
+	r->desc[1].inflight = 1;
+	r->desc[1].counter = 5;
+	cr_assert_eq(virtq_inflight_attach(&vq, r, resub), 1);
+	return r;
+}

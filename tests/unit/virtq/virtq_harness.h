@@ -60,4 +60,11 @@ struct virtq_inflight	*inflight_region(uint16_t num);
 /* Chains 0..n-1, one writable 16-byte buffer each. */
 void	post_simple(uint16_t n);
 
+/*
+ * A ring of 8 with chains 0 and 1 available, attached to an inflight
+ * region (the caller frees it) in which a dead back end left head 1 in
+ * flight (counter 5): one resubmission.
+ */
+struct virtq_inflight	*inflight_head1_resubmitted(void);
+
 #endif
