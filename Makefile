@@ -158,7 +158,12 @@ UNIT_FIXTURES := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),\
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_FIXTURES) $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRIT_LIBS)
 
-$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
+# Shared by the integration tests (tests/integration/*.c that are not
+# tests: itest.c, the state behind itest.h).
+INTEG_FIXTURES := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(INTEG_SRCS),\
+	    $(wildcard tests/integration/*.c)))
+
+$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(INTEG_FIXTURES) $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRIT_LIBS)
 
 # A split test (UNIT_DIRS, INTEG_DIRS): DIR_test from DIR/*.c and what
@@ -170,7 +175,7 @@ endef
 $(foreach d,$(UNIT_DIRS),$(eval $(call split_test,$(d),\
     $(UNIT_FIXTURES) $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB))))
 $(foreach d,$(INTEG_DIRS),$(eval $(call split_test,$(d),\
-    $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB))))
+    $(INTEG_FIXTURES) $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB))))
 
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(FE_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
