@@ -47,6 +47,7 @@
 #include "devices/vsock_dev.h"
 #include "devices/vsock_uds.h"
 #include "util/log.h"
+#include "util/util.h"
 
 #include "escape_common.h"
 
@@ -170,13 +171,7 @@ try_bad_records(struct ev_state *es)
 {
 	struct vsock_broker_req	 req = { .br_seq = 99, .br_port = 7000 };
 	uint8_t			 w[VSOCK_BROKER_REC_SIZE + 8];
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}			 cm;
 	struct iovec		 iov;
-	struct msghdr		 msg;
-	struct cmsghdr		*c;
 	unsigned int		 i, answered = 0;
 	int			 err, fd, one = 0;
 
@@ -210,17 +205,7 @@ try_bad_records(struct ev_state *es)
 	vsock_broker_req_encode(&req, w);
 	iov.iov_base = w;
 	iov.iov_len = VSOCK_BROKER_REC_SIZE;
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof(cm.buf);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &es->ev_listen, sizeof(int));
-	(void)sendmsg(es->ev_chan, &msg, 0);
+	(void)send_fds(es->ev_chan, &iov, 1, &es->ev_listen, 1);
 	while (ev_answer(es, 1000, &err, &fd) == 1) {
 		answered++;
 		if (fd >= 0)
