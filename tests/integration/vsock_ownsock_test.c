@@ -44,3 +44,27 @@ Test(vsock_ownsock, a_socket_vhostd_serves_is_not_a_broker_target)
 	it_assert_entropy(it_path("vs_2"));
 	it_stop(&it_vp);
 }
+
+/*
+ * The same for a listener vhostd was given (fd=, socket activation)
+ * whose file is <uds-path>_<P>: vhostd serves it, the broker refuses it.
+ */
+Test(vsock_ownsock, an_inherited_listener_is_not_a_broker_target)
+{
+	struct vproc_opts	 o = { .o_stdout = -1 };
+	int			 fd, c;
+
+	fd = it_unix_socket(it_path("vs_4"), true);
+	o.o_fds = &fd;
+	o.o_nfds = 1;			/* fd 3 in vhostd */
+	it_start_opts(&it_vp, true, &o, "--device", it_fmt("vsock,name=vs,"
+	    "socket=%s,guest-cid=%u,uds-path=%s", it_path("vu"), VT_CID,
+	    it_path("vs")), "--device", "rng,name=r,fd=3", NULL);
+	close(fd);
+	vt_start_guest(0);
+	c = vsv_connect(&vt_v, 4, 10000);
+	cr_assert_eq(c, -ECONNREFUSED, "the guest reached rng's inherited "
+	    "socket (%d); vhostd:\n%s", c, vt_log());
+	it_assert_entropy(it_path("vs_4"));
+	it_stop(&it_vp);
+}
