@@ -1,9 +1,9 @@
 /*
  * host.h - the supervisor's device table and the state of one device, as
  * the files of src/host share them (supervisor.c runs the children,
- * devtable.c opens and frees entries, ctl.c reports them).  Internal to
- * src/host: nothing outside includes it; main sees struct supervisor as
- * an opaque handle (supervisor.h).
+ * devtable.c opens and frees entries, ctl.c and ctl_status.c report
+ * them).  Internal to src/host: nothing outside includes it; main sees
+ * struct supervisor as an opaque handle (supervisor.h).
  */
 #ifndef VHOSTD_HOST_HOST_H
 #define VHOSTD_HOST_HOST_H
