@@ -8,13 +8,18 @@
 #include "../util/util.h"
 #include "iov.h"
 
-size_t
-iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
-    const void *buf, size_t len)
+/*
+ * The walk both directions share: skip off bytes of the segments, then
+ * copy up to len bytes into out from the segments, or (out NULL) from in
+ * into the segments.  Returns the bytes copied.
+ */
+static size_t
+iov_copy(const struct iovec *iov, unsigned int n, size_t off, uint8_t *out,
+    const uint8_t *in, size_t len)
 {
-	const uint8_t	*src = buf;
 	size_t		 done = 0, chunk;
 	unsigned int	 i;
+	uint8_t		*seg;
 
 	for (i = 0; i < n && done < len; i++) {
 		if (off >= iov[i].iov_len) {
@@ -22,7 +27,11 @@ iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
 			continue;
 		}
 		chunk = MIN(iov[i].iov_len - off, len - done);
-		memcpy((uint8_t *)iov[i].iov_base + off, src + done, chunk);
+		seg = (uint8_t *)iov[i].iov_base + off;
+		if (out != NULL)
+			memcpy(out + done, seg, chunk);
+		else
+			memcpy(seg, in + done, chunk);
 		done += chunk;
 		off = 0;
 	}
@@ -30,23 +39,15 @@ iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
 }
 
 size_t
+iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
+    const void *buf, size_t len)
+{
+	return iov_copy(iov, n, off, NULL, buf, len);
+}
+
+size_t
 iov_to_buf(const struct iovec *iov, unsigned int n, size_t off, void *buf,
     size_t len)
 {
-	uint8_t		*dst = buf;
-	size_t		 done = 0, chunk;
-	unsigned int	 i;
-
-	for (i = 0; i < n && done < len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		chunk = MIN(iov[i].iov_len - off, len - done);
-		memcpy(dst + done, (const uint8_t *)iov[i].iov_base + off,
-		    chunk);
-		done += chunk;
-		off = 0;
-	}
-	return done;
+	return iov_copy(iov, n, off, buf, NULL, len);
 }
