@@ -351,7 +351,7 @@ be_config(struct vu_dev *dev, struct vhost_user_msg *msg)
 
 	if (ops->get_config == NULL) {
 		vu_warn(dev, "%s: config space was never offered",
-		    vhost_user_request_name(msg->hdr.request));
+		    vu_request_name(msg->hdr.request));
 		return -EINVAL;
 	}
 	if (msg->hdr.request == VHOST_USER_GET_CONFIG) {
@@ -550,7 +550,7 @@ vu_req_device(struct vu_dev *dev, struct vhost_user_msg *msg, int *fds,
 	if (rc == 0)
 		return 0;
 	vu_warn(dev, "%s: refused by the device: %s",
-	    vhost_user_request_name(msg->hdr.request), strerror(rc < 0 ? -rc :
+	    vu_request_name(msg->hdr.request), strerror(rc < 0 ? -rc :
 	    EINVAL));
 	return VU_HANDLED_FAIL;
 }
@@ -588,7 +588,7 @@ be_send_reply(struct vu_dev *dev, struct vhost_user_msg *msg)
 	close_reset(&dev->vd_reply_fd);
 	if (rc != 0)
 		log_warnx("%s: %s: cannot send the reply: %s", __func__,
-		    vhost_user_request_name(msg->hdr.request), strerror(-rc));
+		    vu_request_name(msg->hdr.request), strerror(-rc));
 	return rc;
 }
 
@@ -618,18 +618,18 @@ vu_dev_dispatch(struct vu_dev *dev)
 		return rc;
 	}
 	log_trace("message %s (%u) flags 0x%x size %u fds %u",
-	    vhost_user_request_name(msg.hdr.request), msg.hdr.request,
+	    vu_request_name(msg.hdr.request), msg.hdr.request,
 	    msg.hdr.flags, msg.hdr.size, nfds);
 	need_reply = (msg.hdr.flags & VHOST_USER_NEED_REPLY_MASK) != 0;
 
 	rq = vu_request_lookup(msg.hdr.request);
 	if (msg.hdr.flags & VHOST_USER_REPLY_MASK) {
 		vu_warn(dev, "%s: %s has the reply flag set", __func__,
-		    vhost_user_request_name(msg.hdr.request));
+		    vu_request_name(msg.hdr.request));
 		rc = -EINVAL;
 	} else if (!be_supported(dev, rq, msg.hdr.request)) {
 		vu_warn(dev, "%s (%u): request not supported",
-		    vhost_user_request_name(msg.hdr.request),
+		    vu_request_name(msg.hdr.request),
 		    msg.hdr.request);
 		rc = -EOPNOTSUPP;
 	} else if ((rc = vu_request_check(dev, rq, &msg, nfds)) == 0) {

@@ -198,13 +198,13 @@ vu_msg_recv(int sock, struct vhost_user_msg *msg, int *fds,
 
 	if ((msg->hdr.flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION) {
 		log_warnx("%s: %s: bad version in flags 0x%x", __func__,
-		    vhost_user_request_name(msg->hdr.request), msg->hdr.flags);
+		    vu_request_name(msg->hdr.request), msg->hdr.flags);
 		rc = -EPROTO;
 		goto fail;
 	}
 	if (msg->hdr.size > VHOST_USER_PAYLOAD_MAX) {
 		log_warnx("%s: %s: payload of %u bytes is too large", __func__,
-		    vhost_user_request_name(msg->hdr.request), msg->hdr.size);
+		    vu_request_name(msg->hdr.request), msg->hdr.size);
 		rc = -EMSGSIZE;
 		goto fail;
 	}

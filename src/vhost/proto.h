@@ -184,6 +184,6 @@ struct vhost_user_msg {
 } __attribute__((packed));
 
 /* Name of a request for logs ("SET_MEM_TABLE"), "UNKNOWN" if out of range. */
-const char	*vhost_user_request_name(uint32_t request);
+const char	*vu_request_name(uint32_t request);
 
 #endif /* VHOSTD_VHOST_PROTO_H */

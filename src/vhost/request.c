@@ -124,7 +124,7 @@ vu_request_lookup(uint32_t request)
 }
 
 const char *
-vhost_user_request_name(uint32_t request)
+vu_request_name(uint32_t request)
 {
 	const struct vu_request	*rq = vu_request_lookup(request);
 

@@ -262,7 +262,7 @@ vuf_send_raw(struct vuf *f, const struct vhost_user_header *hdr,
 	iov[1].iov_len = len;
 	if ((rc = send_fds(f->f_sock, iov, 2, fds, nfds)) < 0)
 		return vuf_fail(f, rc, "send %s: %s",
-		    vhost_user_request_name(hdr->request), strerror(-rc));
+		    vu_request_name(hdr->request), strerror(-rc));
 	return 0;
 }
 
@@ -391,7 +391,7 @@ vuf_request(struct vuf *f, uint32_t request, const void *payload,
 {
 	struct vhost_user_header	hdr;
 	struct vhost_user_msg		ack;
-	const char			*name = vhost_user_request_name(request);
+	const char			*name = vu_request_name(request);
 	bool				 has_reply, want_ack;
 	int				 rc;
 

@@ -481,10 +481,10 @@ Test(msg, send_waits_for_a_slow_reader, .timeout = 60)
 
 Test(msg, request_names)
 {
-	cr_assert_str_eq(vhost_user_request_name(VHOST_USER_SET_MEM_TABLE),
+	cr_assert_str_eq(vu_request_name(VHOST_USER_SET_MEM_TABLE),
 	    "SET_MEM_TABLE");
-	cr_assert_str_eq(vhost_user_request_name(VHOST_USER_GET_STATUS),
+	cr_assert_str_eq(vu_request_name(VHOST_USER_GET_STATUS),
 	    "GET_STATUS");
-	cr_assert_str_eq(vhost_user_request_name(VHOST_USER_MAX), "UNKNOWN");
-	cr_assert_str_eq(vhost_user_request_name(0xffffffffu), "UNKNOWN");
+	cr_assert_str_eq(vu_request_name(VHOST_USER_MAX), "UNKNOWN");
+	cr_assert_str_eq(vu_request_name(0xffffffffu), "UNKNOWN");
 }

@@ -166,7 +166,7 @@ Test(backend, table_checks_every_request)
 	for (r = 0; r < VHOST_USER_MAX; r++) {
 		rq = vu_request_lookup(r);
 		cr_assert_not_null(rq, "request %u has no row", r);
-		cr_assert_str_eq(vhost_user_request_name(r), rq->rq_name);
+		cr_assert_str_eq(vu_request_name(r), rq->rq_name);
 		if (rq->rq_handler == NULL || rq->rq_device ||
 		    rq->rq_size_rule != VU_SIZE_EXACT)
 			continue;
