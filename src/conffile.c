@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "conffile.h"
+#include "util/log.h"
 
 #define KEYS_MAX	(CK_COUNT + DEV_MAX_KEYS + 8)
 
@@ -179,7 +180,7 @@ global_option(struct conffile *cf, int *seen, const char *key,
 	const struct gkey	*gk = NULL;
 	char			**slot;
 	int			*num;
-	uint64_t		 v;
+	uint64_t		 v, max;
 	unsigned int		 i;
 
 	for (i = 0; i < ARRAY_SIZE(global_keys); i++)
@@ -226,11 +227,12 @@ global_option(struct conffile *cf, int *seen, const char *key,
 		break;
 	case G_SECS:
 	case G_LEVEL:
-		if (parse_u64(val, 0, gk->g_kind == G_SECS ? 3600 : 3,
-		    &v) < 0) {
+		max = gk->g_kind == G_SECS ? CONFIG_GRACE_MAX_S : LOG_V_RING;
+		if (parse_u64(val, 0, max, &v) < 0) {
 			snprintf(err, errlen, "%s:%d: %s = %s: expected a "
-			    "number (%s)", name, line, key, val,
-			    gk->g_kind == G_SECS ? "seconds, 0-3600" : "0-3");
+			    "number (%s0-%llu)", name, line, key, val,
+			    gk->g_kind == G_SECS ? "seconds, " : "",
+			    (unsigned long long)max);
 			return -EINVAL;
 		}
 		*num = (int)v;

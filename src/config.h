@@ -141,6 +141,8 @@ int	config_parse_restart_limit(const char *s, unsigned int *count,
  * the struct (argv, or the conffile).  *_where: where the value was given
  * ("--user", "f.conf:2"), for messages.
  */
+#define CONFIG_GRACE_MAX_S	3600	/* --grace, grace =: SIGTERM -> SIGKILL */
+
 struct global_opts {
 	char	*go_user;
 	char	*go_seccomp;		/* kill | trap | log */
@@ -150,7 +152,7 @@ struct global_opts {
 	char	*go_restart_limit;	/* N/SECONDS */
 	char	*go_control;
 	char	*go_uid_range;		/* BASE:COUNT | off */
-	int	 go_grace;		/* seconds */
+	int	 go_grace;		/* seconds, <= CONFIG_GRACE_MAX_S */
 	int	 go_verbose;
 	int	 go_no_sandbox;		/* 0/1 */
 	char	 go_user_where[96];

@@ -563,9 +563,9 @@ host_main(int argc, char *argv[], struct devlist *pre,
 			    "--jail-disable=%s", optarg);
 			break;
 		case OPT_GRACE:
-			if (parse_u64(optarg, 0, 3600, &v) < 0)
-				usage_errx("--grace=%s: expected seconds (0-3600)",
-				    optarg);
+			if (parse_u64(optarg, 0, CONFIG_GRACE_MAX_S, &v) < 0)
+				usage_errx("--grace=%s: expected seconds (0-%d)",
+				    optarg, CONFIG_GRACE_MAX_S);
 			cli.go_grace = (int)v;
 			break;
 		case OPT_RESTART_LIMIT:

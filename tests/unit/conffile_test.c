@@ -67,6 +67,23 @@ expect(const char *text, const char *msg)
 	cr_assert_eq(cf.cf_ndev, 0);
 }
 
+/* The numeric globals take their whole range and not one more. */
+Test(conffile, numeric_globals_are_bounded)
+{
+	struct conffile	cf;
+	char		err[512];
+
+	cr_assert_eq(parse_str("grace = 3600\nverbose = 3\n", &cf, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cf.cf_opts.go_grace, 3600);
+	cr_assert_eq(cf.cf_opts.go_verbose, 3);
+	conffile_free(&cf);
+	expect("grace = 3601\n",
+	    "t.conf:1: grace = 3601: expected a number (seconds, 0-3600)");
+	expect("verbose = 4\n",
+	    "t.conf:1: verbose = 4: expected a number (0-3)");
+}
+
 Test(conffile, errors_name_file_and_line)
 {
 	expect("[a]\ntype = rng\nsocket = /x\ncolour = red\n",
