@@ -370,12 +370,16 @@ compile_policy_main(int argc, char *argv[])
 		fprintf(stderr, "vhostd: %s\n", err);
 		return 1;
 	}
-	rc = 0;
+	/* The fd is closed on every path, a failed write's too. */
 	fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1 || (rc = policy_filter_write(pf, fd)) < 0 ||
-	    close(fd) == -1) {
-		fprintf(stderr, "vhostd: %s: %s\n", argv[2],
-		    strerror(rc < 0 ? -rc : errno));
+	if (fd == -1)
+		rc = -errno;
+	else if ((rc = policy_filter_write(pf, fd)) < 0)
+		close_reset(&fd);
+	else if (close(fd) == -1)
+		rc = -errno;
+	if (rc < 0) {
+		fprintf(stderr, "vhostd: %s: %s\n", argv[2], strerror(-rc));
 		policy_filter_free(pf);
 		return 1;
 	}
