@@ -485,6 +485,13 @@ Test(service, precompiled_filter_is_used_when_there_is_no_policy)
 	cr_assert_eq(vproc_run(argv, out, sizeof(out), err, sizeof(err),
 	    VPROC_TIMEOUT_MS), 0, "%s", err);
 	cr_assert_neq(strstr(out, "instructions"), NULL, "%s", out);
+	/* A write that fails is reported with the file, exit 1. */
+	argv[3] = (char *)"/dev/full";
+	st = vproc_run(argv, out, sizeof(out), err, sizeof(err),
+	    VPROC_TIMEOUT_MS);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "%s", err);
+	cr_assert_neq(strstr(err, "/dev/full: No space left on device"), NULL,
+	    "%s", err);
 	{
 		char	*a[] = { (char *)it_env("VHOSTD"), (char *)"--policy-dir",
 			    (char *)dir, (char *)"--device",
