@@ -292,8 +292,7 @@ watchdog_start(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGALRM, &sa, NULL) == -1)
 		return -errno;
-	it.it_interval.tv_sec = CHILD_WATCHDOG_MS / 1000;
-	it.it_interval.tv_usec = (suseconds_t)(CHILD_WATCHDOG_MS % 1000) * 1000;
+	it.it_interval = timeval_ms(CHILD_WATCHDOG_MS);
 	it.it_value = it.it_interval;
 	if (setitimer(ITIMER_REAL, &it, NULL) == -1)
 		return -errno;

@@ -121,8 +121,7 @@ broker_cb(evutil_socket_t fd, short what, void *arg)
 	if (rc < 0)
 		return;
 	/* A spent budget: listen again in rc ms (broker_resume). */
-	tv.tv_sec = rc / 1000;
-	tv.tv_usec = (suseconds_t)(rc % 1000) * 1000;
+	tv = timeval_ms((unsigned int)rc);
 	if (sd->sd_broker_pause == NULL)
 		sd->sd_broker_pause = evtimer_new(sd->sd_sup->su_base,
 		    broker_resume, sd);
@@ -343,8 +342,7 @@ restart_later(struct sup_device *sd, unsigned int delay_ms)
 
 	if (sd->sd_timer == NULL)
 		sd->sd_timer = evtimer_new(sd->sd_sup->su_base, restart_cb, sd);
-	tv.tv_sec = delay_ms / 1000;
-	tv.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000;
+	tv = timeval_ms(delay_ms);
 	if (sd->sd_timer == NULL || evtimer_add(sd->sd_timer, &tv) == -1) {
 		log_warnx("%s: cannot schedule restart", sd->sd_conf.dc_name);
 		return false;
@@ -565,8 +563,7 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 		event_base_loopbreak(sup->su_base);
 		return;
 	}
-	tv.tv_sec = sup->su_opt.so_grace_ms / 1000;
-	tv.tv_usec = (suseconds_t)(sup->su_opt.so_grace_ms % 1000) * 1000;
+	tv = timeval_ms(sup->su_opt.so_grace_ms);
 	sup->su_grace = evtimer_new(sup->su_base, grace_cb, sup);
 	if (sup->su_grace == NULL || evtimer_add(sup->su_grace, &tv) == -1)
 		grace_cb(-1, 0, sup);

@@ -4,12 +4,24 @@
 #ifndef VHOSTD_UTIL_H
 #define VHOSTD_UTIL_H
 
+#include <sys/time.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b)	((a) < (b) ? (a) : (b))
 #define MAX(a, b)	((a) > (b) ? (a) : (b))
+
+/* ms as a struct timeval (libevent timers, setitimer). */
+static inline struct timeval
+timeval_ms(unsigned int ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	return tv;
+}
 
 /* Close *fd if it is open and set it to -1.  Keeps errno. */
 void	close_reset(int *fd);
