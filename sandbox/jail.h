@@ -156,6 +156,7 @@ void	jail_ids_put(struct jail_ids *ji, uint32_t id);
 /* How many ids of the range the system holds (skipped). */
 unsigned int	jail_ids_reserved(const struct jail_ids *ji);
 
+/* Free ji and its table (NULL: no-op). */
 void	jail_ids_free(struct jail_ids *ji);
 
 /*

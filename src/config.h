@@ -125,6 +125,7 @@ const struct dev_key *config_key_find(const struct device_type *dt,
  */
 void	config_print_keys(FILE *f, const struct device_type *dt, bool backend);
 
+/* The name of r as written in restart= ("?" for a value out of range). */
 const char *config_restart_name(enum restart_policy r);
 
 /*

@@ -40,6 +40,7 @@ struct vsock_uds_line {
 	int	ul_err;		/* sticky: once bad, always bad */
 };
 
+/* An empty line, no error. */
 void	vsock_uds_line_init(struct vsock_uds_line *ul);
 
 /*
@@ -86,6 +87,7 @@ struct vsock_broker_resp {
 	int32_t		bp_error;	/* 0 or a positive errno */
 };
 
+/* r as the fixed-size record the child writes to the broker pipe. */
 void	vsock_broker_req_encode(const struct vsock_broker_req *r,
 	    uint8_t wire[VSOCK_BROKER_REC_SIZE]);
 /*

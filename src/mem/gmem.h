@@ -44,6 +44,7 @@ struct gmem {
 	unsigned int		mm_nregions;	/* sorted by mr_gpa */
 };
 
+/* An empty table: no regions, nothing mapped. */
 void	gmem_init(struct gmem *mem);
 
 /*

@@ -75,6 +75,7 @@ void	log_ring_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 	if (log_enabled(LOG_V_RING))			\
 		log_ring_(__VA_ARGS__);			\
 } while (0)
+/* The va_list form of the above at syslog priority pri; keeps errno. */
 void	vlog(int pri, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 2, 0)));
 __attribute__((noreturn)) void fatal(const char *fmt, ...)

@@ -41,6 +41,7 @@ struct fdset {
 	unsigned int	fs_n;
 };
 
+/* An empty set. */
 void	fdset_init(struct fdset *set);
 /* Append fd (no-op if present).  0, or -ENOSPC when full. */
 int	fdset_add(struct fdset *set, int fd);

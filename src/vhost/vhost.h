@@ -225,6 +225,7 @@ int	vu_dev_error(const struct vu_dev *dev);
  */
 bool	vu_dev_maps(const struct vu_dev *dev, const void *addr);
 
+/* The priv given to vu_dev_new; dev does not own it. */
 void	*vu_dev_priv(const struct vu_dev *dev);
 /* The virtio features the driver acked (SET_FEATURES), all 64 bits. */
 uint64_t vu_dev_features(const struct vu_dev *dev);
