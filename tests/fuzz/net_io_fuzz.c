@@ -38,7 +38,9 @@
  * the number of buffers it took; a frame written to the tap that is not
  * the next tx chain's frame, that is longer than the MTU allows (no GSO)
  * or than NET_GSO_FRAME_MAX, or that claims an offload the driver did
- * not ack; a tx chain not given back while the ring runs.
+ * not ack; a tx chain not given back while the ring runs; an MTU above
+ * the device's own taken by NET_SET_MTU (the tap was set up for that
+ * one), or a valid one refused.
  */
 #include <errno.h>
 #include <poll.h>
@@ -148,6 +150,7 @@ static unsigned int	 tap_offload;	/* TUNSETOFFLOAD as the device set */
 static uint64_t		 acked;
 static size_t		 hlen;
 static unsigned int	 mtu;		/* what the device took */
+static unsigned int	 dev_mtu;	/* the device's own (mtu=) */
 static struct rxframe	 rxq[MAX_FRAMES];
 static unsigned int	 nrx;
 static uint32_t		 seq;
@@ -801,8 +804,12 @@ cmd_set_mtu(struct script *sc)
 	if (msg_u64(VHOST_USER_NET_SET_MTU, VHOST_USER_NEED_REPLY_MASK, v,
 	    &st) != 0)
 		abort();
-	if (st == 0)
+	/* Never above the device's MTU: the tap was set up for that. */
+	if (st == 0) {
+		CHECK(v <= dev_mtu);
 		mtu = v;
+	} else if (v >= NET_MTU_MIN && v <= dev_mtu)
+		abort();		/* a valid MTU refused */
 }
 
 /* GET_VRING_BASE stops the rx ring (held chains go back), then restart. */
@@ -891,7 +898,7 @@ setup(const uint8_t *data, struct device_res *res, void **state)
 	    vu_dev_new(&dev, sv[0], net_device_type.dt_num_queues(*state),
 	    net_device_type.dt_ops, *state, &watch_ops, NULL) != 0)
 		abort();
-	mtu = nr.nr_mtu;
+	mtu = dev_mtu = nr.nr_mtu;
 
 	/* The front end's order (QEMU): features, protocol features, ... */
 	if (msg(VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0, NULL) != 0 ||
