@@ -1,5 +1,5 @@
 /*
- * blk.h - virtio-blk internals, shared by the three files of the device:
+ * blk.h - virtio-blk internals, shared by the files of the device:
  *
  *   blk.c      the key table, the child's state built from what the
  *              parent found out (struct blk_res), config space,
@@ -8,9 +8,12 @@
  *              and probed (struct blk_parent), the fence, each spawn;
  *   blk_req.c  one guest request: copy the header out once, validate it,
  *              turn it into I/O operations, write the status back;
- *   blk_io.c   one restricted io_uring per queue, created before the
- *              seccomp filter: batch submission, completions on an
- *              eventfd, polling, draining, the synchronous fallback;
+ *   blk_io.c   a queue's requests: batch submission, completions on
+ *              an eventfd, draining, the synchronous fallback; with
+ *              blk_uring.c (one restricted io_uring per queue, created
+ *              before the seccomp filter), blk_poll.c (the poll window)
+ *              and blk_glue.c (queues on threads), sharing
+ *              blk_io_int.h;
  *   blk_thread.c  queue threads (threads=N), their loops and the
  *              park handshake with the control thread.
  *
