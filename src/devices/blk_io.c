@@ -381,6 +381,7 @@ blk_queue_complete_cb(int fd, void *arg)
 	eventfd_t		 v;
 
 	(void)eventfd_read(fd, &v);
+	blk_poll_woken(bq);
 	blk_queue_wake(bq);
 	blk_queue_reap(bq);
 	if (bq->bq_starved && vu_queue_ready(bq->bq_dev, bq->bq_idx))
@@ -406,6 +407,7 @@ blk_io_queue_handler(struct vu_dev *dev, unsigned int qidx)
 		(void)vu_queue_reschedule(dev, qidx);
 		return;
 	}
+	blk_poll_woken(bq);
 	blk_queue_wake(bq);
 	blk_queue_run(bq);
 	blk_queue_poll(bq);
@@ -451,6 +453,7 @@ blk_queue_drain(struct blk_queue *bq)
 	blk_queue_wait(bq, true);
 	bq->bq_starved = false;
 	bq->bq_polling = false;
+	bq->bq_idle_since = 0;
 	blk_queue_lat_flush(bq);
 	if (bq->bq_used > 0)
 		vu_queue_publish(bq->bq_dev, bq->bq_idx);

@@ -19,6 +19,12 @@
 
 #include "blk.h"
 
+/* The adaptive spin window of a queue (blk_poll_next). */
+struct blk_poll_ctl {
+	uint64_t	pc_ns;		/* the window now, 0: none */
+	uint64_t	pc_hold;	/* preempted: no growth before (ns) */
+};
+
 struct blk_queue {
 	struct blk_state	*bq_bs;
 	struct vu_dev		*bq_dev;
@@ -33,8 +39,11 @@ struct blk_queue {
 	bool			 bq_polling;	/* poll continues (rescheduled) */
 	bool			 bq_hold;	/* the poll loop submits, with
 						   its wait (blk_queue_sleep) */
-	uint64_t		 bq_poll_begin;	/* this poll episode */
+	uint64_t		 bq_poll_begin;	/* this poll episode (ns) */
 	uint64_t		 bq_poll_last;	/* its last busy moment */
+	struct blk_poll_ctl	 bq_pollc;	/* spin window (adaptive) */
+	uint64_t		 bq_idle_since;	/* a window found nothing: quiet
+						   since then (ns); 0: not */
 	struct vu_budget	 bq_budget;	/* this wake-up's */
 	struct ctr_queue	*bq_ctr;	/* vu_queue_counters */
 	/*
@@ -109,6 +118,32 @@ void	blk_op_prep(struct blk_queue *bq, struct io_uring_sqe *sqe,
 	    struct blk_op *op);
 
 /* blk_poll.c */
+
+/*
+ * The adaptive spin window (blk_poll_next): the first window, the factor
+ * it grows by, the gap between two turns of a spinning loop that says the
+ * thread was preempted, and how long it then stays at 0.
+ */
+#define BLK_POLL_START_NS	4000u
+#define BLK_POLL_GROW		2u
+#define BLK_POLL_STOLEN_NS	100000u
+#define BLK_POLL_HOLD_NS	50000000u
+
+/*
+ * The next spin window after a wait for work, in pc: max_ns poll-us's
+ * (0: never poll), idle_ns how long the queue waited, from its last work
+ * to the wake-up that brought more; stolen: it was preempted while it
+ * spun; now the clock (ns).  The window stays when it caught the work
+ * (0 < idle_ns <= pc_ns); grows (from 0 to BLK_POLL_START_NS, else times
+ * BLK_POLL_GROW, at most max_ns) when a larger one would have (idle_ns <=
+ * max_ns); goes to 0 when none would have (idle_ns > max_ns) or when
+ * max_ns is 0; and when stolen goes to 0 and may not grow for
+ * BLK_POLL_HOLD_NS.  Pure: no clock, no system call.
+ */
+void	blk_poll_next(struct blk_poll_ctl *pc, uint64_t max_ns,
+	    uint64_t idle_ns, bool stolen, uint64_t now);
+/* A wake-up from the loop (kick, completion): adjust the window. */
+void	blk_poll_woken(struct blk_queue *bq);
 
 /*
  * After a run: poll the ring and the CQ for the poll window (poll-us),

@@ -3,6 +3,24 @@
  * run, spin on the avail ring and the CQ, or sleep in io_uring_enter
  * while operations are in flight, before going back to the loop with
  * notifications enabled.
+ *
+ * The spinning part adapts, as QEMU's iothreads do (aio_poll's poll_ns):
+ * poll-us is its maximum, and the window a queue spins for is
+ * bq_pollc.pc_ns, 0 (sleep on the kick at once) to start with.  When a
+ * window ends with nothing found, the queue sleeps, and the wake-up that
+ * follows says how long polling would have had to last
+ * (blk_poll_woken): a request that came after the window but within the
+ * maximum grows it (4 us, then doubling, up to the maximum); one that
+ * came later shrinks it to 0; one found within the window leaves it.  A
+ * queue thread preempted while it spins (a gap of BLK_POLL_STOLEN_NS
+ * between two turns of the loop) shrinks it to 0 too, and keeps it there
+ * for BLK_POLL_HOLD_NS: on a contended CPU a spinning thread uses up its
+ * share and, once preempted, waits a whole scheduler slice with the
+ * request it was waiting for in the ring (the ~2 ms depth-1 tail of a
+ * fixed window), while a thread that sleeps on the kick is woken ahead
+ * of the CPU-bound work.
+ * Sleeping in io_uring_enter while operations are in flight costs no
+ * CPU and keeps the full poll-us.  blk_poll_next is the rule.
  */
 #include <time.h>
 
@@ -10,18 +28,55 @@
 #include "blk_io_int.h"
 
 static uint64_t
-blk_now_us(void)
+blk_now_ns(void)
 {
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void
+blk_poll_next(struct blk_poll_ctl *pc, uint64_t max_ns, uint64_t idle_ns,
+    bool stolen, uint64_t now)
+{
+	uint64_t	cur = MIN(pc->pc_ns, max_ns);
+
+	if (stolen) {
+		pc->pc_ns = 0;
+		pc->pc_hold = now + BLK_POLL_HOLD_NS;
+		return;
+	}
+	if (max_ns == 0 || idle_ns > max_ns)
+		pc->pc_ns = 0;		/* no window would have caught it */
+	else if (cur > 0 && idle_ns <= cur)
+		pc->pc_ns = cur;	/* this one did */
+	else if ((int64_t)(now - pc->pc_hold) < 0)
+		pc->pc_ns = cur;	/* preempted lately: not yet */
+	else if (cur == 0)
+		pc->pc_ns = MIN((uint64_t)BLK_POLL_START_NS, max_ns);
+	else
+		pc->pc_ns = MIN(cur * BLK_POLL_GROW, max_ns);
+}
+
+void
+blk_poll_woken(struct blk_queue *bq)
+{
+	uint64_t	now;
+
+	if (bq->bq_idle_since == 0)
+		return;
+	now = blk_now_ns();
+	blk_poll_next(&bq->bq_pollc, (uint64_t)bq->bq_bs->bs_poll_us * 1000u,
+	    now > bq->bq_idle_since ? now - bq->bq_idle_since : 0, false,
+	    now);
+	bq->bq_idle_since = 0;
 }
 
 /*
  * In the poll window with operations in the ring and nothing else to do:
  * sleep in io_uring_enter until a completion or the end of the window
- * (us) instead of spinning, so that the CPU goes to whoever completes
+ * (ns) instead of spinning, so that the CPU goes to whoever completes
  * them (a loop device's worker, io-wq, the front end) on a machine with
  * few CPUs.  Chains the driver adds meanwhile are seen at the next
  * completion, at most the window later.  Only with IORING_FEAT_EXT_ARG
@@ -29,18 +84,18 @@ blk_now_us(void)
  * allowed operations).  true when it slept.
  */
 static bool
-blk_queue_sleep(struct blk_queue *bq, uint64_t us)
+blk_queue_sleep(struct blk_queue *bq, uint64_t ns)
 {
 	struct __kernel_timespec	 ts;
 	struct io_uring_cqe		*cqe;
 
-	if (!bq->bq_uring || bq->bq_inflight == 0 || us == 0 ||
+	if (!bq->bq_uring || bq->bq_inflight == 0 || ns == 0 ||
 	    !(bq->bq_ring.features & IORING_FEAT_EXT_ARG)) {
 		blk_queue_submit(bq);
 		return false;
 	}
-	ts.tv_sec = (long long)(us / 1000000u);
-	ts.tv_nsec = (long long)(us % 1000000u) * 1000;
+	ts.tv_sec = (long long)(ns / 1000000000u);
+	ts.tv_nsec = (long long)(ns % 1000000000u);
 	if (bq->bq_unsubmitted == 0) {
 		(void)io_uring_wait_cqe_timeout(&bq->bq_ring, &cqe, &ts);
 		return true;
@@ -57,29 +112,45 @@ blk_queue_sleep(struct blk_queue *bq, uint64_t us)
 	return true;
 }
 
-/* Longest spin in one wake-up: then the loop gets a turn (us). */
-#define BLK_POLL_SLICE_US	2000
+/* Longest spin in one wake-up: then the loop gets a turn (ns). */
+#define BLK_POLL_SLICE_NS	2000000u
+
+/* The ring can be slept on until a completion (blk_queue_sleep). */
+static bool
+blk_queue_can_sleep(const struct blk_queue *bq)
+{
+	return bq->bq_uring && bq->bq_inflight > 0 &&
+	    (bq->bq_ring.features & IORING_FEAT_EXT_ARG);
+}
 
 /*
- * poll-us: spin on the avail ring and the CQ for up to bs_poll_us of
- * quiet (at most 16 windows in all, so other queues and the front end's
- * messages still get their turn), then go back to the event loop.  One
- * wake-up spins at most BLK_POLL_SLICE_US and one budget: then the loop
- * runs (the front end's socket, SIGTERM) and the episode carries on from
- * a deferred run.
+ * poll-us: look at the avail ring and the CQ until nothing came for the
+ * window (bq_poll_ns, adaptive; poll-us while operations are in flight
+ * and the ring can be slept on), at most 16 times poll-us in all (so
+ * other queues and the front end's messages still get their turn), then
+ * go back to the event loop.  One wake-up polls at most
+ * BLK_POLL_SLICE_NS and one budget: then the loop runs (the front end's
+ * socket, SIGTERM) and the episode carries on from a deferred run.
  */
 void
 blk_queue_poll(struct blk_queue *bq)
 {
 	struct virtq	*vq = vu_queue(bq->bq_dev, bq->bq_idx);
-	uint64_t	 win = bq->bq_bs->bs_poll_us, begin, last, now, slice;
-	bool		 busy;
+	uint64_t	 max = (uint64_t)bq->bq_bs->bs_poll_us * 1000u;
+	uint64_t	 win, lim, begin, last, now, prev, slice;
+	bool		 busy, spun = false;
 
-	if (win == 0 || vq == NULL || bq->bq_broken[0] != '\0' ||
+	if (max == 0 || vq == NULL || bq->bq_broken[0] != '\0' ||
 	    !vu_queue_ready(bq->bq_dev, bq->bq_idx))
 		return;
+	win = MIN(bq->bq_pollc.pc_ns, max);
+	if (win == 0 && !bq->bq_polling && !blk_queue_can_sleep(bq)) {
+		/* Sleep on the kick; the wake-up says if a window pays. */
+		bq->bq_idle_since = blk_now_ns();
+		return;
+	}
 	virtq_disable_notify(vq);
-	slice = blk_now_us();
+	slice = prev = blk_now_ns();
 	if (bq->bq_polling) {
 		/* Where the last slice ended. */
 		begin = bq->bq_poll_begin;
@@ -88,6 +159,16 @@ blk_queue_poll(struct blk_queue *bq)
 		begin = last = slice;
 	bq->bq_polling = false;
 	for (;;) {
+		if (spun) {
+			now = blk_now_ns();
+			if (now - prev >= BLK_POLL_STOLEN_NS) {
+				/* Preempted while spinning: stop. */
+				blk_poll_next(&bq->bq_pollc, max, 0, true,
+				    now);
+				win = 0;
+			}
+			spun = false;
+		}
 		if (bq->bq_uring && bq->bq_inflight > 0 &&
 		    (IO_URING_READ_ONCE(*bq->bq_ring.sq.kflags) &
 		    IORING_SQ_TASKRUN))
@@ -111,15 +192,16 @@ blk_queue_poll(struct blk_queue *bq)
 			blk_queue_submit(bq);
 			return;
 		}
-		now = blk_now_us();
+		now = prev = blk_now_ns();
+		lim = blk_queue_can_sleep(bq) ? max : win;
 		if (busy)
 			last = now;
-		else if (now - last >= win)
+		else if (now - last >= lim)
 			break;
-		if (now - begin >= 16 * win)
+		if (now - begin >= 16 * max)
 			break;
 		/* Also when the control thread waits to park this one. */
-		if ((bq->bq_spent || now - slice >= BLK_POLL_SLICE_US ||
+		if ((bq->bq_spent || now - slice >= BLK_POLL_SLICE_NS ||
 		    (bq->bq_thread != NULL &&
 		    blk_thread_parking(bq->bq_thread))) &&
 		    vu_queue_reschedule(bq->bq_dev, bq->bq_idx) == 0) {
@@ -130,11 +212,21 @@ blk_queue_poll(struct blk_queue *bq)
 			bq->bq_poll_last = last;
 			return;
 		}
-		if (!busy && blk_queue_sleep(bq, win - (now - last)))
+		if (!busy && blk_queue_sleep(bq, lim - (now - last)))
 			continue;
 		__builtin_ia32_pause();
+		spun = true;
 	}
 	blk_queue_submit(bq);
-	if (virtq_enable_notify(vq))
+	/*
+	 * Nothing came within the window: the next wake-up tells how long
+	 * it would have had to be (blk_poll_woken).  Not while operations
+	 * are in flight: their completion is no request.
+	 */
+	bq->bq_idle_since = bq->bq_inflight == 0 ? last : 0;
+	if (virtq_enable_notify(vq)) {
 		blk_queue_run(bq);
+		if (bq->bq_idle_since != 0)
+			bq->bq_idle_since = blk_now_ns();
+	}
 }
