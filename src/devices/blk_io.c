@@ -313,6 +313,7 @@ blk_queue_run(struct blk_queue *bq)
 	const char		*why = NULL;
 	char			 msg[128];
 	size_t			 len;
+	unsigned int		 npop = 0;
 	int			 rc;
 
 	if (bq->bq_broken[0] != '\0')
@@ -332,6 +333,7 @@ again:
 			why = "malformed descriptor chain";
 			break;
 		}
+		npop++;
 		len = (size_t)bq->bq_elem.out_len + bq->bq_elem.in_len;
 		if (vu_budget_charge(&bq->bq_budget, len) &&
 		    virtq_has_avail(vq) &&
@@ -360,6 +362,8 @@ again:
 			break;
 		}
 	}
+	/* How deep the queue is, for the poll window (blk_poll_next). */
+	bq->bq_batch = MAX(bq->bq_batch, npop);
 	if (!bq->bq_hold)
 		blk_queue_submit(bq);
 	/* What finished inline frees room for the chains left behind. */

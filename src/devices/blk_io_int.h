@@ -44,6 +44,8 @@ struct blk_queue {
 	struct blk_poll_ctl	 bq_pollc;	/* spin window (adaptive) */
 	uint64_t		 bq_idle_since;	/* a window found nothing: quiet
 						   since then (ns); 0: not */
+	unsigned int		 bq_batch;	/* most popped by one run in
+						   this poll episode */
 	struct vu_budget	 bq_budget;	/* this wake-up's */
 	struct ctr_queue	*bq_ctr;	/* vu_queue_counters */
 	/*
@@ -122,26 +124,39 @@ void	blk_op_prep(struct blk_queue *bq, struct io_uring_sqe *sqe,
 /*
  * The adaptive spin window (blk_poll_next): the first window, the factor
  * it grows by, the gap between two turns of a spinning loop that says the
- * thread was preempted, and how long it then stays at 0.
+ * thread was preempted, and how long it then stays at 0 when the queue
+ * is shallow.
  */
 #define BLK_POLL_START_NS	4000u
 #define BLK_POLL_GROW		2u
 #define BLK_POLL_STOLEN_NS	100000u
 #define BLK_POLL_HOLD_NS	50000000u
+/* A run that pops this many requests: a deep queue (no hold). */
+#define BLK_POLL_DEEP		4u
 
 /*
  * The next spin window after a wait for work, in pc: max_ns poll-us's
  * (0: never poll), idle_ns how long the queue waited, from its last work
  * to the wake-up that brought more; stolen: it was preempted while it
- * spun; now the clock (ns).  The window stays when it caught the work
+ * spun, batch the most requests one of its runs popped lately; now the
+ * clock (ns).  The window stays when it caught the work
  * (0 < idle_ns <= pc_ns); grows (from 0 to BLK_POLL_START_NS, else times
  * BLK_POLL_GROW, at most max_ns) when a larger one would have (idle_ns <=
  * max_ns); goes to 0 when none would have (idle_ns > max_ns) or when
- * max_ns is 0; and when stolen goes to 0 and may not grow for
- * BLK_POLL_HOLD_NS.  Pure: no clock, no system call.
+ * max_ns is 0; and when stolen, for a shallow queue (batch <
+ * BLK_POLL_DEEP: about one request at a time, where a preempted spinner
+ * delays the one request there is by a scheduler slice), goes to 0 and
+ * may not grow for BLK_POLL_HOLD_NS; a deep queue's is left as it is.
+ * Pure: no clock, no system call.
  */
 void	blk_poll_next(struct blk_poll_ctl *pc, uint64_t max_ns,
-	    uint64_t idle_ns, bool stolen, uint64_t now);
+	    uint64_t idle_ns, bool stolen, unsigned int batch, uint64_t now);
+/*
+ * The window to spin for: pc's for a shallow queue, max_ns (poll-us) for
+ * a deep one (batch >= BLK_POLL_DEEP).  Pure.
+ */
+uint64_t	blk_poll_window(const struct blk_poll_ctl *pc, uint64_t max_ns,
+		    unsigned int batch);
 /* A wake-up from the loop (kick, completion): adjust the window. */
 void	blk_poll_woken(struct blk_queue *bq);
 

@@ -18,7 +18,11 @@
  * share and, once preempted, waits a whole scheduler slice with the
  * request it was waiting for in the ring (the ~2 ms depth-1 tail of a
  * fixed window), while a thread that sleeps on the kick is woken ahead
- * of the CPU-bound work.
+ * of the CPU-bound work.  All this is for shallow queues: a queue whose
+ * runs pop BLK_POLL_DEEP requests or more in an episode (the front end
+ * keeps several in flight) polls for the whole poll-us as before, as
+ * polling there saves a kick and a wake-up per batch (a smaller window
+ * cost IOPS and CPU per request at depth 32 on a loop device).
  * Sleeping in io_uring_enter while operations are in flight costs no
  * CPU and keeps the full poll-us.  blk_poll_next is the rule.
  */
@@ -38,11 +42,13 @@ blk_now_ns(void)
 
 void
 blk_poll_next(struct blk_poll_ctl *pc, uint64_t max_ns, uint64_t idle_ns,
-    bool stolen, uint64_t now)
+    bool stolen, unsigned int batch, uint64_t now)
 {
 	uint64_t	cur = MIN(pc->pc_ns, max_ns);
 
 	if (stolen) {
+		if (batch >= BLK_POLL_DEEP)
+			return;		/* a deep queue polls on */
 		pc->pc_ns = 0;
 		pc->pc_hold = now + BLK_POLL_HOLD_NS;
 		return;
@@ -59,6 +65,13 @@ blk_poll_next(struct blk_poll_ctl *pc, uint64_t max_ns, uint64_t idle_ns,
 		pc->pc_ns = MIN(cur * BLK_POLL_GROW, max_ns);
 }
 
+uint64_t
+blk_poll_window(const struct blk_poll_ctl *pc, uint64_t max_ns,
+    unsigned int batch)
+{
+	return batch >= BLK_POLL_DEEP ? max_ns : MIN(pc->pc_ns, max_ns);
+}
+
 void
 blk_poll_woken(struct blk_queue *bq)
 {
@@ -69,7 +82,7 @@ blk_poll_woken(struct blk_queue *bq)
 	now = blk_now_ns();
 	blk_poll_next(&bq->bq_pollc, (uint64_t)bq->bq_bs->bs_poll_us * 1000u,
 	    now > bq->bq_idle_since ? now - bq->bq_idle_since : 0, false,
-	    now);
+	    0, now);
 	bq->bq_idle_since = 0;
 }
 
@@ -143,7 +156,7 @@ blk_queue_poll(struct blk_queue *bq)
 	if (max == 0 || vq == NULL || bq->bq_broken[0] != '\0' ||
 	    !vu_queue_ready(bq->bq_dev, bq->bq_idx))
 		return;
-	win = MIN(bq->bq_pollc.pc_ns, max);
+	win = blk_poll_window(&bq->bq_pollc, max, bq->bq_batch);
 	if (win == 0 && !bq->bq_polling && !blk_queue_can_sleep(bq)) {
 		/* Sleep on the kick; the wake-up says if a window pays. */
 		bq->bq_idle_since = blk_now_ns();
@@ -164,8 +177,9 @@ blk_queue_poll(struct blk_queue *bq)
 			if (now - prev >= BLK_POLL_STOLEN_NS) {
 				/* Preempted while spinning: stop. */
 				blk_poll_next(&bq->bq_pollc, max, 0, true,
-				    now);
-				win = 0;
+				    bq->bq_batch, now);
+				win = blk_poll_window(&bq->bq_pollc, max,
+				    bq->bq_batch);
 			}
 			spun = false;
 		}
@@ -193,6 +207,8 @@ blk_queue_poll(struct blk_queue *bq)
 			return;
 		}
 		now = prev = blk_now_ns();
+		if (busy)
+			win = blk_poll_window(&bq->bq_pollc, max, bq->bq_batch);
 		lim = blk_queue_can_sleep(bq) ? max : win;
 		if (busy)
 			last = now;
@@ -224,6 +240,7 @@ blk_queue_poll(struct blk_queue *bq)
 	 * are in flight: their completion is no request.
 	 */
 	bq->bq_idle_since = bq->bq_inflight == 0 ? last : 0;
+	bq->bq_batch = 0;	/* the next episode's */
 	if (virtq_enable_notify(vq)) {
 		blk_queue_run(bq);
 		if (bq->bq_idle_since != 0)

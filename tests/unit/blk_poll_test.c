@@ -5,7 +5,9 @@
  * within the maximum (poll-us), stays while the window catches it,
  * shrinks to 0 when no window up to the maximum would have, and when the
  * thread was preempted while it spun (then stays at 0 for
- * BLK_POLL_HOLD_NS); it never exceeds the maximum; poll-us=0 never polls.
+ * BLK_POLL_HOLD_NS); it never exceeds the maximum; poll-us=0 never
+ * polls; a deep queue (runs of BLK_POLL_DEEP requests) polls for the
+ * whole maximum and is not held.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -22,7 +24,7 @@ step(uint64_t cur, uint64_t max, uint64_t idle)
 {
 	struct blk_poll_ctl	pc = { .pc_ns = cur };
 
-	blk_poll_next(&pc, max, idle, false, T0);
+	blk_poll_next(&pc, max, idle, false, 0, T0);
 	return pc.pc_ns;
 }
 
@@ -72,26 +74,49 @@ Test(blk_poll, shrinks_to_zero_when_polling_does_not_pay)
 	cr_assert_eq(step(0, MAX, 2 * US), BLK_POLL_START_NS);
 }
 
-Test(blk_poll, preempted_while_spinning_zero_then_held)
+Test(blk_poll, preempted_while_spinning_shallow_zero_then_held)
 {
 	struct blk_poll_ctl	pc = { .pc_ns = MAX };
 
-	blk_poll_next(&pc, MAX, 0, true, T0);
+	blk_poll_next(&pc, MAX, 0, true, 1, T0);
 	cr_assert_eq(pc.pc_ns, 0);
 	/* Work soon after: a window would catch it, but not yet. */
-	blk_poll_next(&pc, MAX, 2 * US, false, T0 + 1);
+	blk_poll_next(&pc, MAX, 2 * US, false, 0, T0 + 1);
 	cr_assert_eq(pc.pc_ns, 0);
-	blk_poll_next(&pc, MAX, 2 * US, false,
+	blk_poll_next(&pc, MAX, 2 * US, false, 0,
 	    T0 + BLK_POLL_HOLD_NS - 1);
 	cr_assert_eq(pc.pc_ns, 0);
 	/* Once the hold is over it grows again. */
-	blk_poll_next(&pc, MAX, 2 * US, false, T0 + BLK_POLL_HOLD_NS);
+	blk_poll_next(&pc, MAX, 2 * US, false, 0, T0 + BLK_POLL_HOLD_NS);
 	cr_assert_eq(pc.pc_ns, BLK_POLL_START_NS);
 	/* A long wait still shrinks during a hold. */
 	pc.pc_ns = 16 * US;
-	blk_poll_next(&pc, MAX, 0, true, T0);
+	blk_poll_next(&pc, MAX, 0, true, 1, T0);
 	pc.pc_ns = 16 * US;	/* as if it had grown meanwhile */
-	blk_poll_next(&pc, MAX, 5000 * US, false, T0 + 1);
+	blk_poll_next(&pc, MAX, 5000 * US, false, 0, T0 + 1);
+	cr_assert_eq(pc.pc_ns, 0);
+}
+
+Test(blk_poll, deep_queue_polls_the_whole_maximum)
+{
+	struct blk_poll_ctl	pc = { .pc_ns = 16 * US };
+
+	/* Runs of BLK_POLL_DEEP requests: poll-us, whatever pc says. */
+	cr_assert_eq(blk_poll_window(&pc, MAX, BLK_POLL_DEEP), MAX);
+	cr_assert_eq(blk_poll_window(&pc, MAX, BLK_POLL_DEEP - 1), 16 * US);
+	cr_assert_eq(blk_poll_window(&pc, 8 * US, 1), 8 * US, "capped");
+	cr_assert_eq(blk_poll_window(&pc, 0, BLK_POLL_DEEP), 0, "poll-us=0");
+	/* Preempted while deep: nothing changes, no hold. */
+	blk_poll_next(&pc, MAX, 0, true, BLK_POLL_DEEP, T0);
+	cr_assert_eq(pc.pc_ns, 16 * US);
+	pc.pc_ns = 0;
+	blk_poll_next(&pc, MAX, 2 * US, false, 0, T0 + 1);
+	cr_assert_eq(pc.pc_ns, BLK_POLL_START_NS);
+	/* One request fewer is shallow: 0, and held. */
+	pc.pc_ns = MAX;
+	blk_poll_next(&pc, MAX, 0, true, BLK_POLL_DEEP - 1, T0);
+	cr_assert_eq(pc.pc_ns, 0);
+	blk_poll_next(&pc, MAX, 2 * US, false, 0, T0 + 1);
 	cr_assert_eq(pc.pc_ns, 0);
 }
 
