@@ -362,8 +362,12 @@ again:
 			break;
 		}
 	}
-	/* How deep the queue is, for the poll window (blk_poll_next). */
-	bq->bq_batch = MAX(bq->bq_batch, npop);
+	/*
+	 * How deep the queue is, for the poll window (blk_poll_next): what
+	 * this run popped, or what is in the ring (I/O that does not
+	 * complete inline).
+	 */
+	bq->bq_batch = MAX(bq->bq_batch, MAX(npop, bq->bq_inflight));
 	if (!bq->bq_hold)
 		blk_queue_submit(bq);
 	/* What finished inline frees room for the chains left behind. */

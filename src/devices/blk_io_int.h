@@ -44,8 +44,10 @@ struct blk_queue {
 	struct blk_poll_ctl	 bq_pollc;	/* spin window (adaptive) */
 	uint64_t		 bq_idle_since;	/* a window found nothing: quiet
 						   since then (ns); 0: not */
-	unsigned int		 bq_batch;	/* most popped by one run in
-						   this poll episode */
+	unsigned int		 bq_batch;	/* most popped by one run, or
+						   in flight after it, in this
+						   poll episode */
+	unsigned int		 bq_batch_prev;	/* the same, the last episode */
 	struct vu_budget	 bq_budget;	/* this wake-up's */
 	struct ctr_queue	*bq_ctr;	/* vu_queue_counters */
 	/*
@@ -138,8 +140,8 @@ void	blk_op_prep(struct blk_queue *bq, struct io_uring_sqe *sqe,
  * The next spin window after a wait for work, in pc: max_ns poll-us's
  * (0: never poll), idle_ns how long the queue waited, from its last work
  * to the wake-up that brought more; stolen: it was preempted while it
- * spun, batch the most requests one of its runs popped lately; now the
- * clock (ns).  The window stays when it caught the work
+ * spun, batch the most requests one of its runs popped lately (or left
+ * in flight); now the clock (ns).  The window stays when it caught the work
  * (0 < idle_ns <= pc_ns); grows (from 0 to BLK_POLL_START_NS, else times
  * BLK_POLL_GROW, at most max_ns) when a larger one would have (idle_ns <=
  * max_ns); goes to 0 when none would have (idle_ns > max_ns) or when

@@ -19,8 +19,9 @@
  * request it was waiting for in the ring (the ~2 ms depth-1 tail of a
  * fixed window), while a thread that sleeps on the kick is woken ahead
  * of the CPU-bound work.  All this is for shallow queues: a queue whose
- * runs pop BLK_POLL_DEEP requests or more in an episode (the front end
- * keeps several in flight) polls for the whole poll-us as before, as
+ * runs pop, or leave in flight, BLK_POLL_DEEP requests or more in an
+ * episode (the front end keeps several in flight) polls for the whole
+ * poll-us as before, as
  * polling there saves a kick and a wake-up per batch (a smaller window
  * cost IOPS and CPU per request at depth 32 on a loop device).
  * Sleeping in io_uring_enter while operations are in flight costs no
@@ -70,6 +71,13 @@ blk_poll_window(const struct blk_poll_ctl *pc, uint64_t max_ns,
     unsigned int batch)
 {
 	return batch >= BLK_POLL_DEEP ? max_ns : MIN(pc->pc_ns, max_ns);
+}
+
+/* How deep the queue is: this poll episode's batch or the last one's. */
+static unsigned int
+blk_queue_depth(const struct blk_queue *bq)
+{
+	return MAX(bq->bq_batch, bq->bq_batch_prev);
 }
 
 void
@@ -156,7 +164,7 @@ blk_queue_poll(struct blk_queue *bq)
 	if (max == 0 || vq == NULL || bq->bq_broken[0] != '\0' ||
 	    !vu_queue_ready(bq->bq_dev, bq->bq_idx))
 		return;
-	win = blk_poll_window(&bq->bq_pollc, max, bq->bq_batch);
+	win = blk_poll_window(&bq->bq_pollc, max, blk_queue_depth(bq));
 	if (win == 0 && !bq->bq_polling && !blk_queue_can_sleep(bq)) {
 		/* Sleep on the kick; the wake-up says if a window pays. */
 		bq->bq_idle_since = blk_now_ns();
@@ -177,9 +185,9 @@ blk_queue_poll(struct blk_queue *bq)
 			if (now - prev >= BLK_POLL_STOLEN_NS) {
 				/* Preempted while spinning: stop. */
 				blk_poll_next(&bq->bq_pollc, max, 0, true,
-				    bq->bq_batch, now);
+				    blk_queue_depth(bq), now);
 				win = blk_poll_window(&bq->bq_pollc, max,
-				    bq->bq_batch);
+				    blk_queue_depth(bq));
 			}
 			spun = false;
 		}
@@ -208,7 +216,7 @@ blk_queue_poll(struct blk_queue *bq)
 		}
 		now = prev = blk_now_ns();
 		if (busy)
-			win = blk_poll_window(&bq->bq_pollc, max, bq->bq_batch);
+			win = blk_poll_window(&bq->bq_pollc, max, blk_queue_depth(bq));
 		lim = blk_queue_can_sleep(bq) ? max : win;
 		if (busy)
 			last = now;
@@ -240,7 +248,8 @@ blk_queue_poll(struct blk_queue *bq)
 	 * are in flight: their completion is no request.
 	 */
 	bq->bq_idle_since = bq->bq_inflight == 0 ? last : 0;
-	bq->bq_batch = 0;	/* the next episode's */
+	bq->bq_batch_prev = bq->bq_batch;	/* for the next episode */
+	bq->bq_batch = 0;
 	if (virtq_enable_notify(vq)) {
 		blk_queue_run(bq);
 		if (bq->bq_idle_since != 0)
