@@ -79,6 +79,14 @@ UNIT_SRCS := $(wildcard tests/unit/*_test.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 INTEG_SRCS := $(wildcard tests/integration/*_test.c)
 INTEG_BINS := $(INTEG_SRCS:%.c=$(BUILD)/%)
+# A test split by area: the .c files of tests/unit/NAME/ (or
+# tests/integration/NAME/), its shared set-up in a harness file there,
+# link into one binary, build/tests/unit/NAME_test.
+UNIT_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard tests/unit/*/*.c))))
+INTEG_DIRS := $(patsubst %/,%,$(sort $(dir \
+	    $(wildcard tests/integration/*/*.c))))
+UNIT_BINS += $(UNIT_DIRS:%=$(BUILD)/%_test)
+INTEG_BINS += $(INTEG_DIRS:%=$(BUILD)/%_test)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
@@ -150,8 +158,24 @@ UNIT_FIXTURES := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRCS),\
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_FIXTURES) $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRIT_LIBS)
 
-$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
+# Shared by the integration tests (tests/integration/*.c that are not
+# tests: itest.c, the state behind itest.h).
+INTEG_FIXTURES := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(INTEG_SRCS),\
+	    $(wildcard tests/integration/*.c)))
+
+$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(INTEG_FIXTURES) $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRIT_LIBS)
+
+# A split test (UNIT_DIRS, INTEG_DIRS): DIR_test from DIR/*.c and what
+# the other tests of its kind link with ($(2)).
+define split_test
+$(BUILD)/$(1)_test: $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)) $(2)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(CRIT_LIBS)
+endef
+$(foreach d,$(UNIT_DIRS),$(eval $(call split_test,$(d),\
+    $(UNIT_FIXTURES) $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB))))
+$(foreach d,$(INTEG_DIRS),$(eval $(call split_test,$(d),\
+    $(INTEG_FIXTURES) $(FE_LIB) $(BUILD)/src/devices/device.o $(LIB))))
 
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(FE_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

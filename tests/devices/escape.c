@@ -52,6 +52,8 @@
 #include "devices/device.h"
 #include "util/log.h"
 
+#include "escape_common.h"
+
 enum escape_layer { LAYER_JAIL, LAYER_FILTER };
 
 /* Plain data (the device's resources) and the child's state at once. */
@@ -59,7 +61,7 @@ struct escape_state {
 	char	es_target[256];		/* "" when not given */
 	char	es_victim[256];
 	char	es_abstract[256];
-	char	es_only[64];
+	char	es_only[ESCAPE_ONLY_LEN];
 };
 
 struct escape_attempt {
@@ -644,21 +646,11 @@ escape_child_init(void *state)
 
 	for (i = 0; i < ARRAY_SIZE(escape_attempts); i++) {
 		ea = &escape_attempts[i];
-		if (es->es_only[0] != '\0' ?
-		    strcmp(es->es_only, ea->ea_name) != 0
-		    : ea->ea_layer != LAYER_JAIL)
-			continue;
-		n++;
-		log_info("escape: trying %s", ea->ea_name);
-		if (ea->ea_fn(es)) {
-			got++;
-			log_warnx("escape: attempt %s SUCCEEDED", ea->ea_name);
-		}
+		if (escape_selected(es->es_only, ea->ea_name,
+		    ea->ea_layer == LAYER_JAIL))
+			escape_tried(ea->ea_name, ea->ea_fn(es), &n, &got);
 	}
-	log_info("escape: %u attempts, %u succeeded", n, got);
-	if (got == 0)
-		_exit(0);
-	return -EPERM;
+	return escape_report(n, got);
 }
 
 static void

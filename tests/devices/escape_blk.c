@@ -48,18 +48,20 @@
 #include "devices/device.h"
 #include "util/log.h"
 
+#include "escape_common.h"
+
 #define EB_PAST		(1u << 20)	/* how far past the end to go */
 
 enum eb_layer { EB_JAIL, EB_FILTER };
 
 struct eb_state {
 	struct blk_state	*eb_blk;
-	char			 eb_only[64];	/* "" when not given */
+	char			 eb_only[ESCAPE_ONLY_LEN];	/* "" when not given */
 };
 
 /* The plain data: this header, then blk's own. */
 struct eb_res {
-	char	er_only[64];
+	char	er_only[ESCAPE_ONLY_LEN];
 };
 
 struct eb_attempt {
@@ -487,7 +489,6 @@ eb_open(const struct dev_options *opts, bool check_only,
     struct device_res *res, char *err, size_t errlen)
 {
 	struct eb_res		 er;
-	unsigned char		*blob;
 	const char		*v;
 	unsigned int		 j;
 	int			 rc;
@@ -508,15 +509,7 @@ eb_open(const struct dev_options *opts, bool check_only,
 	rc = blk_device_type.dt_open(opts, check_only, res, err, errlen);
 	if (rc != 0)
 		return rc;
-	if ((blob = malloc(sizeof(er) + res->dr_len)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	memcpy(blob, &er, sizeof(er));
-	memcpy(blob + sizeof(er), res->dr_data, res->dr_len);
-	rc = device_res_set_data(res, blob, sizeof(er) + res->dr_len);
-	free(blob);
-	return rc;
+	return escape_res_wrap(res, er.er_only, err, errlen);
 }
 
 /* Child, before the filter: blk's state (rings) from the rest. */
@@ -527,16 +520,12 @@ eb_init(const struct device_child_res *res, void **statep)
 	struct eb_state		*eb;
 	int			 rc;
 
-	if (res->cr_len < sizeof(struct eb_res))
-		return -EINVAL;
 	if ((eb = calloc(1, sizeof(*eb))) == NULL)
 		return -ENOMEM;
-	memcpy(eb->eb_only, ((const struct eb_res *)res->cr_data)->er_only,
-	    sizeof(eb->eb_only));
-	eb->eb_only[sizeof(eb->eb_only) - 1] = '\0';
-	bres.cr_data = (const unsigned char *)res->cr_data +
-	    sizeof(struct eb_res);
-	bres.cr_len = res->cr_len - sizeof(struct eb_res);
+	if (escape_res_unwrap(res, eb->eb_only, &bres) != 0) {
+		free(eb);
+		return -EINVAL;
+	}
 	if ((rc = blk_device_type.dt_init(&bres, (void **)&eb->eb_blk)) < 0) {
 		free(eb);
 		return rc;
@@ -574,21 +563,11 @@ eb_child_init(void *state)
 		log_warnx("escape: no io_uring ring");
 	for (i = 0; i < ARRAY_SIZE(eb_attempts); i++) {
 		ea = &eb_attempts[i];
-		if (eb->eb_only[0] != '\0' ?
-		    strcmp(eb->eb_only, ea->ea_name) != 0
-		    : ea->ea_layer != EB_JAIL)
-			continue;
-		n++;
-		log_info("escape: trying %s", ea->ea_name);
-		if (ea->ea_fn(eb)) {
-			got++;
-			log_warnx("escape: attempt %s SUCCEEDED", ea->ea_name);
-		}
+		if (escape_selected(eb->eb_only, ea->ea_name,
+		    ea->ea_layer == EB_JAIL))
+			escape_tried(ea->ea_name, ea->ea_fn(eb), &n, &got);
 	}
-	log_info("escape: %u attempts, %u succeeded", n, got);
-	if (got == 0)
-		_exit(0);
-	return -EPERM;
+	return escape_report(n, got);
 }
 
 static void

@@ -45,6 +45,8 @@
 #include "devices/net_tap.h"
 #include "util/log.h"
 
+#include "escape_common.h"
+
 /* The address the test gives the tap in its own namespace. */
 #define EN_TARGET	"10.77.0.1"
 
@@ -52,12 +54,12 @@ enum en_layer { EN_JAIL, EN_FILTER };
 
 struct en_state {
 	struct net_state	*en_net;
-	char			 en_only[64];	/* "" when not given */
+	char			 en_only[ESCAPE_ONLY_LEN];	/* "" when not given */
 };
 
 /* The plain data: this header, then net's own. */
 struct en_res {
-	char	er_only[64];
+	char	er_only[ESCAPE_ONLY_LEN];
 };
 
 struct en_attempt {
@@ -304,7 +306,6 @@ en_open(const struct dev_options *opts, bool check_only,
     struct device_res *res, char *err, size_t errlen)
 {
 	struct en_res		 er;
-	unsigned char		*blob;
 	const char		*v;
 	unsigned int		 j;
 	int			 rc;
@@ -325,15 +326,7 @@ en_open(const struct dev_options *opts, bool check_only,
 	rc = net_device_type.dt_open(opts, check_only, res, err, errlen);
 	if (rc != 0 || check_only)
 		return rc;
-	if ((blob = malloc(sizeof(er) + res->dr_len)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	memcpy(blob, &er, sizeof(er));
-	memcpy(blob + sizeof(er), res->dr_data, res->dr_len);
-	rc = device_res_set_data(res, blob, sizeof(er) + res->dr_len);
-	free(blob);
-	return rc;
+	return escape_res_wrap(res, er.er_only, err, errlen);
 }
 
 static int
@@ -343,16 +336,12 @@ en_init(const struct device_child_res *res, void **statep)
 	struct en_state		*en;
 	int			 rc;
 
-	if (res->cr_len < sizeof(struct en_res))
-		return -EINVAL;
 	if ((en = calloc(1, sizeof(*en))) == NULL)
 		return -ENOMEM;
-	memcpy(en->en_only, ((const struct en_res *)res->cr_data)->er_only,
-	    sizeof(en->en_only));
-	en->en_only[sizeof(en->en_only) - 1] = '\0';
-	nres.cr_data = (const unsigned char *)res->cr_data +
-	    sizeof(struct en_res);
-	nres.cr_len = res->cr_len - sizeof(struct en_res);
+	if (escape_res_unwrap(res, en->en_only, &nres) != 0) {
+		free(en);
+		return -EINVAL;
+	}
 	if ((rc = net_device_type.dt_init(&nres, (void **)&en->en_net)) < 0) {
 		free(en);
 		return rc;
@@ -388,21 +377,11 @@ en_child_init(void *state)
 
 	for (i = 0; i < ARRAY_SIZE(en_attempts); i++) {
 		ea = &en_attempts[i];
-		if (en->en_only[0] != '\0' ?
-		    strcmp(en->en_only, ea->ea_name) != 0
-		    : ea->ea_layer != EN_JAIL)
-			continue;
-		n++;
-		log_info("escape: trying %s", ea->ea_name);
-		if (ea->ea_fn(en)) {
-			got++;
-			log_warnx("escape: attempt %s SUCCEEDED", ea->ea_name);
-		}
+		if (escape_selected(en->en_only, ea->ea_name,
+		    ea->ea_layer == EN_JAIL))
+			escape_tried(ea->ea_name, ea->ea_fn(en), &n, &got);
 	}
-	log_info("escape: %u attempts, %u succeeded", n, got);
-	if (got == 0)
-		_exit(0);
-	return -EPERM;
+	return escape_report(n, got);
 }
 
 static void

@@ -47,6 +47,9 @@
 #include "devices/vsock_dev.h"
 #include "devices/vsock_uds.h"
 #include "util/log.h"
+#include "util/util.h"
+
+#include "escape_common.h"
 
 enum ev_layer { EV_BROKER, EV_FILTER };
 
@@ -54,13 +57,13 @@ struct ev_state {
 	void	*ev_vsock;		/* the real device's child state */
 	int	 ev_listen;		/* uds-path listener */
 	int	 ev_chan;		/* broker channel */
-	char	 ev_only[64];
+	char	 ev_only[ESCAPE_ONLY_LEN];
 	uint32_t ev_seq;
 };
 
 /* The plain data: this header, then vsock's own. */
 struct ev_res {
-	char	er_only[64];
+	char	er_only[ESCAPE_ONLY_LEN];
 };
 
 struct ev_attempt {
@@ -168,13 +171,7 @@ try_bad_records(struct ev_state *es)
 {
 	struct vsock_broker_req	 req = { .br_seq = 99, .br_port = 7000 };
 	uint8_t			 w[VSOCK_BROKER_REC_SIZE + 8];
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}			 cm;
 	struct iovec		 iov;
-	struct msghdr		 msg;
-	struct cmsghdr		*c;
 	unsigned int		 i, answered = 0;
 	int			 err, fd, one = 0;
 
@@ -208,17 +205,7 @@ try_bad_records(struct ev_state *es)
 	vsock_broker_req_encode(&req, w);
 	iov.iov_base = w;
 	iov.iov_len = VSOCK_BROKER_REC_SIZE;
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof(cm.buf);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &es->ev_listen, sizeof(int));
-	(void)sendmsg(es->ev_chan, &msg, 0);
+	(void)send_fds(es->ev_chan, &iov, 1, &es->ev_listen, 1);
 	while (ev_answer(es, 1000, &err, &fd) == 1) {
 		answered++;
 		if (fd >= 0)
@@ -334,7 +321,6 @@ ev_open(const struct dev_options *opts, bool check_only,
     struct device_res *res, char *err, size_t errlen)
 {
 	struct ev_res	 er;
-	unsigned char	*blob;
 	const char	*v;
 	unsigned int	 j;
 	int		 rc;
@@ -354,15 +340,7 @@ ev_open(const struct dev_options *opts, bool check_only,
 	if ((rc = vsock_device_type.dt_open(opts, check_only, res, err,
 	    errlen)) != 0 || check_only)
 		return rc;
-	if ((blob = malloc(sizeof(er) + res->dr_len)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	memcpy(blob, &er, sizeof(er));
-	memcpy(blob + sizeof(er), res->dr_data, res->dr_len);
-	rc = device_res_set_data(res, blob, sizeof(er) + res->dr_len);
-	free(blob);
-	return rc;
+	return escape_res_wrap(res, er.er_only, err, errlen);
 }
 
 static int
@@ -372,18 +350,16 @@ ev_init(const struct device_child_res *res, void **statep)
 	struct ev_state		*es;
 	int			 rc;
 
-	if (res->cr_len < sizeof(struct ev_res) || res->cr_nfds != VSOCK_NFDS)
+	if (res->cr_nfds != VSOCK_NFDS)
 		return -EINVAL;
 	if ((es = calloc(1, sizeof(*es))) == NULL)
 		return -ENOMEM;
-	memcpy(es->ev_only, ((const struct ev_res *)res->cr_data)->er_only,
-	    sizeof(es->ev_only));
-	es->ev_only[sizeof(es->ev_only) - 1] = '\0';
+	if (escape_res_unwrap(res, es->ev_only, &vres) != 0) {
+		free(es);
+		return -EINVAL;
+	}
 	es->ev_listen = res->cr_fds[VSOCK_FD_LISTEN];
 	es->ev_chan = res->cr_fds[VSOCK_FD_BROKER];
-	vres.cr_data = (const unsigned char *)res->cr_data +
-	    sizeof(struct ev_res);
-	vres.cr_len = res->cr_len - sizeof(struct ev_res);
 	if ((rc = vsock_device_type.dt_init(&vres, &es->ev_vsock)) < 0) {
 		free(es);
 		return rc;
@@ -412,21 +388,11 @@ ev_start(void *state)
 	}
 	for (i = 0; i < ARRAY_SIZE(ev_attempts); i++) {
 		ea = &ev_attempts[i];
-		if (es->ev_only[0] != '\0' ?
-		    strcmp(es->ev_only, ea->ea_name) != 0 :
-		    ea->ea_layer != EV_BROKER)
-			continue;
-		n++;
-		log_info("escape: trying %s", ea->ea_name);
-		if (ea->ea_fn(es)) {
-			got++;
-			log_warnx("escape: attempt %s SUCCEEDED", ea->ea_name);
-		}
+		if (escape_selected(es->ev_only, ea->ea_name,
+		    ea->ea_layer == EV_BROKER))
+			escape_tried(ea->ea_name, ea->ea_fn(es), &n, &got);
 	}
-	log_info("escape: %u attempts, %u succeeded", n, got);
-	if (got == 0)
-		_exit(0);
-	return -EPERM;
+	return escape_report(n, got);
 }
 
 static uint16_t

@@ -1,7 +1,8 @@
 /*
  * itest.h - shared by the integration tests: a private directory, vhostd
  * started with --ready-fd and waited for, entropy read through the
- * in-tree front end.  Static inline: each test binary includes it once.
+ * in-tree front end.  Static inline; the state (it_dir, it_vp) is in
+ * itest.c, linked into every integration test binary.
  */
 #ifndef VHOSTD_TESTS_ITEST_H
 #define VHOSTD_TESTS_ITEST_H
@@ -26,8 +27,9 @@
 
 #define IT_MAX_ARGS	32
 
-static char		it_dir[64];
-static struct vproc	it_vp;		/* the vhostd of the running test */
+/* In itest.c: one of each for all the files of a test binary. */
+extern char		it_dir[64];
+extern struct vproc	it_vp;		/* the vhostd of the running test */
 
 static inline const char *
 it_env(const char *name)

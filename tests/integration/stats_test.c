@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <time.h>
 #include <sys/mman.h>
 
 #include "vuf_blk.h"
@@ -19,6 +20,15 @@ TestSuite(stats, .init = it_setup, .fini = it_teardown, .timeout = 120);
 #define OUT_MAX		(4 * 1024 * 1024)
 
 static char	out_buf[OUT_MAX];
+
+static long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
 
 /* vhostd ctl --control=ctl stats [opt] [name]: stdout, exit 0 asserted. */
 static const char *
@@ -213,27 +223,39 @@ Test(stats, blk_counters_bytes_errors_latency)
 	it_stop(&it_vp);
 }
 
-/* The counters region of pid as root sees it: an fd of the memfd. */
+/*
+ * The counters region of pid as root sees it: an fd of the memfd.  The
+ * "started child" line comes at the clone; the exec'd child maps the
+ * region a moment later (child_counters_map): polled, with a deadline.
+ */
 static int
 region_open(pid_t pid)
 {
 	char		 line[512], path[128];
 	unsigned long	 a, e;
 	FILE		*f;
+	long		 deadline = now_ms() + VPROC_TIMEOUT_MS;
 	int		 fd = -1;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	cr_assert_not_null(f = fopen(path, "r"), "%s", path);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strstr(line, "memfd:vhostd-counters") != NULL &&
-		    sscanf(line, "%lx-%lx", &a, &e) == 2) {
-			snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx",
-			    (int)pid, a, e);
-			fd = open(path, O_RDWR | O_CLOEXEC);
-			cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	for (;;) {
+		snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+		cr_assert_not_null(f = fopen(path, "r"), "%s", path);
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strstr(line, "memfd:vhostd-counters") != NULL &&
+			    sscanf(line, "%lx-%lx", &a, &e) == 2) {
+				snprintf(path, sizeof(path),
+				    "/proc/%d/map_files/%lx-%lx", (int)pid, a,
+				    e);
+				fd = open(path, O_RDWR | O_CLOEXEC);
+				cr_assert_geq(fd, 0, "%s: %s", path,
+				    strerror(errno));
+				break;
+			}
+		fclose(f);
+		if (fd >= 0 || now_ms() > deadline)
 			break;
-		}
-	fclose(f);
+		usleep(5000);
+	}
 	cr_assert_geq(fd, 0, "child %d maps no counters region", (int)pid);
 	return fd;
 }

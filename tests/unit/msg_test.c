@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 
@@ -360,10 +361,33 @@ Test(msg, send_to_a_peer_that_never_reads_times_out, .timeout = 60)
 
 struct drain {
 	int		 d_sock;
+	pid_t		 d_sender;	/* the sending thread's tid */
+	bool		 d_waited;	/* it waited in poll for room */
 	size_t		 d_bytes;
 	unsigned int	 d_fds;
 	uint8_t		 d_tail[sizeof(struct vhost_user_header) + 64];
 };
+
+/*
+ * Whether thread tid sleeps in poll(2) or ppoll(2) (vu_msg_send waiting
+ * for room: msg_wait), from /proc/self/task/TID/syscall.
+ */
+static bool
+sender_waits(pid_t tid)
+{
+	char	 path[64], line[256];
+	FILE	*f;
+	long	 nr = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	if ((f = fopen(path, "re")) == NULL)
+		return false;
+	if (fgets(line, sizeof(line), f) == NULL ||
+	    sscanf(line, "%ld", &nr) != 1)
+		nr = -1;
+	fclose(f);
+	return nr == SYS_poll || nr == SYS_ppoll;
+}
 
 /* Wait until the sender blocks, then read everything, keeping the tail. */
 static void *
@@ -383,9 +407,15 @@ drain_main(void *arg)
 	ssize_t		 n;
 	unsigned int	 i;
 
-	/* The sender has filled the socket and waits for room. */
-	usleep(200000);
-	while (poll(&pfd, 1, 2000) == 1) {
+	/*
+	 * The socket is full: wait until the sender waits for room (10 s
+	 * at most; then the test below fails on d_waited).
+	 */
+	for (i = 0; i < 10000 && !sender_waits(d->d_sender); i++)
+		usleep(1000);
+	d->d_waited = sender_waits(d->d_sender);
+	/* EOF (the sender closes) ends the loop; 10 s: a stalled sender. */
+	while (poll(&pfd, 1, 10000) == 1) {
 		iov.iov_base = buf;
 		iov.iov_len = sizeof(buf);
 		memset(&mh, 0, sizeof(mh));
@@ -428,6 +458,7 @@ Test(msg, send_waits_for_a_slow_reader, .timeout = 60)
 		sent += sizeof(junk);
 	memset(&d, 0, sizeof(d));
 	d.d_sock = sv[1];
+	d.d_sender = (pid_t)syscall(SYS_gettid);
 	cr_assert_eq(pthread_create(&t, NULL, drain_main, &d), 0);
 	memset(&out, 0, sizeof(out));
 	out.hdr.request = VHOST_USER_GET_INFLIGHT_FD;
@@ -439,6 +470,7 @@ Test(msg, send_waits_for_a_slow_reader, .timeout = 60)
 	close(efd);
 	close_reset(&sv[0]);
 	pthread_join(t, NULL);
+	cr_assert(d.d_waited, "the sender never waited for room");
 	cr_assert_eq(d.d_bytes, sent + sizeof(out.hdr) + 64);
 	cr_assert_eq(d.d_fds, 1);
 	memcpy(&h, d.d_tail, sizeof(h));

@@ -426,13 +426,7 @@ Test(vsock_uds, broker_channel_answers_good_requests_only)
 	struct device_peer	 peer = { 65534, 65534, 0 };
 	struct vsock_broker_req	 req = { .br_seq = 7, .br_port = 1 };
 	uint8_t			 w[VSOCK_BROKER_REC_SIZE];
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}			 cm;
 	struct iovec		 iov = { w, sizeof(w) };
-	struct msghdr		 msg;
-	struct cmsghdr		*c;
 	char			 x;
 	int			 sv[2], pp[2], lfd, err, fd;
 
@@ -453,17 +447,7 @@ Test(vsock_uds, broker_channel_answers_good_requests_only)
 	cr_assert_eq(vp->vp_served, 1);
 	/* A pipe's write end sent along: the parent must not keep it. */
 	cr_assert_eq(pipe2(pp, O_CLOEXEC), 0);
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof(cm.buf);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &pp[1], sizeof(int));
-	cr_assert_eq(sendmsg(sv[0], &msg, 0), (ssize_t)sizeof(w));
+	cr_assert_eq(send_fds(sv[0], &iov, 1, &pp[1], 1), 0);
 	close(pp[1]);
 	cr_assert_eq(vsock_broker_serve(vp, sv[1], &peer), 0);
 	cr_assert_eq(uanswer(sv[0], &err, &fd), 1);
