@@ -124,13 +124,14 @@ void	blk_op_prep(struct blk_queue *bq, struct io_uring_sqe *sqe,
 /* blk_poll.c */
 
 /*
- * The adaptive spin window (blk_poll_next): the first window, the factor
- * it grows by, the gap between two turns of a spinning loop that says the
+ * The adaptive spin window (blk_poll_next): the first window, the factors
+ * it grows and shrinks by, the gap between two turns of a spinning loop that says the
  * thread was preempted, and how long it then stays at 0 when the queue
  * is shallow.
  */
 #define BLK_POLL_START_NS	4000u
 #define BLK_POLL_GROW		2u
+#define BLK_POLL_SHRINK		2u
 #define BLK_POLL_STOLEN_NS	100000u
 #define BLK_POLL_HOLD_NS	50000000u
 /* A run that pops this many requests: a deep queue (no hold). */
@@ -141,10 +142,12 @@ void	blk_op_prep(struct blk_queue *bq, struct io_uring_sqe *sqe,
  * (0: never poll), idle_ns how long the queue waited, from its last work
  * to the wake-up that brought more; stolen: it was preempted while it
  * spun, batch the most requests one of its runs popped lately (or left
- * in flight); now the clock (ns).  The window stays when it caught the work
+ * in flight); now the clock (ns).  The window stays when it caught the
+ * work
  * (0 < idle_ns <= pc_ns); grows (from 0 to BLK_POLL_START_NS, else times
  * BLK_POLL_GROW, at most max_ns) when a larger one would have (idle_ns <=
- * max_ns); goes to 0 when none would have (idle_ns > max_ns) or when
+ * max_ns); shrinks (divided by BLK_POLL_SHRINK, 0 below
+ * BLK_POLL_START_NS) when none would have (idle_ns > max_ns); is 0 when
  * max_ns is 0; and when stolen, for a shallow queue (batch <
  * BLK_POLL_DEEP: about one request at a time, where a preempted spinner
  * delays the one request there is by a scheduler slice), goes to 0 and

@@ -11,21 +11,23 @@
  * follows says how long polling would have had to last
  * (blk_poll_woken): a request that came after the window but within the
  * maximum grows it (4 us, then doubling, up to the maximum); one that
- * came later shrinks it to 0; one found within the window leaves it.  A
- * queue thread preempted while it spins (a gap of BLK_POLL_STOLEN_NS
- * between two turns of the loop) shrinks it to 0 too, and keeps it there
- * for BLK_POLL_HOLD_NS: on a contended CPU a spinning thread uses up its
- * share and, once preempted, waits a whole scheduler slice with the
- * request it was waiting for in the ring (the ~2 ms depth-1 tail of a
- * fixed window), while a thread that sleeps on the kick is woken ahead
- * of the CPU-bound work.  All this is for shallow queues: a queue whose
- * runs pop, or leave in flight, BLK_POLL_DEEP requests or more in an
- * episode (the front end keeps several in flight) polls for the whole
- * poll-us as before, as
- * polling there saves a kick and a wake-up per batch (a smaller window
- * cost IOPS and CPU per request at depth 32 on a loop device).
+ * came later halves it (under 4 us: 0; QEMU's poll-shrink=2); one found
+ * within the window leaves it.  A queue thread preempted while it spins
+ * (a gap of BLK_POLL_STOLEN_NS between two turns of the loop) drops it
+ * to 0 and keeps it there for BLK_POLL_HOLD_NS: on a contended CPU a
+ * spinning thread uses up its share and, once preempted, waits a whole
+ * scheduler slice with the request it was waiting for in the ring (the
+ * ~2 ms depth-1 tail of a fixed window), while a thread that sleeps on
+ * the kick is woken ahead of the CPU-bound work.
+ *
+ * All this is for shallow queues.  A queue whose runs pop, or leave in
+ * flight, BLK_POLL_DEEP requests or more (in this episode or the last:
+ * the front end keeps several in flight) polls for the whole poll-us as
+ * before: polling there saves a kick and a wake-up per batch (a smaller
+ * window cost IOPS and CPU per request at depth 32 on a loop device).
  * Sleeping in io_uring_enter while operations are in flight costs no
- * CPU and keeps the full poll-us.  blk_poll_next is the rule.
+ * CPU and keeps the full poll-us.  blk_poll_next and blk_poll_window are
+ * the rules.
  */
 #include <time.h>
 
@@ -54,8 +56,11 @@ blk_poll_next(struct blk_poll_ctl *pc, uint64_t max_ns, uint64_t idle_ns,
 		pc->pc_hold = now + BLK_POLL_HOLD_NS;
 		return;
 	}
-	if (max_ns == 0 || idle_ns > max_ns)
-		pc->pc_ns = 0;		/* no window would have caught it */
+	if (max_ns == 0)
+		pc->pc_ns = 0;
+	else if (idle_ns > max_ns)	/* no window would have caught it */
+		pc->pc_ns = cur / BLK_POLL_SHRINK >= BLK_POLL_START_NS ?
+		    cur / BLK_POLL_SHRINK : 0;
 	else if (cur > 0 && idle_ns <= cur)
 		pc->pc_ns = cur;	/* this one did */
 	else if ((int64_t)(now - pc->pc_hold) < 0)

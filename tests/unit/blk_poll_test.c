@@ -3,11 +3,11 @@
  * (blk_poll_next, blk_poll.c), as a pure function: it starts at
  * BLK_POLL_START_NS and doubles while work comes after the window but
  * within the maximum (poll-us), stays while the window catches it,
- * shrinks to 0 when no window up to the maximum would have, and when the
- * thread was preempted while it spun (then stays at 0 for
- * BLK_POLL_HOLD_NS); it never exceeds the maximum; poll-us=0 never
- * polls; a deep queue (runs of BLK_POLL_DEEP requests) polls for the
- * whole maximum and is not held.
+ * halves (0 below BLK_POLL_START_NS) when no window up to the maximum
+ * would have, goes to 0 when the thread was preempted while it spun
+ * (then stays at 0 for BLK_POLL_HOLD_NS); it never exceeds the maximum;
+ * poll-us=0 never polls; a deep queue (runs of BLK_POLL_DEEP requests)
+ * polls for the whole maximum and is not held.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -64,12 +64,17 @@ Test(blk_poll, capped_at_the_maximum)
 	cr_assert_eq(step(24 * US, MAX, 30 * US), MAX);
 }
 
-Test(blk_poll, shrinks_to_zero_when_polling_does_not_pay)
+Test(blk_poll, shrinks_when_polling_does_not_pay)
 {
-	/* The work came later than any window up to poll-us. */
-	cr_assert_eq(step(MAX, MAX, MAX + 1), 0);
-	cr_assert_eq(step(16 * US, MAX, 5000 * US), 0);
+	/* The work came later than any window up to poll-us: halved. */
+	cr_assert_eq(step(MAX, MAX, MAX + 1), MAX / BLK_POLL_SHRINK);
+	cr_assert_eq(step(16 * US, MAX, 5000 * US), 16 * US / BLK_POLL_SHRINK);
+	/* Below the first window: 0. */
+	cr_assert_eq(step(BLK_POLL_START_NS, MAX, 5000 * US), 0);
 	cr_assert_eq(step(0, MAX, 5000 * US), 0);
+	/* Long waits take it down to 0 in a few steps. */
+	cr_assert_eq(step(step(step(step(MAX, MAX, 1000 * US), MAX, 1000 * US),
+	    MAX, 1000 * US), MAX, 1000 * US), 0);
 	/* And it starts again from BLK_POLL_START_NS. */
 	cr_assert_eq(step(0, MAX, 2 * US), BLK_POLL_START_NS);
 }
@@ -94,7 +99,7 @@ Test(blk_poll, preempted_while_spinning_shallow_zero_then_held)
 	blk_poll_next(&pc, MAX, 0, true, 1, T0);
 	pc.pc_ns = 16 * US;	/* as if it had grown meanwhile */
 	blk_poll_next(&pc, MAX, 5000 * US, false, 0, T0 + 1);
-	cr_assert_eq(pc.pc_ns, 0);
+	cr_assert_eq(pc.pc_ns, 8 * US);
 }
 
 Test(blk_poll, deep_queue_polls_the_whole_maximum)
