@@ -125,9 +125,9 @@ struct blk_thread {
 	/* The thread's own. */
 	struct ratelimit_log	 bt_warnlog;
 	timer_t			 bt_timer;
+	uint64_t		 bt_active_ms;	/* last wake-up with work */
 	bool			 bt_timer_ok;
 	bool			 bt_timer_on;	/* armed (bt_watchdog) */
-	uint64_t		 bt_active_ms;	/* last wake-up with work */
 	bool			 bt_alarm;	/* SIGALRM unblocked */
 	int			 bt_init_rc;	/* pre-filter set-up */
 };
