@@ -18,6 +18,7 @@
 #include "config.h"
 #include "host/ctl.h"
 #include "host/supervisor.h"
+#include "util/fdinherit.h"
 #include "util/log.h"
 
 /* Set by the Makefile (git describe at build time); a plain build: */
@@ -392,6 +393,8 @@ main(int argc, char *argv[])
 	/* An exec'd device child (src/host/child_exec.c). */
 	if (argc > 1 && strcmp(argv[1], SUP_CHILD_ARG) == 0)
 		sup_child_exec_main(argc, argv);
+	/* Before anything is opened: what tap-fd= and fd= may name. */
+	fd_inherited_record();
 	prog = strrchr(argv[0], '/') != NULL ? strrchr(argv[0], '/') + 1 :
 	    argv[0];
 	if (strncmp(prog, "vhostd-", 7) == 0) {

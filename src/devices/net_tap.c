@@ -15,6 +15,7 @@
 
 #include <linux/if_tun.h>
 
+#include "../util/fdinherit.h"
 #include "../util/util.h"
 #include "net_tap.h"
 
@@ -258,6 +259,17 @@ net_tap_adopt(struct net_tap *t, const int *fds, unsigned int n, char *err,
 				    "twice", fds[i]);
 				return -EINVAL;
 			}
+		/*
+		 * Only what vhostd was started with: a number it opened
+		 * itself is another device's tap (or socket), and adopting
+		 * it would give this guest the other guest's frames.
+		 */
+		if (fds[i] >= 0 && fd_inherited_check(fds[i]) < 0) {
+			snprintf(err, errlen, "tap-fd %d: not a descriptor "
+			    "vhostd was started with (tap-fd= names taps "
+			    "passed in at exec)", fds[i]);
+			return -EBADF;
+		}
 		memset(&ifr, 0, sizeof(ifr));
 		if (fds[i] < 0 || ioctl(fds[i], TUNGETIFF, &ifr) == -1) {
 			rc = fds[i] < 0 ? -EBADF : -errno;

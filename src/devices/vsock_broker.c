@@ -28,6 +28,16 @@
  *     entry must be a socket (else ECONNREFUSED) with one link (a hard
  *     link to somebody else's socket is refused with EPERM, also where
  *     fs.protected_hardlinks is off).
+ *   - Not one of vhostd's own sockets (util/ownsock.h: every socket
+ *     file the listener bound, by st_dev/st_ino): another device's
+ *     vhost-user socket or uds-path may be named <uds-path>_<digits>
+ *     (vs and vs_2 for two VMs), and a guest connected to it would be
+ *     that device's front end or a host client of that other guest.
+ *   - Who made it: in a directory anyone may write to (S_IWOTH, as
+ *     /tmp), only a socket owned by vhostd's uid or by the directory's
+ *     owner is used (EACCES otherwise): any local user can bind a
+ *     socket of their own there, world-writable, and would otherwise
+ *     get the guest's connections to that port.
  *   - Credentials: the socket must be one the child's own uid/gid could
  *     connect to (write permission in its mode bits for that uid, or
  *     group, or others), or be owned by the uid vhostd runs as: a socket
@@ -58,6 +68,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/ownsock.h"
 #include "../util/util.h"
 #include "vsock_dev.h"
 
@@ -72,6 +83,27 @@ may_connect(const struct stat *st, const struct device_peer *peer)
 	if (st->st_gid == peer->dp_gid)
 		return (st->st_mode & S_IWGRP) != 0;
 	return (st->st_mode & S_IWOTH) != 0;
+}
+
+/*
+ * Could a stranger have put the socket st there?  In a directory others
+ * may write to (S_IWOTH: /tmp and the like) anyone can bind a socket of
+ * their own at <uds-path>_<P>; there only one made by vhostd's user or
+ * by the directory's owner (who could replace any entry anyway) is
+ * used.  The directory's mode is taken at each connect.  Elsewhere only
+ * its owner and its group could have made the entry: the operator's.
+ */
+static bool
+planted_ok(const struct vsock_parent *vp, const struct stat *st,
+    const struct device_peer *peer)
+{
+	struct stat	dst;
+
+	if (fstat(vp->vp_dirfd, &dst) == -1)
+		return false;
+	if (!(dst.st_mode & S_IWOTH))
+		return true;
+	return st->st_uid == peer->dp_host_uid || st->st_uid == dst.st_uid;
 }
 
 int
@@ -103,6 +135,15 @@ vsock_broker_connect(struct vsock_parent *vp, uint32_t port,
 	}
 	if (st.st_nlink != 1) {
 		rc = -EPERM;
+		goto out;
+	}
+	/* vhostd's own: another device's socket or uds-path, ctl. */
+	if (ownsock_has(st.st_dev, st.st_ino)) {
+		rc = -EACCES;
+		goto out;
+	}
+	if (!planted_ok(vp, &st, peer)) {
+		rc = -EACCES;
 		goto out;
 	}
 	if (!may_connect(&st, peer)) {

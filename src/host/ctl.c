@@ -1,16 +1,15 @@
 /*
- * ctl.c - control socket server and client, and the verb table.
+ * ctl.c - the control socket's server in the supervisor's loop (accept,
+ * SO_PEERCRED, one request line per connection, non-blocking replies,
+ * requests that wait for a device), the verb table and its handlers, and
+ * the request parser the client shares.  The status table is
+ * ctl_status.c, the stats verb stats.c, the client ctl_client.c.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -28,6 +27,14 @@
 #define CTL_WAIT_EXTRA_MS	10000
 /* How long a client may take to send its request, and to read the reply. */
 #define CTL_IO_TIMEOUT_MS	2000
+/*
+ * Most connections open at once; more are closed as they come, so a
+ * client that opens them without end cannot take the descriptors the
+ * parent needs for its children (each costs one until it times out).
+ */
+#define CTL_CONN_MAX		32
+/* How long the listener rests when an accept finds no descriptor. */
+#define CTL_PAUSE_MS		100
 
 /* What a waiting request waits for (ctl_poke checks it). */
 enum ctl_wait {
@@ -59,155 +66,9 @@ struct ctl_conn {
 
 /* The open connections: requests being read, waiting or being answered. */
 static struct ctl_conn	*ctl_conns;
-
-static const char *const state_names[SUP_DONE + 1] = {
-	[SUP_STOPPED] = "stopped",
-	[SUP_RUNNING] = "running",
-	[SUP_BACKOFF] = "restarting",
-	[SUP_FAILED] = "failed",
-	[SUP_DONE] = "done",
-};
-
-const char *
-ctl_state_name(unsigned int state)
-{
-	return state < sizeof(state_names) / sizeof(state_names[0]) ?
-	    state_names[state] : "?";
-}
-
-static void
-json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s != NULL && *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-/*
- * The device's summary: the keys its type flags DKF_STATUS (blk: the
- * image, read-only, queues) that have a value, given or default, as
- * "key=value ..." or as JSON members.  The host reads the typed values
- * through the key table; it knows nothing of blk.
- */
-static void
-summary(const struct sup_device *sd, bool json, FILE *f)
-{
-	const struct dev_options	*o = &sd->sd_conf.dc_opts;
-	const struct dev_key		*k;
-	const struct dev_value		*v;
-	unsigned int			 i, n = 0;
-
-	if (json)
-		fprintf(f, "{");
-	for (i = 0; i < o->do_nkeys; i++) {
-		k = &o->do_keys[i];
-		v = &o->do_val[i];
-		if (!(k->dk_flags & DKF_STATUS) ||
-		    (!v->dv_set && k->dk_default == NULL))
-			continue;
-		if (json) {
-			fprintf(f, "%s", n ? ", " : "");
-			json_str(f, k->dk_name);
-			fprintf(f, ": ");
-		} else
-			fprintf(f, "%s%s=", n ? "," : "", k->dk_name);
-		n++;
-		switch (k->dk_kind) {
-		case DK_BOOL:
-			fprintf(f, "%s", json ? (v->dv_u ? "true" : "false") :
-			    (v->dv_u ? "on" : "off"));
-			break;
-		case DK_UINT:
-		case DK_SIZE:
-		case DK_OCTAL:
-			fprintf(f, "%llu", (unsigned long long)v->dv_u);
-			break;
-		case DK_ENUM:
-			if (json)
-				json_str(f, k->dk_choices[v->dv_u]);
-			else
-				fprintf(f, "%s", k->dk_choices[v->dv_u]);
-			break;
-		default:
-			if (json)
-				json_str(f, v->dv_text);
-			else
-				fprintf(f, "%s", v->dv_text != NULL ?
-				    v->dv_text : "");
-			break;
-		}
-	}
-	if (json)
-		fprintf(f, "}");
-	else if (n == 0)
-		fprintf(f, "-");
-}
-
-void
-ctl_status(const struct supervisor *sup, bool json, const char *name,
-    FILE *f)
-{
-	const struct sup_device	*sd;
-	struct timespec		 now;
-	unsigned int		 i;
-	double			 up;
-	bool			 first = true;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (json)
-		fprintf(f, "{\"pid\": %d, \"devices\": [", (int)getpid());
-	else
-		fprintf(f, "%-16s %-6s %-10s %7s %8s %9s %-10s %s %s\n", "NAME",
-		    "TYPE", "STATE", "PID", "RESTARTS", "UPTIME", "CONNECTION",
-		    "SOCKET", "DEVICE");
-	for (i = 0; i < sup->su_ndev; i++) {
-		sd = sup->su_dev[i];
-		if (name != NULL && strcmp(sd->sd_conf.dc_name, name) != 0)
-			continue;
-		up = sd->sd_run == SUP_RUNNING ?
-		    (double)(now.tv_sec - sd->sd_started.tv_sec) +
-		    (double)(now.tv_nsec - sd->sd_started.tv_nsec) / 1e9 : 0;
-		if (!json) {
-			fprintf(f, "%-16s %-6s %-10s %7d %8u %8.0fs %-10s %s ",
-			    sd->sd_conf.dc_name, sd->sd_conf.dc_type->dt_name,
-			    state_names[sd->sd_run], (int)sd->sd_pid,
-			    sd->sd_restarts, up,
-			    sd->sd_run == SUP_RUNNING ? sd->sd_conn : "none",
-			    sd->sd_conf.dc_socket != NULL ?
-			    sd->sd_conf.dc_socket : "(inherited-fd)");
-			summary(sd, false, f);
-			fputc('\n', f);
-			continue;
-		}
-		fprintf(f, "%s\n  {\"name\": ", first ? "" : ",");
-		first = false;
-		json_str(f, sd->sd_conf.dc_name);
-		fprintf(f, ", \"type\": ");
-		json_str(f, sd->sd_conf.dc_type->dt_name);
-		fprintf(f, ", \"state\": \"%s\", \"pid\": %d, \"restarts\": %u, "
-		    "\"uptime\": %.3f, \"connection\": ", state_names[sd->sd_run],
-		    (int)sd->sd_pid, sd->sd_restarts, up);
-		json_str(f, sd->sd_run == SUP_RUNNING ? sd->sd_conn : "none");
-		fprintf(f, ", \"socket\": ");
-		if (sd->sd_conf.dc_socket != NULL)
-			json_str(f, sd->sd_conf.dc_socket);
-		else
-			fprintf(f, "null");
-		fprintf(f, ", \"restart\": \"%s\", \"device\": ",
-		    config_restart_name(sd->sd_conf.dc_restart));
-		summary(sd, true, f);
-		fprintf(f, "}");
-	}
-	if (json)
-		fprintf(f, "%s]}\n", first ? "" : "\n");
-}
+static unsigned int	 ctl_nconns;
+/* Re-arms the listener after a pause (accept without descriptors). */
+static struct event	*ctl_pause_ev;
 
 /* Park the request's connection until the device gets there. */
 static void
@@ -268,7 +129,7 @@ start_run(struct supervisor *sup, const struct ctl_req *req, FILE *f)
 		    (int)sd->sd_pid);
 	else
 		fprintf(f, "%s: %s\n", sd->sd_conf.dc_name,
-		    state_names[sd->sd_run]);
+		    ctl_state_name(sd->sd_run));
 }
 
 static void
@@ -459,6 +320,7 @@ conn_free(struct ctl_conn *cc)
 	close_reset(&cc->cc_fd);
 	free(cc->cc_out);
 	free(cc);
+	ctl_nconns--;
 }
 
 /* Write what the socket takes of the reply: true once all is sent. */
@@ -557,7 +419,7 @@ ctl_poke(struct supervisor *sup)
 			continue;	/* the old child still runs */
 		if (cc->cc_wait == CTL_WAIT_STOPPED)
 			conn_replyf(cc, "%s: %s\n", cc->cc_name,
-			    state_names[sd->sd_run]);
+			    ctl_state_name(sd->sd_run));
 		else if (sd->sd_run == SUP_RUNNING)
 			conn_replyf(cc, "%s: %s, child %d\n", cc->cc_name,
 			    cc->cc_done, (int)sd->sd_pid);
@@ -644,6 +506,45 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 static struct ratelimit_log	ctl_refused;
 static bool			ctl_refused_init;
 
+static struct ratelimit_log *
+refused_log(void)
+{
+	if (!ctl_refused_init) {
+		ratelimit_log_init(&ctl_refused, 0, 0);
+		ctl_refused_init = true;
+	}
+	return &ctl_refused;
+}
+
+static void
+pause_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct supervisor	*sup = arg;
+
+	if (sup->su_ctl_ev != NULL)
+		(void)event_add(sup->su_ctl_ev, NULL);
+}
+
+/*
+ * No descriptor for a new client (EMFILE, ENFILE): the pending one stays
+ * in the backlog, so the listener stays readable; stop watching it for
+ * CTL_PAUSE_MS rather than spin.
+ */
+static void
+accept_pause(struct supervisor *sup)
+{
+	struct timeval	tv = { 0, CTL_PAUSE_MS * 1000L };
+
+	if (ctl_pause_ev == NULL &&
+	    (ctl_pause_ev = evtimer_new(sup->su_base, pause_cb, sup)) == NULL)
+		return;
+	(void)ratelimit_warnx(refused_log(), ratelimit_now(), "control: no "
+	    "descriptor for a client (%s); not accepting for %d ms",
+	    strerror(errno), CTL_PAUSE_MS);
+	if (event_del(sup->su_ctl_ev) == 0)
+		(void)evtimer_add(ctl_pause_ev, &tv);
+}
+
 static void
 accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
@@ -656,17 +557,24 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 	int			 fd;
 
 	fd = accept4((int)lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd == -1)
+	if (fd == -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			accept_pause(sup);
 		return;
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
 	    (cred.uid != 0 && cred.uid != geteuid())) {
-		if (!ctl_refused_init) {
-			ratelimit_log_init(&ctl_refused, 0, 0);
-			ctl_refused_init = true;
-		}
-		(void)ratelimit_warnx(&ctl_refused, ratelimit_now(),
+		(void)ratelimit_warnx(refused_log(), ratelimit_now(),
 		    "control: refused uid %u (only root and the owner may "
 		    "use the control socket)", (unsigned int)cred.uid);
+		close(fd);
+		return;
+	}
+	if (ctl_nconns >= CTL_CONN_MAX) {
+		(void)ratelimit_warnx(refused_log(), ratelimit_now(),
+		    "control: %d clients at once already; refused one (uid "
+		    "%u)", CTL_CONN_MAX, (unsigned int)cred.uid);
 		close(fd);
 		return;
 	}
@@ -674,6 +582,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
+	ctl_nconns++;
 	cc->cc_sup = sup;
 	cc->cc_fd = fd;
 	cc->cc_all_next = ctl_conns;
@@ -718,6 +627,9 @@ ctl_close(struct supervisor *sup)
 	if (sup->su_ctl_ev != NULL)
 		event_free(sup->su_ctl_ev);
 	sup->su_ctl_ev = NULL;
+	if (ctl_pause_ev != NULL)
+		event_free(ctl_pause_ev);
+	ctl_pause_ev = NULL;
 	/* A last word where the socket takes it; nothing waits. */
 	while (sup->su_ctl_wait != NULL)
 		conn_replyf(sup->su_ctl_wait, "error: vhostd is stopping\n");
@@ -730,190 +642,4 @@ ctl_close(struct supervisor *sup)
 	sup->su_ctl = NULL;
 	listener_retained_release(sup->su_ctl_retained);
 	sup->su_ctl_retained = NULL;
-}
-
-int
-ctl_client(const char *path, int argc, char *const argv[], FILE *out)
-{
-	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
-	struct ctl_req		req;
-	char			buf[4096], err[128], line[128], *reply = NULL;
-	size_t			len = 0, rlen = 0;
-	ssize_t			n;
-	bool			failed;
-	FILE			*mf;
-	int			fd, i;
-
-	if (ctl_parse(argc, argv, &req, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vhostd ctl: %s\nusage:\n", err);
-		ctl_usage(stderr, "  vhostd ctl [--control=PATH | -i NAME] ");
-		return 2;
-	}
-	for (i = 0; i < argc; i++) {
-		n = snprintf(line + len, sizeof(line) - len, "%s%s",
-		    i ? " " : "", argv[i]);
-		if (n < 0 || (size_t)n >= sizeof(line) - len - 1) {
-			fprintf(stderr, "vhostd ctl: request too long\n");
-			return 2;
-		}
-		len += (size_t)n;
-	}
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "vhostd ctl: %s: path too long\n", path);
-		return 1;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		fprintf(stderr, "vhostd ctl: %s: %s (is vhostd running with "
-		    "--control=%s?)\n", path, strerror(errno), path);
-		if (fd != -1)
-			close(fd);
-		return 1;
-	}
-	if (dprintf(fd, "%s\n", line) < 0) {
-		fprintf(stderr, "vhostd ctl: %s: %s\n", path, strerror(errno));
-		close(fd);
-		return 1;
-	}
-	/* The whole reply first: an error reply goes to stderr. */
-	if ((mf = open_memstream(&reply, &rlen)) == NULL) {
-		close(fd);
-		return 1;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, mf);
-	close(fd);
-	fclose(mf);
-	failed = rlen >= 7 && memcmp(reply, "error: ", 7) == 0;
-	if (rlen == 0) {
-		fprintf(stderr, "vhostd ctl: %s: vhostd closed the connection "
-		    "without a reply\n", path);
-		failed = true;
-	} else if (failed)
-		fprintf(stderr, "vhostd ctl: %s", reply + 7);
-	else
-		fwrite(reply, 1, rlen, out);
-	free(reply);
-	return failed ? 1 : 0;
-}
-
-/* Whether a vhostd answers on CTL_DIR/name (a stale socket does not). */
-static bool
-ctl_alive(const char *name)
-{
-	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
-	int			fd, rc;
-
-	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    CTL_DIR, name) >= sizeof(sun.sun_path) ||
-	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return false;
-	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-	return rc == 0;
-}
-
-/*
- * No --control and no -i: the only INSTANCE.ctl socket in CTL_DIR.
- * Its path in buf, or NULL with a message on stderr.
- */
-static const char *
-ctl_default_path(char *buf, size_t len)
-{
-	struct dirent	*de;
-	struct stat	 st;
-	DIR		*d;
-	size_t		 n;
-	unsigned int	 found = 0;
-	char		 names[512] = "";
-
-	if ((d = opendir(CTL_DIR)) == NULL) {
-		fprintf(stderr, "vhostd ctl: %s: %s (give --control=PATH, or "
-		    "-i NAME for %s/NAME%s)\n", CTL_DIR, strerror(errno),
-		    CTL_DIR, CTL_SUFFIX);
-		return NULL;
-	}
-	while ((de = readdir(d)) != NULL) {
-		n = strlen(de->d_name);
-		if (n <= strlen(CTL_SUFFIX) || strcmp(de->d_name + n -
-		    strlen(CTL_SUFFIX), CTL_SUFFIX) != 0 ||
-		    fstatat(dirfd(d), de->d_name, &st, 0) == -1 ||
-		    !S_ISSOCK(st.st_mode) || !ctl_alive(de->d_name))
-			continue;
-		if (found++ == 0 && (size_t)snprintf(buf, len, "%s/%.200s",
-		    CTL_DIR, de->d_name) >= len)
-			found--;	/* too long for a socket address */
-		n = strlen(names);
-		snprintf(names + n, sizeof(names) - n, " %.*s",
-		    (int)(strlen(de->d_name) - strlen(CTL_SUFFIX)),
-		    de->d_name);
-	}
-	closedir(d);
-	if (found == 1)
-		return buf;
-	if (found == 0)
-		fprintf(stderr, "vhostd ctl: no vhostd answers in %s (is "
-		    "vhostd running with --control?  give --control=PATH)\n",
-		    CTL_DIR);
-	else
-		fprintf(stderr, "vhostd ctl: %u vhostd instances run "
-		    "(%s ): choose one with -i NAME\n", found, names);
-	return NULL;
-}
-
-int
-ctl_main(int argc, char *argv[])
-{
-	static const struct option	 opts[] = {
-		{ "control",	required_argument,	NULL, 'C' },
-		{ "instance",	required_argument,	NULL, 'i' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char			*path = NULL;
-	struct ctl_req			 req;
-	char				 buf[256], err[128];
-	int				 ch;
-
-	/* "+": the verb's own words (--json) are not ours. */
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+i:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'C':
-			path = optarg;
-			break;
-		case 'i':
-			if (strchr(optarg, '/') != NULL || *optarg == '\0') {
-				fprintf(stderr, "vhostd ctl: -i %s: an instance "
-				    "name, not a path\n", optarg);
-				return 2;
-			}
-			snprintf(buf, sizeof(buf), "%s/%s%s", CTL_DIR, optarg,
-			    CTL_SUFFIX);
-			path = buf;
-			break;
-		case 'h':
-			printf("usage:\n");
-			ctl_usage(stdout, "  vhostd ctl [--control=PATH | "
-			    "-i NAME] ");
-			return 0;
-		default:
-			fprintf(stderr, "usage:\n");
-			ctl_usage(stderr, "  vhostd ctl [--control=PATH | "
-			    "-i NAME] ");
-			return 2;
-		}
-	}
-	if (optind >= argc || ctl_parse(argc - optind, argv + optind, &req,
-	    err, sizeof(err)) < 0) {
-		fprintf(stderr, "vhostd ctl: %s\nusage:\n", optind >= argc ?
-		    "no command" : err);
-		ctl_usage(stderr, "  vhostd ctl [--control=PATH | -i NAME] ");
-		return 2;
-	}
-	if (path == NULL && (path = ctl_default_path(buf, sizeof(buf))) ==
-	    NULL)
-		return 1;
-	return ctl_client(path, argc - optind, argv + optind, stdout);
 }

@@ -88,17 +88,20 @@ int	ctl_parse(int argc, char *const argv[], struct ctl_req *req,
 /* The usage lines of every verb, one per line, each after prefix. */
 void	ctl_usage(FILE *f, const char *prefix);
 
-/* "running", "restarting", ... for an enum sup_state (host.h). */
+/* ctl_status.c: "running", "restarting", ... for an enum sup_state. */
 const char *ctl_state_name(unsigned int state);
 
-/* Write the device table to f, as text or JSON; name: only that one. */
+/*
+ * ctl_status.c: write the device table to f, as text or JSON; name: only
+ * that one.
+ */
 void	ctl_status(const struct supervisor *sup, bool json, const char *name,
 	    FILE *f);
 
 /*
- * Client: send the request words argv (checked with ctl_parse first) to
- * path and copy the reply to out (an error reply to stderr).  Exit
- * status: 0, 1 (no daemon, an error reply) or 2 (usage).
+ * Client (ctl_client.c): send the request words argv (checked with
+ * ctl_parse first) to path and copy the reply to out (an error reply to
+ * stderr).  Exit status: 0, 1 (no daemon, an error reply) or 2 (usage).
  */
 int	ctl_client(const char *path, int argc, char *const argv[], FILE *out);
 

@@ -1,9 +1,10 @@
 /*
  * host.h - the supervisor's device table and the state of one device, as
  * the files of src/host share them (supervisor.c runs the children,
- * devtable.c opens and frees entries, ctl.c reports them).  Internal to
- * src/host: nothing outside includes it; main sees struct supervisor as
- * an opaque handle (supervisor.h).
+ * devtable.c adds and frees entries, devopen.c opens them, ctl.c and
+ * ctl_status.c report them).  Internal to src/host: nothing outside
+ * includes it; main sees struct supervisor as an opaque handle
+ * (supervisor.h).
  */
 #ifndef VHOSTD_HOST_HOST_H
 #define VHOSTD_HOST_HOST_H
@@ -191,7 +192,7 @@ int	sup_device_before_spawn(struct sup_device *sd);
 void	sup_device_free(struct supervisor *sup, struct sup_device *sd);
 
 /*
- * Where an error of sd's belongs (devtable.c): err gets the line of key
+ * Where an error of sd's belongs (devopen.c): err gets the line of key
  * (a common key when common, else the type's) when it came from a file,
  * else where the device was configured, then the key's name and msg.
  */
@@ -253,6 +254,12 @@ void	sup_device_hold(struct sup_device *sd);
 
 /* Drop the filter cache: devices opened next compile their policy. */
 void	sup_filters_forget(struct supervisor *sup);
+
+/*
+ * devopen.c: read the socket-activated fds and their names (LISTEN_FDS,
+ * LISTEN_FDNAMES) once, for the devices opened next (sup_new).
+ */
+void	sup_activated_init(void);
 
 
 #endif /* VHOSTD_HOST_HOST_H */

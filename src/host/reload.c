@@ -3,7 +3,7 @@
  * as transactions (the new configuration opened and checked before the
  * old child is stopped, then committed in its place), and vhostd ctl's
  * start, stop, restart and reset of one device.  supervisor.c runs and
- * reaps the children; devtable.c opens them.
+ * reaps the children; devopen.c opens them.
  */
 #include <errno.h>
 #include <signal.h>

@@ -144,6 +144,12 @@ const char *stats_class_label(unsigned int cls);
  */
 void	stats_prom_label(FILE *f, const char *s);
 
+/*
+ * s as a JSON string, quotes included: '"' and '\\' escaped, control
+ * characters as \u00XX; NULL as "" (also the status table, ctl_status.c).
+ */
+void	stats_json_str(FILE *f, const char *s);
+
 /* The "stats" verb (ctl_verbs): text, --json or --prometheus. */
 void	stats_ctl(struct supervisor *sup, const struct ctl_req *req, FILE *f);
 

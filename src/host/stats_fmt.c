@@ -132,8 +132,8 @@ text_device(FILE *f, const struct stats_view *v)
 
 /* JSON. */
 
-static void
-json_str(FILE *f, const char *s)
+void
+stats_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; s != NULL && *s != '\0'; s++) {
@@ -176,7 +176,7 @@ json_queue(FILE *f, const struct stats_view *v, const struct ctr_queue *cq)
 		fprintf(f, ", \"counters\": {");
 		for (i = 0; i < cd->cd_count && i < CTR_DEV_MAX; i++) {
 			fprintf(f, "%s", i ? ", " : "");
-			json_str(f, cd->cd_names[i]);
+			stats_json_str(f, cd->cd_names[i]);
 			fprintf(f, ": %" PRIu64, cq->cq_dev[i]);
 		}
 		fprintf(f, "}");
@@ -190,11 +190,11 @@ json_device(FILE *f, const struct stats_view *v)
 	unsigned int		q, i;
 
 	fprintf(f, "{\"name\": ");
-	json_str(f, v->sv_name);
+	stats_json_str(f, v->sv_name);
 	fprintf(f, ", \"type\": ");
-	json_str(f, v->sv_type->dt_name);
+	stats_json_str(f, v->sv_type->dt_name);
 	fprintf(f, ", \"state\": ");
-	json_str(f, v->sv_state);
+	stats_json_str(f, v->sv_state);
 	fprintf(f, ", \"restarts\": %" PRIu64 ", \"exits\": {",
 	    v->sv_restarts);
 	for (i = 0; i < STATS_NCLASSES; i++)

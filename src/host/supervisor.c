@@ -1,5 +1,5 @@
 /*
- * supervisor.c - the privileged parent: with the devices devtable.c opened,
+ * supervisor.c - the privileged parent: with the devices devopen.c opened,
  * fork one jailed child per device, reap, log, restart by policy
  * (restart.c: exit classes, back-off, the restart bucket), reload, shut
  * down cleanly.

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/ownsock.h"
 #include "listener.h"
 
 #define LISTENER_BACKLOG	16
@@ -34,6 +36,7 @@ struct listener {
 	dev_t	 li_dev;	/* inode we created at li_path */
 	ino_t	 li_ino;
 	bool	 li_connected;	/* li_fd is one connection, not a listener */
+	bool	 li_inh_own;	/* inherited, li_dev/li_ino in ownsock */
 };
 
 struct listener_retained {
@@ -410,6 +413,11 @@ listener_new_path(struct listener **out, const char *path, mode_t mode,
 		snprintf(err, errlen, "%s: too many descriptors to keep", path);
 		goto fail;
 	}
+	/* The vsock broker never connects a guest to it. */
+	if ((rc = ownsock_add(l->li_dev, l->li_ino)) < 0) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
 	l->li_dirfd = dirfd;
 	*out = l;
 	return 0;
@@ -426,6 +434,35 @@ fail:
 	close_reset(&fd);
 	close_reset(&dirfd);
 	return rc;
+}
+
+/*
+ * An inherited listener bound at an absolute path: the socket file there
+ * is one of ours for the vsock broker too (util/ownsock.h), so a guest is
+ * never connected to it.  By name, once: a wrong inode only means one
+ * more socket the broker refuses.
+ */
+static void
+inherited_own(struct listener *l, const struct sockaddr_un *sun,
+    socklen_t len)
+{
+	struct stat	st;
+	char		path[sizeof(sun->sun_path) + 1];
+	size_t		n;
+
+	if (l->li_connected || len <= offsetof(struct sockaddr_un, sun_path) ||
+	    sun->sun_path[0] != '/')
+		return;
+	n = MIN((size_t)len - offsetof(struct sockaddr_un, sun_path),
+	    sizeof(sun->sun_path));
+	memcpy(path, sun->sun_path, n);
+	path[n] = '\0';
+	if (stat(path, &st) == -1 || !S_ISSOCK(st.st_mode) ||
+	    ownsock_add(st.st_dev, st.st_ino) < 0)
+		return;
+	l->li_dev = st.st_dev;
+	l->li_ino = st.st_ino;
+	l->li_inh_own = true;
 }
 
 int
@@ -492,8 +529,11 @@ listener_new_fd(struct listener **out, int fd, struct fdset *keep,
 		goto fail;
 	}
 	(*out)->li_connected = connected;
+	inherited_own(*out, &sun, len);
 	if ((rc = fdset_add(keep, fd)) < 0) {
 		snprintf(err, errlen, "fd %d: too many descriptors to keep", fd);
+		if ((*out)->li_inh_own)
+			ownsock_del((*out)->li_dev, (*out)->li_ino);
 		free(*out);
 		*out = NULL;
 		goto fail;
@@ -553,6 +593,7 @@ listener_retained_release(struct listener_retained *r)
 	if (r == NULL)
 		return;
 	rc = unlink_ours(r->lr_dirfd, r->lr_name, r->lr_dev, r->lr_ino);
+	ownsock_del(r->lr_dev, r->lr_ino);
 	if (rc == -ESTALE)
 		log_warnx("%s: %s was replaced by another file; leaving it",
 		    __func__, r->lr_path);
@@ -610,6 +651,9 @@ listener_free(struct listener *l)
 	if (l == NULL)
 		return;
 	close_reset(&l->li_fd);
+	/* Not handed to a retained object: nothing listens on it now. */
+	if (l->li_dirfd >= 0 || l->li_inh_own)
+		ownsock_del(l->li_dev, l->li_ino);
 	close_reset(&l->li_dirfd);
 	free(l->li_path);
 	free(l->li_name);

@@ -1,21 +1,18 @@
 /*
- * virtq.c - split virtqueue, device side (virtio 1.x, 2.7).
+ * virtq.c - split virtqueue, device side (virtio 1.x, 2.7): the rings
+ * (avail, used), pop and push, unpop and rewind, and notification
+ * suppression (flags, EVENT_IDX).  The chain walk is virtq_desc.c, the
+ * inflight region virtq_inflight.c.
  *
- * Following Linux drivers/vhost/vringh.c: every descriptor is copied out of
- * guest memory once (descriptor tables stay writable by the guest while we
- * look at them) and only the copy is checked and used.  Any malformed
- * chain marks the queue broken: the guest driver violated the spec and the
- * device needs a reset, so no later pop touches the rings again.
+ * A malformed ring or chain marks the queue broken (virtq_bad): the guest
+ * driver violated the spec and the device needs a reset, so no later pop
+ * touches the rings again.
  *
  * Ring fields are read and written through volatile accesses of packed
  * structures (the rings may be misaligned in host memory when a front end
  * lies; the compiler then emits unaligned-safe code) and ordered with
  * explicit __atomic fences, each commented with the driver-side barrier it
  * pairs with (Linux drivers/virtio/virtio_ring.c).
- *
- * Zero-length descriptors are legal and produce no segment: their address
- * is not translated, but they still count for loop detection and for the
- * "no readable after writable" rule.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -24,43 +21,12 @@
 
 #include "../util/log.h"
 #include "../util/util.h"
-#include "virtq.h"
-
-/*
- * Largest indirect table: the largest possible ring (see VIRTQ_MAX_SIZE);
- * every table entry still has to yield at most VIRTQ_MAX_SEGS segments.
- */
-#define VIRTQ_MAX_INDIRECT	VIRTQ_MAX_SIZE
+#include "virtq_int.h"
 
 /* What the last pop took, for virtq_unpop. */
 #define VIRTQ_POPPED_NONE	0
 #define VIRTQ_POPPED_AVAIL	1	/* from the avail ring */
 #define VIRTQ_POPPED_RESUBMIT	2	/* a head left in flight */
-
-/*
- * A chain being walked: into the segments of an element (ch_iov), or only
- * counted (ch_iov NULL), with the same checks either way.
- */
-struct virtq_chain {
-	uint16_t	 ch_head;
-	unsigned int	 ch_out_num;
-	unsigned int	 ch_in_num;
-	size_t		 ch_out_len;
-	size_t		 ch_in_len;
-	struct iovec	*ch_iov;	/* VIRTQ_MAX_SEGS entries, or NULL */
-};
-
-/* An unaligned-safe u16 in guest memory (avail_event, used_event). */
-struct virtq_u16 {
-	uint16_t	v;
-} __attribute__((packed));
-
-/* Full barrier (smp_mb), write barrier (smp_wmb), read barrier (smp_rmb). */
-#define virtq_mb()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define virtq_wmb()	__atomic_thread_fence(__ATOMIC_RELEASE)
-#define virtq_rmb()	__atomic_thread_fence(__ATOMIC_ACQUIRE)
-/* Compiler barrier: values copied before it are never re-read after it. */
-#define virtq_barrier()	__asm__ __volatile__("" ::: "memory")
 
 bool
 virtq_mapped(const struct virtq *vq)
@@ -125,17 +91,6 @@ used_event(const struct virtq *vq)
 	return p->v;
 }
 
-static void
-set_avail_event(struct virtq *vq, uint16_t val)
-{
-	volatile struct virtq_u16	*p;
-
-	p = (volatile struct virtq_u16 *)((uint8_t *)vq->vq_used +
-	    offsetof(struct virtq_used, ring) +
-	    sizeof(struct virtq_used_elem) * vq->vq_num);
-	p->v = val;
-}
-
 static uint16_t
 used_flags(const struct virtq *vq)
 {
@@ -159,7 +114,7 @@ vring_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old)
  * Mark the queue broken (guest error), log it (rate-limited).  idx is the chain head
  * (or the avail index for ring errors).  Returns -EIO.
  */
-static int
+int
 virtq_bad(struct virtq *vq, uint16_t idx, const char *why)
 {
 	vq->vq_broken = true;
@@ -201,186 +156,6 @@ virtq_init(struct virtq *vq, const struct gmem *mem, uint16_t num,
 	if (vq->vq_event_idx)
 		set_avail_event(vq, last_avail);
 	return 0;
-}
-
-/*
- * Copy len bytes of guest memory at gpa (possibly spanning adjacent
- * regions) into dst.  0, or -1 if some byte is not mapped or gpa + len
- * wraps.
- */
-static int
-virtq_copy_from_guest(const struct virtq *vq, uint64_t gpa, void *dst,
-    size_t len)
-{
-	uint8_t		*out = dst;
-	uint64_t	 n;
-	void		*p;
-
-	if (gpa + len < gpa)
-		return -1;
-	while (len > 0) {
-		p = gmem_gpa_span(vq->vq_mem, gpa, len, &n);
-		if (p == NULL || n == 0)
-			return -1;
-		memcpy(out, p, n);
-		out += n;
-		gpa += n;
-		len -= n;
-	}
-	/* Pairs with nothing: stops the compiler from re-reading guest
-	 * memory instead of using the copy. */
-	virtq_barrier();
-	return 0;
-}
-
-/* Copy direct descriptor i (< vq_num) out of the table. */
-static void
-virtq_read_desc(const struct virtq *vq, uint16_t i, struct virtq_desc *d)
-{
-	const volatile struct virtq_desc	*s = &vq->vq_desc[i];
-
-	d->addr = s->addr;
-	d->len = s->len;
-	d->flags = s->flags;
-	d->next = s->next;
-}
-
-/*
- * Append the buffer of the (copied, non-indirect) descriptor d to ch,
- * split at region boundaries.  *seen_write tracks the direction rule.
- */
-static int
-virtq_map_desc(struct virtq *vq, struct virtq_chain *ch,
-    const struct virtq_desc *d, bool *seen_write)
-{
-	unsigned int	 nseg = ch->ch_out_num + ch->ch_in_num;
-	uint64_t	 gpa = d->addr, left = d->len, n;
-	bool		 wr = (d->flags & VIRTQ_DESC_F_WRITE) != 0;
-	void		*p;
-
-	if (!wr && *seen_write)
-		return virtq_bad(vq, ch->ch_head,
-		    "readable descriptor after a writable one");
-	if (wr)
-		*seen_write = true;
-	if (left == 0)
-		return 0;
-	if (gpa + left < gpa)
-		return virtq_bad(vq, ch->ch_head, "buffer address wraps");
-	while (left > 0) {
-		p = gmem_gpa_span(vq->vq_mem, gpa, left, &n);
-		if (p == NULL || n == 0)
-			return virtq_bad(vq, ch->ch_head,
-			    "buffer outside guest memory");
-		if (nseg >= VIRTQ_MAX_SEGS)
-			return virtq_bad(vq, ch->ch_head, "too many segments");
-		if (ch->ch_iov != NULL) {
-			ch->ch_iov[nseg].iov_base = p;
-			ch->ch_iov[nseg].iov_len = (size_t)n;
-		}
-		nseg++;
-		if (wr) {
-			ch->ch_in_num++;
-			ch->ch_in_len += n;
-		} else {
-			ch->ch_out_num++;
-			ch->ch_out_len += n;
-		}
-		gpa += n;
-		left -= n;
-	}
-	return 0;
-}
-
-/* Walk the indirect table that the (copied) descriptor ind points to. */
-static int
-virtq_walk_indirect(struct virtq *vq, struct virtq_chain *ch,
-    const struct virtq_desc *ind, bool *seen_write)
-{
-	const volatile struct virtq_desc	*tbl;
-	struct virtq_desc	d;
-	unsigned int		count = 0, tnum;
-	uint32_t		i = 0;
-	int			rc;
-
-	if (!vq->vq_indirect)
-		return virtq_bad(vq, ch->ch_head,
-		    "indirect descriptor without INDIRECT_DESC");
-	if (ind->flags & VIRTQ_DESC_F_NEXT)
-		return virtq_bad(vq, ch->ch_head,
-		    "indirect descriptor with NEXT");
-	if (ind->len == 0 || ind->len % sizeof(struct virtq_desc) != 0)
-		return virtq_bad(vq, ch->ch_head,
-		    "indirect table length zero or not a multiple of 16");
-	tnum = ind->len / sizeof(struct virtq_desc);
-	if (tnum > VIRTQ_MAX_INDIRECT)
-		return virtq_bad(vq, ch->ch_head, "indirect table too large");
-	if (ind->addr + ind->len < ind->addr)
-		return virtq_bad(vq, ch->ch_head, "indirect table wraps");
-	/*
-	 * The table in one region (the usual case): translated once, each
-	 * descriptor then copied out once like a direct one.  A table across
-	 * regions (or misaligned) is copied descriptor by descriptor.
-	 */
-	tbl = gmem_gpa(vq->vq_mem, ind->addr, ind->len);
-	if ((uintptr_t)tbl % _Alignof(struct virtq_desc) != 0)
-		tbl = NULL;
-	for (;;) {
-		if (++count > tnum)
-			return virtq_bad(vq, ch->ch_head,
-			    "loop in indirect table");
-		if (tbl != NULL) {
-			d.addr = tbl[i].addr;
-			d.len = tbl[i].len;
-			d.flags = tbl[i].flags;
-			d.next = tbl[i].next;
-		} else if (virtq_copy_from_guest(vq,
-		    ind->addr + (uint64_t)i * sizeof(d), &d, sizeof(d)) != 0)
-			return virtq_bad(vq, ch->ch_head,
-			    "indirect table outside guest memory");
-		if (d.flags & VIRTQ_DESC_F_INDIRECT)
-			return virtq_bad(vq, ch->ch_head,
-			    "indirect descriptor inside an indirect table");
-		if ((rc = virtq_map_desc(vq, ch, &d, seen_write)) != 0)
-			return rc;
-		if (!(d.flags & VIRTQ_DESC_F_NEXT))
-			return 0;
-		if (d.next >= tnum)
-			return virtq_bad(vq, ch->ch_head,
-			    "next index outside the indirect table");
-		i = d.next;
-	}
-}
-
-/* Walk the chain at ch->ch_head into ch.  0 or -EIO (queue broken). */
-static int
-virtq_walk(struct virtq *vq, struct virtq_chain *ch)
-{
-	struct virtq_desc	d;
-	unsigned int		count = 0;
-	uint16_t		i = ch->ch_head;
-	bool			seen_write = false;
-	int			rc;
-
-	for (;;) {
-		if (++count > vq->vq_num)
-			return virtq_bad(vq, ch->ch_head,
-			    "descriptor chain loops");
-		virtq_read_desc(vq, i, &d);
-		/* The WRITE flag of an indirect descriptor is ignored
-		 * (spec: "Indirect Descriptors", device requirements); NEXT is
-		 * forbidden on it, so it ends the chain. */
-		if (d.flags & VIRTQ_DESC_F_INDIRECT)
-			return virtq_walk_indirect(vq, ch, &d, &seen_write);
-		if ((rc = virtq_map_desc(vq, ch, &d, &seen_write)) != 0)
-			return rc;
-		if (!(d.flags & VIRTQ_DESC_F_NEXT))
-			return 0;
-		if (d.next >= vq->vq_num)
-			return virtq_bad(vq, ch->ch_head,
-			    "next index outside the descriptor table");
-		i = d.next;
-	}
 }
 
 /*
@@ -601,8 +376,6 @@ virtq_avail_bytes(struct virtq *vq, size_t limit, size_t *bytes)
 	return 0;
 }
 
-static void	inflight_commit(struct virtq *);
-
 void
 virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
@@ -639,109 +412,7 @@ virtq_flush(struct virtq *vq)
 	virtq_wmb();
 	((volatile struct virtq_used *)vq->vq_used)->idx = vq->vq_used_idx;
 	if (vq->vq_inflight != NULL)
-		inflight_commit(vq);
-}
-
-/*
- * After used->idx moved: the heads of the batch (the last used_idx -
- * inflight->used_idx pushes, linked from last_batch_head) are no longer in
- * flight.  A back end that dies between the two stores leaves used_idx
- * behind used->idx, and the next one repairs it (inflight_recover).
- */
-static void
-inflight_commit(struct virtq *vq)
-{
-	volatile struct virtq_inflight	*in = vq->vq_inflight;
-	uint16_t			 n, h, k;
-
-	virtq_wmb();
-	n = (uint16_t)(vq->vq_used_idx - in->used_idx);
-	for (k = 0, h = in->last_batch_head; k < n && h < vq->vq_num; k++) {
-		in->desc[h].inflight = 0;
-		h = in->desc[h].next;
-	}
-	virtq_wmb();
-	in->used_idx = vq->vq_used_idx;
-}
-
-/* A head left in flight and its counter, copied out of shared memory. */
-struct inflight_head {
-	uint64_t	ih_counter;
-	uint16_t	ih_head;
-};
-
-static int
-inflight_head_cmp(const void *a, const void *b)
-{
-	const struct inflight_head	*x = a, *y = b;
-
-	if (x->ih_counter != y->ih_counter)
-		return x->ih_counter < y->ih_counter ? -1 : 1;
-	return x->ih_head < y->ih_head ? -1 : x->ih_head > y->ih_head;
-}
-
-int
-virtq_inflight_attach(struct virtq *vq, struct virtq_inflight *region,
-    uint16_t *resubmit)
-{
-	volatile struct virtq_inflight	*in = region;
-	struct inflight_head		*heads;
-	uint16_t			 used, n, h, k, i;
-
-	vq->vq_inflight = NULL;
-	vq->vq_nresubmit = vq->vq_resubmit_next = 0;
-	vq->vq_resubmit = resubmit;
-	vq->vq_counter = 0;
-	if (in->version == 0) {
-		/* Fresh: nothing to recover. */
-		memset((void *)(uintptr_t)in, 0, VIRTQ_INFLIGHT_SIZE(vq->vq_num));
-		in->desc_num = vq->vq_num;
-		in->used_idx = vq->vq_used_idx;
-		in->version = 1;
-		vq->vq_inflight = in;
-		return 0;
-	}
-	if (in->version != 1 || in->desc_num != vq->vq_num)
-		return -EINVAL;
-	used = vq->vq_used_idx;
-	if (in->used_idx != used) {
-		/* Died between used->idx and the batch's flags. */
-		n = (uint16_t)(used - in->used_idx);
-		for (k = 0, h = in->last_batch_head; k < n && h < vq->vq_num;
-		    k++) {
-			in->desc[h].inflight = 0;
-			h = in->desc[h].next;
-		}
-		in->used_idx = used;
-	}
-	/*
-	 * The front end can rewrite the region while we look at it: copy
-	 * each head's flag and counter once, and sort the copy (a comparator
-	 * reading shared memory could see the order change under qsort).
-	 */
-	if ((heads = calloc(vq->vq_num, sizeof(*heads))) == NULL)
-		return -ENOMEM;
-	for (i = 0, n = 0; i < vq->vq_num; i++) {
-		if (in->desc[i].inflight != 1)
-			continue;
-		heads[n].ih_head = i;
-		heads[n].ih_counter = in->desc[i].counter;
-		if (heads[n].ih_counter > vq->vq_counter)
-			vq->vq_counter = heads[n].ih_counter;
-		n++;
-	}
-	virtq_barrier();
-	qsort(heads, n, sizeof(*heads), inflight_head_cmp);
-	for (i = 0; i < n; i++)
-		resubmit[i] = heads[i].ih_head;
-	free(heads);
-	vq->vq_nresubmit = n;
-	/* Everything before used + n was taken: completed or resubmitted. */
-	vq->vq_last_avail = (uint16_t)(used + n);
-	if (vq->vq_event_idx)
-		set_avail_event(vq, vq->vq_last_avail);
-	vq->vq_inflight = in;
-	return n;
+		virtq_inflight_commit(vq);
 }
 
 bool

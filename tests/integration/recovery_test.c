@@ -48,8 +48,11 @@ Test(recovery, served_child_killed_ten_times_is_restarted_quickly)
 		    VPROC_TIMEOUT_MS);
 		cr_assert_gt(c, 0, "child %d not started:\n%s", i,
 		    it_vp.vp_log);
-		/* The guest's I/O runs for a while, then the child dies. */
-		usleep(1200 * 1000);
+		/*
+		 * The guest's I/O runs for a while (past RESTART_SERVED_MS,
+		 * 1 s), then the child dies.
+		 */
+		usleep(1500 * 1000);
 		cr_assert_eq(kill(c, SIGKILL), 0);
 		t0 = now_ms();
 		cr_assert_eq(vuf_wait_hangup(&f, VPROC_TIMEOUT_MS), 0);
@@ -63,8 +66,16 @@ Test(recovery, served_child_killed_ten_times_is_restarted_quickly)
 		    i + 1, lat);
 		if (lat > worst)
 			worst = lat;
-		/* 50 ms is the aim; the machine is shared, hence 1 s. */
-		cr_assert_lt(lat, 1000, "kill %d: %ld ms without a device\n%s",
+		/*
+		 * A child that had served is restarted at once: vhostd logs
+		 * "restarting in N ms" for every delayed restart, and none
+		 * may be there.  The wall-clock bound only catches a hang
+		 * (about 50 ms here, 344 ms seen with ASan under load).
+		 */
+		cr_assert_eq(vproc_count(&it_vp, "restarting in"), 0,
+		    "kill %d: the restart was delayed\n%s", i + 1,
+		    it_vp.vp_log);
+		cr_assert_lt(lat, 5000, "kill %d: %ld ms without a device\n%s",
 		    i + 1, lat, it_vp.vp_log);
 	}
 	vuf_fini(&f);
