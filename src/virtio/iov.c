@@ -2,6 +2,7 @@
  * iov.c - copies between flat buffers and the iovec arrays a popped
  * element points into (guest memory).
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -10,12 +11,12 @@
 
 /*
  * The walk both directions share: skip off bytes of the segments, then
- * copy up to len bytes into out from the segments, or (out NULL) from in
- * into the segments.  Returns the bytes copied.
+ * copy up to len bytes from in into the segments (to_iov), or from the
+ * segments into out.  Returns the bytes copied.
  */
 static size_t
 iov_copy(const struct iovec *iov, unsigned int n, size_t off, uint8_t *out,
-    const uint8_t *in, size_t len)
+    const uint8_t *in, size_t len, bool to_iov)
 {
 	size_t		 done = 0, chunk;
 	unsigned int	 i;
@@ -28,10 +29,10 @@ iov_copy(const struct iovec *iov, unsigned int n, size_t off, uint8_t *out,
 		}
 		chunk = MIN(iov[i].iov_len - off, len - done);
 		seg = (uint8_t *)iov[i].iov_base + off;
-		if (out != NULL)
-			memcpy(out + done, seg, chunk);
-		else
+		if (to_iov)
 			memcpy(seg, in + done, chunk);
+		else
+			memcpy(out + done, seg, chunk);
 		done += chunk;
 		off = 0;
 	}
@@ -42,12 +43,12 @@ size_t
 iov_from_buf(const struct iovec *iov, unsigned int n, size_t off,
     const void *buf, size_t len)
 {
-	return iov_copy(iov, n, off, NULL, buf, len);
+	return iov_copy(iov, n, off, NULL, buf, len, true);
 }
 
 size_t
 iov_to_buf(const struct iovec *iov, unsigned int n, size_t off, void *buf,
     size_t len)
 {
-	return iov_copy(iov, n, off, buf, NULL, len);
+	return iov_copy(iov, n, off, buf, buf, len, false);
 }
