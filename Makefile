@@ -207,7 +207,10 @@ check-man: $(PROG)
 
 # The include graph points one way, without cycles
 # (tests/lint/include-graph.sh); the self-test shows the check can fail.
-LINT_TESTS := tests/lint/include-graph.sh tests/lint/include-graph-selftest.sh
+# A tracked file is executable in git exactly when it has a #! line
+# (tests/lint/exec-modes.sh).
+LINT_TESTS := tests/lint/include-graph.sh tests/lint/include-graph-selftest.sh \
+	      tests/lint/exec-modes.sh
 check-lint:
 	scripts/run-tests lint $(BUILD) $(LINT_TESTS)
 

@@ -398,7 +398,7 @@ net_init(const struct device_child_res *res, void **statep)
 	ratelimit_init(&ns->ns_statlog, 2 * NET_PAIRS_MAX, 1);
 	ns->ns_npairs = nr->nr_npairs;
 	memcpy(ns->ns_mac, nr->nr_mac, sizeof(ns->ns_mac));
-	ns->ns_mtu = nr->nr_mtu;
+	ns->ns_mtu = ns->ns_mtu_max = nr->nr_mtu;
 	ns->ns_offloads = nr->nr_offloads;
 	ns->ns_hdr_len = NET_HDR_LEN;
 	ns->ns_multi = nr->nr_multi;
@@ -522,7 +522,14 @@ net_get_protocol_features(struct vu_dev *dev)
 
 /*
  * NET_SET_MTU: the MTU the front end gives the guest (QEMU's host_mtu);
- * it bounds transmitted frames and sizes the rx buffers wanted.
+ * it bounds transmitted frames and sizes the rx buffers wanted.  Never
+ * above the device's own MTU (mtu=, set on a tap opened by name, or the
+ * tap's): a larger one is refused and the MTU stays, so a front end
+ * cannot make the child write frames the tap was not set up for.  QEMU
+ * then reports "MTU not supported by the backend" and does not start
+ * the device (with REPLY_ACK; without, it cannot tell, and frames past
+ * the device's MTU are dropped as too_big).  DPDK's vhost library checks
+ * only 68..65535; lower values are taken as they are.
  * SEND_RARP: announce the guest's MAC (after a migration) with a RARP
  * frame written to the tap, as QEMU does for back ends that cannot.
  */
@@ -544,6 +551,15 @@ net_request(struct vu_dev *dev, uint32_t request, const void *payload,
 			ratelimit_warnx(&ns->ns_warnlog, ratelimit_now(),
 			    "net: NET_SET_MTU %llu refused: expected %d to %d",
 			    (unsigned long long)v, NET_MTU_MIN, NET_MTU_MAX);
+			return -EINVAL;
+		}
+		if (v > ns->ns_mtu_max) {
+			ratelimit_warnx(&ns->ns_warnlog, ratelimit_now(),
+			    "net: NET_SET_MTU %llu refused: above the device's "
+			    "MTU %u (give the device mtu=%llu, or the guest a "
+			    "smaller MTU: QEMU's host_mtu=)",
+			    (unsigned long long)v, ns->ns_mtu_max,
+			    (unsigned long long)v);
 			return -EINVAL;
 		}
 		ns->ns_mtu = (uint16_t)v;

@@ -89,7 +89,8 @@ struct net_pair {
 struct net_state {
 	uint16_t		 ns_npairs;
 	uint8_t			 ns_mac[NET_ETH_ALEN];
-	uint16_t		 ns_mtu;
+	uint16_t		 ns_mtu;	/* the guest's (NET_SET_MTU) */
+	uint16_t		 ns_mtu_max;	/* the device's: mtu= or the tap's */
 	uint32_t		 ns_offloads;	/* the tap accepts */
 	bool			 ns_multi;	/* multi_queue tap */
 	uint64_t		 ns_features;	/* acked */

@@ -234,9 +234,14 @@ sup_reload(struct supervisor *sup, struct device_conf *devs,
 			seen[j] = true;		/* unchanged */
 			i++;
 			if (sd->sd_removing && sd->sd_replacement == NULL) {
-				/* Removed by the last reload, back now. */
+				/*
+				 * Removed by the last reload, back now: a new
+				 * child once the old one is gone, unless an
+				 * operator's stop waits for it.
+				 */
 				sd->sd_removing = false;
-				sd->sd_ctl = SUP_CTL_RESTART;
+				if (sd->sd_ctl != SUP_CTL_STOP)
+					sd->sd_ctl = SUP_CTL_RESTART;
 				continue;
 			}
 			/* A device that was given up is tried again. */
@@ -284,7 +289,8 @@ sup_reload(struct supervisor *sup, struct device_conf *devs,
 			if (sd->sd_removing && sd->sd_run == SUP_RUNNING) {
 				/* An earlier change was under way: undone. */
 				sd->sd_removing = false;
-				sd->sd_ctl = SUP_CTL_RESTART;
+				if (sd->sd_ctl != SUP_CTL_STOP)
+					sd->sd_ctl = SUP_CTL_RESTART;
 			}
 			continue;
 		}
@@ -336,7 +342,9 @@ device_commit(struct supervisor *sup, struct sup_device *sd)
 	struct sup_device	*nsd = sd->sd_replacement;
 	const struct device_type *dt = nsd->sd_conf.dc_type;
 	char			 msg[512], err[1024];
-	bool			 held = sd->sd_run == SUP_STOPPED;
+	/* Stopped by ctl, or its child going for a ctl stop: it stays so. */
+	bool			 held = sd->sd_run == SUP_STOPPED ||
+				    sd->sd_ctl == SUP_CTL_STOP;
 	int			 i;
 
 	sd->sd_replacement = NULL;
@@ -348,7 +356,11 @@ device_commit(struct supervisor *sup, struct sup_device *sd)
 		    "configuration", nsd->sd_conf.dc_where,
 		    nsd->sd_conf.dc_name, msg, sd->sd_conf.dc_name);
 		sup_device_discard(nsd);
-		if (sd->sd_listener != NULL && !held &&
+		if (sd->sd_ctl == SUP_CTL_STOP) {
+			/* Its child went for a ctl stop: held as asked. */
+			sd->sd_ctl = SUP_CTL_NONE;
+			sup_device_hold(sd);
+		} else if (sd->sd_listener != NULL && !held &&
 		    device_start(sd, false, err, sizeof(err)) < 0)
 			log_warnx("%s", err);
 		return;
@@ -386,6 +398,7 @@ device_commit(struct supervisor *sup, struct sup_device *sd)
 	    "started with the new one");
 	if (held) {
 		sup_device_release(nsd);
+		nsd->sd_run = SUP_STOPPED;
 		return;
 	}
 	if (sup_device_spawn(nsd) < 0)

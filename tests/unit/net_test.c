@@ -392,11 +392,19 @@ Test(net, config_space)
 	cr_assert_eq(c[12] | c[13] | c[14] | c[15], 0, "past the fields");
 	cr_assert_eq(ops->get_config(&dev, c, 8, 2), 0);
 	cr_assert_eq(c[0] | c[1] << 8, 2);
-	mtu = 9000;
+	mtu = 1400;
 	cr_assert_eq(ops->request(&dev, VHOST_USER_NET_SET_MTU, &mtu,
 	    sizeof(mtu)), 0);
 	cr_assert_eq(ops->get_config(&dev, c, 10, 2), 0);
-	cr_assert_eq(c[0] | c[1] << 8, 9000, "NET_SET_MTU");
+	cr_assert_eq(c[0] | c[1] << 8, 1400, "NET_SET_MTU");
+	mtu = 9000;
+	cr_assert_eq(ops->request(&dev, VHOST_USER_NET_SET_MTU, &mtu,
+	    sizeof(mtu)), -EINVAL, "above the device's MTU (the tap's 1500)");
+	cr_assert_eq(ops->get_config(&dev, c, 10, 2), 0);
+	cr_assert_eq(c[0] | c[1] << 8, 1400, "a refused MTU changed nothing");
+	mtu = 1500;
+	cr_assert_eq(ops->request(&dev, VHOST_USER_NET_SET_MTU, &mtu,
+	    sizeof(mtu)), 0, "the device's own MTU");
 	mtu = 67;
 	cr_assert_eq(ops->request(&dev, VHOST_USER_NET_SET_MTU, &mtu,
 	    sizeof(mtu)), -EINVAL);

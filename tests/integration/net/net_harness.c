@@ -189,8 +189,9 @@ recv_test_frame(struct vuf *f, struct vuf_net *n, uint8_t *hdr,
 
 /* The guest side: rings of npairs up, rx buffers posted. */
 void
-guest_up(struct vuf *f, struct vuf_net *n, const char *sock,
-    uint64_t features, unsigned int npairs, uint32_t rxsize)
+guest_up_proto(struct vuf *f, struct vuf_net *n, const char *sock,
+    uint64_t features, unsigned int npairs, uint32_t rxsize,
+    uint64_t protocol)
 {
 	struct vuf_opts	o;
 	unsigned int	i;
@@ -199,6 +200,7 @@ guest_up(struct vuf *f, struct vuf_net *n, const char *sock,
 	memset(&o, 0, sizeof(o));
 	o.o_mem_size = NET_MEM;
 	o.o_features = features;
+	o.o_protocol = protocol;
 	o.o_nqueues = 2 * npairs;
 	cr_assert_eq(vuf_setup(f, sock, &o), 0, "%s\n%s", vuf_error(f),
 	    it_vp.vp_log);
@@ -206,6 +208,13 @@ guest_up(struct vuf *f, struct vuf_net *n, const char *sock,
 	for (i = 0; i < npairs; i++)
 		cr_assert_eq(vuf_net_post_rx(n, i, 64, rxsize), 0, "%s",
 		    vuf_error(f));
+}
+
+void
+guest_up(struct vuf *f, struct vuf_net *n, const char *sock,
+    uint64_t features, unsigned int npairs, uint32_t rxsize)
+{
+	guest_up_proto(f, n, sock, features, npairs, rxsize, 0);
 }
 
 /*

@@ -73,6 +73,10 @@ uint32_t	recv_test_frame(struct vuf *f, struct vuf_net *n, uint8_t *hdr,
 /* The guest side: rings of npairs up, rx buffers posted. */
 void	guest_up(struct vuf *f, struct vuf_net *n, const char *sock,
     uint64_t features, unsigned int npairs, uint32_t rxsize);
+/* The same with the protocol features wanted (0: the front end's). */
+void	guest_up_proto(struct vuf *f, struct vuf_net *n, const char *sock,
+    uint64_t features, unsigned int npairs, uint32_t rxsize,
+    uint64_t protocol);
 
 /*
  * Disconnect the guest and wait for the child's counters of ring dir
