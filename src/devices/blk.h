@@ -1,5 +1,5 @@
 /*
- * blk.h - virtio-blk internals, shared by the three files of the device:
+ * blk.h - virtio-blk internals, shared by the files of the device:
  *
  *   blk.c      the key table, the child's state built from what the
  *              parent found out (struct blk_res), config space,
@@ -8,9 +8,12 @@
  *              and probed (struct blk_parent), the fence, each spawn;
  *   blk_req.c  one guest request: copy the header out once, validate it,
  *              turn it into I/O operations, write the status back;
- *   blk_io.c   one restricted io_uring per queue, created before the
- *              seccomp filter: batch submission, completions on an
- *              eventfd, polling, draining, the synchronous fallback;
+ *   blk_io.c   a queue's requests: batch submission, completions on
+ *              an eventfd, draining, the synchronous fallback; with
+ *              blk_uring.c (one restricted io_uring per queue, created
+ *              before the seccomp filter), blk_poll.c (the poll window)
+ *              and blk_glue.c (queues on threads), sharing
+ *              blk_io_int.h;
  *   blk_thread.c  queue threads (threads=N), their loops and the
  *              park handshake with the control thread.
  *
@@ -94,8 +97,9 @@ struct virtio_blk_dwz {
 #define BLK_IOWQ_MAX		8u
 #define BLK_POLL_US_MAX		1000000u
 /*
- * Busy-poll window by default, as QEMU's iothreads (poll-max-ns 32768):
- * at low queue depth the wake-up costs more than the request.
+ * Busy-poll window at most, by default, as QEMU's iothreads (poll-max-ns
+ * 32768): at low queue depth the wake-up costs more than the request.
+ * The window itself adapts (blk_poll.c).
  */
 #define BLK_POLL_US_DEFAULT	32
 /*
@@ -170,8 +174,9 @@ extern const char *const blk_format_names[];	/* auto, raw */
 	[BLK_K_POLL_US] = { .dk_name = "poll-us", .dk_kind = DK_UINT, \
 	    .dk_min = 0, .dk_max = BLK_POLL_US_MAX, \
 	    .dk_default = BLK_XSTR(BLK_POLL_US_DEFAULT), \
-	    .dk_help = "microseconds to poll a queue that ran dry before " \
-	    "sleeping (0: never)" }, \
+	    .dk_help = "at most this many microseconds to poll a queue " \
+	    "that ran dry before sleeping (adaptive, as QEMU's iothreads; " \
+	    "0: never)" }, \
 	[BLK_K_THREADS] = { .dk_name = "threads", .dk_kind = DK_UINT, \
 	    .dk_min = 0, .dk_max = VU_MAX_QUEUES, \
 	    .dk_help = "threads serving the queues, queue q on thread q % " \

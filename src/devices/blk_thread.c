@@ -41,8 +41,17 @@
  * SIGALRM, created before the filter) and unblocks SIGALRM once the
  * process has a handler for it (the child's watchdog): the blocked write
  * fails with EINTR, the engine calls that a stall, and the session ends
- * with CHILD_EXIT_TIMEOUT as on the main thread.  A SIGBUS in guest
- * memory is handled by the child's handler on whichever thread faulted.
+ * with CHILD_EXIT_TIMEOUT as on the main thread.  The timer runs only
+ * while the thread works: it is armed (periodic, BT_WATCHDOG_MS) when
+ * the thread wakes up to run a callback or a deferred run, before any
+ * call on a front-end descriptor, and disarmed when the thread has been
+ * quiet for BT_IDLE_MS (nothing to run, nothing came) or is parked: a
+ * thread that only sleeps cannot block on a front-end descriptor, so an
+ * idle device wakes no thread at all (docs/benchmarks.md, "Idle cost").
+ * An operation in flight does not need it either: its completion wakes
+ * the thread, which arms the timer before it signals the front end.  A
+ * SIGBUS in guest memory is handled by the child's handler on whichever
+ * thread faulted.
  */
 #include <errno.h>
 #include <poll.h>
@@ -79,6 +88,7 @@
 #define BT_MAX_WATCH		(2 * VU_MAX_QUEUES + 1)
 #define BT_MAX_DEFER		VU_MAX_QUEUES
 #define BT_WATCHDOG_MS		500
+#define BT_IDLE_MS		1000	/* quiet this long: timer off */
 
 struct bt_watch {
 	int	  w_fd;
@@ -115,7 +125,9 @@ struct blk_thread {
 	/* The thread's own. */
 	struct ratelimit_log	 bt_warnlog;
 	timer_t			 bt_timer;
+	uint64_t		 bt_active_ms;	/* last wake-up with work */
 	bool			 bt_timer_ok;
+	bool			 bt_timer_on;	/* armed (bt_watchdog) */
 	bool			 bt_alarm;	/* SIGALRM unblocked */
 	int			 bt_init_rc;	/* pre-filter set-up */
 };
@@ -266,6 +278,61 @@ bt_run_deferred(struct blk_thread *bt)
 			(void)bt_defer(bt, d[i].d_cb, d[i].d_arg);
 }
 
+static uint64_t
+bt_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * The thread's watchdog timer on (periodic, BT_WATCHDOG_MS) or off.  A
+ * failure leaves it as it was: on stays on (the guard is kept, the idle
+ * thread wakes as before), off stays off only until the next try.
+ */
+static void
+bt_watchdog(struct blk_thread *bt, bool on)
+{
+	struct itimerspec	its;
+
+	if (!bt->bt_timer_ok || bt->bt_timer_on == on)
+		return;
+	memset(&its, 0, sizeof(its));
+	if (on) {
+		its.it_interval.tv_sec = BT_WATCHDOG_MS / 1000;
+		its.it_interval.tv_nsec = (long)(BT_WATCHDOG_MS % 1000) *
+		    1000000;
+		its.it_value = its.it_interval;
+	}
+	if (timer_settime(bt->bt_timer, 0, &its, NULL) == 0)
+		bt->bt_timer_on = on;
+	else
+		(void)ratelimit_warnx(&bt->bt_warnlog, ratelimit_now(),
+		    "blk: queue thread %u: timer_settime: %s", bt->bt_idx,
+		    strerror(errno));
+}
+
+/*
+ * poll(2)'s timeout for a thread with nothing deferred: the rest of
+ * BT_IDLE_MS while its watchdog runs, then (the timer off) for ever.
+ */
+static int
+bt_idle_timeout(struct blk_thread *bt)
+{
+	uint64_t	quiet;
+
+	if (!bt->bt_timer_on)
+		return -1;
+	quiet = bt_now_ms() - bt->bt_active_ms;
+	if (quiet >= BT_IDLE_MS) {
+		bt_watchdog(bt, false);
+		return bt->bt_timer_on ? BT_IDLE_MS : -1;
+	}
+	return (int)(BT_IDLE_MS - quiet);
+}
+
 /*
  * The child's watchdog reaches this thread once the process has a
  * SIGALRM handler (child.c installs it after the filter, before any
@@ -300,6 +367,8 @@ bt_park(struct blk_thread *bt)
 	unsigned int	 seq, acked = __atomic_load_n(&bt->bt_ack_seq,
 			    __ATOMIC_RELAXED);
 
+	/* Parked, it touches no front-end descriptor: no watchdog. */
+	bt_watchdog(bt, false);
 	for (;;) {
 		seq = __atomic_load_n(&bt->bt_park_seq, __ATOMIC_ACQUIRE);
 		if (seq != acked) {
@@ -316,6 +385,7 @@ bt_park(struct blk_thread *bt)
 	}
 	BT_HA(&bt->bt_park);
 	if ((fn = __atomic_load_n(&bt->bt_call, __ATOMIC_ACQUIRE)) != NULL) {
+		bt_watchdog(bt, true);
 		fn(bt->bt_call_arg);
 		BT_HB(&bt->bt_call);
 		__atomic_store_n(&bt->bt_call, NULL, __ATOMIC_RELEASE);
@@ -344,6 +414,7 @@ bt_main(void *arg)
 	struct bt_watch		 w[BT_MAX_WATCH];
 	unsigned int		 i, n;
 	eventfd_t		 v;
+	int			 rc, timeout;
 
 	bt_self = bt;
 	/* Parked from the start: nothing to serve before a session. */
@@ -363,12 +434,18 @@ bt_main(void *arg)
 		pfd[n].fd = bt->bt_cmd_fd;
 		pfd[n].events = POLLIN;
 		pfd[n].revents = 0;
-		if (poll(pfd, n + 1, bt_deferred(bt) ? 0 : -1) == -1) {
+		timeout = bt_deferred(bt) ? 0 : bt_idle_timeout(bt);
+		if ((rc = poll(pfd, n + 1, timeout)) == -1) {
 			if (errno != EINTR)
 				log_warn("blk: queue thread %u: poll",
 				    bt->bt_idx);
 			continue;
 		}
+		if (rc == 0 && timeout != 0)
+			continue;	/* quiet: bt_idle_timeout decides */
+		/* Work: the watchdog runs before any front-end call. */
+		bt_watchdog(bt, true);
+		bt->bt_active_ms = bt_now_ms();
 		if (pfd[n].revents & POLLIN)
 			(void)eventfd_read(bt->bt_cmd_fd, &v);
 		for (i = 0; i < n; i++) {
@@ -389,15 +466,14 @@ bt_main(void *arg)
 }
 
 /*
- * This thread's watchdog timer (pre-filter: timer_create and
- * timer_settime are not in blk.policy).  SIGALRM stays blocked until
- * bt_alarm_on.
+ * This thread's watchdog timer (pre-filter: timer_create is not in
+ * blk.policy; timer_settime, which bt_watchdog arms and disarms it with,
+ * is).  SIGALRM stays blocked until bt_alarm_on.
  */
 static void
 bt_timer_start(struct blk_thread *bt)
 {
 	struct sigevent		sev;
-	struct itimerspec	its;
 
 	memset(&sev, 0, sizeof(sev));
 	sev.sigev_notify = SIGEV_THREAD_ID;
@@ -408,14 +484,7 @@ bt_timer_start(struct blk_thread *bt)
 		    "on this thread)", bt->bt_idx);
 		return;
 	}
-	its.it_interval.tv_sec = BT_WATCHDOG_MS / 1000;
-	its.it_interval.tv_nsec = (long)(BT_WATCHDOG_MS % 1000) * 1000000;
-	its.it_value = its.it_interval;
-	if (timer_settime(bt->bt_timer, 0, &its, NULL) == -1) {
-		log_warn("blk: queue thread %u: timer_settime", bt->bt_idx);
-		(void)timer_delete(bt->bt_timer);
-		return;
-	}
+	/* Armed when the thread has work (bt_watchdog). */
 	bt->bt_timer_ok = true;
 }
 

@@ -55,6 +55,8 @@
 
 /* Watchdog period: the longest a call on a front-end fd may block. */
 #define CHILD_WATCHDOG_MS	500
+/* No callback for about this long: the watchdog stops (child_wake). */
+#define CHILD_IDLE_MS		1000
 
 struct child;
 
@@ -89,6 +91,9 @@ struct child {
 	int			 ch_exit;
 	struct child_watch	 ch_watch[CHILD_MAX_WATCHES];
 	struct child_defer	 ch_defer[CHILD_MAX_DEFERS];
+	struct event		*ch_idle_ev;	/* CHILD_IDLE_MS, while on */
+	bool			 ch_wd_on;	/* the watchdog timer runs */
+	bool			 ch_busy;	/* a callback ran since idle_cb */
 };
 
 /* The child's state, for the SIGBUS handler (set once in child_main). */
@@ -133,6 +138,70 @@ child_sigbus(int sig, siginfo_t *si, void *uctx)
 
 static void	session_end(struct child *, int);
 
+/*
+ * The watchdog timer on (SIGALRM every CHILD_WATCHDOG_MS) or off.
+ * 0/-errno.
+ */
+static int
+watchdog_set(bool on)
+{
+	struct itimerval	it;
+
+	memset(&it, 0, sizeof(it));
+	if (on) {
+		it.it_interval.tv_sec = CHILD_WATCHDOG_MS / 1000;
+		it.it_interval.tv_usec =
+		    (suseconds_t)(CHILD_WATCHDOG_MS % 1000) * 1000;
+		it.it_value = it.it_interval;
+	}
+	return setitimer(ITIMER_REAL, &it, NULL) == -1 ? -errno : 0;
+}
+
+/*
+ * First thing in every callback of the loop: the watchdog runs before
+ * any call on a front-end descriptor.  It is stopped again once the
+ * loop has run no callback for CHILD_IDLE_MS (idle_cb): sleeping in
+ * epoll_wait, the thread makes no call the watchdog guards, so an idle
+ * child takes no periodic wake-up.  Fails closed: no watchdog, no
+ * session.
+ */
+static void
+child_wake(struct child *ch)
+{
+	static const struct timeval	idle = {
+		CHILD_IDLE_MS / 1000, (CHILD_IDLE_MS % 1000) * 1000
+	};
+	int				rc;
+
+	ch->ch_busy = true;
+	if (ch->ch_wd_on)
+		return;
+	if ((rc = watchdog_set(true)) < 0) {
+		log_warnx("cannot start the watchdog timer: %s",
+		    strerror(-rc));
+		_exit(CHILD_EXIT_FAILURE);
+	}
+	ch->ch_wd_on = true;
+	if (ch->ch_idle_ev != NULL)
+		(void)evtimer_add(ch->ch_idle_ev, &idle);
+}
+
+/* Every CHILD_IDLE_MS while the watchdog runs: stop it when idle. */
+static void
+idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child	*ch = arg;
+
+	if (ch->ch_busy) {
+		ch->ch_busy = false;
+		return;
+	}
+	if (watchdog_set(false) == 0) {
+		ch->ch_wd_on = false;
+		evtimer_del(ch->ch_idle_ev);
+	}
+}
+
 /* After any engine or device callback: a stalled front end ends it all. */
 static void
 child_check(struct child *ch)
@@ -148,6 +217,7 @@ watch_trampoline(evutil_socket_t fd, short what, void *arg)
 {
 	struct child_watch	*w = arg;
 
+	child_wake(w->cw_ch);
 	w->cw_cb((int)fd, w->cw_arg);
 	child_check(w->cw_ch);
 }
@@ -206,6 +276,7 @@ defer_trampoline(evutil_socket_t fd, short what, void *arg)
 	struct child_defer	*d = arg;
 	void			*cb_arg = d->cd_arg;
 
+	child_wake(d->cd_ch);
 	/* Free before the call: the callback may defer again. */
 	d->cd_arg = NULL;
 	if (cb_arg != NULL)
@@ -276,27 +347,25 @@ watchdog_handler(int sig)
 }
 
 /*
- * SIGALRM every CHILD_WATCHDOG_MS, without SA_RESTART: no call on a
- * front-end descriptor sleeps longer (see struct vu_watch_ops).  Calls
- * that may legitimately sleep (epoll_wait, poll with a deadline,
- * io_uring waits, getrandom) retry on EINTR.
+ * SIGALRM every CHILD_WATCHDOG_MS while the loop runs callbacks
+ * (child_wake), without SA_RESTART: no call on a front-end descriptor
+ * sleeps longer (see struct vu_watch_ops).  Calls that may legitimately
+ * sleep (epoll_wait, poll with a deadline, io_uring waits, getrandom)
+ * retry on EINTR.  The handler now, the timer from the first callback.
  */
 static int
-watchdog_start(void)
+watchdog_start(struct child *ch)
 {
 	struct sigaction	sa;
-	struct itimerval	it;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = watchdog_handler;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGALRM, &sa, NULL) == -1)
 		return -errno;
-	it.it_interval.tv_sec = CHILD_WATCHDOG_MS / 1000;
-	it.it_interval.tv_usec = (suseconds_t)(CHILD_WATCHDOG_MS % 1000) * 1000;
-	it.it_value = it.it_interval;
-	if (setitimer(ITIMER_REAL, &it, NULL) == -1)
-		return -errno;
+	ch->ch_idle_ev = event_new(ch->ch_base, -1, EV_PERSIST, idle_cb, ch);
+	if (ch->ch_idle_ev == NULL)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -370,6 +439,7 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 	struct child	*ch = arg;
 	int		 rc;
 
+	child_wake(ch);
 	if (ch->ch_listen_fd >= 0 && !conn_first_byte(ch))
 		return;
 	rc = vu_dev_dispatch(ch->ch_dev);
@@ -433,6 +503,7 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 	struct child	*ch = arg;
 	int		 conn;
 
+	child_wake(ch);
 	conn = accept4((int)fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (conn == -1) {
 		if (errno != EAGAIN && errno != EINTR &&
@@ -456,6 +527,7 @@ term_cb(evutil_socket_t fd, short what, void *arg)
 	struct child			*ch = arg;
 	struct signalfd_siginfo		 si;
 
+	child_wake(ch);
 	if (read((int)fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return;
 	log_debug("received SIG%s; exiting", sigabbrev_np((int)si.ssi_signo));
@@ -596,7 +668,7 @@ child_main(const struct child_args *ca)
 		log_warnx("cannot create the event loop");
 		_exit(CHILD_EXIT_FAILURE);
 	}
-	if ((rc = watchdog_start()) < 0) {
+	if ((rc = watchdog_start(&ch)) < 0) {
 		log_warnx("cannot start the watchdog timer: %s", strerror(-rc));
 		_exit(CHILD_EXIT_FAILURE);
 	}
@@ -639,6 +711,8 @@ child_main(const struct child_args *ca)
 		}
 	}
 	event_base_dispatch(ch.ch_base);
+	/* The teardown may still signal the front end: watched. */
+	child_wake(&ch);
 	conn_close(&ch);
 	/*
 	 * _exit: nothing of the parent's to flush, and sanitizer leak checks
