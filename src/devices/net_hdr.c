@@ -301,6 +301,18 @@ net_rx_result(size_t n, size_t hdr_len, size_t cap)
 	return NET_DROP_NONE;
 }
 
+size_t
+net_rx_frame_max(uint64_t features, unsigned int mtu, uint16_t ethertype)
+{
+	size_t	link = NET_ETH_HLEN;
+
+	if (!(features & NET_BIT(VIRTIO_NET_F_MTU)))
+		return SIZE_MAX;
+	if (ethertype == NET_ETHERTYPE_VLAN || ethertype == NET_ETHERTYPE_QINQ)
+		link += NET_VLAN_HLEN;
+	return (size_t)mtu + link;
+}
+
 unsigned int
 net_rx_split(const uint32_t *caps, unsigned int ncaps, size_t hdr_len,
     size_t total, uint32_t *used)

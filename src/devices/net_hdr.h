@@ -73,6 +73,9 @@
 /* RARP announce frame: padded to the Ethernet minimum (no FCS). */
 #define NET_RARP_LEN			60
 #define NET_ETHERTYPE_RARP		0x8035
+/* VLAN tag protocol identifiers (802.1Q, 802.1ad): a tag of NET_VLAN_HLEN. */
+#define NET_ETHERTYPE_VLAN		0x8100
+#define NET_ETHERTYPE_QINQ		0x88a8
 
 /*
  * The header on the wire (virtio 1.x 5.1.6: struct virtio_net_hdr, then
@@ -183,6 +186,19 @@ enum net_drop	net_hdr_tx_prepare(struct net_hdr *h, const void *hdr,
  */
 enum net_drop	net_hdr_fix_rx(struct net_hdr *h, size_t frame_len,
 		    uint64_t features, uint16_t num_buffers);
+
+/*
+ * The longest frame (bytes after the virtio-net header) rx may give the
+ * guest without GSO: with VIRTIO_NET_F_MTU in features, mtu plus the link
+ * header (virtio 1.2 5.1.6.3.2: the device MUST NOT pass a frame longer
+ * than mtu plus the low level Ethernet header length, gso_type NONE or
+ * ECN), that is NET_ETH_HLEN, and NET_VLAN_HLEN more when the frame's
+ * ethertype (bytes 12-13, big endian) is an 802.1Q or 802.1ad tag: one
+ * tag, as Linux's AF_PACKET and virtio_net allow.  SIZE_MAX without
+ * VIRTIO_NET_F_MTU (the guest's buffers bound the frame).
+ */
+size_t	net_rx_frame_max(uint64_t features, unsigned int mtu,
+	    uint16_t ethertype);
 
 /*
  * Judge one readv() from the tap into [header of hdr_len][guest buffers

@@ -15,7 +15,9 @@
  * without it, one chain per frame.  The read has one spare byte past the
  * buffers: the tap truncates a frame that does not fit without saying
  * so, and only that byte shows it; such a frame is dropped and counted
- * (rx-no-room), never delivered cut.  With no buffers (or, mergeable, too few), the tap
+ * (rx-no-room), never delivered cut.  With VIRTIO_NET_F_MTU, a frame
+ * without GSO longer than the MTU and its link header is dropped too
+ * (too_big: net_rx_mtu).  With no buffers (or, mergeable, too few), the tap
  * is no longer watched until the guest kicks the ring: no busy loop.
  *
  * tx (guest -> tap, ring 2i+1): each chain's header is copied out,
@@ -236,6 +238,37 @@ net_rx_iov(struct net_state *ns, const struct net_rxhold *h,
 }
 
 /*
+ * 5.1.6.3.2: once VIRTIO_NET_F_MTU is negotiated, a frame without GSO
+ * (gso_type NONE, or ECN alone) longer than the guest's MTU (the device's,
+ * or a lower one NET_SET_MTU took) plus its link header is not passed:
+ * the tap's own MTU may be higher (an adopted tap, a lower NET_SET_MTU).
+ * The link header is 14 bytes, 18 with one VLAN tag (net_rx_frame_max).
+ * The ethertype is read back from the guest's buffer (niov segments of
+ * the held chains) where the frame went: a guest that changes it
+ * meanwhile moves only its own limit, by 4 bytes.  GSO frames are bounded
+ * by the buffers.  NET_DROP_NONE or NET_DROP_TOO_BIG.
+ */
+static enum net_drop
+net_rx_mtu(const struct net_state *ns, const struct net_rxhold *h,
+    unsigned int niov, const struct net_hdr *nh, size_t flen)
+{
+	uint8_t	et[2];
+
+	if ((nh->nh_gso_type & ~VIRTIO_NET_HDR_GSO_ECN) !=
+	    VIRTIO_NET_HDR_GSO_NONE ||
+	    flen <= net_rx_frame_max(ns->ns_features, ns->ns_mtu, 0))
+		return NET_DROP_NONE;
+	/* net_rx_result: the frame holds an Ethernet header. */
+	if (iov_to_buf(h->rh_iov, niov, ns->ns_hdr_len + 12, et,
+	    sizeof(et)) != sizeof(et))
+		return NET_DROP_RUNT;
+	if (flen > net_rx_frame_max(ns->ns_features, ns->ns_mtu,
+	    (uint16_t)(et[0] << 8 | et[1])))
+		return NET_DROP_TOO_BIG;
+	return NET_DROP_NONE;
+}
+
+/*
  * One frame from the tap of pair p into the guest's buffers.  2: a frame
  * was delivered (*bytes its length); 1: a frame was dropped (counted), or
  * buffers arrived while giving up: go on; 0: the tap is empty, or rx
@@ -311,6 +344,8 @@ net_rx_one(struct net_state *ns, struct net_pair *p, struct virtq *vq,
 	}
 	r = nb == 0 ? NET_DROP_RX_NO_ROOM :
 	    net_hdr_fix_rx(&nh, flen, ns->ns_features, (uint16_t)nb);
+	if (r == NET_DROP_NONE)
+		r = net_rx_mtu(ns, h, niov, &nh, flen);
 	if (r != NET_DROP_NONE) {
 		net_qstats_drop(&p->np_rx, r);
 		*bytes = flen;

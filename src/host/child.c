@@ -169,8 +169,7 @@ static void
 child_wake(struct child *ch)
 {
 	static const struct timeval	idle = {
-		CHILD_IDLE_MS / 1000,
-		(suseconds_t)(CHILD_IDLE_MS % 1000) * 1000
+		CHILD_IDLE_MS / 1000, (CHILD_IDLE_MS % 1000) * 1000L
 	};
 	int				rc;
 

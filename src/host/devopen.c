@@ -329,6 +329,30 @@ same_listen_source(const struct sup_device *sd, const struct sup_device *prev)
 	return b->dc_socket == NULL && b->dc_fd < 0;
 }
 
+/*
+ * An inherited fd (fd=N, socket activation) as sd's listener: one vhostd
+ * was started with and has not closed since, and no other device's (two
+ * devices accepting on one socket serve each other's front ends).
+ */
+static int
+listen_inherited(struct sup_device *sd, int fd, char *msg, size_t msglen)
+{
+	struct fdset	unused;
+	int		rc;
+
+	if ((rc = fd_inherited_check(fd)) < 0) {
+		snprintf(msg, msglen, rc == -EBUSY ? "fd %d: the listener of "
+		    "another device already (fd= or socket activation)" :
+		    "fd %d: not a descriptor vhostd was started with", fd);
+		return rc;
+	}
+	fdset_init(&unused);
+	if ((rc = listener_new_fd(&sd->sd_listener, fd, &unused, msg,
+	    msglen)) == 0)
+		fd_inherited_take(fd);
+	return rc;
+}
+
 /* Open sd's listener (none in check mode).  0 or -errno, message set. */
 static int
 device_listen(struct sup_device *sd, const struct sup_device *prev,
@@ -372,15 +396,9 @@ device_listen(struct sup_device *sd, const struct sup_device *prev,
 		    dc->dc_mode, dc->dc_gid, &unused, msg, sizeof(msg));
 	else if (dc->dc_fd >= 0) {
 		key = CK_FD;
-		if ((rc = fd_inherited_check(dc->dc_fd)) < 0)
-			snprintf(msg, sizeof(msg), "fd %d: not a descriptor "
-			    "vhostd was started with", dc->dc_fd);
-		else
-			rc = listener_new_fd(&sd->sd_listener, dc->dc_fd,
-			    &unused, msg, sizeof(msg));
+		rc = listen_inherited(sd, dc->dc_fd, msg, sizeof(msg));
 	} else if ((fd = activated_fd(dc->dc_name)) >= 0)
-		rc = listener_new_fd(&sd->sd_listener, fd, &unused, msg,
-		    sizeof(msg));
+		rc = listen_inherited(sd, fd, msg, sizeof(msg));
 	else {
 		snprintf(msg, sizeof(msg), "no socket=PATH or fd=N, and no "
 		    "socket-activated fd named '%s' (LISTEN_FDNAMES)",

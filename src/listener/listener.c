@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../util/fdinherit.h"
 #include "../util/log.h"
 #include "../util/ownsock.h"
 #include "listener.h"
@@ -540,6 +541,7 @@ listener_new_fd(struct listener **out, int fd, struct fdset *keep,
 	}
 	return 0;
 fail:
+	fd_inherited_forget(fd);
 	close_reset(&fd);
 	return rc;
 }
@@ -650,6 +652,7 @@ listener_free(struct listener *l)
 {
 	if (l == NULL)
 		return;
+	fd_inherited_forget(l->li_fd);
 	close_reset(&l->li_fd);
 	/* Not handed to a retained object: nothing listens on it now. */
 	if (l->li_dirfd >= 0 || l->li_inh_own)

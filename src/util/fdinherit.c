@@ -14,9 +14,10 @@
 #define FDINH_MAX	256
 
 struct fdinh {
-	int	fi_fd;
 	dev_t	fi_dev;
 	ino_t	fi_ino;
+	int	fi_fd;
+	bool	fi_taken;	/* a listener's (fd_inherited_take) */
 };
 
 static struct fdinh	fdinh[FDINH_MAX];
@@ -33,6 +34,7 @@ record_one(int fd)
 	fdinh[nfdinh].fi_fd = fd;
 	fdinh[nfdinh].fi_dev = st.st_dev;
 	fdinh[nfdinh].fi_ino = st.st_ino;
+	fdinh[nfdinh].fi_taken = false;
 	nfdinh++;
 }
 
@@ -78,6 +80,28 @@ fd_inherited_check(int fd)
 	for (i = 0; i < nfdinh; i++)
 		if (fdinh[i].fi_fd == fd && fdinh[i].fi_dev == st.st_dev &&
 		    fdinh[i].fi_ino == st.st_ino)
-			return 0;
+			return fdinh[i].fi_taken ? -EBUSY : 0;
 	return -EBADF;
+}
+
+void
+fd_inherited_take(int fd)
+{
+	unsigned int	i;
+
+	for (i = 0; i < nfdinh; i++)
+		if (fdinh[i].fi_fd == fd)
+			fdinh[i].fi_taken = true;
+}
+
+void
+fd_inherited_forget(int fd)
+{
+	unsigned int	i;
+
+	for (i = 0; i < nfdinh; i++)
+		if (fdinh[i].fi_fd == fd) {
+			fdinh[i] = fdinh[--nfdinh];
+			return;
+		}
 }

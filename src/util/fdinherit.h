@@ -17,8 +17,20 @@ void	fd_inherited_record(void);
 
 /*
  * 0 if fd was open when fd_inherited_record ran and still names the same
- * file (or if nothing was recorded: library use, tests); -EBADF if not.
+ * file (or if nothing was recorded: library use, tests); -EBADF if not,
+ * or if it was closed since (fd_inherited_forget: the same st_dev/st_ino
+ * at the same number is not proof, every /dev/net/tun fd is one inode);
+ * -EBUSY if a listener took it (fd_inherited_take).
  */
 int	fd_inherited_check(int fd);
+
+/* fd is a device's listener now: a second one may not have it. */
+void	fd_inherited_take(int fd);
+
+/*
+ * fd is closed (or about to be): whatever gets that number next is not
+ * what vhostd was started with.  A no-op for a number not recorded.
+ */
+void	fd_inherited_forget(int fd);
 
 #endif /* VHOSTD_UTIL_FDINHERIT_H */

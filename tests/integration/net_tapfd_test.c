@@ -174,3 +174,129 @@ Test(net_tapfd, a_listener_vhostd_made_for_another_device_is_not_adopted)
 	it_assert_entropy(sa);
 	it_stop(&it_vp);
 }
+
+/*
+ * A socket-activated fd is one vhostd was started with, and stayed
+ * adoptable by fd=N after a device had taken it by its name: b (fd=3)
+ * accepted on a's activated socket, so a's front end could be served by
+ * b's device.
+ */
+Test(net_tapfd, an_activated_fd_another_device_took_is_not_adopted)
+{
+	struct vproc_opts	 o = { .o_stdout = -1 };
+	const char		*conf, *sa = it_path("a.sock");
+	char			*envv[3];
+	int			 fds[1];
+
+	fds[0] = it_unix_socket(sa, true);
+	envv[0] = (char *)"LISTEN_FDS=1";
+	envv[1] = (char *)"LISTEN_FDNAMES=a";
+	envv[2] = NULL;
+	o.o_fds = fds;
+	o.o_nfds = 1;
+	o.o_env = envv;
+	o.o_listen_pid = true;
+	conf = write_conf("v.conf", "[a]\ntype = rng\n");
+	it_start_opts(&it_vp, true, &o, "-c", conf, NULL);
+	close(fds[0]);
+	cr_assert_gt(vproc_child_pid(&it_vp, "a", 0, VPROC_TIMEOUT_MS), 0,
+	    "%s", it_vp.vp_log);
+
+	write_conf("v.conf", "[a]\ntype = rng\n\n[b]\ntype = rng\nfd = 3\n");
+	cr_assert_eq(kill(it_vp.vp_pid, SIGHUP), 0);
+	cr_assert_geq(vproc_wait_log(&it_vp, "fd 3: the listener of another "
+	    "device", 0, VPROC_TIMEOUT_MS), 0, "b was given a's activated "
+	    "socket:\n%s", it_vp.vp_log);
+	cr_assert_eq(vproc_child_pid(&it_vp, "b", 0, 0), -1, "b runs:\n%s",
+	    it_vp.vp_log);
+	it_assert_entropy(sa);
+	it_stop(&it_vp);
+}
+
+/* Is pid's descriptor fd a tap (/dev/net/tun)? */
+static bool
+is_tun_fd(pid_t pid, int fd)
+{
+	char	link[64], target[64];
+	ssize_t	n;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, fd);
+	if ((n = readlink(link, target, sizeof(target) - 1)) <= 0)
+		return false;
+	target[n] = '\0';
+	return strcmp(target, "/dev/net/tun") == 0;
+}
+
+/*
+ * The record is of a number and a file, and every /dev/net/tun fd is the
+ * same file (one inode).  An inherited tap at fd 3 that vhostd closed (a
+ * device naming it as fd=3 is refused, and the refused fd is closed) left
+ * 3 recorded; the tap vhostd opened next for device n got number 3, and
+ * tap-fd=3 in a later reload gave device m n's tap.  A closed number is
+ * no longer one vhostd was started with.
+ */
+Test(net_tapfd, a_closed_inherited_number_reused_for_a_tap_is_not_adopted)
+{
+	struct vproc_opts	 o = { .o_stdout = -1 };
+	char			 t1[IFNAMSIZ], t2[IFNAMSIZ], sa[256], sn[256];
+	char			 sm[256];
+	struct ifreq		 ifr;
+	const char		*conf;
+	int			 fds[2], fd;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root for a network namespace and a tap");
+	if (access("/dev/net/tun", R_OK | W_OK) == -1)
+		cr_skip_test("/dev/net/tun: %s", strerror(errno));
+	if (unshare(CLONE_NEWNET) == -1)
+		cr_skip_test("unshare(CLONE_NEWNET): %s", strerror(errno));
+	snprintf(t1, sizeof(t1), "vtg%d", (int)getpid() % 100000);
+	snprintf(t2, sizeof(t2), "vth%d", (int)getpid() % 100000);
+	snprintf(sa, sizeof(sa), "%s", it_path("a.sock"));
+	snprintf(sn, sizeof(sn), "%s", it_path("n.sock"));
+	snprintf(sm, sizeof(sm), "%s", it_path("m.sock"));
+	cr_assert_geq(fds[0] = open("/dev/net/tun", O_RDWR | O_CLOEXEC), 0);
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t1);
+	cr_assert_eq(ioctl(fds[0], TUNSETIFF, &ifr), 0, "%s",
+	    strerror(errno));
+	/* n's listener, so that no socket of vhostd's takes number 3. */
+	fds[1] = it_unix_socket(sn, true);
+	o.o_fds = fds;
+	o.o_nfds = 2;
+	conf = write_conf("v.conf", it_fmt("[a]\ntype = rng\nsocket = %s\n",
+	    sa));
+	it_start_opts(&it_vp, true, &o, "-c", conf, NULL);
+	close(fds[0]);
+	close(fds[1]);
+	cr_assert(is_tun_fd(it_vp.vp_pid, 3), "vhostd has no tap at 3:\n%s",
+	    it_vp.vp_log);
+
+	/* fd=3 is the tap, not a socket: refused, and 3 closed. */
+	write_conf("v.conf", it_fmt("[a]\ntype = rng\nsocket = %s\n\n[c]\n"
+	    "type = rng\nfd = 3\n", sa));
+	cr_assert_eq(kill(it_vp.vp_pid, SIGHUP), 0);
+	cr_assert_geq(vproc_wait_log(&it_vp, "fd 3: not a socket", 0,
+	    VPROC_TIMEOUT_MS), 0, "%s", it_vp.vp_log);
+
+	/* n's tap, opened by vhostd. */
+	write_conf("v.conf", it_fmt("[a]\ntype = rng\nsocket = %s\n\n[n]\n"
+	    "type = net\nfd = 4\ntap = %s\ntap-create = on\n", sa, t2));
+	cr_assert_eq(kill(it_vp.vp_pid, SIGHUP), 0);
+	cr_assert_gt(vproc_child_pid(&it_vp, "n", 0, VPROC_TIMEOUT_MS), 0,
+	    "%s", it_vp.vp_log);
+	fd = is_tun_fd(it_vp.vp_pid, 3) ? 3 : tun_fd_of(it_vp.vp_pid);
+	cr_assert_geq(fd, 3, "vhostd holds no tap for n:\n%s", it_vp.vp_log);
+
+	write_conf("v.conf", it_fmt("[a]\ntype = rng\nsocket = %s\n\n[n]\n"
+	    "type = net\nfd = 4\ntap = %s\ntap-create = on\n\n[m]\n"
+	    "type = net\nsocket = %s\ntap-fd = %d\n", sa, t2, sm, fd));
+	cr_assert_eq(kill(it_vp.vp_pid, SIGHUP), 0);
+	cr_assert_geq(vproc_wait_log(&it_vp, "not a descriptor vhostd was "
+	    "started with", 0, VPROC_TIMEOUT_MS), 0, "m was given n's tap "
+	    "(fd %d):\n%s", fd, it_vp.vp_log);
+	cr_assert_eq(vproc_child_pid(&it_vp, "m", 0, 0), -1, "m runs:\n%s",
+	    it_vp.vp_log);
+	it_stop(&it_vp);
+}

@@ -490,6 +490,20 @@ Test(net, rx_fixup)
 	cr_assert_eq(h.nh_hdr_len, 60);
 }
 
+/* 5.1.6.3.2: MTU plus the link header, a VLAN tag's 4 bytes more. */
+Test(net, rx_frame_max_follows_the_mtu_feature)
+{
+	uint64_t	f = NET_BIT(NET_F_VERSION_1) | B(MTU);
+
+	cr_assert_eq(net_rx_frame_max(f, 1500, 0x0800), 1514);
+	cr_assert_eq(net_rx_frame_max(f, 1500, NET_ETHERTYPE_VLAN), 1518);
+	cr_assert_eq(net_rx_frame_max(f, 1500, NET_ETHERTYPE_QINQ), 1518);
+	cr_assert_eq(net_rx_frame_max(f, 1400, 0x86dd), 1414);
+	cr_assert_eq(net_rx_frame_max(f, 65535, 0), 65535 + 14);
+	cr_assert_eq(net_rx_frame_max(NET_BIT(NET_F_VERSION_1), 1500, 0x0800),
+	    SIZE_MAX, "without VIRTIO_NET_F_MTU only the buffers bound rx");
+}
+
 Test(net, rx_result_rules)
 {
 	cr_assert_eq(net_rx_result(12 + 60, 12, 1514), NET_DROP_NONE);
