@@ -112,14 +112,28 @@ flood_open(const char *path)
 	}
 }
 
+/* How many flood connections the parent has not closed (not at EOF). */
+static unsigned int
+flood_open_count(void)
+{
+	unsigned int	i, n = 0;
+
+	for (i = 0; i < nflood; i++) {
+		struct pollfd	pfd = { .fd = flood[i], .events = POLLIN };
+
+		n += poll(&pfd, 1, 0) == 0;
+	}
+	return n;
+}
+
 Test(ctl_flood, a_connection_flood_leaves_the_parent_its_descriptors)
 {
 	const char	*sock = it_path("rng.sock");
 	char		 ctl[256];
 	struct rlimit	 rl = { NOFILE, NOFILE };
 	pthread_t	 th;
-	long		 c0, c1;
-	unsigned int	 i, open_now = 0;
+	long		 c0, c1, until;
+	unsigned int	 i, open_now;
 	int		 nfd;
 
 	if (geteuid() != 0)
@@ -134,18 +148,19 @@ Test(ctl_flood, a_connection_flood_leaves_the_parent_its_descriptors)
 	flood_open(ctl);
 	cr_assert_eq(pthread_create(&th, NULL, keepalive, NULL), 0);
 	fprintf(stderr, "ctl_flood: %u connections opened\n", nflood);
-	/* The parent has had its turn at every one of them. */
-	usleep(500 * 1000);
+	/*
+	 * The parent has had its turn at every one of them once all but
+	 * its cap are closed (readable with EOF); 10 s at most (a parent
+	 * that keeps them all fails below).
+	 */
+	until = now_ms() + 10000;
+	while (flood_open_count() > 32 && now_ms() < until)
+		usleep(20 * 1000);
 	nfd = count_fds(it_vp.vp_pid);
 	c0 = cpu_ms(it_vp.vp_pid);
 	usleep(1500 * 1000);
 	c1 = cpu_ms(it_vp.vp_pid);
-	for (i = 0; i < nflood; i++) {
-		struct pollfd	pfd = { .fd = flood[i], .events = POLLIN };
-
-		/* Closed by the parent: readable with EOF. */
-		open_now += poll(&pfd, 1, 0) == 0;
-	}
+	open_now = flood_open_count();
 	fprintf(stderr, "ctl_flood: parent %d fds, %ld ms of CPU in 1.5 s, "
 	    "%u connections still open\n", nfd, c1 - c0, open_now);
 	cr_assert_lt(nfd, NOFILE - 16, "the flood took the parent's "
