@@ -9,70 +9,24 @@
  * under it, and the next flush (inflight_commit) wrote into the hole.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 
 #define LLVMFuzzerTestOneInput	msg_fuzz_one
 #include "../fuzz/msg_fuzz.c"
 #undef LLVMFuzzerTestOneInput
 
+#include "corpus.h"
+
 #define CORPUS	"tests/fuzz/corpus/msg_fuzz"
-
-/* Read a corpus file whole; *len gets its size. */
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	uint8_t	*buf;
-	long	 n;
-	FILE	*f;
-
-	f = fopen(path, "re");
-	cr_assert_not_null(f, "%s: %s (run from the source tree)", path,
-	    strerror(errno));
-	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
-	cr_assert_geq(n = ftell(f), 0);
-	rewind(f);
-	cr_assert_not_null(buf = malloc((size_t)n + 1));
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static void
-replay(const char *path)
-{
-	uint8_t	*buf;
-	size_t	 len;
-
-	buf = slurp(path, &len);
-	/* A crash, a sanitizer report or the target's abort() fails. */
-	cr_assert_eq(msg_fuzz_one(buf, len), 0, "%s", path);
-	free(buf);
-}
 
 Test(msg_fuzz, inflight_region_replaced_under_a_started_ring)
 {
-	replay(CORPUS "/regress-inflight-remap");
+	corpus_replay_file(CORPUS "/regress-inflight-remap", msg_fuzz_one);
 }
 
 Test(msg_fuzz, whole_corpus)
 {
-	struct dirent	*e;
-	char		 path[512];
-	DIR		*d;
-	unsigned int	 n = 0;
+	unsigned int	n = corpus_replay_dir(CORPUS, msg_fuzz_one);
 
-	cr_assert_not_null(d = opendir(CORPUS), "%s (run from the source "
-	    "tree)", CORPUS);
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", CORPUS, e->d_name);
-		replay(path);
-		n++;
-	}
-	closedir(d);
 	cr_assert_geq(n, 4, "only %u corpus files", n);
-	cr_log_info("%u corpus files replayed", n);
 }
