@@ -30,43 +30,14 @@
 #include "vhost/vhost_int.h"
 #include "virtio/virtq.h"
 
-#define MAX_WATCH	64
+#include "fuzz_common.h"
+
 #define MEMFD_SIZE	0x10000
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct {
-	int	 fd;
-	void	(*cb)(int, void *);
-	void	*arg;
-} watches[MAX_WATCH];
 static struct virtq_elem	elem;
 static uint8_t			config[256];
-
-static int
-watch_add(void *ctx, int fd, void (*cb)(int, void *), void *arg)
-{
-	unsigned int	i;
-
-	for (i = 0; i < MAX_WATCH; i++)
-		if (watches[i].cb == NULL) {
-			watches[i].fd = fd;
-			watches[i].cb = cb;
-			watches[i].arg = arg;
-			return 0;
-		}
-	return -ENOSPC;
-}
-
-static void
-watch_del(void *ctx, int fd)
-{
-	unsigned int	i;
-
-	for (i = 0; i < MAX_WATCH; i++)
-		if (watches[i].cb != NULL && watches[i].fd == fd)
-			watches[i].cb = NULL;
-}
 
 static const struct vu_watch_ops watch_ops = {
 	.watch_add = watch_add,

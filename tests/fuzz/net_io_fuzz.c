@@ -70,6 +70,8 @@
 #include "virtio/virtio.h"
 #include "virtio/virtq.h"
 
+#include "fuzz_common.h"
+
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
@@ -83,7 +85,6 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define DATA_GPA	0x8000ull
 #define QMAX		256
 #define SEGMAX		8
-#define MAX_WATCH	32
 #define MAX_FRAMES	64
 #define FRAME_MAX	(NET_GSO_FRAME_MAX + 64)
 #define CANARY		0xa5
@@ -121,11 +122,6 @@ struct rxframe {
 	size_t		len;
 };
 
-static struct {
-	int		 fd;
-	void		(*cb)(int, void *);
-	void		*arg;
-} watches[MAX_WATCH];
 static struct {
 	void		(*cb)(void *);
 	void		*arg;
@@ -185,31 +181,6 @@ ioctl(int fd, unsigned long req, ...)
 		return -1;
 	}
 	return (int)syscall(SYS_ioctl, fd, req, arg);
-}
-
-static int
-watch_add(void *ctx, int fd, void (*cb)(int, void *), void *arg)
-{
-	unsigned int	i;
-
-	for (i = 0; i < MAX_WATCH; i++)
-		if (watches[i].cb == NULL) {
-			watches[i].fd = fd;
-			watches[i].cb = cb;
-			watches[i].arg = arg;
-			return 0;
-		}
-	return -ENOSPC;
-}
-
-static void
-watch_del(void *ctx, int fd)
-{
-	unsigned int	i;
-
-	for (i = 0; i < MAX_WATCH; i++)
-		if (watches[i].cb != NULL && watches[i].fd == fd)
-			watches[i].cb = NULL;
 }
 
 static int
@@ -284,22 +255,6 @@ run_loop(void)
 		if (!ran)
 			break;
 	}
-}
-
-struct script {
-	const uint8_t	*p;
-	size_t		 n;
-};
-
-static bool
-take(struct script *s, void *out, size_t n)
-{
-	if (s->n < n)
-		return false;
-	memcpy(out, s->p, n);
-	s->p += n;
-	s->n -= n;
-	return true;
 }
 
 static uint64_t

@@ -27,6 +27,8 @@
 #include "util/log.h"
 #include "util/util.h"
 
+#include "fuzz_common.h"
+
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define GCID		5
@@ -34,22 +36,6 @@ int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define BUFA		4096
 #define RXB		2048
 #define NFD		256
-
-struct script {
-	const uint8_t	*p;
-	size_t		 n;
-};
-
-static bool
-take(struct script *s, void *out, size_t n)
-{
-	if (s->n < n)
-		return false;
-	memcpy(out, s->p, n);
-	s->p += n;
-	s->n -= n;
-	return true;
-}
 
 static uint8_t	 payload[VSOCK_MAX_PKT];
 static bool	 fd_open[NFD];
