@@ -33,11 +33,11 @@ write_conf(const char *name, const char *text)
 	return path;
 }
 
-/* A descriptor of pid's that is a tap (/dev/net/tun), or -1. */
+/* A descriptor of pid's whose /proc link reads target, or -1. */
 static int
-tun_fd_of(pid_t pid)
+fd_linked_to(pid_t pid, const char *target)
 {
-	char		 dir[64], link[320], target[256];
+	char		 dir[64], link[320], got[256];
 	struct dirent	*e;
 	DIR		*d;
 	ssize_t		 n;
@@ -49,15 +49,22 @@ tun_fd_of(pid_t pid)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
-		n = readlink(link, target, sizeof(target) - 1);
+		n = readlink(link, got, sizeof(got) - 1);
 		if (n <= 0)
 			continue;
-		target[n] = '\0';
-		if (strcmp(target, "/dev/net/tun") == 0)
+		got[n] = '\0';
+		if (strcmp(got, target) == 0)
 			fd = atoi(e->d_name);
 	}
 	closedir(d);
 	return fd;
+}
+
+/* A descriptor of pid's that is a tap (/dev/net/tun), or -1. */
+static int
+tun_fd_of(pid_t pid)
+{
+	return fd_linked_to(pid, "/dev/net/tun");
 }
 
 Test(net_tapfd, a_tap_vhostd_opened_for_another_device_is_not_adopted)
@@ -104,14 +111,10 @@ Test(net_tapfd, a_tap_vhostd_opened_for_another_device_is_not_adopted)
 static int
 listener_fd_of(pid_t pid, const char *name)
 {
-	char		 line[512], dir[64], link[320], target[64], want[64];
+	char		 line[512], want[64];
 	unsigned long	 ino = 0;
-	struct dirent	*e;
 	size_t		 nl = strlen(name), ll;
 	FILE		*f;
-	DIR		*d;
-	ssize_t		 n;
-	int		 fd = -1;
 
 	cr_assert_not_null(f = fopen("/proc/net/unix", "r"));
 	while (ino == 0 && fgets(line, sizeof(line), f) != NULL) {
@@ -126,21 +129,7 @@ listener_fd_of(pid_t pid, const char *name)
 	if (ino == 0)
 		return -1;
 	snprintf(want, sizeof(want), "socket:[%lu]", ino);
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
-	cr_assert_not_null(d = opendir(dir));
-	while (fd < 0 && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
-		n = readlink(link, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = '\0';
-		if (strcmp(target, want) == 0)
-			fd = atoi(e->d_name);
-	}
-	closedir(d);
-	return fd;
+	return fd_linked_to(pid, want);
 }
 
 /*
