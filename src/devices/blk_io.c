@@ -302,7 +302,8 @@ blk_queue_wake(struct blk_queue *bq)
 /*
  * Pop, check and issue every chain there is room for, up to the wake-up's
  * budget (vu_budget: the rest runs from vu_queue_reschedule, after the
- * front end's messages had their turn); submit; signal.
+ * front end's messages had their turn); submit; signal (and every
+ * BLK_NOTIFY_EVERY requests completed inline on the way).
  */
 void
 blk_queue_run(struct blk_queue *bq)
@@ -361,6 +362,8 @@ again:
 			blk_req_put(bq, r);
 			break;
 		}
+		if (bq->bq_used >= BLK_NOTIFY_EVERY)
+			blk_queue_notify(bq);
 	}
 	/*
 	 * How deep the queue is, for the poll window (blk_poll_next): what

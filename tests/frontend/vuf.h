@@ -74,7 +74,7 @@ struct vuf_vq {
 	int			 q_call_fd;
 	bool			 q_started;
 	uint64_t		 q_kicks;	/* eventfd writes (statistics) */
-	uint64_t		 q_calls;	/* call signals seen */
+	uint64_t		 q_calls;	/* call signals seen (eventfd writes) */
 };
 
 struct vuf {
@@ -278,6 +278,13 @@ unsigned int	vuf_vq_pending(const struct vuf *f, unsigned int idx);
  * connection meanwhile.
  */
 int	vuf_vq_wait(struct vuf *f, unsigned int idx, int timeout_ms);
+
+/*
+ * The back end's signals on ring idx's call eventfd so far (each write
+ * counts, also those one read of the eventfd gathered), after taking in
+ * any waiting without blocking.
+ */
+uint64_t	vuf_vq_calls(struct vuf *f, unsigned int idx);
 
 /*
  * Submit one chain, kick, wait and reap it: *len gets the used length.

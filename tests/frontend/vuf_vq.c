@@ -432,7 +432,7 @@ vuf_vq_wait(struct vuf *f, unsigned int idx, int timeout_ms)
 			    (unsigned long long)q->q_calls);
 		if (pfd[0].revents & POLLIN) {
 			if (read(q->q_call_fd, &v, sizeof(v)) == sizeof(v))
-				q->q_calls++;
+				q->q_calls += v;
 			continue;
 		}
 		if (vuf_vq_pending(f, idx) > 0)
@@ -464,4 +464,21 @@ vuf_vq_exec(struct vuf *f, unsigned int idx, const struct vuf_seg *segs,
 	if (len != NULL)
 		*len = u.u_len;
 	return 0;
+}
+
+uint64_t
+vuf_vq_calls(struct vuf *f, unsigned int idx)
+{
+	struct pollfd	 pfd;
+	struct vuf_vq	*q;
+	uint64_t	 v;
+
+	if ((q = vuf_vq_get(f, idx)) == NULL || q->q_call_fd < 0)
+		return 0;
+	pfd.fd = q->q_call_fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) &&
+	    read(q->q_call_fd, &v, sizeof(v)) == sizeof(v))
+		q->q_calls += v;
+	return q->q_calls;
 }
