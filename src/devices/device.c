@@ -75,6 +75,41 @@ device_res_add_claim(struct device_res *res, const struct stat *st,
 	return 0;
 }
 
+int
+device_res_add_iface_claim(struct device_res *res, const struct stat *netns,
+    const char *ifname, unsigned int key, const char *hint)
+{
+	struct device_claim	*cl;
+	size_t			 len;
+
+	if (ifname == NULL || (len = strlen(ifname)) == 0 ||
+	    len >= sizeof(cl->cl_ifname))
+		return -EINVAL;
+	if (res->dr_nclaims == DEVICE_RES_CLAIMS)
+		return -ENOSPC;
+	cl = &res->dr_claims[res->dr_nclaims++];
+	memset(cl, 0, sizeof(*cl));
+	cl->cl_kind = DEVICE_CLAIM_IFACE;
+	cl->cl_dev = (uint64_t)netns->st_dev;
+	cl->cl_ino = (uint64_t)netns->st_ino;
+	memcpy(cl->cl_ifname, ifname, len + 1);
+	cl->cl_unlocked = true;
+	cl->cl_key = key;
+	cl->cl_hint = hint;
+	return 0;
+}
+
+bool
+device_res_unlocked(const struct device_res *res)
+{
+	unsigned int	i;
+
+	for (i = 0; i < res->dr_nclaims; i++)
+		if (res->dr_claims[i].cl_unlocked)
+			return true;
+	return false;
+}
+
 bool
 device_res_conflict(const struct device_res *a, const struct device_res *b,
     const struct device_claim **ca, const struct device_claim **cb)
@@ -86,8 +121,10 @@ device_res_conflict(const struct device_res *a, const struct device_res *b,
 		for (j = 0; j < b->dr_nclaims; j++) {
 			x = &a->dr_claims[i];
 			y = &b->dr_claims[j];
-			if (x->cl_blkdev != y->cl_blkdev ||
+			if (x->cl_kind != y->cl_kind ||
+			    x->cl_blkdev != y->cl_blkdev ||
 			    x->cl_dev != y->cl_dev || x->cl_ino != y->cl_ino ||
+			    strcmp(x->cl_ifname, y->cl_ifname) != 0 ||
 			    (x->cl_shared && y->cl_shared))
 				continue;
 			*ca = x;

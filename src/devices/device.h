@@ -128,12 +128,33 @@ dev_opt_given(const struct dev_options *o, unsigned int k)
  * symlink, another device node) is the same claim.  The host compares
  * the claims of all its devices (start, vhostd -n, reload) without
  * knowing what they are.
+ *
+ * Or a network interface (net's tap): every tap fd is an fd of the one
+ * inode /dev/net/tun, so the identity is the interface, the inode of its
+ * network namespace (st_dev, st_ino of the namespace's nsfs file) and
+ * its name there, which is unique within the namespace at any time.
  */
+enum device_claim_kind {
+	DEVICE_CLAIM_FILE,	/* an inode or a block device */
+	DEVICE_CLAIM_IFACE	/* a network interface in a namespace */
+};
+
 struct device_claim {
-	uint64_t	 cl_dev;	/* st_dev; a block device: st_rdev */
-	uint64_t	 cl_ino;	/* st_ino; a block device: 0 */
+	enum device_claim_kind cl_kind;
+	uint64_t	 cl_dev;	/* st_dev; a block device: st_rdev;
+					   an interface: its netns' st_dev */
+	uint64_t	 cl_ino;	/* st_ino; a block device: 0;
+					   an interface: its netns' st_ino */
+	char		 cl_ifname[16];	/* an interface: its name (IFNAMSIZ) */
 	bool		 cl_blkdev;
 	bool		 cl_shared;	/* shared claims do not conflict */
+	/*
+	 * No lock of the kernel refuses a second user (a multi_queue tap
+	 * takes any number of queues, an adopted tap fd is just an fd): the
+	 * host compares this claim after every open, not only after a
+	 * refused one.
+	 */
+	bool		 cl_unlocked;
 	unsigned int	 cl_key;	/* the key that names the file */
 	const char	*cl_hint;	/* how to share it on purpose, or NULL */
 };
@@ -327,6 +348,17 @@ int	device_res_add_fd(struct device_res *res, int fd);
  */
 int	device_res_add_claim(struct device_res *res, const struct stat *st,
 	    bool shared, unsigned int key, const char *hint);
+/*
+ * Record that res claims the network interface ifname of the namespace
+ * whose nsfs file is netns (exclusively, unlocked: see struct
+ * device_claim), named by key.  0, -EINVAL (no name, or too long) or
+ * -ENOSPC.
+ */
+int	device_res_add_iface_claim(struct device_res *res,
+	    const struct stat *netns, const char *ifname, unsigned int key,
+	    const char *hint);
+/* Whether res has a claim the host must compare after every open. */
+bool	device_res_unlocked(const struct device_res *res);
 /*
  * Whether a claim of a conflicts with one of b; *ca and *cb get the two
  * claims.

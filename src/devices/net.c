@@ -127,12 +127,56 @@ bad:
 	return -EINVAL;
 }
 
-/* vhostd -n: the options and whether the tap can be had, no claim. */
+/* How to resolve a conflict between two devices' taps. */
+#define NET_CLAIM_HINT	"give each device its own tap (one device serves " \
+	"several queue pairs: queues=N)"
+
+/*
+ * Claim the tap's interface (struct device_claim), so that two devices
+ * never share a tap: their guests would see each other's frames, each
+ * queue taking a share.  tap=NAME is claimed by its name in vhostd's own
+ * namespace (fd -1), before it is opened, so that a refused attach (a
+ * single-queue tap has one reader) names our own device that holds it;
+ * tap-fd= by the interface its first fd is attached to, in the namespace
+ * the interface is in.  Both are keyed alike: tap=tap0 and a tap-fd of
+ * tap0 are one claim.  A namespace that cannot be read (no /proc;
+ * TUNGETDEVNETNS without CAP_NET_ADMIN over it) leaves the tap
+ * unclaimed, said at each open rather than refused: vhostd served
+ * such taps before it checked.
+ */
 static int
-net_check(const char *tap, bool create, const int *fds, unsigned int nfds,
-    char *err, size_t errlen)
+net_claim(struct device_res *res, int fd, const char *ifname,
+    unsigned int key, char *err, size_t errlen)
+{
+	struct stat	st;
+	int		rc;
+
+	if ((rc = net_tap_netns(fd, &st)) < 0) {
+		log_info("net: tap %s: cannot tell its network namespace "
+		    "(%s); not checked against the taps of other devices",
+		    ifname, strerror(-rc));
+		return 0;
+	}
+	if ((rc = device_res_add_iface_claim(res, &st, ifname, key,
+	    NET_CLAIM_HINT)) < 0) {
+		snprintf(err, errlen, "tap %s: too many interfaces claimed",
+		    ifname);
+		return rc;
+	}
+	return 0;
+}
+
+/*
+ * vhostd -n: the options and whether the tap can be had, no lasting
+ * claim (the tap is not opened); tap-fd= is claimed as net_open claims
+ * it, so that -n finds what a start refuses.
+ */
+static int
+net_check(struct device_res *res, const char *tap, bool create,
+    const int *fds, unsigned int nfds, char *err, size_t errlen)
 {
 	struct ifreq	ifr;
+	char		name[IFNAMSIZ] = "";
 	unsigned int	i;
 
 	if (tap != NULL) {
@@ -151,8 +195,11 @@ net_check(const char *tap, bool create, const int *fds, unsigned int nfds,
 			    "fd (TUNGETIFF: %s)", fds[i], strerror(errno));
 			return -EINVAL;
 		}
+		if (i == 0)
+			memcpy(name, ifr.ifr_name, IFNAMSIZ);
 	}
-	return 0;
+	name[IFNAMSIZ - 1] = '\0';
+	return net_claim(res, fds[0], name, NET_K_TAP_FD, err, errlen);
 }
 
 static void
@@ -295,8 +342,11 @@ net_open(const struct dev_options *o, bool check_only,
 		    "xx:xx:xx:xx:xx:xx, not all zero", mac);
 		return -EINVAL;
 	}
+	if (tap != NULL && (rc = net_claim(res, -1, tap, NET_K_TAP, err,
+	    errlen)) < 0)
+		return rc;
 	if (check_only)
-		return net_check(tap, create, fds, nfds, err, errlen);
+		return net_check(res, tap, create, fds, nfds, err, errlen);
 	if ((np = calloc(1, sizeof(*np))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -310,7 +360,9 @@ net_open(const struct dev_options *o, bool check_only,
 		    errlen);
 	else
 		rc = net_tap_adopt(&np->np_tap, fds, nfds, err, errlen);
-	if (rc < 0)
+	if (rc < 0 || (fdlist != NULL && (rc = net_claim(res,
+	    np->np_tap.nt_fds[0], np->np_tap.nt_name, NET_K_TAP_FD, err,
+	    errlen)) < 0))
 		return rc;
 	res->dr_errkey = NET_K_MTU;
 	if ((rc = net_mtu(o, np, &nr, err, errlen)) < 0)

@@ -73,6 +73,21 @@ net_tun_open(void)
 	return fd;
 }
 
+int
+net_tap_netns(int fd, struct stat *st)
+{
+	int	ns, rc = 0;
+
+	if (fd < 0)
+		return stat("/proc/thread-self/ns/net", st) == -1 ? -errno : 0;
+	if ((ns = ioctl(fd, TUNGETDEVNETNS)) == -1)
+		return -errno;
+	if (fstat(ns, st) == -1)
+		rc = -errno;
+	close_reset(&ns);
+	return rc;
+}
+
 void
 net_tap_release(struct net_tap *t)
 {

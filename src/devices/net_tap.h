@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <net/if.h>
+#include <sys/stat.h>
 
 #include "net_hdr.h"
 
@@ -79,6 +80,17 @@ int	net_tap_open(struct net_tap *t, const char *name, unsigned int queues,
  */
 int	net_tap_adopt(struct net_tap *t, const int *fds, unsigned int n,
 	    char *err, size_t errlen);
+
+/*
+ * The network namespace of a tap, as the stat of its nsfs file (st_dev,
+ * st_ino name the namespace): with fd an attached tap fd, the namespace
+ * the interface is in now (TUNGETDEVNETNS; a tap passed in may live in
+ * another namespace than vhostd, or have been moved since it was
+ * opened); with fd -1, the calling thread's own, where tap=NAME looks the
+ * name up and attaches.  0 or -errno (TUNGETDEVNETNS needs Linux 5.2 and
+ * CAP_NET_ADMIN over the namespace).
+ */
+int	net_tap_netns(int fd, struct stat *st);
 
 /*
  * Close every fd; a tap we created is made non-persistent first so the

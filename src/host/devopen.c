@@ -209,12 +209,33 @@ sup_device_err(const struct sup_device *sd, int key, bool common, char *err,
 }
 
 /*
+ * What sd's claim cl names, for a conflict: the key's value (a file as
+ * it was given); an interface by its name too, as a tap-fd= number does
+ * not say which tap it is.
+ */
+static void
+claim_what(const struct sup_device *sd, const struct device_claim *cl,
+    char *buf, size_t len)
+{
+	const char	*v = dev_opt_str(&sd->sd_conf.dc_opts, cl->cl_key);
+
+	if (cl->cl_kind != DEVICE_CLAIM_IFACE)
+		snprintf(buf, len, "%s", v != NULL ? v : "the same file");
+	else if (v == NULL || strcmp(v, cl->cl_ifname) == 0)
+		snprintf(buf, len, "interface %s", cl->cl_ifname);
+	else
+		snprintf(buf, len, "%s (interface %s)", v, cl->cl_ifname);
+}
+
+/*
  * Another device of the table (not sd, not prev) on sd's socket, or
  * claiming a file sd claims: say which (err) and return true.  O(n):
- * run for every device only by vhostd -n; at start and reload only
- * when opening failed (a second bind or lock of our own is refused by
- * the kernel first), to name our own device instead of "another
- * process".
+ * run for every device only by vhostd -n; at start and reload when
+ * opening failed (a second bind or lock of our own is refused by the
+ * kernel first), to name our own device instead of "another process",
+ * and after every open of a device with an unlocked claim (a tap: the
+ * kernel lets a second device attach, or adopt a tap fd), as only this
+ * check refuses it.
  */
 static bool
 device_conflicts(const struct sup_device *sd, const struct sup_device *prev,
@@ -224,7 +245,7 @@ device_conflicts(const struct sup_device *sd, const struct sup_device *prev,
 	const struct sup_device		*o;
 	const struct device_claim	*ca, *cb;
 	unsigned int			 i;
-	char				 msg[512];
+	char				 msg[512], what[320];
 
 	for (i = 0; i < sup->su_ndev; i++) {
 		o = sup->su_dev[i];
@@ -241,10 +262,9 @@ device_conflicts(const struct sup_device *sd, const struct sup_device *prev,
 		}
 		if (o->sd_conf.dc_type == sd->sd_conf.dc_type &&
 		    device_res_conflict(&sd->sd_res, &o->sd_res, &ca, &cb)) {
+			claim_what(sd, ca, what, sizeof(what));
 			snprintf(msg, sizeof(msg), "%s is used by device %s "
-			    "(%s) too%s%s", dev_opt_str(&sd->sd_conf.dc_opts,
-			    ca->cl_key) != NULL ? dev_opt_str(&sd->sd_conf.dc_opts,
-			    ca->cl_key) : "the same file", o->sd_conf.dc_name,
+			    "(%s) too%s%s", what, o->sd_conf.dc_name,
 			    o->sd_conf.dc_where, ca->cl_hint != NULL ? "; " : "",
 			    ca->cl_hint != NULL ? ca->cl_hint : "");
 			sup_device_err(sd, (int)ca->cl_key, false, err, errlen,
@@ -447,7 +467,8 @@ sup_device_open(struct sup_device *sd, const struct sup_device *prev,
 			    msg);
 		goto fail;
 	}
-	if (sup->su_check && device_conflicts(sd, prev, err, errlen)) {
+	if ((sup->su_check || device_res_unlocked(&sd->sd_res)) &&
+	    device_conflicts(sd, prev, err, errlen)) {
 		rc = -EBUSY;
 		goto fail;
 	}
