@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,6 +40,22 @@ it_env(const char *name)
 	if (v == NULL || *v == '\0')
 		cr_skip_test("%s is not set (run through make check)", name);
 	return v;
+}
+
+/*
+ * This test process into a network namespace of its own, for a tap the
+ * test makes there; skipped, with the reason, without root, a usable
+ * /dev/net/tun or network namespaces.
+ */
+static inline void
+it_own_netns(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root for a network namespace and a tap");
+	if (access("/dev/net/tun", R_OK | W_OK) == -1)
+		cr_skip_test("/dev/net/tun: %s", strerror(errno));
+	if (unshare(CLONE_NEWNET) == -1)
+		cr_skip_test("unshare(CLONE_NEWNET): %s", strerror(errno));
 }
 
 /* Suite .init: a private directory, no process yet. */

@@ -23,17 +23,6 @@
 
 TestSuite(net_share, .init = it_setup, .fini = it_teardown, .timeout = 120);
 
-static void
-own_netns(void)
-{
-	if (geteuid() != 0)
-		cr_skip_test("needs root for a network namespace and a tap");
-	if (access("/dev/net/tun", R_OK | W_OK) == -1)
-		cr_skip_test("/dev/net/tun: %s", strerror(errno));
-	if (unshare(CLONE_NEWNET) == -1)
-		cr_skip_test("unshare(CLONE_NEWNET): %s", strerror(errno));
-}
-
 /*
  * A queue of the tap name (created persistent if missing), opened as a
  * VM manager opens it.
@@ -109,7 +98,7 @@ Test(net_share, two_devices_on_one_tap_through_tap_fds_are_refused)
 	const char	*a, *b, *want;
 	int		 fds[2];
 
-	own_netns();
+	it_own_netns();
 	snprintf(tap, sizeof(tap), "vsq%d", (int)getpid() % 100000);
 	/* Two queues of one tap: the kernel takes both. */
 	fds[0] = tap_queue(tap, true);
@@ -135,7 +124,7 @@ Test(net_share, two_devices_on_one_tap_by_name_are_refused)
 	char		 mq[IFNAMSIZ], sq[IFNAMSIZ];
 	const char	*a, *b, *want;
 
-	own_netns();
+	it_own_netns();
 	snprintf(mq, sizeof(mq), "vsm%d", (int)getpid() % 100000);
 	snprintf(sq, sizeof(sq), "vss%d", (int)getpid() % 100000);
 	/* multi_queue: the second TUNSETIFF attaches a queue, silently. */
@@ -189,7 +178,7 @@ Test(net_share, a_reload_keeps_each_device_on_its_tap)
 	long			 at;
 	int			 fd;
 
-	own_netns();
+	it_own_netns();
 	snprintf(t1, sizeof(t1), "vsr%d", (int)getpid() % 100000);
 	snprintf(t2, sizeof(t2), "vst%d", (int)getpid() % 100000);
 	snprintf(sa, sizeof(sa), "%s", it_path("a.sock"));

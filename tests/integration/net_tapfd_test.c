@@ -74,12 +74,7 @@ Test(net_tapfd, a_tap_vhostd_opened_for_another_device_is_not_adopted)
 	long		 at;
 	int		 fd;
 
-	if (geteuid() != 0)
-		cr_skip_test("needs root for a network namespace and a tap");
-	if (access("/dev/net/tun", R_OK | W_OK) == -1)
-		cr_skip_test("/dev/net/tun: %s", strerror(errno));
-	if (unshare(CLONE_NEWNET) == -1)
-		cr_skip_test("unshare(CLONE_NEWNET): %s", strerror(errno));
+	it_own_netns();
 	snprintf(tap, sizeof(tap), "vtf%d", (int)getpid() % 100000);
 	snprintf(sa, sizeof(sa), "%s", it_path("a.sock"));
 	snprintf(sb, sizeof(sb), "%s", it_path("b.sock"));
@@ -233,12 +228,7 @@ Test(net_tapfd, a_closed_inherited_number_reused_for_a_tap_is_not_adopted)
 	const char		*conf;
 	int			 fds[2], fd;
 
-	if (geteuid() != 0)
-		cr_skip_test("needs root for a network namespace and a tap");
-	if (access("/dev/net/tun", R_OK | W_OK) == -1)
-		cr_skip_test("/dev/net/tun: %s", strerror(errno));
-	if (unshare(CLONE_NEWNET) == -1)
-		cr_skip_test("unshare(CLONE_NEWNET): %s", strerror(errno));
+	it_own_netns();
 	snprintf(t1, sizeof(t1), "vtg%d", (int)getpid() % 100000);
 	snprintf(t2, sizeof(t2), "vth%d", (int)getpid() % 100000);
 	snprintf(sa, sizeof(sa), "%s", it_path("a.sock"));

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <linux/if_tun.h>
 
+#include "../itest.h"
 #include "escape_harness.h"
 
 #define NET_TARGET	"10.77.0.1"	/* the tap's address, our namespace */
@@ -40,12 +41,7 @@ net_prepare(void)
 	struct ifreq		ifr;
 	int			fd, s;
 
-	if (geteuid() != 0)
-		cr_skip_test("needs root for a network namespace and a tap");
-	if (access("/dev/net/tun", R_OK | W_OK) == -1)
-		cr_skip_test("/dev/net/tun: %s", strerror(errno));
-	if (unshare(CLONE_NEWNET) == -1)
-		cr_skip_test("unshare(CLONE_NEWNET): %s", strerror(errno));
+	it_own_netns();
 	snprintf(net_tap, sizeof(net_tap), "vhe%d", (int)getpid() % 100000);
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	cr_assert_geq(fd, 0);

@@ -37,12 +37,7 @@ now_ms(void)
 void
 enter_netns(void)
 {
-	if (geteuid() != 0)
-		cr_skip_test("needs root for a network namespace and a tap");
-	if (access("/dev/net/tun", R_OK | W_OK) == -1)
-		cr_skip_test("/dev/net/tun: %s", strerror(errno));
-	if (unshare(CLONE_NEWNET) == -1)
-		cr_skip_test("unshare(CLONE_NEWNET): %s", strerror(errno));
+	it_own_netns();
 	snprintf(tap_name, sizeof(tap_name), "vhd%d", (int)getpid() % 100000);
 }
 
