@@ -281,6 +281,17 @@ blk_req_issue(struct blk_queue *bq, struct blk_req *r)
 	}
 }
 
+/*
+ * Requests that complete inline are pushed one by one as the run goes;
+ * every BLK_NOTIFY_EVERY of them the driver is told (vu_queue_notify,
+ * which EVENT_IDX and NO_INTERRUPT still silence), so that it takes them
+ * back and refills the ring while the run does the rest.  Told only at
+ * the end of the run, the driver finds the ring empty and the device
+ * waits out the driver's turnaround on every batch: at depth 32 on this
+ * machine, 30% of the child's time spinning on an empty ring.
+ */
+#define BLK_NOTIFY_EVERY	8u
+
 static void
 blk_queue_notify(struct blk_queue *bq)
 {

@@ -117,17 +117,6 @@ void	blk_queue_uring_close(struct blk_queue *bq);
 void	blk_queue_uring_warn(struct blk_queue *bq, const char *what, int rc);
 /* Submit every SQE not submitted yet (bq_unsubmitted). */
 void	blk_queue_submit(struct blk_queue *bq);
-/*
- * Requests that complete inline are pushed one by one as the run goes;
- * every BLK_NOTIFY_EVERY of them the driver is told (vu_queue_notify,
- * which EVENT_IDX and NO_INTERRUPT still silence), so that it takes them
- * back and refills the ring while the run does the rest.  Told only at
- * the end of the run, the driver finds the ring empty and the device
- * waits out the driver's turnaround on every batch: at depth 32 on this
- * machine, 30% of the child's time spinning on an empty ring.
- */
-#define BLK_NOTIFY_EVERY	8u
-
 /* Fill sqe for op (registered file, the only flag allowed). */
 void	blk_op_prep(struct blk_queue *bq, struct io_uring_sqe *sqe,
 	    struct blk_op *op);
